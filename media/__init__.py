@@ -1,0 +1,1 @@
+"""Photos and signatures: storage, image processing, signature rendering."""

@@ -1,0 +1,1 @@
+"""The wire contract: marshmallow schemas for every request and response."""

@@ -1,0 +1,55 @@
+from marshmallow import fields, validate
+
+from schemas.base import BaseSchema, PageArgsSchema, page_of
+from server.jobs.models import CustomerRating, JobStatus
+
+
+class AdjustmentSchema(BaseSchema):
+    id = fields.UUID()
+    parameter = fields.String()
+    value_before = fields.String(allow_none=True)
+    value_after = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True)
+
+
+class JobSchema(BaseSchema):
+    id = fields.UUID()
+    ticket_id = fields.UUID()
+    technician_id = fields.UUID(allow_none=True)
+    status = fields.Enum(JobStatus, by_value=True)
+    priority = fields.String()
+    planned_start = fields.DateTime(allow_none=True)
+    planned_end = fields.DateTime(allow_none=True)
+    instructions = fields.String(allow_none=True)
+    arrived_at = fields.DateTime(allow_none=True)
+    departed_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    work_done = fields.String(allow_none=True)
+    fault_cause = fields.String(allow_none=True)
+    solution = fields.String(allow_none=True)
+    customer_opinion = fields.String(allow_none=True)
+    customer_rating = fields.Enum(CustomerRating, by_value=True, allow_none=True)
+    version = fields.Integer()
+    updated_at = fields.DateTime()
+
+
+class JobDetailSchema(JobSchema):
+    adjustments = fields.List(fields.Nested(AdjustmentSchema))
+
+
+JobPageSchema = page_of(JobSchema, "JobPage")
+
+
+class JobQuerySchema(PageArgsSchema):
+    status = fields.List(fields.Enum(JobStatus, by_value=True))
+    technician_id = fields.UUID()
+    ticket_id = fields.UUID()
+
+
+class JobUpdateSchema(BaseSchema):
+    """What a dispatcher edits; on-site facts come from the handheld through sync."""
+
+    planned_start = fields.AwareDateTime(allow_none=True)
+    planned_end = fields.AwareDateTime(allow_none=True)
+    priority = fields.String(validate=validate.OneOf(["low", "normal", "high", "urgent"]))
+    instructions = fields.String(allow_none=True, validate=validate.Length(max=20_000))

@@ -1,0 +1,97 @@
+from marshmallow import fields, validate
+
+from schemas.base import BaseSchema, PageArgsSchema, page_of
+from server.tickets.models import Category, Channel, ComplaintClass, Priority, TicketStatus
+
+
+def _enum(cls, **kwargs):
+    return fields.Enum(cls, by_value=True, **kwargs)
+
+
+class NeededPartSchema(BaseSchema):
+    part_id = fields.UUID(required=True)
+    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    part_number = fields.String(attribute="part.part_number", dump_only=True)
+
+
+class TicketCreateSchema(BaseSchema):
+    id = fields.UUID(metadata={"description": "Optional client-made id."})
+    customer_id = fields.UUID(required=True)
+    site_id = fields.UUID(required=True)
+    asset_id = fields.UUID(allow_none=True)
+    contract_id = fields.UUID(allow_none=True)
+    channel = _enum(Channel, required=True)
+    category = _enum(Category, required=True)
+    complaint_class = _enum(ComplaintClass, allow_none=True)
+    priority = _enum(Priority, load_default=Priority.normal)
+    summary = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    description = fields.String(allow_none=True, validate=validate.Length(max=20_000))
+    received_at = fields.AwareDateTime(default_timezone=None)
+    needed_parts = fields.List(fields.Nested(NeededPartSchema), load_default=list,
+                               validate=validate.Length(max=50))
+
+
+class TicketUpdateSchema(BaseSchema):
+    priority = _enum(Priority)
+    summary = fields.String(validate=validate.Length(min=1, max=300))
+    description = fields.String(allow_none=True, validate=validate.Length(max=20_000))
+
+
+class TicketEventSchema(BaseSchema):
+    kind = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    at = fields.DateTime()
+    by_user_id = fields.UUID(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class TicketSchema(BaseSchema):
+    id = fields.UUID()
+    reference = fields.String()
+    customer_id = fields.UUID()
+    site_id = fields.UUID()
+    asset_id = fields.UUID(allow_none=True)
+    contract_id = fields.UUID(allow_none=True)
+    channel = _enum(Channel)
+    category = _enum(Category)
+    complaint_class = _enum(ComplaintClass, allow_none=True)
+    priority = _enum(Priority)
+    summary = fields.String()
+    description = fields.String(allow_none=True)
+    owner_id = fields.UUID()
+    status = _enum(TicketStatus)
+    received_at = fields.DateTime()
+    response_due_at = fields.DateTime()
+    on_site_due_at = fields.DateTime()
+    resolve_due_at = fields.DateTime()
+    responded_at = fields.DateTime(allow_none=True)
+    on_site_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    escalation_level = fields.Integer()
+    version = fields.Integer()
+    needed_parts = fields.List(fields.Nested(NeededPartSchema))
+
+
+class TicketDetailSchema(TicketSchema):
+    events = fields.List(fields.Nested(TicketEventSchema))
+
+
+TicketPageSchema = page_of(TicketSchema, "TicketPage")
+
+
+class TicketQuerySchema(PageArgsSchema):
+    status = fields.List(_enum(TicketStatus))
+    category = _enum(Category)
+    priority = _enum(Priority)
+    customer_id = fields.UUID()
+    owner_id = fields.UUID()
+    overdue = fields.Boolean(metadata={"description": "Only tickets whose on-site clock has run out."})
+    q = fields.String(validate=validate.Length(min=1, max=100),
+                      metadata={"description": "Search in reference and summary."})
+
+
+class TransitionSchema(BaseSchema):
+    to = _enum(TicketStatus, required=True)
+    note = fields.String(allow_none=True, validate=validate.Length(max=2000))

@@ -1,0 +1,48 @@
+"""FieldSync: the application factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from server.config import DefaultConfig, load_environment, normalise_database_url
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: defaults, then the environment, then ``config`` (tests)."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(DefaultConfig)
+    app.config.from_prefixed_env("FIELDSYNC")
+    load_environment(app.config)
+    if config:
+        app.config.update(config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    _prepare_sqlite_folder(app)
+
+    from server import database, request_log
+    from server.api import register_api
+    from server.cli import register_cli
+    from server.extensions import db, migrate
+
+    request_log.init_app(app)
+    db.init_app(app)
+    database.init_app(app)
+    import server.models  # noqa: F401  (complete the metadata for Alembic)
+
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
+    register_api(app)
+    register_cli(app)
+    return app
+
+
+def _migrations_dir():
+    from server.config import PROJECT_ROOT
+
+    return PROJECT_ROOT / "migrations"
+
+
+def _prepare_sqlite_folder(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:///:memory:"):
+        from pathlib import Path
+
+        Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)

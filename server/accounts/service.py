@@ -1,0 +1,152 @@
+"""Logging in, bearer tokens, devices. Plain functions over a session; never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from server.accounts.models import AuthToken, Device, LoginFailure, Role, User
+from server.accounts.passwords import DUMMY_HASH, verify_password
+from server.exceptions import AuthenticationFailed, InvalidInput, PermissionDenied, RateLimited
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: what every permission check looks at."""
+
+    user_id: uuid.UUID
+    username: str
+    role: Role
+    token_id: uuid.UUID
+    device_id: uuid.UUID | None = None
+    technician_id: uuid.UUID | None = None
+
+    @property
+    def is_technician(self) -> bool:
+        return self.role is Role.technician
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+    user: User
+    device: Device | None
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_rate_limit(session: Session, username: str, *, now: datetime, max_failures: int, window_seconds: int) -> None:
+    since = now - timedelta(seconds=window_seconds)
+    failures = session.execute(
+        select(func.count(), func.min(LoginFailure.at)).where(
+            LoginFailure.username == username, LoginFailure.at > since
+        )
+    ).one()
+    count, oldest = failures
+    if count >= max_failures:
+        retry_after = max(1, int((oldest + timedelta(seconds=window_seconds) - now).total_seconds()) + 1)
+        raise RateLimited(
+            "too many failed logins for this user; try again later", retry_after=retry_after
+        )
+
+
+def login(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    device_key: str | None,
+    app_version: str | None,
+    remote_addr: str | None,
+    now: datetime,
+    ttl_seconds: int,
+    max_failures: int,
+    window_seconds: int,
+) -> IssuedToken:
+    """Check the credentials and issue a token. A technician must name the
+    device; the device is registered on first use and refused once revoked."""
+    check_rate_limit(session, username, now=now, max_failures=max_failures, window_seconds=window_seconds)
+    user = session.scalar(select(User).where(User.username == username))
+    ok = verify_password(user.password_hash if user else DUMMY_HASH, password) and user is not None
+    if not ok or not user.active:
+        session.add(LoginFailure(username=username, remote_addr=remote_addr, at=now))
+        raise AuthenticationFailed("wrong username or password", code="invalid_credentials")
+    session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+
+    device = None
+    if user.role is Role.technician:
+        if not device_key:
+            raise InvalidInput("a technician logs in from a handheld: device_id is required",
+                               code="device_required", details={"fields": {"device_id": ["Required for technicians."]}})
+        device = session.scalar(select(Device).where(Device.user_id == user.id, Device.device_key == device_key))
+        if device is None:
+            device = Device(user_id=user.id, device_key=device_key, registered_at=now)
+            session.add(device)
+        elif device.revoked_at is not None:
+            raise PermissionDenied("this device has been revoked by an administrator", code="device_revoked")
+        device.last_seen_at = now
+        device.app_version = app_version or device.app_version
+        session.flush()
+
+    token = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    session.add(AuthToken(token_hash=token_digest(token), user_id=user.id,
+                          device_id=device.id if device else None, created_at=now, expires_at=expires_at))
+    return IssuedToken(token=token, expires_at=expires_at, user=user, device=device)
+
+
+def resolve_token(session: Session, token: str, *, now: datetime) -> Principal:
+    """The principal behind a bearer token, or :class:`AuthenticationFailed`."""
+    row = session.execute(
+        select(AuthToken, User, Device)
+        .join(User, AuthToken.user_id == User.id)
+        .outerjoin(Device, AuthToken.device_id == Device.id)
+        .where(AuthToken.token_hash == token_digest(token))
+    ).first()
+    if row is None:
+        raise AuthenticationFailed("unknown token", code="invalid_token")
+    auth_token, user, device = row
+    if auth_token.revoked_at is not None:
+        raise AuthenticationFailed("this token has been revoked", code="token_revoked")
+    if auth_token.expires_at <= now:
+        raise AuthenticationFailed("this token has expired", code="token_expired")
+    if not user.active:
+        raise AuthenticationFailed("this account is disabled", code="account_disabled")
+    if device is not None and device.revoked_at is not None:
+        raise AuthenticationFailed("this device has been revoked", code="device_revoked")
+    technician_id = None
+    if user.role is Role.technician:
+        from server.technicians.models import Technician
+
+        technician_id = session.scalar(select(Technician.id).where(Technician.user_id == user.id))
+    return Principal(user_id=user.id, username=user.username, role=user.role, token_id=auth_token.id,
+                     device_id=device.id if device else None, technician_id=technician_id)
+
+
+def revoke_token(session: Session, token_id: uuid.UUID, *, now: datetime) -> None:
+    token = session.get(AuthToken, token_id)
+    if token is not None and token.revoked_at is None:
+        token.revoked_at = now
+
+
+def revoke_device(session: Session, device_id: uuid.UUID, *, now: datetime) -> Device:
+    from server.exceptions import NotFound
+
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound("no such device")
+    if device.revoked_at is None:
+        device.revoked_at = now
+        for token in session.scalars(select(AuthToken).where(AuthToken.device_id == device.id,
+                                                             AuthToken.revoked_at.is_(None))):
+            token.revoked_at = now
+    return device

@@ -1,0 +1,64 @@
+"""The HTTP layer: flask-smorest, the error format, request checks and every blueprint."""
+
+from __future__ import annotations
+
+import swagger_ui_bundle
+from flask import Flask, request, send_from_directory
+from werkzeug.exceptions import BadRequest
+
+from schemas.base import ErrorSchema
+from server.api import errors
+from server.api.errors import ApiError
+from server.extensions import api
+
+
+def register_api(app: Flask) -> None:
+    api.ERROR_SCHEMA = ErrorSchema
+    api.init_app(app, spec_kwargs={
+        "info": {"description": "FieldSync: offline-first sync, dispatch and parts for field service."},
+    })
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    if "Error" not in api.spec.components.responses:
+        api.spec.components.response("Error", {
+            "description": "The one error body, for every error status.",
+            "content": {"application/json": {"schema": ErrorSchema}},
+        })
+    errors.init_app(app)
+    _require_json_bodies(app)
+    _serve_docs_assets(app)
+
+    from server.api import auth, health, jobs, tickets
+
+    for module in (auth, health, tickets, jobs):
+        api.register_blueprint(module.blp)
+    for register in _extra_blueprints:
+        register(app, api)
+
+
+# Other packages (sync, media, dispatch, stock) add their blueprints here.
+_extra_blueprints: list = []
+
+
+def _require_json_bodies(app: Flask) -> None:
+    @app.before_request
+    def check_body():
+        if not request.path.startswith("/api/") or request.method not in ("POST", "PUT", "PATCH"):
+            return
+        view = app.view_functions.get(request.endpoint)
+        view_class = getattr(view, "view_class", None)
+        if view is None or getattr(view, "accepts_raw_body", False) or getattr(view_class, "accepts_raw_body", False):
+            return
+        if not (request.content_length or request.headers.get("Transfer-Encoding")):
+            return
+        if not request.is_json:
+            raise ApiError(415, "This endpoint takes application/json.")
+        try:
+            request.get_json()
+        except BadRequest:
+            raise ApiError(400, "The request body is not valid JSON.", code="malformed_json") from None
+
+
+def _serve_docs_assets(app: Flask) -> None:
+    @app.get("/api/v1/docs/assets/<path:filename>")
+    def docs_assets(filename):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)

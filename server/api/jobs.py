@@ -1,0 +1,83 @@
+"""Jobs (visits), read by dispatchers and by their own technician."""
+
+from __future__ import annotations
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from schemas.jobs import JobDetailSchema, JobPageSchema, JobQuerySchema, JobUpdateSchema
+from server.access import scope_jobs
+from server.accounts.models import Role
+from server.api.security import current_principal, requires
+from server.exceptions import InvalidInput, NotFound, PreconditionFailed
+from server.extensions import db
+from server.jobs.models import Job
+from server.pagination import paginate
+
+blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Jobs: visits to fix a ticket")
+
+
+def get_visible_job(job_id) -> Job:
+    job = db.session.scalar(scope_jobs(select(Job).where(Job.id == job_id), current_principal()))
+    if job is None:
+        raise NotFound("no such job")
+    return job
+
+
+def check_if_match(version: int) -> None:
+    """Honour ``If-Match: "<version>"``: an edit made from a stale copy gets 412."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return
+    wanted = header.strip().strip('"').removeprefix("W/").strip('"')
+    if wanted != str(version):
+        raise PreconditionFailed("the job changed since you read it", details={"current_version": version})
+
+
+@blp.route("")
+class Jobs(MethodView):
+    @requires(Role.admin, Role.dispatcher, Role.technician)
+    @blp.arguments(JobQuerySchema, location="query")
+    @blp.response(200, JobPageSchema)
+    def get(self, args):
+        """List jobs; a technician sees only their own."""
+        stmt = scope_jobs(select(Job), current_principal())
+        if args.get("status"):
+            stmt = stmt.where(Job.status.in_(args["status"]))
+        for name in ("technician_id", "ticket_id"):
+            if name in args:
+                stmt = stmt.where(getattr(Job, name) == args[name])
+        return paginate(db.session, stmt, order_by=[Job.created_at, Job.id],
+                        limit=args["limit"], cursor=args.get("cursor"))
+
+
+@blp.route("/<uuid:job_id>")
+class JobById(MethodView):
+    @requires(Role.admin, Role.dispatcher, Role.technician)
+    @blp.response(200, JobDetailSchema)
+    def get(self, job_id):
+        """One job with its work report; ETag is its version."""
+        job = get_visible_job(job_id)
+        return job, 200, {"ETag": f'"{job.version}"'}
+
+    @requires(Role.admin, Role.dispatcher)
+    @blp.arguments(JobUpdateSchema)
+    @blp.response(200, JobDetailSchema)
+    @blp.alt_response(412, description="If-Match names an older version.")
+    def patch(self, data, job_id):
+        """Reschedule or re-prioritise a job (send If-Match to guard against lost updates)."""
+        job = get_visible_job(job_id)
+        check_if_match(job.version)
+        start = data.get("planned_start", job.planned_start)
+        end = data.get("planned_end", job.planned_end)
+        if start and end and end <= start:
+            raise InvalidInput("planned_end must come after planned_start",
+                               details={"fields": {"json": {"planned_end": ["Must be after planned_start."]}}})
+        for name, value in data.items():
+            setattr(job, name, value)
+        if data:
+            job.version += 1
+        db.session.commit()
+        return job, 200, {"ETag": f'"{job.version}"'}

@@ -1,0 +1,115 @@
+"""Tickets: open, list with their clocks, change status."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import or_, select
+
+from schemas.tickets import (
+    TicketCreateSchema,
+    TicketDetailSchema,
+    TicketPageSchema,
+    TicketQuerySchema,
+    TicketUpdateSchema,
+    TransitionSchema,
+)
+from server.access import scope_tickets
+from server.accounts.models import Role
+from server.api.security import current_principal, requires
+from server.db import utcnow
+from server.exceptions import NotFound
+from server.extensions import db
+from server.pagination import paginate
+from server.tickets import service
+from server.tickets.clocks import ClockPolicy
+from server.tickets.models import Ticket
+
+blp = Blueprint("tickets", __name__, url_prefix="/api/v1/tickets", description="Tickets and their service clocks")
+
+OFFICE = (Role.admin, Role.dispatcher)
+
+
+def default_clocks() -> ClockPolicy:
+    c = current_app.config
+    return ClockPolicy(c["SLA_RESPONSE_HOURS"], c["SLA_ON_SITE_HOURS"], c["SLA_RESOLVE_HOURS"], "default")
+
+
+def get_visible_ticket(ticket_id: uuid.UUID) -> Ticket:
+    stmt = scope_tickets(select(Ticket).where(Ticket.id == ticket_id), current_principal())
+    ticket = db.session.scalar(stmt)
+    if ticket is None:
+        raise NotFound("no such ticket")
+    return ticket
+
+
+@blp.route("")
+class Tickets(MethodView):
+    @requires(*OFFICE, Role.warehouse, Role.technician)
+    @blp.arguments(TicketQuerySchema, location="query")
+    @blp.response(200, TicketPageSchema)
+    def get(self, args):
+        """List tickets, soonest on-site deadline first."""
+        stmt = scope_tickets(select(Ticket), current_principal())
+        if args.get("status"):
+            stmt = stmt.where(Ticket.status.in_(args["status"]))
+        for name in ("category", "priority", "customer_id", "owner_id"):
+            if name in args:
+                stmt = stmt.where(getattr(Ticket, name) == args[name])
+        if args.get("overdue"):
+            stmt = stmt.where(Ticket.on_site_at.is_(None), Ticket.on_site_due_at < utcnow(),
+                              Ticket.status.in_(service.OPEN_STATUSES))
+        if args.get("q"):
+            like = f"%{args['q']}%"
+            stmt = stmt.where(or_(Ticket.reference.ilike(like), Ticket.summary.ilike(like)))
+        return paginate(db.session, stmt, order_by=[Ticket.on_site_due_at, Ticket.id],
+                        limit=args["limit"], cursor=args.get("cursor"))
+
+    @requires(*OFFICE)
+    @blp.arguments(TicketCreateSchema)
+    @blp.response(201, TicketDetailSchema)
+    def post(self, data):
+        """Open a ticket from a customer's report; the caller owns it."""
+        ticket = service.open_ticket(db.session, data, owner_id=current_principal().user_id,
+                                     defaults=default_clocks(), now=utcnow())
+        db.session.commit()
+        return ticket
+
+
+@blp.route("/<uuid:ticket_id>")
+class TicketById(MethodView):
+    @requires(*OFFICE, Role.warehouse, Role.technician)
+    @blp.response(200, TicketDetailSchema)
+    def get(self, ticket_id):
+        """One ticket with its history."""
+        return get_visible_ticket(ticket_id)
+
+    @requires(*OFFICE)
+    @blp.arguments(TicketUpdateSchema)
+    @blp.response(200, TicketDetailSchema)
+    def patch(self, data, ticket_id):
+        """Change a ticket's priority or wording."""
+        ticket = get_visible_ticket(ticket_id)
+        for name, value in data.items():
+            setattr(ticket, name, value)
+        if data:
+            ticket.version += 1
+        db.session.commit()
+        return ticket
+
+
+@blp.route("/<uuid:ticket_id>/transitions")
+class TicketTransitions(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(TransitionSchema)
+    @blp.response(200, TicketDetailSchema)
+    def post(self, data, ticket_id):
+        """Move a ticket to another status (the state machine decides what is allowed)."""
+        ticket = get_visible_ticket(ticket_id)
+        service.change_status(db.session, ticket, data["to"], by_user_id=current_principal().user_id,
+                              note=data.get("note"), now=utcnow())
+        db.session.commit()
+        return ticket

@@ -1,0 +1,72 @@
+"""Configuration: defaults here, then ``FIELDSYNC_*`` environment variables,
+then the overrides handed to :func:`server.create_app` (tests)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+class DefaultConfig:
+    # Storage
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'fieldsync.db'}"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+    # Security. The default key is for local demos only; production sets
+    # FIELDSYNC_SECRET_KEY (see README).
+    SECRET_KEY = "dev-only-insecure-key"  # noqa: S105  (demo default; README says to set it)
+    TOKEN_TTL_SECONDS = 12 * 3600
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+
+    # Request limits: JSON bodies; uploads have their own limit.
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    PAGE_SIZE_DEFAULT = 50
+    PAGE_SIZE_MAX = 500
+
+    # Service clocks (hours), overridden per contract.
+    SLA_RESPONSE_HOURS = 2
+    SLA_ON_SITE_HOURS = 24
+    SLA_RESOLVE_HOURS = 72
+
+    # Media
+    MEDIA_BACKEND = "local"  # or "s3"
+    MEDIA_ROOT = str(INSTANCE_DIR / "media")
+    S3_BUCKET = "fieldsync-media"
+    S3_ENDPOINT_URL = None
+    S3_REGION = "us-east-1"
+
+    # Demo data
+    DEMO_PASSWORD = "fieldsync-demo"  # noqa: S105  (demo accounts only)
+
+    # OpenAPI (flask-smorest)
+    API_TITLE = "FieldSync"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    # Served from the locally installed swagger-ui-bundle; no CDN.
+    OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
+
+    JSON_SORT_KEYS = False
+
+
+def load_environment(config: dict) -> None:
+    """Read deployment settings from the environment into ``config``."""
+    if os.environ.get("DATABASE_URL"):
+        config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if os.environ.get("DEMO_PASSWORD"):
+        config["DEMO_PASSWORD"] = os.environ["DEMO_PASSWORD"]
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` URLs."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url

@@ -1,0 +1,11 @@
+"""Extension singletons, bound to the app in :func:`server.create_app`."""
+
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+
+from server.db import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+api = Api()

@@ -1,0 +1,116 @@
+"""Opening tickets, moving them through their states, escalating breaches. Never commits."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from server.customers.models import Asset, Customer, ServiceContract, Site
+from server.exceptions import InvalidInput, NotFound
+from server.stock.models import Part
+from server.tickets import clocks
+from server.tickets.models import Category, Ticket, TicketEvent, TicketPart, TicketStatus
+from server.tickets.states import transition
+
+OPEN_STATUSES = (TicketStatus.new, TicketStatus.acknowledged, TicketStatus.dispatched, TicketStatus.on_site)
+
+
+def new_reference(now: datetime) -> str:
+    return f"FS-{now:%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+def _active_contract(session: Session, customer_id, on_day) -> ServiceContract | None:
+    return session.scalars(
+        select(ServiceContract)
+        .where(ServiceContract.customer_id == customer_id, ServiceContract.starts_on <= on_day,
+               or_(ServiceContract.ends_on.is_(None), ServiceContract.ends_on >= on_day))
+        .order_by(ServiceContract.starts_on.desc())
+    ).first()
+
+
+def open_ticket(session: Session, data: dict, *, owner_id: uuid.UUID, defaults: clocks.ClockPolicy,
+                now: datetime) -> Ticket:
+    """Open a ticket from a customer's report; its owner is whoever took it."""
+    customer = session.get(Customer, data["customer_id"])
+    if customer is None:
+        raise NotFound("no such customer", details={"fields": {"json": {"customer_id": ["Unknown customer."]}}})
+    site = session.get(Site, data["site_id"])
+    if site is None or site.customer_id != customer.id:
+        raise InvalidInput("the site does not belong to this customer",
+                           details={"fields": {"json": {"site_id": ["Not a site of this customer."]}}})
+    asset = None
+    if data.get("asset_id"):
+        asset = session.get(Asset, data["asset_id"])
+        if asset is None or asset.site_id != site.id:
+            raise InvalidInput("the asset is not at this site",
+                               details={"fields": {"json": {"asset_id": ["Not an asset at this site."]}}})
+    category = Category(data["category"])
+    if (category is Category.complaint) != bool(data.get("complaint_class")):
+        raise InvalidInput("complaint_class is required for complaints and only for them",
+                           details={"fields": {"json": {"complaint_class": ["Required for complaints only."]}}})
+
+    received_at = data.get("received_at") or now
+    contract = None
+    if data.get("contract_id"):
+        contract = session.get(ServiceContract, data["contract_id"])
+        if contract is None or contract.customer_id != customer.id:
+            raise InvalidInput("the contract is not this customer's",
+                               details={"fields": {"json": {"contract_id": ["Not a contract of this customer."]}}})
+    else:
+        contract = _active_contract(session, customer.id, received_at.date())
+    policy = clocks.policy_for(contract, defaults, received_at.date())
+    due = clocks.due_times(received_at, policy)
+
+    ticket = Ticket(
+        id=data.get("id") or uuid.uuid4(),
+        reference=new_reference(now),
+        customer_id=customer.id, site_id=site.id, asset_id=asset.id if asset else None,
+        contract_id=contract.id if contract and policy.source == "contract" else None,
+        channel=data["channel"], category=category, complaint_class=data.get("complaint_class"),
+        priority=data.get("priority", "normal"), summary=data["summary"], description=data.get("description"),
+        owner_id=owner_id, status=TicketStatus.new, received_at=received_at,
+        response_due_at=due.response_due_at, on_site_due_at=due.on_site_due_at, resolve_due_at=due.resolve_due_at,
+    )
+    for need in data.get("needed_parts", []):
+        if session.get(Part, need["part_id"]) is None:
+            raise InvalidInput("unknown part in needed_parts",
+                               details={"fields": {"json": {"needed_parts": [f"Unknown part {need['part_id']}."]}}})
+        ticket.needed_parts.append(TicketPart(part_id=need["part_id"], quantity=need.get("quantity", 1)))
+    ticket.events.append(TicketEvent(kind="transition", from_status=None, to_status=TicketStatus.new.value,
+                                     at=now, by_user_id=owner_id, note="opened"))
+    session.add(ticket)
+    return ticket
+
+
+def change_status(session: Session, ticket: Ticket, target: TicketStatus, *, by_user_id, note, now) -> Ticket:
+    transition(ticket, target, at=now, by_user_id=by_user_id, note=note)
+    return ticket
+
+
+def escalate_breaches(session: Session, *, now: datetime) -> list[Ticket]:
+    """Raise the escalation level of every open ticket that has missed one
+    more clock than it was escalated for. Returns the tickets escalated."""
+    candidates = session.scalars(
+        select(Ticket).where(
+            Ticket.status.in_(OPEN_STATUSES),
+            or_(
+                and_(Ticket.responded_at.is_(None), Ticket.response_due_at < now),
+                and_(Ticket.on_site_at.is_(None), Ticket.on_site_due_at < now),
+                Ticket.resolve_due_at < now,
+            ),
+        )
+    ).all()
+    escalated = []
+    for ticket in candidates:
+        missed = clocks.breached_clocks(ticket, now)
+        if len(missed) > ticket.escalation_level:
+            ticket.escalation_level = len(missed)
+            ticket.version += 1
+            ticket.events.append(TicketEvent(kind="escalation", at=now,
+                                             note="missed: " + ", ".join(missed)))
+            escalated.append(ticket)
+    return escalated
