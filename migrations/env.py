@@ -6,6 +6,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from server.database import include_object
 from server.db import UTCDateTime
 
 config = context.config
@@ -16,21 +17,6 @@ target_db = current_app.extensions["migrate"].db
 config.set_main_option(
     "sqlalchemy.url", target_db.engine.url.render_as_string(hide_password=False).replace("%", "%%")
 )
-
-# Objects that belong to extensions, not to FieldSync's schema: PostGIS's
-# catalogue and SQLite's R*Tree shadow tables.
-FOREIGN_TABLE_PREFIXES = ("spatial_ref_sys", "geography_columns", "geometry_columns")
-RTREE_SUFFIXES = ("_node", "_parent", "_rowid")
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    if type_ == "table" and reflected and compare_to is None:
-        if name.startswith(FOREIGN_TABLE_PREFIXES):
-            return False
-        if name.endswith(RTREE_SUFFIXES) or name.startswith("rtree_") or "_rtree" in name:
-            return False
-    return True
-
 
 def render_item(type_, obj, autogen_context):
     # Migrations must not import the app: store UTCDateTime as what it is.

@@ -37,3 +37,20 @@ def _sqlite_begin(connection) -> None:
 
 def is_postgresql(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+# Objects that belong to extensions, not to FieldSync's schema: PostGIS's
+# catalogue and SQLite's R*Tree shadow tables. Alembic skips them.
+FOREIGN_TABLE_PREFIXES = ("spatial_ref_sys", "geography_columns", "geometry_columns", "raster_columns",
+                          "raster_overviews")
+RTREE_SHADOW_SUFFIXES = ("_node", "_parent", "_rowid")
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's filter: leave out tables FieldSync does not own."""
+    if type_ == "table" and reflected and compare_to is None:
+        if name.startswith(FOREIGN_TABLE_PREFIXES):
+            return False
+        if name.endswith(RTREE_SHADOW_SUFFIXES) or name.startswith("rtree_"):
+            return False
+    return True

@@ -1,16 +1,30 @@
 """Every model, imported in one place so the metadata is complete
 (Alembic, the sync registry and the tests rely on it)."""
 
+from media.models import Blob, Photo, PhotoKind, Signature  # noqa: F401
 from server.accounts.models import AuthToken, Device, LoginFailure, Role, User  # noqa: F401
 from server.customers.models import Asset, Customer, ServiceContract, Site  # noqa: F401
-from server.jobs.models import Adjustment, CustomerRating, Job, JobStatus  # noqa: F401
+from server.jobs.models import (  # noqa: F401
+    Adjustment,
+    CheckIn,
+    CheckInKind,
+    CustomerRating,
+    Job,
+    JobStatus,
+    PartUsage,
+)
 from server.stock.models import (  # noqa: F401
     LocationKind,
+    MovementKind,
     Part,
     PartFitment,
+    Reservation,
+    ReservationStatus,
     SpareUnit,
     SpareUnitStatus,
+    StockLevel,
     StockLocation,
+    StockMovement,
 )
 from server.technicians.models import Certification, ShiftException, ShiftSlot, Technician  # noqa: F401
 from server.tickets.models import Ticket, TicketEvent, TicketPart  # noqa: F401

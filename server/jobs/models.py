@@ -6,10 +6,10 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, UTCDateTime, VersionedMixin, new_uuid
+from server.db import Base, UTCDateTime, VersionedMixin, new_uuid, utcnow
 
 
 class JobStatus(str, enum.Enum):
@@ -90,3 +90,44 @@ class Adjustment(VersionedMixin, Base):
     unit: Mapped[str | None] = mapped_column(String(32))
 
     job = relationship(Job, back_populates="adjustments")
+
+
+class PartUsage(Base):
+    """A part used on a job, reported from the field. A fact: it is only ever
+    created (never edited), and it consumes stock exactly once."""
+
+    __tablename__ = "part_usages"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id"), index=True)
+    part_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("parts.id"), index=True)
+    quantity: Mapped[int]
+    serial_numbers: Mapped[list] = mapped_column(JSON, default=list)
+    # Taken from the van unless the technician says otherwise.
+    location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stock_locations.id"), index=True)
+    under_warranty: Mapped[bool]
+    # The device's clock: recorded, never trusted for ordering.
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CheckInKind(str, enum.Enum):
+    arrival = "arrival"
+    departure = "departure"
+    periodic = "periodic"
+
+
+class CheckIn(Base):
+    """A time-and-place fact from the handheld (arrival, departure, periodic)."""
+
+    __tablename__ = "check_ins"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    technician_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("technicians.id"), index=True)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id"), index=True)
+    kind: Mapped[CheckInKind] = mapped_column(Enum(CheckInKind, native_enum=False, length=16))
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    accuracy_m: Mapped[float | None]
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

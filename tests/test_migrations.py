@@ -1,0 +1,54 @@
+"""The schema comes only from migrations: they upgrade from empty, match the
+models exactly, and downgrade back to empty, on both databases."""
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from server import create_app
+from server.database import include_object
+from server.extensions import db
+from tests.conftest import make_test_config, reset_postgres_schema
+
+
+def scratch_database_url(database_url: str, tmp_path) -> str:
+    """A database of its own, so that dropping everything does not touch the suite's."""
+    if not database_url.startswith("postgresql"):
+        return f"sqlite:///{tmp_path / 'migrations.db'}"
+    url = sa.engine.make_url(database_url)
+    scratch = url.set(database=f"{url.database}_migrations")
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                   {"n": scratch.database})
+        if not exists:
+            connection.execute(sa.text(f'CREATE DATABASE "{scratch.database}"'))
+    engine.dispose()
+    scratch_url = scratch.render_as_string(hide_password=False)
+    reset_postgres_schema(scratch_url)
+    return scratch_url
+
+
+def _tables(connection) -> set[str]:
+    names = set(sa.inspect(connection).get_table_names())
+    return {n for n in names if n != "alembic_version" and include_object(None, n, "table", True, None)}
+
+
+def test_upgrade_matches_models_and_downgrades_to_empty(database_url, tmp_path):
+    app = create_app(make_test_config(scratch_database_url(database_url, tmp_path), tmp_path))
+    with app.app_context():
+        try:
+            upgrade()
+            with db.engine.connect() as connection:
+                context = MigrationContext.configure(
+                    connection, opts={"compare_type": True, "include_object": include_object})
+                diff = compare_metadata(context, db.metadata)
+                assert diff == [], f"models and migrations disagree: {diff}"
+                assert _tables(connection) == set(db.metadata.tables)
+            downgrade(revision="base")
+            with db.engine.connect() as connection:
+                assert _tables(connection) == set()
+            upgrade()  # the downgrade left nothing behind that blocks a new upgrade
+        finally:
+            db.engine.dispose()
