@@ -367,9 +367,10 @@ class DemoBuilder:
         tech = self.techs[0] if n % 6 == 3 and self.techs[0] in qualified else self.rng.choice(qualified)
         transition(ticket, TicketStatus.dispatched, at=at + step, by_user_id=owner.id, note="派工")
         start = at + step * 2
-        job = self.add(Job(id=self.uuid(), ticket_id=ticket.id, technician_id=tech.id, priority=Priority(ticket.priority).value,
-                           status=JobStatus.accepted, planned_start=start, planned_end=start + timedelta(hours=3),
-                           instructions=f"请携带{'、'.join(self.part_names[p.part_id] for p in ticket.needed_parts) or '常用工具'}"),
+        bring = "、".join(self.part_names[p.part_id] for p in ticket.needed_parts) or "常用工具"
+        job = self.add(Job(id=self.uuid(), ticket_id=ticket.id, technician_id=tech.id,
+                           priority=Priority(ticket.priority).value, status=JobStatus.accepted,
+                           planned_start=start, planned_end=start + timedelta(hours=3), instructions=f"请携带{bring}"),
                        "jobs")
         if stage is TicketStatus.on_site:
             arrived = at + step * 3
