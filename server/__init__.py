@@ -22,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     from server.api import register_api
     from server.cli import register_cli
     from server.extensions import db, migrate
+    from server.pages import register_pages
 
     request_log.init_app(app)
     db.init_app(app)
@@ -30,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
     register_api(app)
+    register_pages(app)
     register_cli(app)
     return app
 

@@ -35,3 +35,77 @@ def scope_tickets(stmt, principal: Principal):
     if principal.is_technician:
         return stmt.where(Ticket.id.in_(technician_ticket_ids(principal)))
     return stmt
+
+
+# --- What a technician's jobs need: the customers, sites and assets of their
+# tickets, their own technician record, their van and what it carries. ---
+
+
+def technician_site_ids(principal: Principal):
+    return select(Ticket.site_id).join(Job, Job.ticket_id == Ticket.id).where(
+        Job.technician_id == principal.technician_id)
+
+
+def technician_customer_ids(principal: Principal):
+    return select(Ticket.customer_id).join(Job, Job.ticket_id == Ticket.id).where(
+        Job.technician_id == principal.technician_id)
+
+
+def scope_customers(stmt, principal: Principal):
+    from server.customers.models import Customer
+
+    if principal.is_technician:
+        return stmt.where(Customer.id.in_(technician_customer_ids(principal)))
+    return stmt
+
+
+def scope_sites(stmt, principal: Principal):
+    from server.customers.models import Site
+
+    if principal.is_technician:
+        return stmt.where(Site.id.in_(technician_site_ids(principal)))
+    return stmt
+
+
+def scope_assets(stmt, principal: Principal):
+    """Every asset at a site the technician is sent to (the one named on the
+    ticket and the machines beside it)."""
+    from server.customers.models import Asset
+
+    if principal.is_technician:
+        return stmt.where(Asset.site_id.in_(technician_site_ids(principal)))
+    return stmt
+
+
+def scope_technicians(stmt, principal: Principal):
+    from server.technicians.models import Technician
+
+    if principal.is_technician:
+        return stmt.where(Technician.id == principal.technician_id)
+    return stmt
+
+
+def technician_van_ids(principal: Principal):
+    from server.technicians.models import Technician
+
+    return select(Technician.van_location_id).where(Technician.id == principal.technician_id,
+                                                    Technician.van_location_id.is_not(None))
+
+
+def scope_locations(stmt, principal: Principal):
+    """Warehouses and service stations are public to staff; of the vans, a
+    technician sees only their own."""
+    from server.stock.models import LocationKind, StockLocation
+
+    if principal.is_technician:
+        return stmt.where((StockLocation.kind != LocationKind.van)
+                          | StockLocation.id.in_(technician_van_ids(principal)))
+    return stmt
+
+
+def scope_spare_units(stmt, principal: Principal):
+    from server.stock.models import SpareUnit
+
+    if principal.is_technician:
+        return stmt.where(SpareUnit.location_id.in_(technician_van_ids(principal)))
+    return stmt

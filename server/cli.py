@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from server.db import utcnow
 from server.extensions import db
@@ -18,3 +18,28 @@ def register_cli(app: Flask) -> None:
         escalated = escalate_breaches(db.session, now=utcnow())
         db.session.commit()
         click.echo(f"escalated {len(escalated)} ticket(s)")
+
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has users already.")
+    @click.option("--seed", default=2026, show_default=True, help="Random seed: the same seed, the same data.")
+    def seed_demo_command(if_empty: bool, seed: int):
+        """Load the demo data set (demo accounts use DEMO_PASSWORD)."""
+        from server.accounts.passwords import hash_password
+        from server.demo.seed import build_demo, database_is_empty
+        from server.tickets.clocks import ClockPolicy
+
+        if not database_is_empty(db.session):
+            if if_empty:
+                click.echo("seed-demo: the database already has data; left as it is")
+                return
+            raise click.ClickException("the database is not empty; seed-demo only fills an empty one")
+        config = current_app.config
+        defaults = ClockPolicy(config["SLA_RESPONSE_HOURS"], config["SLA_ON_SITE_HOURS"],
+                               config["SLA_RESOLVE_HOURS"], "default")
+        # One hash for every demo account: Argon2 is slow on purpose.
+        summary = build_demo(db.session, password_hash=hash_password(config["DEMO_PASSWORD"]), now=utcnow(),
+                             seed=seed, defaults=defaults)
+        db.session.commit()
+        click.echo("seed-demo: " + ", ".join(f"{n} {name}" for name, n in summary.counts.items()))
+        click.echo("demo accounts: admin, dispatcher, dispatcher2, warehouse, tech01..tech50 "
+                   "(password: DEMO_PASSWORD, default fieldsync-demo)")

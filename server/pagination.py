@@ -4,6 +4,7 @@ as fast on page 1,000 as on page 1 (no OFFSET)."""
 from __future__ import annotations
 
 import base64
+import enum
 import json
 import uuid
 from dataclasses import dataclass
@@ -63,12 +64,40 @@ def decode_cursor(cursor: str, expected: int) -> list:
     return values
 
 
+def _typed(columns: list, values: list) -> list:
+    """Check a decoded cursor's values against the columns' types: a forged
+    cursor is the client's mistake (422), never a database error (500)."""
+    typed = []
+    for column, value in zip(columns, values, strict=True):
+        try:
+            expected = column.type.python_type
+        except NotImplementedError:
+            typed.append(value)
+            continue
+        try:
+            if value is None or isinstance(value, bool) != (expected is bool):
+                raise TypeError
+            if isinstance(expected, type) and issubclass(expected, enum.Enum):
+                value = expected(value)
+            elif expected is float and isinstance(value, int):
+                value = float(value)
+            elif not isinstance(value, expected):
+                raise TypeError
+            if isinstance(value, datetime) and value.tzinfo is None:
+                raise TypeError
+        except (TypeError, ValueError):
+            raise InvalidInput("the cursor is not one this API gave out", code="invalid_cursor",
+                               details={"fields": {"query": {"cursor": ["Invalid cursor."]}}}) from None
+        typed.append(value)
+    return typed
+
+
 def paginate(session: Session, stmt: Select, *, order_by: list, limit: int, cursor: str | None,
              descending: bool = False) -> Page:
     """Page through ``stmt`` ordered by ``order_by`` (columns; the last must be
     unique, e.g. the primary key). Rows must be single entities."""
     if cursor:
-        after = decode_cursor(cursor, len(order_by))
+        after = _typed(order_by, decode_cursor(cursor, len(order_by)))
         stmt = stmt.where(_after(order_by, after, descending))
     ordering = [c.desc() if descending else c.asc() for c in order_by]
     rows = session.scalars(stmt.order_by(*ordering).limit(limit + 1)).all()

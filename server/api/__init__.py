@@ -27,9 +27,9 @@ def register_api(app: Flask) -> None:
     _require_json_bodies(app)
     _serve_docs_assets(app)
 
-    from server.api import auth, health, jobs, tickets
+    from server.api import auth, catalogue, customers, health, jobs, technicians, tickets, users
 
-    for module in (auth, health, tickets, jobs):
+    for module in (auth, health, tickets, jobs, customers, technicians, catalogue, users):
         api.register_blueprint(module.blp)
     for register in _extra_blueprints:
         register(app, api)

@@ -8,6 +8,7 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from schemas.tickets import (
     TicketCreateSchema,
@@ -26,7 +27,7 @@ from server.extensions import db
 from server.pagination import paginate
 from server.tickets import service
 from server.tickets.clocks import ClockPolicy
-from server.tickets.models import Ticket
+from server.tickets.models import Ticket, TicketPart
 
 blp = Blueprint("tickets", __name__, url_prefix="/api/v1/tickets", description="Tickets and their service clocks")
 
@@ -53,7 +54,9 @@ class Tickets(MethodView):
     @blp.response(200, TicketPageSchema)
     def get(self, args):
         """List tickets, soonest on-site deadline first."""
-        stmt = scope_tickets(select(Ticket), current_principal())
+        stmt = scope_tickets(select(Ticket), current_principal()).options(
+            selectinload(Ticket.customer), selectinload(Ticket.site),
+            selectinload(Ticket.needed_parts).selectinload(TicketPart.part))
         if args.get("status"):
             stmt = stmt.where(Ticket.status.in_(args["status"]))
         for name in ("category", "priority", "customer_id", "owner_id"):

@@ -72,7 +72,7 @@ def open_ticket(session: Session, data: dict, *, owner_id: uuid.UUID, defaults: 
         contract_id=contract.id if contract and policy.source == "contract" else None,
         channel=data["channel"], category=category, complaint_class=data.get("complaint_class"),
         priority=data.get("priority", "normal"), summary=data["summary"], description=data.get("description"),
-        owner_id=owner_id, status=TicketStatus.new, received_at=received_at,
+        owner_id=owner_id, status=TicketStatus.new, received_at=received_at, version=1,
         response_due_at=due.response_due_at, on_site_due_at=due.on_site_due_at, resolve_due_at=due.resolve_due_at,
     )
     for need in data.get("needed_parts", []):

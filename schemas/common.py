@@ -1,0 +1,40 @@
+"""Field helpers shared by the resource schemas."""
+
+from __future__ import annotations
+
+import copy
+
+from marshmallow import Schema, fields, missing, validate
+
+from schemas.base import BaseSchema
+
+Latitude = lambda **kw: fields.Float(validate=validate.Range(-90, 90), allow_nan=False, **kw)  # noqa: E731
+Longitude = lambda **kw: fields.Float(validate=validate.Range(-180, 180), allow_nan=False, **kw)  # noqa: E731
+
+
+def text(max_length: int, *, required: bool = False, allow_none: bool = False, min_length: int = 1, **kw):
+    """A string that is never blank (when given) and never longer than the column."""
+    return fields.String(required=required, allow_none=allow_none,
+                         validate=validate.Length(min=min_length, max=max_length), **kw)
+
+
+def patch_of(create: type[Schema], name: str, *, exclude: tuple[str, ...] = ()) -> type[Schema]:
+    """The PATCH schema of a create schema: the same fields and rules, none
+    required, no defaults filled in (an absent field stays as it is)."""
+    attrs = {}
+    for field_name, field in create._declared_fields.items():
+        if field_name in exclude or field.dump_only:
+            continue
+        clone = copy.copy(field)
+        clone.required = False
+        clone.load_default = missing
+        attrs[field_name] = clone
+    return type(name, (BaseSchema,), attrs)
+
+
+class RecordSchema(BaseSchema):
+    """What every versioned record shows besides its own fields."""
+
+    version = fields.Integer(dump_only=True, metadata={"description": "Grows by one on every change."})
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)

@@ -1,0 +1,134 @@
+"""Customers, sites, assets and service contracts on the wire."""
+
+from datetime import date
+
+from marshmallow import fields, validate
+
+from schemas.base import BaseSchema, PageArgsSchema, page_of
+from schemas.common import Latitude, Longitude, RecordSchema, patch_of, text
+
+# ---- customers ----
+
+
+class CustomerCreateSchema(BaseSchema):
+    id = fields.UUID(metadata={"description": "Optional client-made id."})
+    name = text(200, required=True, metadata={"description": "Any script: 上海华东制冷设备有限公司 is fine."})
+    contact_name = text(200, allow_none=True)
+    phone = text(40, allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=200))
+    address = text(2000, allow_none=True)
+
+
+CustomerUpdateSchema = patch_of(CustomerCreateSchema, "CustomerUpdateSchema", exclude=("id",))
+
+
+class CustomerSchema(CustomerCreateSchema, RecordSchema):
+    id = fields.UUID(dump_only=True)
+
+
+class CustomerQuerySchema(PageArgsSchema):
+    q = text(100, metadata={"description": "Search in name, contact, phone and email."})
+    city = text(100, metadata={"description": "Customers with a site in this city."})
+
+
+CustomerPageSchema = page_of(CustomerSchema, "CustomerPage")
+
+# ---- sites ----
+
+
+class SiteCreateSchema(BaseSchema):
+    id = fields.UUID(metadata={"description": "Optional client-made id."})
+    customer_id = fields.UUID(required=True)
+    name = text(200, required=True)
+    address = text(2000, required=True)
+    city = text(100, allow_none=True)
+    latitude = Latitude(allow_none=True)
+    longitude = Longitude(allow_none=True)
+
+
+SiteUpdateSchema = patch_of(SiteCreateSchema, "SiteUpdateSchema", exclude=("id", "customer_id"))
+
+
+class SiteSchema(SiteCreateSchema, RecordSchema):
+    id = fields.UUID(dump_only=True)
+
+
+class SiteQuerySchema(PageArgsSchema):
+    customer_id = fields.UUID()
+    city = text(100)
+    q = text(100, metadata={"description": "Search in name and address."})
+
+
+SitePageSchema = page_of(SiteSchema, "SitePage")
+
+
+class CustomerDetailSchema(CustomerSchema):
+    sites = fields.List(fields.Nested(SiteSchema), dump_only=True)
+
+
+# ---- assets ----
+
+
+class AssetCreateSchema(BaseSchema):
+    id = fields.UUID(metadata={"description": "Optional client-made id."})
+    site_id = fields.UUID(required=True)
+    product_line = text(64, required=True)
+    model = text(64, required=True)
+    serial_number = text(64, required=True)
+    install_date = fields.Date(allow_none=True)
+    warranty_end = fields.Date(allow_none=True, metadata={"description": "三包: last day of the warranty."})
+
+
+AssetUpdateSchema = patch_of(AssetCreateSchema, "AssetUpdateSchema", exclude=("id",))
+
+
+class AssetSchema(AssetCreateSchema, RecordSchema):
+    id = fields.UUID(dump_only=True)
+    customer_id = fields.UUID(attribute="site.customer_id", dump_only=True)
+    under_warranty = fields.Method("_under_warranty", dump_only=True,
+                                   metadata={"type": "boolean", "description": "Under warranty today."})
+
+    def _under_warranty(self, asset) -> bool:
+        return asset.under_warranty(date.today())
+
+
+class AssetQuerySchema(PageArgsSchema):
+    site_id = fields.UUID()
+    customer_id = fields.UUID()
+    product_line = text(64)
+    model = text(64)
+    serial_number = text(64)
+    under_warranty = fields.Boolean(metadata={"description": "Under warranty today, or not."})
+
+
+AssetPageSchema = page_of(AssetSchema, "AssetPage")
+
+# ---- service contracts ----
+
+_hours = dict(validate=validate.Range(min=0, min_inclusive=False, max=24 * 365), allow_nan=False)
+
+
+class ContractCreateSchema(BaseSchema):
+    id = fields.UUID(metadata={"description": "Optional client-made id."})
+    customer_id = fields.UUID(required=True)
+    name = text(200, required=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(allow_none=True, metadata={"description": "Open-ended when absent."})
+    response_hours = fields.Float(required=True, **_hours)
+    on_site_hours = fields.Float(required=True, **_hours)
+    resolve_hours = fields.Float(required=True, **_hours)
+
+
+ContractUpdateSchema = patch_of(ContractCreateSchema, "ContractUpdateSchema", exclude=("id", "customer_id"))
+
+
+class ContractSchema(ContractCreateSchema, RecordSchema):
+    id = fields.UUID(dump_only=True)
+
+
+class ContractQuerySchema(PageArgsSchema):
+    customer_id = fields.UUID()
+    active_on = fields.Date(metadata={"description": "Only contracts covering this day."})
+
+
+ContractPageSchema = page_of(ContractSchema, "ContractPage")

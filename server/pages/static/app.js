@@ -1,0 +1,149 @@
+/* FieldSync pages: shared helpers. Plain JS, no build step, no CDN.
+   The bearer token lives in sessionStorage (gone when the tab closes). */
+"use strict";
+
+const FS = (() => {
+  const KEY = "fieldsync.auth";
+
+  function auth() {
+    try { return JSON.parse(sessionStorage.getItem(KEY)) || null; } catch (e) { return null; }
+  }
+  function saveAuth(value) { sessionStorage.setItem(KEY, JSON.stringify(value)); }
+  function clearAuth() { sessionStorage.removeItem(KEY); }
+
+  function toLogin() {
+    const next = encodeURIComponent(location.pathname + location.search);
+    location.assign("/login?next=" + next);
+  }
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      const err = (body && body.error) || {};
+      super(err.message || ("HTTP " + status));
+      this.status = status;
+      this.code = err.code;
+      this.fields = err.fields;
+    }
+  }
+
+  /* Call the JSON API; a 401 sends the user to the login page. */
+  async function api(path, options = {}) {
+    const headers = { "Accept": "application/json" };
+    const a = auth();
+    if (a && a.token) headers["Authorization"] = "Bearer " + a.token;
+    const init = { method: options.method || "GET", headers };
+    if (options.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(options.body);
+    }
+    const response = await fetch(path, init);
+    const body = response.status === 204 ? null : await response.json().catch(() => null);
+    if (response.status === 401 && !options.noRedirect) { clearAuth(); toLogin(); }
+    if (!response.ok) throw new ApiError(response.status, body);
+    return body;
+  }
+
+  /* el("td", {class: "x"}, "text", childNode): text is always text, never HTML. */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "dataset") Object.assign(node.dataset, value);
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function flash(message, kind = "error") {
+    const box = document.getElementById("flash");
+    if (!box) return;
+    box.textContent = message || "";
+    box.className = "flash " + kind;
+    box.hidden = !message;
+  }
+
+  function fmtTime(iso) {
+    if (!iso) return "—";
+    const d = new Date(iso);
+    return d.toLocaleString("zh-CN", { hour12: false, month: "2-digit", day: "2-digit",
+                                       hour: "2-digit", minute: "2-digit" });
+  }
+
+  function fmtDuration(ms) {
+    const minutes = Math.round(Math.abs(ms) / 60000);
+    const h = Math.floor(minutes / 60), m = minutes % 60;
+    if (h >= 48) return Math.round(h / 24) + " d";
+    return h ? h + " h " + String(m).padStart(2, "0") + " m" : m + " m";
+  }
+
+  /* One SLA clock: time left, or by how much it was missed, or met. */
+  function clock(due, done, now = Date.now()) {
+    const dueAt = Date.parse(due);
+    if (done) {
+      const doneAt = Date.parse(done);
+      return doneAt <= dueAt ? { cls: "met", text: "✓ met" }
+                             : { cls: "breached", text: "late by " + fmtDuration(doneAt - dueAt) };
+    }
+    const left = dueAt - now;
+    if (left < 0) return { cls: "breached", text: "overdue " + fmtDuration(left) };
+    return { cls: left < 3600000 ? "soon" : "ok", text: fmtDuration(left) + " left" };
+  }
+
+  function clockCell(due, done) {
+    const c = clock(due, done);
+    return el("td", { class: "clock " + c.cls, title: "due " + fmtTime(due) }, c.text);
+  }
+
+  /* A list with keyset pagination: load(cursor) returns a page; render(item) a <tr>. */
+  function pager({ tbody, more, load, render, empty = "Nothing found." }) {
+    let cursor = null;
+    async function next(reset) {
+      if (reset) { cursor = null; tbody.replaceChildren(); }
+      try {
+        const page = await load(cursor);
+        for (const item of page.items) tbody.append(render(item));
+        if (!tbody.children.length) {
+          const cols = tbody.closest("table").querySelectorAll("thead th").length || 1;
+          tbody.append(el("tr", { class: "empty" }, el("td", { colspan: cols }, empty)));
+        }
+        cursor = page.next_cursor;
+        more.hidden = !page.has_more;
+        flash("");
+      } catch (e) { flash(e.message); }
+    }
+    more.addEventListener("click", () => next(false));
+    return { reload: () => next(true) };
+  }
+
+  /* The query string of a filter form, without empty fields. */
+  function formQuery(form, extra = {}) {
+    const params = new URLSearchParams();
+    for (const [name, value] of new FormData(form)) if (value !== "") params.append(name, value);
+    for (const [name, value] of Object.entries(extra)) if (value !== null && value !== undefined) params.set(name, value);
+    return params;
+  }
+
+  function init() {
+    const page = document.body.dataset.page;
+    const a = auth();
+    if (page !== "login") {
+      if (!a) { toLogin(); return; }
+      const who = document.getElementById("whoami");
+      if (who) who.textContent = a.username + " (" + a.role + ")";
+      const logout = document.getElementById("logout");
+      if (logout) logout.addEventListener("click", async () => {
+        try { await api("/api/v1/auth/token", { method: "DELETE", noRedirect: true }); } catch (e) { /* gone anyway */ }
+        clearAuth();
+        location.assign("/login");
+      });
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", init);
+  return { api, auth, saveAuth, clearAuth, el, flash, fmtTime, fmtDuration, clock, clockCell, pager, formQuery };
+})();

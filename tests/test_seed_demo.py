@@ -1,0 +1,99 @@
+"""``flask seed-demo`` builds the believable demo it promises."""
+
+import hashlib
+
+import pytest
+from sqlalchemy import func, select
+
+from server.accounts.models import Role, User
+from server.customers.models import Asset, Customer, Site
+from server.demo.seed import china_cities, chinese_name
+from server.extensions import db
+from server.jobs.models import Job
+from server.stock.models import LocationKind, MovementKind, SpareUnit, StockLevel, StockLocation, StockMovement
+from server.technicians.models import Certification, Technician
+from server.tickets.models import Ticket, TicketPart
+from tests.conftest import empty_all_tables
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def fingerprint() -> str:
+    rows = db.session.execute(select(Customer.id, Customer.name, Site.latitude).join(Site).order_by(Site.id)).all()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def test_chinese_city_names():
+    assert chinese_name(["Shanghai", "上海", "上海市", "中国上海", "沪"]) == "上海"
+    assert chinese_name(["長春", "长春", "长春市"]) == "长春"
+    assert chinese_name(["Nowhere"]) is None
+    cities = china_cities()
+    assert {"上海", "北京", "广州", "成都"} <= {c.name_zh for c in cities}
+    assert all(18 <= c.latitude <= 54 and 73 <= c.longitude <= 135 for c in cities)
+
+
+@pytest.fixture
+def seeded(app, runner):
+    app.config["DEMO_PASSWORD"] = "demo-pass-for-tests"
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_seed_demo_builds_what_it_promises(app, client, runner, seeded, backend):
+    assert count(Technician) == 50
+    assert count(StockLocation, StockLocation.kind != LocationKind.van) == 20
+    assert {k for (k,) in db.session.execute(select(StockLocation.kind).distinct())} == set(LocationKind)
+    assert count(Customer) == 200
+    assert count(Asset) >= 200 and count(Certification) >= 50
+    assert count(Asset, Asset.warranty_end.is_(None)) == 0
+
+    # Sites at GeoNames cities (moved by a few kilometres at most), in China.
+    cities = china_cities()
+    for lat, lon in db.session.execute(select(Site.latitude, Site.longitude)):
+        assert any(abs(lat - c.latitude) <= 0.07 and abs(lon - c.longitude) <= 0.07 for c in cities), (lat, lon)
+    assert db.session.scalar(select(func.count(func.distinct(Site.city)))) >= 30
+    assert all("\u4e00" <= name[0] <= "\u9fff" for (name,) in db.session.execute(select(Customer.name)))
+
+    kinds = set(db.session.execute(select(Ticket.category, Ticket.complaint_class).distinct()).all())
+    assert {(k.value, c.value if c else None) for k, c in kinds} == {
+        ("repair", None), ("installation", None), ("maintenance", None),
+        ("complaint", "quality"), ("complaint", "non_quality"), ("complaint", "other")}
+    assert count(TicketPart) > 0 and count(Job) > 0
+    assert count(StockMovement, StockMovement.kind != MovementKind.received) == 0
+    assert count(StockLevel, StockLevel.on_hand > 0) > 100
+    vans_with_stock = db.session.scalar(select(func.count(func.distinct(StockLevel.location_id))).join(
+        StockLocation, StockLocation.id == StockLevel.location_id).where(StockLocation.kind == LocationKind.van))
+    assert vans_with_stock == 50
+    assert count(SpareUnit) >= 20
+
+    # Demo accounts, with DEMO_PASSWORD.
+    assert {u for (u,) in db.session.execute(select(User.username).where(User.role != Role.technician))} >= {
+        "admin", "dispatcher", "warehouse"}
+    for username in ("admin", "dispatcher", "warehouse"):
+        r = client.post("/api/v1/auth/token", json={"username": username, "password": "demo-pass-for-tests"})
+        assert r.status_code == 201, username
+    r = client.post("/api/v1/auth/token", json={"username": "tech01", "password": "demo-pass-for-tests",
+                                                "device_id": "demo-handheld"})
+    assert r.status_code == 201
+    jobs = client.get("/api/v1/jobs", headers={"Authorization": f"Bearer {r.get_json()['access_token']}"})
+    assert jobs.get_json()["items"], "tech01 has work to show"
+
+    # Only ever fills an empty database.
+    before = count(Customer)
+    again = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert again.exit_code == 0 and "left as it is" in again.output
+    refused = runner.invoke(args=["seed-demo"])
+    assert refused.exit_code != 0 and "not empty" in refused.output
+    assert count(Customer) == before
+
+
+    # The same seed builds the same data (shown once: it does not depend on the engine).
+    if backend == "sqlite":
+        first = fingerprint()
+        db.session.remove()
+        empty_all_tables(app)
+        assert runner.invoke(args=["seed-demo"]).exit_code == 0
+        assert fingerprint() == first
