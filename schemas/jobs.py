@@ -53,3 +53,11 @@ class JobUpdateSchema(BaseSchema):
     planned_end = fields.AwareDateTime(allow_none=True)
     priority = fields.String(validate=validate.OneOf(["low", "normal", "high", "urgent"]))
     instructions = fields.String(allow_none=True, validate=validate.Length(max=20_000))
+
+
+class JobCancelSchema(BaseSchema):
+    reason = fields.String(validate=validate.Length(max=2000))
+
+
+class JobReassignSchema(BaseSchema):
+    technician_id = fields.UUID(required=True)

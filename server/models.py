@@ -1,6 +1,7 @@
 """Every model, imported in one place so the metadata is complete
 (Alembic, the sync registry and the tests rely on it)."""
 
+import sync.changelog  # noqa: F401, E402  (installs the change-log session hooks)
 from media.models import Blob, Photo, PhotoKind, Signature  # noqa: F401
 from server.accounts.models import AuthToken, Device, LoginFailure, Role, User  # noqa: F401
 from server.customers.models import Asset, Customer, ServiceContract, Site  # noqa: F401
@@ -28,3 +29,4 @@ from server.stock.models import (  # noqa: F401
 )
 from server.technicians.models import Certification, ShiftException, ShiftSlot, Technician  # noqa: F401
 from server.tickets.models import Ticket, TicketEvent, TicketPart  # noqa: F401
+from sync.models import SyncChange, SyncConflict, SyncCounter, SyncOp, SyncScopeExit  # noqa: F401, E402

@@ -39,6 +39,15 @@ def register_api(app: Flask) -> None:
 _extra_blueprints: list = []
 
 
+def _register_sync(app: Flask, api_) -> None:
+    from server.api import sync
+
+    api_.register_blueprint(sync.blp)
+
+
+_extra_blueprints.append(_register_sync)
+
+
 def _require_json_bodies(app: Flask) -> None:
     @app.before_request
     def check_body():

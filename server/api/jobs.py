@@ -7,12 +7,21 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from schemas.jobs import JobDetailSchema, JobPageSchema, JobQuerySchema, JobUpdateSchema
+from schemas.jobs import (
+    JobCancelSchema,
+    JobDetailSchema,
+    JobPageSchema,
+    JobQuerySchema,
+    JobReassignSchema,
+    JobUpdateSchema,
+)
 from server.access import scope_jobs
 from server.accounts.models import Role
 from server.api.security import current_principal, requires
+from server.db import utcnow
 from server.exceptions import InvalidInput, NotFound, PreconditionFailed
 from server.extensions import db
+from server.jobs import service as job_service
 from server.jobs.models import Job
 from server.pagination import paginate
 
@@ -79,5 +88,43 @@ class JobById(MethodView):
             setattr(job, name, value)
         if data:
             job.version += 1
+        db.session.commit()
+        return job, 200, {"ETag": f'"{job.version}"'}
+
+
+def _if_match_version() -> int | None:
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    try:
+        return int(header.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise PreconditionFailed("If-Match must be a version this API gave out") from None
+
+
+@blp.route("/<uuid:job_id>/cancel")
+class CancelJob(MethodView):
+    @requires(Role.admin, Role.dispatcher)
+    @blp.arguments(JobCancelSchema)
+    @blp.response(200, JobDetailSchema)
+    @blp.alt_response(409, description="The job is finished already.")
+    def post(self, data, job_id):
+        """Cancel a job; the technician's device learns it on its next pull."""
+        job = job_service.cancel_job(db.session, job_id, reason=data.get("reason"),
+                                     expected_version=_if_match_version(), now=utcnow())
+        db.session.commit()
+        return job, 200, {"ETag": f'"{job.version}"'}
+
+
+@blp.route("/<uuid:job_id>/reassign")
+class ReassignJob(MethodView):
+    @requires(Role.admin, Role.dispatcher)
+    @blp.arguments(JobReassignSchema)
+    @blp.response(200, JobDetailSchema)
+    @blp.alt_response(409, description="The job is finished already.")
+    def post(self, data, job_id):
+        """Give a job to another technician; it leaves the first one's device."""
+        job = job_service.reassign_job(db.session, job_id, technician_id=data["technician_id"],
+                                       expected_version=_if_match_version(), now=utcnow())
         db.session.commit()
         return job, 200, {"ETag": f'"{job.version}"'}

@@ -1,0 +1,191 @@
+"""Wire format of FieldSync's own sync protocol (version 1).
+
+Push body::
+
+    {"protocol": 1, "device_time": "2026-11-25T10:00:00Z",
+     "ops": [{"op_id": "<uuid>", "table": "jobs", "id": "<uuid>", "action": "update",
+              "base_version": 3, "fields": {"work_done": "..."}, "device_time": "..."}]}
+
+Operations are parsed one by one (:func:`parse_operation`) rather than by a
+marshmallow schema over the whole batch: one malformed operation is rejected
+on its own while the others apply, and a 500-operation batch parses in well
+under a millisecond. The marshmallow schemas below describe the same shapes
+for the OpenAPI document and validate the envelope.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from marshmallow import fields, validate
+
+from schemas.base import BaseSchema
+from sync.push import InvalidOperation, Operation
+
+# Field names of the protocol, as constants.
+OP_ID, TABLE, ID, ACTION, BASE_VERSION, FIELDS, DEVICE_TIME = (
+    "op_id", "table", "id", "action", "base_version", "fields", "device_time")
+ACTIONS = ("create", "update", "delete")
+_OP_KEYS = frozenset({OP_ID, TABLE, ID, ACTION, BASE_VERSION, FIELDS, DEVICE_TIME})
+
+
+def _device_time(value):
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None  # the device's clock is only recorded: a bad one is dropped, not fatal
+    return parsed.astimezone(UTC) if parsed.tzinfo else None
+
+
+def parse_operation(index: int, raw) -> Operation | InvalidOperation:
+    """One operation of a push, or the reason it cannot be applied."""
+    if not isinstance(raw, dict):
+        return InvalidOperation(index, None, "an operation is a JSON object", {})
+    op_id = None
+    try:
+        op_id = uuid.UUID(str(raw.get(OP_ID)))
+    except ValueError:
+        return InvalidOperation(index, None, "op_id must be a UUID made by the device", {OP_ID: ["Not a UUID."]})
+    unknown = set(raw) - _OP_KEYS
+    if unknown:
+        return InvalidOperation(index, op_id, "unknown keys in the operation",
+                                {k: ["Unknown field."] for k in sorted(unknown)})
+    errors = {}
+    table = raw.get(TABLE)
+    if not isinstance(table, str):
+        errors[TABLE] = ["Required string."]
+    action = raw.get(ACTION)
+    if action not in ACTIONS:
+        errors[ACTION] = [f"One of: {', '.join(ACTIONS)}."]
+    record_id = raw.get(ID)
+    try:
+        record_id = str(uuid.UUID(str(record_id)))
+    except ValueError:
+        errors[ID] = ["The record's UUID, made by the device."]
+    base_version = raw.get(BASE_VERSION)
+    if base_version is not None and (isinstance(base_version, bool) or not isinstance(base_version, int)
+                                     or base_version < 1):
+        errors[BASE_VERSION] = ["A positive integer."]
+    if action in ("update", "delete") and base_version is None:
+        errors[BASE_VERSION] = ["Required for updates and deletes: the version the edit was made from."]
+    values = raw.get(FIELDS, {})
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        errors[FIELDS] = ["An object of field names and values."]
+    if errors:
+        return InvalidOperation(index, op_id, "the operation is malformed", errors,
+                                table=table if isinstance(table, str) else None,
+                                record_id=record_id if ID not in errors else None)
+    return Operation(index=index, op_id=op_id, table=table, record_id=record_id, action=action,
+                     base_version=base_version, fields=values, device_time=_device_time(raw.get(DEVICE_TIME)))
+
+
+# ---- marshmallow schemas (envelope validation and OpenAPI) ---------------------
+
+class OperationSchema(BaseSchema):
+    op_id = fields.UUID(required=True, metadata={"description": "Made by the device; the key of exactly-once."})
+    table = fields.String(required=True)
+    id = fields.UUID(required=True, metadata={"description": "The record's UUID (made by the device on create)."})
+    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
+    base_version = fields.Integer(metadata={"description": "The version the edit was made from (update, delete)."})
+    fields_ = fields.Dict(data_key="fields", metadata={"description": "Changed fields only."})
+    device_time = fields.DateTime(metadata={"description": "The device's clock: recorded, never trusted."})
+
+
+class PushRequestSchema(BaseSchema):
+    protocol = fields.Integer(required=True, metadata={"description": "Sync protocol version the app speaks."})
+    device_time = fields.String(allow_none=True)
+    # Each operation is checked on its own (see parse_operation): one bad
+    # operation is rejected in its result, never by failing the batch.
+    ops = fields.List(fields.Raw(), required=True, metadata={"description": "Operations, applied in order."})
+
+
+class ErrorInResultSchema(BaseSchema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    field_errors = fields.Dict(data_key="fields")
+
+
+class OutcomeSchema(BaseSchema):
+    op_id = fields.UUID(allow_none=True)
+    status = fields.String(required=True, metadata={"description": "applied, merged or rejected."})
+    table = fields.String(allow_none=True)
+    id = fields.String(allow_none=True)
+    version = fields.Integer(allow_none=True)
+    conflict_id = fields.UUID(allow_none=True)
+    error = fields.Nested(ErrorInResultSchema)
+
+
+class ResultSchema(OutcomeSchema):
+    status = fields.String(required=True, metadata={"description": "applied, duplicate, merged or rejected."})
+    outcome = fields.Nested(OutcomeSchema, metadata={"description": "Duplicates: the first outcome, again."})
+
+
+class PushResponseSchema(BaseSchema):
+    results = fields.List(fields.Nested(ResultSchema), required=True)
+    missing_blobs = fields.List(fields.String(), required=True,
+                                metadata={"description": "SHA-256 of referenced blobs not uploaded yet."})
+    position = fields.Integer(allow_none=True)
+
+
+class PullArgsSchema(BaseSchema):
+    protocol = fields.Integer(required=True)
+    cursor = fields.String(metadata={"description": "Opaque; from the previous pull. None: a first sync."})
+    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10_000))
+
+
+class ChangeSchema(BaseSchema):
+    table = fields.String(required=True)
+    id = fields.String(required=True)
+    version = fields.Integer(allow_none=True)
+    deleted = fields.Boolean(required=True)
+    reason = fields.String(metadata={"description": "Tombstones: deleted or out_of_scope."})
+    fields_ = fields.Dict(data_key="fields")
+
+
+class PullResponseSchema(BaseSchema):
+    changes = fields.List(fields.Nested(ChangeSchema), required=True)
+    next_cursor = fields.String(required=True)
+    has_more = fields.Boolean(required=True)
+
+
+class ConflictSchema(BaseSchema):
+    id = fields.UUID()
+    table = fields.String(attribute="table_name")
+    record_id = fields.String()
+    kind = fields.String()
+    status = fields.String()
+    fields_ = fields.Dict(data_key="fields", attribute="fields",
+                          metadata={"description": "{field: {server, device, kept}}"})
+    op_id = fields.UUID(allow_none=True)
+    device_id = fields.UUID(allow_none=True)
+    technician_id = fields.UUID(allow_none=True)
+    base_version = fields.Integer(allow_none=True)
+    version = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+    resolved_by = fields.UUID(allow_none=True)
+    resolution = fields.Dict(allow_none=True)
+
+
+class ConflictQuerySchema(BaseSchema):
+    status = fields.String(load_default="open", validate=validate.OneOf(["open", "resolved", "all"]))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String()
+
+
+class ConflictPageSchema(BaseSchema):
+    items = fields.List(fields.Nested(ConflictSchema), required=True)
+    next_cursor = fields.String(allow_none=True)
+    has_more = fields.Boolean(required=True)
+
+
+class ResolveSchema(BaseSchema):
+    keep = fields.String(required=True, validate=validate.OneOf(["server", "device", "values"]),
+                         metadata={"description": "Keep the server's values, the device's, or set values."})
+    values = fields.Dict(metadata={"description": "keep=values: the field values to set."})
+    note = fields.String(validate=validate.Length(max=2000))

@@ -1,0 +1,181 @@
+"""Sync: push a batch of operations exactly once, pull changes since a cursor,
+see and settle conflicts. The semantics live in ``sync/``; this only
+translates HTTP.
+
+Limits (configuration, environment ``FIELDSYNC_<NAME>``):
+
+- ``SYNC_PUSH_MAX_OPS`` (default 1,000 operations per push) and
+  ``SYNC_PUSH_MAX_BYTES`` (default 4 MiB per push body): past either, 413
+  ``batch_too_large`` and nothing is applied; split the batch.
+- ``SYNC_TOMBSTONE_RETENTION_DAYS`` (default 30): tombstones older than this
+  are dropped by ``flask sync prune``; a cursor from before them gets 410
+  ``resync_required``.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import uuid
+from datetime import timedelta
+
+import click
+from flask import current_app, jsonify, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from schemas.sync import (
+    ConflictPageSchema,
+    ConflictQuerySchema,
+    ConflictSchema,
+    PullArgsSchema,
+    PullResponseSchema,
+    PushRequestSchema,
+    PushResponseSchema,
+    ResolveSchema,
+    parse_operation,
+)
+from server.accounts.models import Role
+from server.api import errors
+from server.api.security import current_principal, requires
+from server.db import utcnow
+from server.exceptions import PermissionDenied
+from server.extensions import db
+from server.pagination import paginate
+from server.technicians.models import Technician
+from sync import changelog, conflicts
+from sync.errors import BatchTooLarge, ProtocolUnsupported, ResyncRequired, check_protocol
+from sync.models import SyncConflict
+from sync.pull import pull
+from sync.push import Pusher, push
+
+blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync",
+                description="Offline sync: exactly-once push, gap-free pull, conflicts")
+
+errors.DOMAIN_STATUS.update({ResyncRequired: 410, ProtocolUnsupported: 400, BatchTooLarge: 413})
+
+DEFAULT_MAX_OPS = 1000
+DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+DEFAULT_RETENTION_DAYS = 30
+# A push that lost a race (the same op_ids committed by another connection,
+# or a deadlock) is rolled back and applied again: it then finds duplicates.
+PUSH_ATTEMPTS = 4
+
+
+def limit_push_size(view):
+    """413 before the body is parsed when it is larger than allowed."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        max_bytes = current_app.config.get("SYNC_PUSH_MAX_BYTES", DEFAULT_MAX_BYTES)
+        if request.content_length is not None and request.content_length > max_bytes:
+            raise BatchTooLarge(f"a push may carry at most {max_bytes} bytes: split the batch",
+                                details={"max_bytes": max_bytes, "max_ops": _max_ops()})
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _max_ops() -> int:
+    return current_app.config.get("SYNC_PUSH_MAX_OPS", DEFAULT_MAX_OPS)
+
+
+def technician_pusher() -> Pusher:
+    principal = current_principal()
+    if principal.technician_id is None:
+        raise PermissionDenied("only a technician's handheld syncs", code="not_a_technician")
+    van = db.session.scalar(select(Technician.van_location_id).where(Technician.id == principal.technician_id))
+    return Pusher(technician_id=principal.technician_id, user_id=principal.user_id,
+                  device_id=principal.device_id, van_location_id=van)
+
+
+def apply_push(pusher: Pusher, operations: list):
+    """Apply and commit, retrying a transaction that lost a race."""
+    for attempt in range(PUSH_ATTEMPTS):
+        try:
+            result = push(db.session, pusher, operations, now=utcnow())
+            db.session.commit()
+            return result
+        except (IntegrityError, OperationalError):
+            db.session.rollback()
+            if attempt == PUSH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+@blp.route("/push")
+class Push(MethodView):
+    @requires(Role.technician)
+    @limit_push_size
+    @blp.arguments(PushRequestSchema)
+    @blp.response(200, PushResponseSchema)
+    @blp.alt_response(413, description="More operations or bytes than a push may carry.")
+    @blp.alt_response(400, description="Unsupported protocol version (the answer names the minimum).")
+    def post(self, body):
+        """Apply a batch of operations from a handheld, each exactly once."""
+        check_protocol(body["protocol"])
+        raw_ops = body["ops"]
+        if len(raw_ops) > _max_ops():
+            raise BatchTooLarge(f"a push may carry at most {_max_ops()} operations: split the batch",
+                                details={"max_ops": _max_ops(), "received": len(raw_ops)})
+        operations = [parse_operation(i, raw) for i, raw in enumerate(raw_ops)]
+        result = apply_push(technician_pusher(), operations)
+        return jsonify({"results": result.results, "missing_blobs": result.missing_blobs})
+
+
+@blp.route("/pull")
+class Pull(MethodView):
+    @requires(Role.technician)
+    @blp.arguments(PullArgsSchema, location="query")
+    @blp.response(200, PullResponseSchema)
+    @blp.alt_response(410, description="The cursor is older than the tombstone retention: sync from scratch.")
+    def get(self, args):
+        """Changes since a cursor in this technician's scope (no cursor: a first sync)."""
+        check_protocol(args["protocol"])
+        principal = current_principal()
+        if principal.technician_id is None:
+            raise PermissionDenied("only a technician's handheld syncs", code="not_a_technician")
+        page = pull(db.session, technician_id=principal.technician_id, device_id=principal.device_id,
+                    cursor=args.get("cursor"), limit=args["limit"])
+        db.session.rollback()  # read-only
+        return jsonify({"changes": [c.as_dict() for c in page.changes], "next_cursor": page.next_cursor,
+                        "has_more": page.has_more})
+
+
+@blp.route("/conflicts")
+class Conflicts(MethodView):
+    @requires(Role.admin, Role.dispatcher)
+    @blp.arguments(ConflictQuerySchema, location="query")
+    @blp.response(200, ConflictPageSchema)
+    def get(self, args):
+        """Conflicts (open ones by default), oldest first, with both values."""
+        stmt = conflicts.open_conflicts_query(args["status"])
+        return paginate(db.session, stmt, order_by=[SyncConflict.created_at, SyncConflict.id],
+                        limit=args["limit"], cursor=args.get("cursor"))
+
+
+@blp.route("/conflicts/<uuid:conflict_id>/resolve")
+class ResolveConflict(MethodView):
+    @requires(Role.admin, Role.dispatcher)
+    @blp.arguments(ResolveSchema)
+    @blp.response(200, ConflictSchema)
+    def post(self, body, conflict_id: uuid.UUID):
+        """Settle a conflict: keep the server's side, the device's, or set values."""
+        conflict = conflicts.resolve(db.session, conflict_id, keep=body["keep"], values=body.get("values"),
+                                     by_user_id=current_principal().user_id, now=utcnow(), note=body.get("note"))
+        db.session.commit()
+        return conflict
+
+
+@blp.cli.command("prune")
+@click.option("--days", type=int, default=None, help="Retention in days (default: SYNC_TOMBSTONE_RETENTION_DAYS).")
+def prune_command(days):
+    """Drop tombstones older than the retention; older cursors must resync."""
+    days = days if days is not None else current_app.config.get("SYNC_TOMBSTONE_RETENTION_DAYS",
+                                                                DEFAULT_RETENTION_DAYS)
+    dropped = changelog.prune(db.session, retention=timedelta(days=days), now=utcnow())
+    db.session.commit()
+    click.echo(f"dropped {dropped} tombstones older than {days} days")

@@ -1,0 +1,46 @@
+"""The sync engine's errors (domain errors: the API maps them to statuses)."""
+
+from __future__ import annotations
+
+from server.exceptions import DomainError, InvalidInput
+
+# The protocol versions this server speaks. Version 1: FieldSync push/pull.
+PROTOCOL_MIN = 1
+PROTOCOL_MAX = 1
+
+
+class ResyncRequired(DomainError):
+    """The cursor is older than the tombstone retention: deletions may have
+    been forgotten, so the device must drop its copy and sync from scratch."""
+
+    code = "resync_required"
+    status = 410
+
+
+class ProtocolUnsupported(DomainError):
+    code = "protocol_unsupported"
+    status = 400
+
+
+class BatchTooLarge(DomainError):
+    code = "batch_too_large"
+    status = 413
+
+
+class InvalidCursor(InvalidInput):
+    code = "invalid_cursor"
+
+
+def check_protocol(version) -> int:
+    """Refuse a protocol version this server does not speak, naming the range."""
+    try:
+        number = int(version)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not PROTOCOL_MIN <= number <= PROTOCOL_MAX:
+        raise ProtocolUnsupported(
+            f"sync protocol {version!r} is not supported: update the app (minimum {PROTOCOL_MIN}, "
+            f"maximum {PROTOCOL_MAX})",
+            details={"minimum": PROTOCOL_MIN, "maximum": PROTOCOL_MAX, "received": version},
+        )
+    return number

@@ -1,0 +1,122 @@
+"""The sync engine's own tables: the change log, scope exits, the position
+counter, the record of applied operations and the conflict records."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, UTCDateTime, new_uuid, utcnow
+
+
+class SyncChange(Base):
+    """The latest change of one syncable record, at a server-given position.
+
+    One row per record: a later change moves the row to a later position, so a
+    first sync reads each record once and an incremental pull reads only what
+    changed. ``deleted`` rows are tombstones, kept for the retention period.
+    Positions are allocated at commit, in commit order (see ``changelog``), so
+    a reader that has seen position ``p`` has seen every change below ``p``.
+    """
+
+    __tablename__ = "sync_changes"
+    __table_args__ = (
+        Index("ix_sync_changes_scope_job_position", "scope_job", "position"),
+        Index("ix_sync_changes_scope_location_position", "scope_location", "position"),
+        Index("ix_sync_changes_scope_technician_position", "scope_technician", "position"),
+        Index("ix_sync_changes_table_name_position", "table_name", "position"),
+    )
+
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The record's key as text: a UUID, or "<location>:<part>" for stock levels.
+    record_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, unique=True)
+    version: Mapped[int] = mapped_column(Integer)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The device whose push produced exactly this state (its pulls skip it).
+    origin_device: Mapped[uuid.UUID | None]
+    # Who may see it: a job, a stock location (van) or a technician; records
+    # reached through a job's ticket (tickets, customers, sites, assets) and
+    # the global catalogue have none and are matched by id / table.
+    scope_job: Mapped[uuid.UUID | None]
+    scope_location: Mapped[uuid.UUID | None]
+    scope_technician: Mapped[uuid.UUID | None]
+    # {field: [version it last changed at, device id or null]}: what conflict
+    # detection compares an update's base_version with.
+    field_versions: Mapped[dict | None] = mapped_column(JSON)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SyncScopeExit(Base):
+    """A record that left one technician's scope (job reassigned or removed):
+    pulled by that technician as a tombstone."""
+
+    __tablename__ = "sync_scope_exits"
+    __table_args__ = (Index("ix_sync_scope_exits_technician_position", "technician_id", "position"),)
+
+    position: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                          autoincrement=False)
+    technician_id: Mapped[uuid.UUID]
+    table_name: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class SyncCounter(Base):
+    """One row: the last position given out, and the highest position of a
+    tombstone removed by retention (cursors below it must resync)."""
+
+    __tablename__ = "sync_counter"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    pruned_through: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SyncOp(Base):
+    """A pushed operation, written in the same transaction as its effects:
+    the proof that it took effect, and its first outcome for replays."""
+
+    __tablename__ = "sync_ops"
+
+    op_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("devices.id"), index=True)
+    table_name: Mapped[str | None] = mapped_column(String(40))
+    record_id: Mapped[str | None] = mapped_column(String(80))
+    action: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[dict] = mapped_column(JSON)
+    # The device's clock: recorded, never used to order anything.
+    device_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SyncConflict(Base):
+    """Both sides changed the same thing: what was kept, what lost, and how a
+    dispatcher settled it."""
+
+    __tablename__ = "sync_conflicts"
+    __table_args__ = (Index("ix_sync_conflicts_status_created_at", "status", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    table_name: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(80), index=True)
+    # field_conflict, cancelled_while_worked, reassigned_while_worked
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    # {field: {"server": v, "device": v, "kept": "server"|"device"}}
+    fields: Mapped[dict] = mapped_column(JSON)
+    op_id: Mapped[uuid.UUID | None]
+    device_id: Mapped[uuid.UUID | None]
+    technician_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("technicians.id"))
+    base_version: Mapped[int | None]
+    version: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    resolution: Mapped[dict | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)

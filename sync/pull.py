@@ -1,0 +1,196 @@
+"""Pulls: the changes since a cursor that a technician may see, in position
+order, with tombstones for deletions and for records that left their scope.
+
+Gap-free: the counter is read *before* the change log, and positions are
+given out in commit order (see ``changelog``), so every position at or
+below the counter value is committed and visible to the queries that follow.
+When a pull reaches the end it may therefore jump its cursor to that value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from sync import registry
+from sync.errors import InvalidCursor, ResyncRequired
+from sync.models import SyncChange, SyncCounter, SyncScopeExit
+from sync.scope import Scope, technician_scope
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10_000
+
+
+@dataclass
+class Cursor:
+    position: int
+    full: bool  # part of a first sync: the device's own writes are sent too
+
+    def encode(self) -> str:
+        raw = json.dumps({"p": self.position, "f": int(self.full)}, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str | None) -> Cursor | None:
+        if not text:
+            return None
+        try:
+            data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            position, full = data["p"], bool(data["f"])
+            if not isinstance(position, int) or position < 0:
+                raise ValueError
+        except (ValueError, TypeError, KeyError, binascii.Error):
+            raise InvalidCursor("the cursor is not one this server gave out",
+                                details={"fields": {"query": {"cursor": ["Invalid cursor."]}}}) from None
+        return cls(position, full)
+
+
+@dataclass
+class Change:
+    table: str
+    id: str
+    version: int | None
+    deleted: bool
+    fields: dict | None = None
+    reason: str | None = None  # tombstones: "deleted" or "out_of_scope"
+
+    def as_dict(self) -> dict:
+        out = {"table": self.table, "id": self.id, "version": self.version, "deleted": self.deleted}
+        if self.deleted:
+            out["reason"] = self.reason
+        else:
+            out["fields"] = self.fields
+        return out
+
+
+@dataclass
+class PullPage:
+    changes: list[Change]
+    next_cursor: str
+    has_more: bool
+    position: int
+
+
+def read_counter(session: Session) -> tuple[int, int]:
+    row = session.execute(select(SyncCounter.position, SyncCounter.pruned_through)
+                          .where(SyncCounter.id == 1)).first()
+    return (row.position, row.pruned_through) if row else (0, 0)
+
+
+def scope_filter(scope: Scope):
+    clauses = [SyncChange.table_name.in_(registry.GLOBAL_TABLES),
+               SyncChange.scope_technician == scope.technician_id]
+    if scope.job_ids:
+        clauses.append(SyncChange.scope_job.in_(scope.job_ids))
+    if scope.van_id is not None:
+        clauses.append(SyncChange.scope_location == scope.van_id)
+    for table in registry.RELATED_TABLES:
+        ids = scope.related_ids(table)
+        if ids:
+            clauses.append(and_(SyncChange.table_name == table, SyncChange.record_id.in_(sorted(ids))))
+    return or_(*clauses)
+
+
+def pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | None, cursor: str | None,
+         limit: int = DEFAULT_LIMIT) -> PullPage:
+    """One page of changes for this technician's device."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    after = Cursor.decode(cursor)
+    counter, pruned_through = read_counter(session)  # first: see the module docstring
+    if after is not None and after.position < pruned_through:
+        raise ResyncRequired(
+            "this device has been offline longer than deletions are kept: discard the local copy and "
+            "sync again without a cursor", details={"retention_passed": True})
+    full = after is None or after.full
+    since = after.position if after else 0
+    scope = technician_scope(session, technician_id)
+
+    rows = session.execute(
+        select(SyncChange.position, SyncChange.table_name, SyncChange.record_id, SyncChange.version,
+               SyncChange.deleted, SyncChange.origin_device)
+        .where(SyncChange.position > since, scope_filter(scope))
+        .order_by(SyncChange.position).limit(limit + 1)
+    ).all()
+    items = [(r.position, "change", r) for r in rows]
+    if after is not None:
+        exits = session.execute(
+            select(SyncScopeExit.position, SyncScopeExit.table_name, SyncScopeExit.record_id)
+            .where(SyncScopeExit.technician_id == technician_id, SyncScopeExit.position > since)
+            .order_by(SyncScopeExit.position).limit(limit + 1)
+        ).all()
+        items.extend((r.position, "exit", r) for r in exits)
+        items.sort(key=lambda item: item[0])
+    has_more = len(items) > limit
+    items = items[:limit]
+
+    changes: list[Change] = []
+    wanted: dict[str, list[Change]] = {}
+    for _position, kind, row in items:
+        if kind == "exit":
+            changes.append(Change(row.table_name, row.record_id, None, True, reason="out_of_scope"))
+            continue
+        if not full and device_id is not None and row.origin_device == device_id:
+            continue  # the device's own write, exactly as it sent it
+        if row.deleted:
+            changes.append(Change(row.table_name, row.record_id, row.version, True, reason="deleted"))
+            continue
+        change = Change(row.table_name, row.record_id, row.version, False)
+        changes.append(change)
+        wanted.setdefault(row.table_name, []).append(change)
+    _fill(session, wanted)
+
+    if has_more:
+        position = items[-1][0]
+        next_cursor = Cursor(position, full)
+    else:
+        position = max(since, counter, items[-1][0] if items else 0)
+        next_cursor = Cursor(position, False)
+    return PullPage(changes=changes, next_cursor=next_cursor.encode(), has_more=has_more, position=position)
+
+
+def _fill(session: Session, wanted: dict[str, list[Change]]) -> None:
+    """Read the current fields of the records to send, one query per table."""
+    for table, changes in wanted.items():
+        spec = registry.TABLES[table]
+        columns = spec.pulled_columns
+        keys = [registry.parse_key(spec, c.id) for c in changes]
+        found = {}
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start:start + 1000]
+            if len(spec.key_columns) == 1:
+                name = spec.key_columns[0]
+                where = spec.table.c[name].in_([k[name] for k in chunk])
+            else:
+                where = tuple_(*[spec.table.c[k] for k in spec.key_columns]).in_(
+                    [tuple(k[c] for c in spec.key_columns) for k in chunk])
+            for row in session.execute(select(*columns).where(where)).mappings():
+                found[spec.record_id(row)] = row
+        for change in changes:
+            row = found.get(change.id)
+            if row is None:  # deleted since the change row was read: its tombstone follows
+                change.deleted, change.reason = True, "deleted"
+                continue
+            if spec.versioned:
+                change.version = row["version"]
+            change.fields = {name: registry.to_wire(row[name]) for name in spec.field_names}
+
+
+def snapshot(session: Session, technician_id: uuid.UUID) -> dict[tuple[str, str], dict]:
+    """The server's view of a technician's whole scope, as a device would hold
+    it after a full pull: {(table, id): fields}. Used by tests and audits."""
+    page = pull(session, technician_id=technician_id, device_id=None, cursor=None, limit=MAX_LIMIT)
+    out = {}
+    while True:
+        for change in page.changes:
+            if not change.deleted:
+                out[(change.table, change.id)] = change.fields
+        if not page.has_more:
+            return out
+        page = pull(session, technician_id=technician_id, device_id=None, cursor=page.next_cursor,
+                    limit=MAX_LIMIT)

@@ -1,0 +1,538 @@
+"""Applying a pushed batch exactly once.
+
+A batch is applied in one transaction, set-wise: the records it touches are
+read (and, on PostgreSQL, locked) with one query per table, every operation
+is applied in order to that in-memory state (so later operations see what
+earlier ones did), and the result is written with one statement per table
+and kind of write, with the change-log rows and the ``sync_ops`` rows that
+record each operation's outcome. Nothing commits here: the caller commits,
+and a replay of an ``op_id`` (a retry, a second connection, a retry after the
+server died between commit and answer) finds its outcome in ``sync_ops`` and
+gets it back as ``duplicate``. Two connections pushing the same batch at
+once both try to insert the same ``sync_ops`` keys: the loser's commit fails
+on the primary key and the caller retries it, which then finds duplicates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from media.models import Blob
+from server.jobs.models import JobStatus
+from server.stock.ledger import record_field_consumption
+from server.stock.models import Part, StockLocation
+from server.technicians.models import Technician
+from sync import changelog, registry
+from sync.conflicts import ConflictDraft
+from sync.models import SyncChange, SyncOp
+from sync.registry import CREATE, DELETE, DEVICE, SERVER, UPDATE, FieldError, to_wire
+from sync.scope import former_jobs
+
+APPLIED, MERGED, REJECTED, DUPLICATE = "applied", "merged", "rejected", "duplicate"
+SKIP = {changelog.SKIP: True}
+
+
+@dataclass
+class Operation:
+    index: int
+    op_id: uuid.UUID
+    table: str
+    record_id: str
+    action: str
+    base_version: int | None
+    fields: dict
+    device_time: datetime | None = None
+
+
+@dataclass
+class InvalidOperation:
+    index: int
+    op_id: uuid.UUID | None
+    message: str
+    errors: dict
+    table: str | None = None
+    record_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Pusher:
+    """Who pushes: the technician, their account, their device and van."""
+
+    technician_id: uuid.UUID
+    user_id: uuid.UUID
+    device_id: uuid.UUID | None
+    van_location_id: uuid.UUID | None
+
+
+@dataclass
+class PushResult:
+    results: list[dict]
+    missing_blobs: list[str]
+
+
+class _Rejected(Exception):
+    def __init__(self, code: str, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.code, self.message, self.fields = code, message, fields
+
+
+def _rejected(op, code: str, message: str, fields: dict | None = None, table=None, record_id=None) -> dict:
+    error = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return {"op_id": str(op.op_id) if op.op_id else None, "status": REJECTED,
+            "table": getattr(op, "table", None) or table, "id": getattr(op, "record_id", None) or record_id,
+            "error": error}
+
+
+def push(session: Session, pusher: Pusher, ops: list[Operation | InvalidOperation], *, now: datetime) -> PushResult:
+    """Apply ``ops`` in order; one result per operation. Never commits."""
+    changelog.set_origin_device(session, pusher.device_id)
+    results: list[dict | None] = [None] * len(ops)
+    first_index: dict[uuid.UUID, int] = {}
+    repeats: list[tuple[int, int]] = []
+    valid: list[Operation] = []
+    to_record: list[tuple[Operation | InvalidOperation, dict]] = []
+    for i, op in enumerate(ops):
+        if op.op_id is not None and op.op_id in first_index:
+            repeats.append((i, first_index[op.op_id]))
+            continue
+        if op.op_id is not None:
+            first_index[op.op_id] = i
+        if isinstance(op, InvalidOperation):
+            results[i] = _rejected(op, "validation_error", op.message, op.errors, op.table, op.record_id)
+            if op.op_id is not None:
+                to_record.append((op, results[i]))
+            continue
+        valid.append(op)
+
+    known = _recorded_outcomes(session, list(first_index))
+    todo = []
+    for op in valid:
+        if op.op_id in known:
+            results[op.index] = _duplicate(known[op.op_id])
+        else:
+            todo.append(op)
+    for i, op in enumerate(ops):
+        if isinstance(op, InvalidOperation) and op.op_id in known and results[i] is not None:
+            results[i] = _duplicate(known[op.op_id])
+            to_record = [(o, r) for o, r in to_record if o.op_id != op.op_id]
+
+    batch = _Batch(session, pusher, now)
+    batch.load(todo)
+    for op in todo:
+        try:
+            outcome = batch.apply(op)
+        except _Rejected as exc:
+            outcome = _rejected(op, exc.code, exc.message, exc.fields)
+        results[op.index] = outcome
+        to_record.append((op, outcome))
+    batch.write()
+    _record_ops(session, pusher, to_record, now)
+    for i, first in repeats:
+        results[i] = _duplicate(results[first]) if results[first]["status"] != DUPLICATE else results[first]
+    return PushResult(results=results, missing_blobs=batch.missing_blobs(valid))
+
+
+def _duplicate(outcome: dict) -> dict:
+    return {"op_id": outcome.get("op_id"), "status": DUPLICATE, "table": outcome.get("table"),
+            "id": outcome.get("id"), "version": outcome.get("version"), "conflict_id": outcome.get("conflict_id"),
+            "outcome": outcome}
+
+
+def _recorded_outcomes(session: Session, op_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
+    found = {}
+    for start in range(0, len(op_ids), 500):
+        for op_id, outcome in session.execute(
+            select(SyncOp.op_id, SyncOp.outcome).where(SyncOp.op_id.in_(op_ids[start:start + 500]))
+        ):
+            found[op_id] = outcome
+    return found
+
+
+def _record_ops(session: Session, pusher: Pusher, done: list, now: datetime) -> None:
+    rows = [{
+        "op_id": op.op_id, "user_id": pusher.user_id, "device_id": pusher.device_id,
+        "table_name": (getattr(op, "table", None) or "")[:40] or None,
+        "record_id": (getattr(op, "record_id", None) or "")[:80] or None,
+        "action": getattr(op, "action", None), "status": outcome["status"], "outcome": outcome,
+        "device_time": getattr(op, "device_time", None), "received_at": now,
+    } for op, outcome in done]
+    if rows:
+        session.execute(insert(SyncOp).execution_options(**SKIP), rows)
+
+
+class _Batch:
+    """The in-memory state a batch is applied to, and the writes it makes."""
+
+    def __init__(self, session: Session, pusher: Pusher, now: datetime):
+        self.session, self.pusher, self.now = session, pusher, now
+        self.rows: dict[tuple[str, str], dict] = {}  # current state of touched records
+        self.exists: set[tuple[str, str]] = set()  # records already in the database
+        self.deleted: set[tuple[str, str]] = set()
+        self.inserts: dict[str, dict[str, dict]] = defaultdict(dict)
+        self.updates: dict[str, dict[str, set]] = defaultdict(dict)  # table -> id -> changed columns
+        self.deletes: dict[str, set[str]] = defaultdict(set)
+        self.field_versions: dict[tuple[str, str], dict] = {}
+        self.changes: dict[tuple[str, str], changelog.Pending] = {}
+        self.conflicts: list[ConflictDraft] = []
+        self.former: set[str] = set()
+        self.parts: set[str] = set()
+        self.locations: set[str] = set()
+        self.warranty: dict[str, object] = {}
+        self.usages: list[dict] = []
+        self.last_check_in: dict | None = None
+        self.device = str(pusher.device_id) if pusher.device_id else None
+
+    # ---- reading -------------------------------------------------------------
+    def load(self, ops: list[Operation]) -> None:
+        ids: dict[str, set[str]] = defaultdict(set)
+        job_ids: set[str] = set()
+        part_ids, location_ids = set(), set()
+        for op in ops:
+            spec = registry.TABLES.get(op.table)
+            if spec is None:
+                continue
+            ids[op.table].add(op.record_id)
+            if op.table == "jobs":
+                job_ids.add(op.record_id)
+            raw_job = op.fields.get("job_id") if isinstance(op.fields, dict) else None
+            if raw_job is not None:
+                job_ids.add(_uuid_text(raw_job))
+            if op.table == "part_usages":
+                part_ids.add(_uuid_text(op.fields.get("part_id")))
+                if op.fields.get("location_id"):
+                    location_ids.add(_uuid_text(op.fields["location_id"]))
+        for table, record_ids in ids.items():
+            if table == "jobs":
+                continue
+            spec = registry.TABLES[table]
+            rows = self._select(spec, record_ids, lock=spec.versioned)
+            for row in rows:
+                key = (table, str(row["id"]))
+                self.exists.add(key)
+                self.rows[key] = row
+                if "job_id" in row and row["job_id"] is not None:
+                    job_ids.add(str(row["job_id"]))
+        job_ids.discard(None)
+        jobs = registry.TABLES["jobs"]
+        for row in self._select(jobs, job_ids, lock=True):
+            key = ("jobs", str(row["id"]))
+            self.exists.add(key)
+            self.rows[key] = row
+        mine = self.pusher.technician_id
+        self.former = former_jobs(self.session, mine, sorted(
+            rid for (t, rid), row in self.rows.items() if t == "jobs" and row["technician_id"] != mine))
+        updated = [(op.table, op.record_id) for op in ops if op.action in (UPDATE, DELETE)]
+        self._load_field_versions(updated)
+        if part_ids - {None}:
+            self.parts = {str(i) for i in self.session.scalars(
+                select(Part.id).where(Part.id.in_([uuid.UUID(p) for p in part_ids if p])))}
+        if location_ids - {None}:
+            self.locations = {str(i) for i in self.session.scalars(
+                select(StockLocation.id).where(StockLocation.id.in_([uuid.UUID(p) for p in location_ids if p])))}
+        usage_jobs = [uuid.UUID(r) for (t, r) in self.rows if t == "jobs"]
+        if any(op.table == "part_usages" for op in ops) and usage_jobs:
+            from server.customers.models import Asset
+            from server.jobs.models import Job
+            from server.tickets.models import Ticket
+
+            for job_id, warranty_end in self.session.execute(
+                select(Job.id, Asset.warranty_end).join(Ticket, Ticket.id == Job.ticket_id)
+                .join(Asset, Asset.id == Ticket.asset_id).where(Job.id.in_(usage_jobs))
+            ):
+                self.warranty[str(job_id)] = warranty_end
+
+    def _select(self, spec: registry.SyncTable, record_ids, lock: bool) -> list[dict]:
+        keys = []
+        for rid in record_ids:
+            try:
+                keys.append(uuid.UUID(rid))
+            except (TypeError, ValueError):
+                continue
+        if not keys:
+            return []
+        out = []
+        for start in range(0, len(keys), 500):
+            stmt = select(spec.table).where(spec.table.c.id.in_(keys[start:start + 500]))
+            if lock:
+                stmt = stmt.with_for_update()
+            out.extend(dict(row) for row in self.session.execute(stmt).mappings())
+        return out
+
+    def _load_field_versions(self, keys: list[tuple[str, str]]) -> None:
+        by_table = defaultdict(list)
+        for table, rid in keys:
+            by_table[table].append(rid)
+        for table, rids in by_table.items():
+            for start in range(0, len(rids), 500):
+                for rid, versions in self.session.execute(
+                    select(SyncChange.record_id, SyncChange.field_versions)
+                    .where(SyncChange.table_name == table, SyncChange.record_id.in_(rids[start:start + 500]))
+                ):
+                    self.field_versions[(table, rid)] = dict(versions or {})
+
+    # ---- applying ----------------------------------------------------------
+    def apply(self, op: Operation) -> dict:
+        spec = registry.TABLES.get(op.table)
+        if spec is None or not spec.actions:
+            raise _Rejected("unknown_table", f"{op.table!r} cannot be written from a device",
+                            {"table": ["Writable: " + ", ".join(sorted(t.name for t in registry.TABLES.values()
+                                                                        if t.actions)) + "."]})
+        if op.action not in spec.actions:
+            raise _Rejected("action_not_allowed", f"{op.table} only take: {', '.join(sorted(spec.actions))}"
+                            + (" (facts only add)" if spec.fact else ""))
+        values = self._parse(spec, op)
+        if op.action == CREATE:
+            return self._create(spec, op, values)
+        if op.action == UPDATE:
+            return self._update(spec, op, values)
+        return self._delete(spec, op)
+
+    def _parse(self, spec: registry.SyncTable, op: Operation) -> dict:
+        errors, values = {}, {}
+        for name, raw in op.fields.items():
+            parser = spec.writable.get(name)
+            if parser is None:
+                errors[name] = ["Not writable from a device."]
+                continue
+            if op.action == UPDATE and name in spec.create_only:
+                errors[name] = ["Set on create only."]
+                continue
+            try:
+                values[name] = parser(raw)
+            except FieldError as exc:
+                errors[name] = [str(exc)]
+        if op.action == CREATE:
+            for name in spec.required - set(values):
+                errors.setdefault(name, ["Required."])
+        if errors:
+            raise _Rejected("validation_error", "some fields are invalid", errors)
+        return values
+
+    def _job_for(self, job_id) -> dict:
+        job = self.rows.get(("jobs", str(job_id)))
+        if job is None:
+            raise _Rejected("not_found", "no such job", {"job_id": ["Unknown job."]})
+        if job["technician_id"] != self.pusher.technician_id and str(job["id"]) not in self.former:
+            raise _Rejected("out_of_scope", "this job is not yours")
+        return job
+
+    def _create(self, spec, op, values) -> dict:
+        key = (spec.name, op.record_id)
+        if key in self.exists or key in self.rows or key in self.deleted:
+            raise _Rejected("already_exists", "a record with this id exists already")
+        row = {c.name: None for c in spec.table.columns}
+        row["id"] = uuid.UUID(op.record_id)
+        job = None
+        if spec.name == "check_ins":
+            row["technician_id"] = self.pusher.technician_id
+            row["received_at"] = self.now
+            if values.get("job_id") is not None:
+                job = self._job_for(values["job_id"])
+        else:
+            job = self._job_for(values["job_id"])
+        row.update(values)
+        if spec.name == "part_usages":
+            if str(values["part_id"]) not in self.parts:
+                raise _Rejected("not_found", "no such part", {"part_id": ["Unknown part."]})
+            if values.get("location_id") is None:
+                if self.pusher.van_location_id is None:
+                    raise _Rejected("validation_error", "you have no van: say which location the part came from",
+                                    {"location_id": ["Required: no van."]})
+                row["location_id"] = self.pusher.van_location_id
+            elif str(values["location_id"]) not in self.locations:
+                raise _Rejected("not_found", "no such stock location", {"location_id": ["Unknown location."]})
+            if values.get("under_warranty") is None:
+                warranty_end = self.warranty.get(str(job["id"]))
+                on = (job["arrived_at"] or self.now).date()
+                row["under_warranty"] = warranty_end is not None and on <= warranty_end
+            row["serial_numbers"] = values.get("serial_numbers") or []
+            row["created_at"] = self.now
+            self.usages.append(row)
+        elif spec.name == "photos":
+            row["kind"] = values.get("kind") or "other"
+            row["created_at"] = self.now
+        elif spec.name == "signatures":
+            row["received_at"] = self.now
+        elif spec.name == "check_ins":
+            self.last_check_in = row
+        if spec.versioned:
+            row["version"] = 1
+            row["created_at"] = row["updated_at"] = self.now
+        self.rows[key] = row
+        self.inserts[spec.name][op.record_id] = row
+        versions = ({name: [1, self.device] for name in spec.field_names} if spec.versioned else None)
+        self.field_versions[key] = versions or {}
+        self._log(spec, op.record_id, row, origin=self.pusher.device_id, versions=versions)
+        return {"op_id": str(op.op_id), "status": APPLIED, "table": spec.name, "id": op.record_id,
+                "version": row.get("version") or 1}
+
+    def _existing(self, spec, op) -> dict:
+        key = (spec.name, op.record_id)
+        if key in self.deleted:
+            raise _Rejected("record_deleted", "this record has been deleted")
+        row = self.rows.get(key)
+        if row is None:
+            raise _Rejected("not_found", "no such record")
+        if spec.name == "jobs":
+            self._job_for(row["id"])
+        else:
+            self._job_for(row["job_id"])
+        if op.base_version > row["version"]:
+            raise _Rejected("invalid_base_version",
+                            f"base_version {op.base_version} is ahead of the server's {row['version']}",
+                            {"base_version": [f"At most {row['version']}."]})
+        return row
+
+    def _update(self, spec, op, values) -> dict:
+        row = self._existing(spec, op)
+        key = (spec.name, op.record_id)
+        versions = self.field_versions.setdefault(key, {})
+        before_version = row["version"]
+        changes: dict = {}
+        lost: dict = {}
+        kind = None
+        is_job = spec.name == "jobs"
+        former = is_job and row["technician_id"] != self.pusher.technician_id
+        cancelled = is_job and row["status"] is JobStatus.cancelled
+        for name, value in values.items():
+            current = row.get(name)
+            if current == value:
+                continue
+            if is_job and name == "status" and (cancelled or former):
+                # The dispatcher's cancellation or reassignment stands; the
+                # work done on site is kept (below) and the clash recorded.
+                lost[name] = {"server": to_wire(current), "device": to_wire(value), "kept": SERVER}
+                continue
+            seen = versions.get(name)
+            server_changed = bool(seen) and seen[0] > op.base_version and seen[1] != self.device
+            if not server_changed:
+                changes[name] = value
+                continue
+            winner = spec.owner(name)
+            lost[name] = {"server": to_wire(current), "device": to_wire(value), "kept": winner}
+            if winner == DEVICE:
+                changes[name] = value
+        if cancelled and (changes or lost):
+            kind = "cancelled_while_worked"
+        elif former:
+            kind = "reassigned_while_worked"
+            lost["technician_id"] = {"server": to_wire(row["technician_id"]),
+                                     "device": to_wire(self.pusher.technician_id), "kept": SERVER}
+        elif lost:
+            kind = "field_conflict"
+        if changes:
+            row.update(changes)
+            row["version"] = before_version + 1
+            row["updated_at"] = self.now
+            for name in changes:
+                versions[name] = [row["version"], self.device]
+            if op.record_id in self.inserts[spec.name]:
+                pass  # created in this batch: the insert carries the final state
+            else:
+                self.updates[spec.name].setdefault(op.record_id, set()).update(changes, {"version", "updated_at"})
+        outcome = {"op_id": str(op.op_id), "status": APPLIED, "table": spec.name, "id": op.record_id,
+                   "version": row["version"]}
+        plain = not lost and kind is None and op.base_version == before_version
+        self._log(spec, op.record_id, row, origin=self.pusher.device_id if plain else None, versions=versions)
+        if kind is not None:
+            draft = ConflictDraft(table=spec.name, record_id=op.record_id, kind=kind, fields=lost, op_id=op.op_id,
+                                  device_id=self.pusher.device_id, technician_id=self.pusher.technician_id,
+                                  base_version=op.base_version, version=row["version"], created_at=self.now)
+            self.conflicts.append(draft)
+            outcome.update(status=MERGED, conflict_id=str(draft.id))
+        return outcome
+
+    def _delete(self, spec, op) -> dict:
+        row = self._existing(spec, op)
+        key = (spec.name, op.record_id)
+        self.deleted.add(key)
+        del self.rows[key]
+        self.updates[spec.name].pop(op.record_id, None)
+        if self.inserts[spec.name].pop(op.record_id, None) is not None:
+            self.changes.pop(key, None)  # never reached the database: nothing to tell anyone
+            return {"op_id": str(op.op_id), "status": APPLIED, "table": spec.name, "id": op.record_id,
+                    "version": row["version"] + 1}
+        self.deletes[spec.name].add(op.record_id)
+        version = row["version"] + 1
+        self.changes[key] = changelog.Pending(
+            spec.name, op.record_id, deleted=True, origin=self.pusher.device_id, version=version,
+            scope=(row.get("job_id"), None, None), field_versions=self.field_versions.get(key), complete=True)
+        return {"op_id": str(op.op_id), "status": APPLIED, "table": spec.name, "id": op.record_id,
+                "version": version}
+
+    def _log(self, spec, record_id, row, *, origin, versions) -> None:
+        scope_value = row.get(spec.scope_column) if spec.scope_column else None
+        scope = (scope_value if spec.scope == "job" else None, None,
+                 scope_value if spec.scope == "technician" else None)
+        self.changes[(spec.name, record_id)] = changelog.Pending(
+            spec.name, record_id, origin=origin, version=row.get("version") or 1, scope=scope,
+            field_versions=dict(versions) if versions else None, complete=True)
+
+    # ---- writing -----------------------------------------------------------
+    def write(self) -> None:
+        session = self.session
+        for table, rows in self.inserts.items():
+            if rows:
+                session.execute(insert(registry.TABLES[table].table).execution_options(**SKIP), list(rows.values()))
+        for table, records in self.updates.items():
+            spec = registry.TABLES[table]
+            groups: dict[frozenset, list[dict]] = defaultdict(list)
+            for record_id, columns in records.items():
+                row = self.rows[(table, record_id)]
+                groups[frozenset(columns)].append({"_id": row["id"], **{f"v_{c}": row[c] for c in columns}})
+            for columns, params in groups.items():
+                stmt = (update(spec.table).where(spec.table.c.id == bindparam("_id"))
+                        .values({c: bindparam(f"v_{c}") for c in columns}))
+                session.connection().execute(stmt, params)
+        for table, record_ids in self.deletes.items():
+            if record_ids:
+                spec = registry.TABLES[table]
+                session.execute(delete(spec.table).where(spec.table.c.id.in_([uuid.UUID(r) for r in record_ids]))
+                                .execution_options(**SKIP))
+        for usage in self.usages:
+            record_field_consumption(
+                session, usage_id=usage["id"], job_id=usage["job_id"], part_id=usage["part_id"],
+                location_id=usage["location_id"], quantity=usage["quantity"], at=self.now,
+                under_warranty=usage["under_warranty"], serial_numbers=usage["serial_numbers"])
+        if self.last_check_in is not None:
+            # Ordered by when the server received it, never by the device's clock.
+            session.execute(update(Technician).where(Technician.id == self.pusher.technician_id).values(
+                last_latitude=self.last_check_in["latitude"], last_longitude=self.last_check_in["longitude"],
+                last_position_at=self.now, version=Technician.version + 1).execution_options(**SKIP))
+        if self.conflicts:
+            from sync.models import SyncConflict
+
+            session.execute(insert(SyncConflict).execution_options(**SKIP), [c.row() for c in self.conflicts])
+        for change in self.changes.values():
+            changelog.record(session, change)
+
+    def missing_blobs(self, ops: list[Operation]) -> list[str]:
+        wanted = set()
+        for op in ops:
+            spec = registry.TABLES.get(op.table)
+            if spec is None or not spec.blob_fields or not isinstance(op.fields, dict):
+                continue
+            for name in spec.blob_fields:
+                value = op.fields.get(name)
+                if isinstance(value, str) and len(value) == 64:
+                    wanted.add(value)
+        if not wanted:
+            return []
+        present = set(self.session.scalars(select(Blob.sha256).where(Blob.sha256.in_(sorted(wanted)))))
+        return sorted(wanted - present)
+
+
+def _uuid_text(value) -> str | None:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return None
+

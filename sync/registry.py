@@ -1,0 +1,307 @@
+"""The syncable tables: what each one sends down, what a device may write,
+who owns each field when both sides changed it, and how it is scoped.
+
+Scope kinds:
+
+- ``global``: everyone sees it (the parts catalogue);
+- ``job``: visible with the job named by ``scope_column`` (a job, its facts);
+- ``technician``: visible to the technician named by ``scope_column``;
+- ``location``: visible to the technician whose van is ``scope_column``;
+- ``related``: reached through a technician's jobs' tickets (tickets,
+  customers, sites, assets); matched by id.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from media.models import Photo, PhotoKind, Signature
+from server.customers.models import Asset, Customer, Site
+from server.jobs.models import Adjustment, CheckIn, CheckInKind, CustomerRating, Job, JobStatus, PartUsage
+from server.stock.models import Part, SpareUnit, StockLevel
+from server.tickets.models import Ticket
+
+DEVICE = "device"
+SERVER = "server"
+
+CREATE, UPDATE, DELETE = "create", "update", "delete"
+
+
+class FieldError(ValueError):
+    """A pushed value of the wrong type or shape."""
+
+
+# ---- value parsers: wire value -> Python value (raise FieldError) ----------
+
+def _text(max_length: int | None = None, required: bool = False) -> Callable[[Any], Any]:
+    def parse(value):
+        if value is None:
+            if required:
+                raise FieldError("may not be null")
+            return None
+        if not isinstance(value, str):
+            raise FieldError("must be a string")
+        if max_length is not None and len(value) > max_length:
+            raise FieldError(f"longer than {max_length} characters")
+        if required and not value.strip():
+            raise FieldError("may not be empty")
+        return value
+    return parse
+
+
+def _datetime(value):
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise FieldError("must be an ISO 8601 date-time string")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise FieldError("not an ISO 8601 date-time") from None
+    if parsed.tzinfo is None:
+        raise FieldError("must carry a time zone (UTC: 'Z')")
+    return parsed.astimezone(UTC)
+
+
+def _uuid(required: bool = False):
+    def parse(value):
+        if value is None:
+            if required:
+                raise FieldError("may not be null")
+            return None
+        try:
+            return uuid.UUID(str(value))
+        except ValueError:
+            raise FieldError("not a UUID") from None
+    return parse
+
+
+def _number(low: float | None = None, high: float | None = None, required: bool = False):
+    def parse(value):
+        if value is None:
+            if required:
+                raise FieldError("may not be null")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise FieldError("must be a number")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise FieldError(f"must be between {low} and {high}")
+        return float(value)
+    return parse
+
+
+def _positive_int(value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise FieldError("must be a positive integer")
+    if value > 1_000_000:
+        raise FieldError("implausibly large")
+    return value
+
+
+def _bool_or_none(value):
+    if value is not None and not isinstance(value, bool):
+        raise FieldError("must be true, false or null")
+    return value
+
+
+def _enum(cls: type[enum.Enum], required: bool = False, refused: tuple = ()):
+    def parse(value):
+        if value is None:
+            if required:
+                raise FieldError("may not be null")
+            return None
+        try:
+            member = cls(value)
+        except ValueError:
+            raise FieldError("one of: " + ", ".join(m.value for m in cls if m not in refused)) from None
+        if member in refused:
+            raise FieldError(f"{member.value!r} cannot be set from a device")
+        return member
+    return parse
+
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _sha256(value):
+    if not isinstance(value, str) or not _SHA256.match(value):
+        raise FieldError("must be a lowercase hex SHA-256")
+    return value
+
+
+def _string_list(value):
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and len(v) <= 64 for v in value):
+        raise FieldError("must be a list of strings")
+    if len(value) > 1000:
+        raise FieldError("too many items")
+    return value
+
+
+def _strokes(value):
+    if not isinstance(value, list) or not value or not all(isinstance(s, list) for s in value):
+        raise FieldError("must be a non-empty list of strokes (lists of points)")
+    if sum(len(s) for s in value) > 20_000:
+        raise FieldError("too many points")
+    return value
+
+
+# ---- wire rendering: Python value -> JSON value ------------------------------
+
+def to_wire(value):
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+@dataclass(frozen=True)
+class SyncTable:
+    name: str
+    model: type
+    scope: str
+    scope_column: str | None = None
+    versioned: bool = True
+    # Device-writable fields and their parsers; required ones for create.
+    writable: dict[str, Callable] = field(default_factory=dict)
+    required: frozenset[str] = frozenset()
+    create_only: frozenset[str] = frozenset()
+    actions: frozenset[str] = frozenset()
+    # Both sides changed a field: who wins. Fields not named follow the device
+    # for device-written tables.
+    owners: dict[str, str] = field(default_factory=dict)
+    fact: bool = False
+    # Columns that hold a blob's SHA-256 (blobs travel separately).
+    blob_fields: tuple[str, ...] = ()
+    key_columns: tuple[str, ...] = ("id",)
+    excluded: frozenset[str] = frozenset({"created_at", "updated_at"})
+
+    @property
+    def table(self):
+        return self.model.__table__
+
+    @property
+    def pulled_columns(self) -> list:
+        return [c for c in self.table.columns if c.name not in self.excluded]
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.pulled_columns if c.name not in self.key_columns and c.name != "version")
+
+    def record_id(self, row) -> str:
+        """The record's key as text, from an object, a row or a mapping."""
+        get = row.get if isinstance(row, dict) else (lambda k: getattr(row, k))
+        return ":".join(str(get(k)) for k in self.key_columns)
+
+    def owner(self, name: str) -> str:
+        return self.owners.get(name, DEVICE)
+
+
+_REPORT = {
+    "status": _enum(JobStatus, required=True, refused=(JobStatus.cancelled, JobStatus.assigned)),
+    "arrived_at": _datetime,
+    "departed_at": _datetime,
+    "completed_at": _datetime,
+    "work_done": _text(20_000),
+    "fault_cause": _text(20_000),
+    "solution": _text(20_000),
+    "customer_opinion": _text(20_000),
+    "customer_rating": _enum(CustomerRating),
+}
+
+TABLES: dict[str, SyncTable] = {t.name: t for t in (
+    SyncTable(
+        "jobs", Job, scope="job", scope_column="id", actions=frozenset({UPDATE}), writable=_REPORT,
+        # On-site facts follow the technician (the default); assignment,
+        # schedule, priority and cancellation follow the dispatcher.
+        owners={"technician_id": SERVER, "planned_start": SERVER, "planned_end": SERVER,
+                "priority": SERVER, "instructions": SERVER, "ticket_id": SERVER},
+    ),
+    SyncTable("tickets", Ticket, scope="related", excluded=frozenset({"created_at", "updated_at", "owner_id"})),
+    SyncTable("customers", Customer, scope="related"),
+    SyncTable("sites", Site, scope="related"),
+    SyncTable("assets", Asset, scope="related"),
+    SyncTable("parts", Part, scope="global"),
+    SyncTable("stock_levels", StockLevel, scope="location", scope_column="location_id", versioned=False,
+              key_columns=("location_id", "part_id")),
+    SyncTable("spare_units", SpareUnit, scope="location", scope_column="location_id"),
+    SyncTable(
+        "adjustments", Adjustment, scope="job", scope_column="job_id", actions=frozenset({CREATE, UPDATE, DELETE}),
+        writable={"job_id": _uuid(required=True), "parameter": _text(200, required=True),
+                  "value_before": _text(200), "value_after": _text(200), "unit": _text(32)},
+        required=frozenset({"job_id", "parameter"}), create_only=frozenset({"job_id"}),
+    ),
+    SyncTable(
+        "part_usages", PartUsage, scope="job", scope_column="job_id", versioned=False, fact=True,
+        actions=frozenset({CREATE}),
+        writable={"job_id": _uuid(required=True), "part_id": _uuid(required=True), "quantity": _positive_int,
+                  "serial_numbers": _string_list, "location_id": _uuid(), "under_warranty": _bool_or_none,
+                  "recorded_at": _datetime},
+        required=frozenset({"job_id", "part_id", "quantity"}), excluded=frozenset(),
+    ),
+    SyncTable(
+        "check_ins", CheckIn, scope="technician", scope_column="technician_id", versioned=False, fact=True,
+        actions=frozenset({CREATE}),
+        writable={"job_id": _uuid(), "kind": _enum(CheckInKind, required=True),
+                  "latitude": _number(-90, 90, required=True), "longitude": _number(-180, 180, required=True),
+                  "accuracy_m": _number(0, 1_000_000), "recorded_at": _datetime},
+        required=frozenset({"kind", "latitude", "longitude"}), excluded=frozenset(),
+    ),
+    SyncTable(
+        "photos", Photo, scope="job", scope_column="job_id", versioned=False, fact=True,
+        actions=frozenset({CREATE}), blob_fields=("blob_sha256",),
+        writable={"job_id": _uuid(required=True), "blob_sha256": _sha256, "kind": _enum(PhotoKind),
+                  "caption": _text(2000), "latitude": _number(-90, 90), "longitude": _number(-180, 180),
+                  "recorded_at": _datetime},
+        required=frozenset({"job_id", "blob_sha256"}), excluded=frozenset(),
+    ),
+    SyncTable(
+        "signatures", Signature, scope="job", scope_column="job_id", versioned=False, fact=True,
+        actions=frozenset({CREATE}),
+        writable={"job_id": _uuid(required=True), "signer_name": _text(200, required=True),
+                  "signer_role": _text(100), "strokes": _strokes, "signed_at_device": _datetime,
+                  "latitude": _number(-90, 90), "longitude": _number(-180, 180), "report_sha256": _sha256},
+        required=frozenset({"job_id", "signer_name", "strokes", "report_sha256"}), excluded=frozenset(),
+    ),
+)}
+
+GLOBAL_TABLES = tuple(t.name for t in TABLES.values() if t.scope == "global")
+RELATED_TABLES = ("tickets", "customers", "sites", "assets")
+JOB_FACT_TABLES = tuple(t.name for t in TABLES.values() if t.scope == "job" and t.name != "jobs")
+
+_BY_TABLE_NAME = {t.table.name: t for t in TABLES.values()}
+_BY_MODEL = {t.model: t for t in TABLES.values()}
+
+
+def for_model(cls) -> SyncTable | None:
+    return _BY_MODEL.get(cls)
+
+
+def for_table_name(name: str) -> SyncTable | None:
+    return _BY_TABLE_NAME.get(name)
+
+
+def parse_key(spec: SyncTable, record_id: str) -> dict:
+    """The key columns of a record from its text id."""
+    parts = record_id.split(":")
+    if len(parts) != len(spec.key_columns):
+        raise FieldError("malformed id")
+    try:
+        return {name: uuid.UUID(p) for name, p in zip(spec.key_columns, parts, strict=True)}
+    except ValueError:
+        raise FieldError("malformed id") from None

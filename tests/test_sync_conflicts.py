@@ -1,0 +1,200 @@
+"""Conflicts: one-side changes merge, both-side changes follow the field's
+owner and keep the loser's value, cancelled/reassigned jobs keep the work
+done on site, and a dispatcher settles conflicts."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+
+from media.models import Photo, Signature
+from server.accounts.models import Role
+from server.extensions import db
+from server.jobs.models import Adjustment, Job, JobStatus, PartUsage
+from sync.models import SyncConflict
+from tests import factories as f
+from tests.syncing import Handheld, adjustment, op, part_usage
+
+
+def _job(job_id) -> Job:
+    db.session.expire_all()
+    return db.session.get(Job, job_id)
+
+
+def _server_edit(job_id, **values) -> None:
+    """An edit made on the server (office, another process) through the ORM."""
+    job = db.session.get(Job, job_id)
+    for name, value in values.items():
+        setattr(job, name, value)
+    db.session.commit()
+
+
+def _office(client, role=Role.dispatcher) -> dict:
+    return f.login_as(client, f.user(role))
+
+
+def test_fields_changed_on_one_side_only_merge(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    device = Handheld(client, tech)
+    device.pull()
+    office = _office(client)
+    assert client.patch(f"/api/v1/jobs/{job.id}", json={"priority": "urgent"}, headers=office).status_code == 200
+    answer = device.push([op("jobs", job.id, "update", {"work_done": "replaced fan"}, base_version=1)])
+    assert answer["results"][0]["status"] == "applied"
+    assert answer["results"][0]["version"] == 3
+    row = _job(job.id)
+    assert (row.priority, row.work_done) == ("urgent", "replaced fan")
+    assert db.session.scalar(select(func.count()).select_from(SyncConflict)) == 0
+    # The merged record comes back to the device (it differs from what it sent).
+    device.pull()
+    assert device.copy[("jobs", str(job.id))]["priority"] == "urgent"
+    assert device.copy[("jobs", str(job.id))]["work_done"] == "replaced fan"
+
+
+def test_on_site_fact_changed_on_both_sides_follows_the_technician(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    device = Handheld(client, tech)
+    _server_edit(job.id, fault_cause="typed in by the office")
+    answer = device.push([op("jobs", job.id, "update", {"fault_cause": "worn bearing"}, base_version=1)])
+    result = answer["results"][0]
+    assert result["status"] == "merged" and result["conflict_id"]
+    assert _job(job.id).fault_cause == "worn bearing"
+    conflict = db.session.get(SyncConflict, uuid.UUID(result["conflict_id"]))
+    assert conflict.kind == "field_conflict"
+    assert conflict.fields["fault_cause"] == {"server": "typed in by the office", "device": "worn bearing",
+                                              "kept": "device"}
+
+
+def test_status_progress_follows_the_technician(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    device = Handheld(client, tech)
+    _server_edit(job.id, status=JobStatus.accepted)
+    answer = device.push([op("jobs", job.id, "update", {"status": "on_site"}, base_version=1)])
+    assert answer["results"][0]["status"] == "merged"
+    assert _job(job.id).status is JobStatus.on_site
+
+
+def test_same_value_on_both_sides_is_no_conflict(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    device = Handheld(client, tech)
+    _server_edit(job.id, work_done="same")
+    answer = device.push([op("jobs", job.id, "update", {"work_done": "same"}, base_version=1)])
+    assert answer["results"][0]["status"] == "applied"
+
+
+def test_a_device_does_not_conflict_with_itself(client):
+    """Edits queued before the answer to an earlier push arrived name an older base."""
+    tech = f.technician()
+    job = f.job(tech=tech)
+    device = Handheld(client, tech)
+    device.push([op("jobs", job.id, "update", {"work_done": "first"}, base_version=1)])
+    answer = device.push([op("jobs", job.id, "update", {"work_done": "second"}, base_version=1)])
+    assert answer["results"][0]["status"] == "applied"
+    assert _job(job.id).work_done == "second"
+
+
+def test_cancelled_while_completed_offline_keeps_the_work_and_raises_a_conflict(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    part = f.part()
+    device = Handheld(client, tech)
+    device.pull()
+    office = _office(client)
+    response = client.post(f"/api/v1/jobs/{job.id}/cancel", json={"reason": "customer called"}, headers=office)
+    assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
+    answer = device.push([
+        op("jobs", job.id, "update", {"status": "completed", "work_done": "fixed", "solution": "new valve"},
+           base_version=1),
+        part_usage(job.id, part.id),
+        adjustment(job.id),
+        op("photos", uuid.uuid4(), "create", {"job_id": str(job.id), "blob_sha256": "c" * 64}),
+        op("signatures", uuid.uuid4(), "create", {"job_id": str(job.id), "signer_name": "Ms Li",
+                                                   "strokes": [[{"x": 1, "y": 2}]], "report_sha256": "d" * 64}),
+    ])
+    statuses = [r["status"] for r in answer["results"]]
+    assert statuses == ["merged", "applied", "applied", "applied", "applied"]
+    row = _job(job.id)
+    assert row.status is JobStatus.cancelled  # the dispatcher's cancellation stands ...
+    assert (row.work_done, row.solution) == ("fixed", "new valve")  # ... and nothing done on site is lost
+    for model in (PartUsage, Adjustment, Photo, Signature):
+        assert db.session.scalar(select(func.count()).select_from(model)) == 1
+    listed = client.get("/api/v1/sync/conflicts", headers=office).get_json()["items"]
+    assert len(listed) == 1 and listed[0]["kind"] == "cancelled_while_worked"
+    assert listed[0]["fields"]["status"] == {"server": "cancelled", "device": "completed", "kept": "server"}
+    # The dispatcher settles it for the technician: the job is completed after all.
+    settled = client.post(f"/api/v1/sync/conflicts/{listed[0]['id']}/resolve", json={"keep": "device"},
+                          headers=office)
+    assert settled.status_code == 200 and settled.get_json()["status"] == "resolved"
+    assert _job(job.id).status is JobStatus.completed
+    device.pull()
+    assert device.copy[("jobs", str(job.id))]["status"] == "completed"
+    assert client.get("/api/v1/sync/conflicts", headers=office).get_json()["items"] == []
+    again = client.post(f"/api/v1/sync/conflicts/{listed[0]['id']}/resolve", json={"keep": "server"},
+                        headers=office)
+    assert again.status_code == 409
+
+
+def test_reassigned_while_completed_offline_keeps_the_work_and_raises_a_conflict(client):
+    first, second = f.technician(), f.technician()
+    job = f.job(tech=first)
+    part = f.part()
+    device = Handheld(client, first)
+    device.pull()
+    office = _office(client)
+    response = client.post(f"/api/v1/jobs/{job.id}/reassign", json={"technician_id": str(second.id)},
+                           headers=office)
+    assert response.status_code == 200
+    answer = device.push([
+        op("jobs", job.id, "update", {"status": "completed", "work_done": "done before I knew"}, base_version=1),
+        part_usage(job.id, part.id),
+    ])
+    assert [r["status"] for r in answer["results"]] == ["merged", "applied"]
+    row = _job(job.id)
+    assert row.technician_id == second.id and row.status is JobStatus.assigned
+    assert row.work_done == "done before I knew"
+    conflict = db.session.get(SyncConflict, uuid.UUID(answer["results"][0]["conflict_id"]))
+    assert conflict.kind == "reassigned_while_worked"
+    assert conflict.fields["technician_id"]["kept"] == "server"
+    # The job leaves the first device; the second gets it with the work done.
+    changes = device.pull()
+    assert {"table": "jobs", "id": str(job.id), "deleted": True, "reason": "out_of_scope", "version": None} in changes
+    assert ("jobs", str(job.id)) not in device.copy
+    other = Handheld(client, second, device_id="handheld-2")
+    other.pull()
+    assert other.copy[("jobs", str(job.id))]["work_done"] == "done before I knew"
+    assert any(table == "part_usages" for table, _ in other.copy)
+    # Later edits from the first device are still taken as work done offline, each raising a conflict.
+    later = device.push([op("jobs", job.id, "update", {"customer_opinion": "fine"}, base_version=1)])
+    assert later["results"][0]["status"] == "merged"
+
+
+def test_resolve_with_values_and_validation(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    device = Handheld(client, tech)
+    _server_edit(job.id, work_done="office")
+    answer = device.push([op("jobs", job.id, "update", {"work_done": "device"}, base_version=1)])
+    conflict_id = answer["results"][0]["conflict_id"]
+    office = _office(client)
+    bad = client.post(f"/api/v1/sync/conflicts/{conflict_id}/resolve",
+                      json={"keep": "values", "values": {"customer_rating": "superb"}}, headers=office)
+    assert bad.status_code == 422
+    good = client.post(f"/api/v1/sync/conflicts/{conflict_id}/resolve",
+                       json={"keep": "values", "values": {"work_done": "both: office and device"}}, headers=office)
+    assert good.status_code == 200
+    assert _job(job.id).work_done == "both: office and device"
+    technician_headers = device.headers
+    assert client.get("/api/v1/sync/conflicts", headers=technician_headers).status_code == 403
+
+
+def test_stale_base_version_ahead_of_server_is_rejected(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    device = Handheld(client, tech)
+    answer = device.push([op("jobs", job.id, "update", {"work_done": "x"}, base_version=7)])
+    assert answer["results"][0]["error"]["code"] == "invalid_base_version"
