@@ -1,8 +1,7 @@
 """Every model, imported in one place so the metadata is complete
 (Alembic, the sync registry and the tests rely on it)."""
 
-from media.models import Blob, Photo, PhotoKind, Signature  # noqa: F401
-from media.models import MediaTask, SigningLink, Upload  # noqa: F401
+from media.models import Blob, MediaTask, Photo, PhotoKind, Signature, SigningLink, Upload  # noqa: F401
 from server.accounts.models import AuthToken, Device, LoginFailure, Role, User  # noqa: F401
 from server.customers.models import Asset, Customer, ServiceContract, Site  # noqa: F401
 from server.jobs.models import (  # noqa: F401
