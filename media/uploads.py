@@ -240,11 +240,11 @@ def finish(session: Session, storage: Storage, settings: UploadSettings, upload:
                                details={"declared": upload.sha256, "actual": actual})
     blob = session.get(Blob, actual)
     if blob is None:
-        with open(path, "rb") as staged:
+        with open(path, "rb") as staged:  # Pillow may close the file it read: reopen for storage
             info = images.inspect(staged, max_pixels=settings.max_pixels, naive_timezone=settings.naive_timezone)
-            staged.seek(0)
-            key = blob_key(actual)
-            if storage.size(key) != upload.length:  # already there from an earlier, uncommitted try
+        key = blob_key(actual)
+        if storage.size(key) != upload.length:  # already there from an earlier, uncommitted try
+            with open(path, "rb") as staged:
                 storage.put(key, staged, content_type=info.content_type)
         blob = Blob(sha256=actual, size=upload.length, content_type=info.content_type, created_at=now,
                     image_format=info.format, width=info.width, height=info.height, taken_at=info.taken_at,

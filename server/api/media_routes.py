@@ -8,9 +8,9 @@ from flask import Flask
 
 
 def register(app: Flask, api) -> None:
-    from server.api import blobs, uploads
+    from server.api import blobs, photos, uploads
 
-    for module in (uploads, blobs):
+    for module in (uploads, blobs, photos):
         api.register_blueprint(module.blp)
     _register_cli(app)
 
