@@ -8,10 +8,10 @@ from flask import Flask
 
 
 def register(app: Flask, api) -> None:
-    from server.api import blobs, photos, signatures, signing, uploads
+    from server.api import blobs, photos, reports, signatures, signing, uploads
     from server.pages import signing as signing_page
 
-    for module in (uploads, blobs, photos, signatures, signing):
+    for module in (uploads, blobs, photos, signatures, signing, reports):
         api.register_blueprint(module.blp)
     app.register_blueprint(signing_page.bp)
     _register_cli(app)
