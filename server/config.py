@@ -38,6 +38,18 @@ class DefaultConfig:
     S3_BUCKET = "fieldsync-media"
     S3_ENDPOINT_URL = None
     S3_REGION = "us-east-1"
+    S3_ACCESS_KEY_ID = None  # None: boto3's own credential chain (env, instance role)
+    S3_SECRET_ACCESS_KEY = None
+    S3_PREFIX = ""
+    # tus uploads: partial bytes are staged here (a volume shared by the app
+    # processes); None means MEDIA_ROOT/uploads.
+    MEDIA_UPLOAD_DIR = None
+    MEDIA_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+    MEDIA_UPLOAD_EXPIRY_SECONDS = 24 * 3600
+    # Above any phone camera; checked from the header, before decoding.
+    MEDIA_MAX_PIXELS = 64_000_000
+    MEDIA_THUMBNAIL_SIZES = (256, 1024)
+    SIGNING_LINK_TTL_SECONDS = 24 * 3600
 
     # Demo data
     DEMO_PASSWORD = "fieldsync-demo"  # noqa: S105  (demo accounts only)

@@ -2,7 +2,7 @@
 (Alembic, the sync registry and the tests rely on it)."""
 
 import sync.changelog  # noqa: F401, E402  (installs the change-log session hooks)
-from media.models import Blob, Photo, PhotoKind, Signature  # noqa: F401
+from media.models import Blob, MediaTask, Photo, PhotoKind, Signature, SigningLink, Upload  # noqa: F401
 from server.accounts.models import AuthToken, Device, LoginFailure, Role, User  # noqa: F401
 from server.customers.models import Asset, Customer, ServiceContract, Site  # noqa: F401
 from server.jobs.models import (  # noqa: F401

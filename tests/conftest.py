@@ -120,3 +120,4 @@ def runner(app):
 @pytest.fixture
 def backend(app) -> str:
     return db.engine.dialect.name
+pytest_plugins = ["tests.media_support"]  # media: moto S3 server fixture, image helpers

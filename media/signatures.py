@@ -1,0 +1,140 @@
+"""Customer signatures (用户签字) and the signing links that collect them.
+
+A signature is bound to the SHA-256 of the canonical report the customer saw
+(:mod:`media.report`). It stays valid while the report still hashes the same;
+any later edit makes it invalid, and the kept snapshot shows what changed.
+Plain functions over a session; they never commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from media import report as reports
+from media.models import Signature, SigningLink
+from server.exceptions import Conflict, DomainError, InvalidInput, NotFound
+from server.jobs.models import Job
+
+
+class SigningLinkGone(DomainError):
+    """The link was used already (``signing_link_used``) or expired (``signing_link_expired``): HTTP 410."""
+
+    code = "signing_link_gone"
+
+
+@dataclass(frozen=True)
+class SignatureStatus:
+    signature: Signature
+    valid: bool
+    signed_report_sha256: str
+    current_report_sha256: str
+    changes: list[dict]
+    changes_known: bool
+
+
+def record_signature(session: Session, job: Job, data: dict, *, now: datetime, via: str = "device") -> Signature:
+    """Keep a signature with its evidence. ``data`` has the fields of
+    ``SignatureCreateSchema``; ``report`` (optional) is the canonical report
+    the device showed, kept so later edits can be shown. Replaying the same
+    id returns the same signature."""
+    if data.get("id") is not None:
+        existing = session.get(Signature, data["id"])
+        if existing is not None:
+            if existing.job_id != job.id:
+                raise Conflict("a signature on another job has this id", code="signature_id_taken")
+            return existing
+    current = reports.canonical_report(session, job)
+    current_sha = reports.report_sha256(current)
+    declared = data["report_sha256"].lower()
+    snapshot = None
+    if data.get("report") is not None:
+        sent = data["report"]
+        if not reports.is_canonical(sent) or sent.get("job_id") != str(job.id):
+            raise InvalidInput("report is not this job's report in canonical form", code="report_not_canonical")
+        if reports.report_sha256(sent) != declared:
+            raise InvalidInput("report_sha256 is not the SHA-256 of the report sent", code="report_hash_mismatch",
+                               details={"computed": reports.report_sha256(sent)})
+        snapshot = sent
+    elif declared == current_sha:
+        snapshot = current
+    if via == "link" and declared != current_sha:
+        raise Conflict("the report changed while it was open for signing; reload it", code="report_changed",
+                       details={"current_report_sha256": current_sha})
+    signature = Signature(
+        id=data.get("id") or uuid.uuid4(), job_id=job.id, signer_name=data["signer_name"].strip(),
+        signer_role=data.get("signer_role"), strokes=data["strokes"], signed_at_device=data.get("signed_at_device"),
+        latitude=data.get("latitude"), longitude=data.get("longitude"), report_sha256=declared, received_at=now,
+        report_snapshot=snapshot, signed_via=via)
+    session.add(signature)
+    session.flush()
+    return signature
+
+
+def latest_signature(session: Session, job: Job) -> Signature | None:
+    return session.scalar(select(Signature).where(Signature.job_id == job.id)
+                          .order_by(Signature.received_at.desc(), Signature.id.desc()).limit(1))
+
+
+def signature_status(session: Session, job: Job) -> SignatureStatus:
+    """Whether the job's latest signature still matches its report, and what changed."""
+    signature = latest_signature(session, job)
+    if signature is None:
+        raise NotFound("this job has no signature yet", code="signature_not_found")
+    current = reports.canonical_report(session, job)
+    current_sha = reports.report_sha256(current)
+    valid = signature.report_sha256 == current_sha
+    snapshot = signature.report_snapshot
+    changes = [] if valid or snapshot is None else reports.diff_reports(snapshot, current)
+    return SignatureStatus(signature=signature, valid=valid, signed_report_sha256=signature.report_sha256,
+                           current_report_sha256=current_sha, changes=changes,
+                           changes_known=valid or snapshot is not None)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_link(session: Session, job: Job, *, created_by_id: uuid.UUID, now: datetime,
+                ttl_seconds: int) -> tuple[SigningLink, str]:
+    """A single-use link for the customer to sign this job's report. The token
+    is returned once; only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    link = SigningLink(job_id=job.id, token_hash=token_hash(token), created_by_id=created_by_id, created_at=now,
+                       expires_at=now + timedelta(seconds=ttl_seconds))
+    session.add(link)
+    session.flush()
+    return link, token
+
+
+def open_link(session: Session, token: str | None, *, now: datetime) -> SigningLink:
+    """The link behind a token, if it may still be used."""
+    link = session.scalar(select(SigningLink).where(SigningLink.token_hash == token_hash(token or "")))
+    if link is None:
+        raise NotFound("this signing link is not valid", code="signing_link_not_found")
+    if link.used_at is not None:
+        raise SigningLinkGone("this report has already been signed with this link", code="signing_link_used")
+    if link.expires_at <= now:
+        raise SigningLinkGone("this signing link has expired; ask the technician for a new one",
+                              code="signing_link_expired")
+    return link
+
+
+def sign_with_link(session: Session, token: str | None, data: dict, *, now: datetime) -> Signature:
+    """The customer signs through the link: once. The link is spent by a
+    conditional update, so two submissions racing each other cannot both win."""
+    link = open_link(session, token, now=now)
+    spent = session.execute(update(SigningLink).where(SigningLink.id == link.id, SigningLink.used_at.is_(None))
+                            .values(used_at=now)).rowcount
+    if spent != 1:
+        raise SigningLinkGone("this report has already been signed with this link", code="signing_link_used")
+    job = session.get(Job, link.job_id)
+    signature = record_signature(session, job, {**data, "id": None, "report": None}, now=now, via="link")
+    session.execute(update(SigningLink).where(SigningLink.id == link.id).values(signature_id=signature.id))
+    return signature

@@ -1,0 +1,64 @@
+"""What the media resources share: the configured storage and settings, the
+blob access rule, and the HTTP status of each media error."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import exists, select
+
+from media import images, uploads
+from media.models import Blob, Photo, Upload
+from media.storage import Storage, storage_from_config
+from server.accounts.service import Principal
+from server.api.errors import ApiError
+from server.exceptions import DomainError
+from server.jobs.models import Job
+
+# Media errors whose status is not the domain default.
+MEDIA_STATUS = {
+    "upload_too_large": 413,
+    "upload_expired": 410,
+    "upload_locked": 423,
+    "checksum_mismatch": 460,  # tus checksum extension
+    "unsupported_image_format": 415,
+}
+
+
+def media_storage() -> Storage:
+    ext = current_app.extensions
+    if "fieldsync_media_storage" not in ext:
+        ext["fieldsync_media_storage"] = storage_from_config(current_app.config)
+    return ext["fieldsync_media_storage"]
+
+
+def upload_settings() -> uploads.UploadSettings:
+    return uploads.UploadSettings.from_config(current_app.config)
+
+
+def as_http(exc: DomainError, headers: dict | None = None) -> ApiError:
+    """The domain error as the one error body, with the media status."""
+    status = MEDIA_STATUS.get(exc.code)
+    if status is None:
+        from server.api.errors import DOMAIN_STATUS
+
+        status = next((s for cls, s in DOMAIN_STATUS.items() if isinstance(exc, cls)), 400)
+    details = dict(exc.details) or None
+    return ApiError(status, exc.message, code=exc.code, details=details, headers=headers)
+
+
+MEDIA_ERRORS = (uploads.UploadTooLarge, uploads.UploadGone, uploads.ChecksumMismatch, images.ImageRejected,
+                uploads.BlobHashMismatch)
+
+OFFICE_ROLES = ("admin", "dispatcher", "warehouse")
+
+
+def may_see_blob(session, principal: Principal, sha256: str) -> bool:
+    """Office roles see every blob; a technician sees the blobs they uploaded
+    and those of photos on their own jobs."""
+    if principal.role.value in OFFICE_ROLES:
+        return session.get(Blob, sha256) is not None
+    uploaded = exists().where(Upload.user_id == principal.user_id, Upload.sha256 == sha256,
+                              Upload.completed_at.is_not(None))
+    on_own_job = (exists().where(Photo.blob_sha256 == sha256, Photo.job_id == Job.id,
+                                 Job.technician_id == principal.technician_id))
+    return bool(session.scalar(select(uploaded | on_own_job))) and session.get(Blob, sha256) is not None

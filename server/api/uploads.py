@@ -1,0 +1,214 @@
+"""Resumable uploads speaking tus 1.0 (core, creation, creation-with-upload,
+termination, checksum with sha256, expiration) at ``/api/v1/uploads/``, so
+standard tus clients (tus-js-client, TUSKit, tus-android-client, tuspy) work
+unchanged. The upload's ``Upload-Metadata`` must carry ``sha256``: the hex
+SHA-256 of the whole file, verified when the last byte arrives."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from email.utils import format_datetime
+
+from flask import Response, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from media import uploads
+from server.api.errors import ApiError
+from server.api.media_support import MEDIA_ERRORS, as_http, media_storage, upload_settings
+from server.api.security import current_principal, raw_body, requires
+from server.db import utcnow
+from server.exceptions import DomainError
+from server.extensions import db
+
+blp = Blueprint("uploads", __name__, url_prefix="/api/v1/uploads", description="Resumable uploads (tus 1.0)")
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
+OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
+
+
+@blp.after_request
+def tus_headers(response):
+    response.headers["Tus-Resumable"] = TUS_VERSION
+    # Browsers' tus clients read these across origins.
+    response.headers["Access-Control-Expose-Headers"] = (
+        "Location, Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires, Tus-Resumable, Tus-Version, "
+        "Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm")
+    return response
+
+
+def _require_tus() -> None:
+    version = request.headers.get("Tus-Resumable")
+    if version != TUS_VERSION:
+        raise ApiError(412, f"send Tus-Resumable: {TUS_VERSION}", code="tus_version_unsupported",
+                       headers={"Tus-Version": TUS_VERSION})
+
+
+def _int_header(name: str, *, required: bool = True) -> int | None:
+    value = request.headers.get(name)
+    if value is None:
+        if required:
+            raise ApiError(400, f"the {name} header is required", code="missing_header")
+        return None
+    if not value.isdigit():
+        raise ApiError(400, f"{name} must be a non-negative integer", code="invalid_header")
+    return int(value)
+
+
+def _checksum() -> tuple[str, bytes] | None:
+    header = request.headers.get("Upload-Checksum")
+    if not header:
+        return None
+    algorithm, _, encoded = header.strip().partition(" ")
+    if algorithm.lower() != "sha256":
+        raise ApiError(400, "Upload-Checksum supports sha256 only", code="checksum_algorithm_unsupported")
+    try:
+        digest = base64.b64decode(encoded, validate=True)
+    except binascii.Error:
+        raise ApiError(400, "Upload-Checksum is not base64", code="invalid_header") from None
+    if len(digest) != 32:
+        raise ApiError(400, "Upload-Checksum is not a SHA-256 digest", code="invalid_header")
+    return "sha256", digest
+
+
+def _expires(upload) -> str:
+    return format_datetime(upload.expires_at, usegmt=True)
+
+
+def _receive(upload_id, offset: int) -> int:
+    """Stream the request body into the upload; when it is whole, make the blob.
+
+    The database transaction is ended before the body is read: the body may
+    take minutes on a poor network, and no lock may be held meanwhile
+    (SQLite's write lock above all)."""
+    settings = upload_settings()
+    principal = current_principal()
+    upload = uploads.get_upload(db.session, settings, upload_id, user_id=principal.user_id, now=utcnow())
+    db.session.expunge(upload)
+    db.session.commit()
+    request.max_content_length = settings.max_bytes + 1  # this body has the upload limit, not the JSON one
+    try:
+        new_offset = uploads.append(settings, upload, request.stream.read, offset=offset,
+                                    content_length=request.content_length, checksum=_checksum())
+    except MEDIA_ERRORS as exc:
+        raise as_http(exc) from exc
+    if new_offset < upload.length:
+        return new_offset
+    upload = uploads.get_upload(db.session, settings, upload_id, user_id=principal.user_id, now=utcnow())
+    if upload.completed_at is not None:  # a concurrent request finished it first
+        return upload.length
+    try:
+        uploads.finish(db.session, media_storage(), settings, upload, now=utcnow())
+    except MEDIA_ERRORS as exc:
+        db.session.rollback()
+        upload = uploads.get_upload(db.session, settings, upload_id, user_id=principal.user_id, now=utcnow())
+        uploads.abandon(db.session, settings, upload)  # a refused file leaves nothing behind
+        db.session.commit()
+        raise as_http(exc) from exc
+    db.session.commit()
+    uploads.discard_staging(settings, upload)
+    return upload.length
+
+
+@blp.route("/", strict_slashes=False)
+@raw_body
+class Uploads(MethodView):
+    def options(self):
+        """tus discovery: protocol version, extensions, limits.
+
+        Public on purpose: it reveals only the protocol's capabilities, and
+        browsers send it as a CORS preflight without credentials."""
+        settings = upload_settings()
+        return Response(status=204, headers={
+            "Tus-Version": TUS_VERSION, "Tus-Extension": TUS_EXTENSIONS, "Tus-Max-Size": str(settings.max_bytes),
+            "Tus-Checksum-Algorithm": "sha256",
+            "Access-Control-Allow-Methods": "POST, HEAD, PATCH, DELETE, OPTIONS",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type, Tus-Resumable, Upload-Length, "
+                                            "Upload-Metadata, Upload-Offset, Upload-Checksum, X-Request-ID",
+        })
+
+    @requires()
+    @blp.doc(responses={"201": {"description": "Created; Location names the upload."},
+                        "413": {"$ref": "#/components/responses/Error"}})
+    def post(self):
+        """Create an upload (tus creation; with a body, creation-with-upload)."""
+        _require_tus()
+        if request.headers.get("Upload-Defer-Length"):
+            raise ApiError(400, "Upload-Defer-Length is not supported: send Upload-Length", code="defer_unsupported")
+        length = _int_header("Upload-Length")
+        settings = upload_settings()
+        try:
+            metadata = uploads.parse_metadata(request.headers.get("Upload-Metadata"))
+            upload = uploads.create_upload(db.session, settings, user_id=current_principal().user_id, length=length,
+                                           metadata=metadata, now=utcnow())
+        except MEDIA_ERRORS as exc:
+            raise as_http(exc) from exc
+        db.session.commit()
+        upload_id, expires = upload.id, _expires(upload)
+        headers = {"Location": url_for("uploads.UploadById", upload_id=upload_id, _external=True),
+                   "Upload-Expires": expires}
+        has_body = request.content_length or request.headers.get("Transfer-Encoding")
+        if has_body and request.mimetype == OFFSET_CONTENT_TYPE:
+            try:
+                headers["Upload-Offset"] = str(_receive(upload_id, 0))
+            except ApiError as exc:
+                if exc.code in (413, 415, 422, 460):  # the file was refused: the upload no longer exists
+                    raise
+                headers["Upload-Offset"] = "0"  # the upload exists; the client resumes with HEAD
+        return Response(status=201, headers=headers)
+
+
+@blp.route("/<uuid:upload_id>")
+@raw_body
+class UploadById(MethodView):
+    @requires()
+    @blp.doc(responses={"200": {"description": "Upload-Offset says how much the server has."}})
+    def head(self, upload_id):
+        """Where to resume: the upload's offset (tus core)."""
+        _require_tus()
+        settings = upload_settings()
+        try:
+            upload = uploads.get_upload(db.session, settings, upload_id, user_id=current_principal().user_id,
+                                        now=utcnow())
+        except DomainError as exc:
+            raise as_http(exc) from exc
+        headers = {"Upload-Offset": str(uploads.offset_of(settings, upload)), "Upload-Length": str(upload.length),
+                   "Cache-Control": "no-store", "Upload-Expires": _expires(upload)}
+        if upload.upload_metadata:
+            headers["Upload-Metadata"] = uploads.encode_metadata(upload.upload_metadata)
+        return Response(status=200, headers=headers)
+
+    @requires()
+    @blp.doc(responses={"204": {"description": "Bytes appended; Upload-Offset is the new offset."},
+                        "409": {"$ref": "#/components/responses/Error"},
+                        "413": {"$ref": "#/components/responses/Error"},
+                        "460": {"$ref": "#/components/responses/Error"}})
+    def patch(self, upload_id):
+        """Append bytes at Upload-Offset (tus core; checksum with sha256)."""
+        _require_tus()
+        if request.mimetype != OFFSET_CONTENT_TYPE:
+            raise ApiError(415, f"PATCH takes {OFFSET_CONTENT_TYPE}", code="unsupported_media_type")
+        offset = _int_header("Upload-Offset")
+        try:
+            new_offset = _receive(upload_id, offset)
+        except DomainError as exc:
+            raise as_http(exc) from exc
+        return Response(status=204, headers={"Upload-Offset": str(new_offset)})
+
+    @requires()
+    @blp.doc(responses={"204": {"description": "Terminated."}})
+    def delete(self, upload_id):
+        """Abandon an upload and free its bytes (tus termination)."""
+        _require_tus()
+        settings = upload_settings()
+        try:
+            upload = uploads.get_upload(db.session, settings, upload_id, user_id=current_principal().user_id,
+                                        now=utcnow())
+        except DomainError as exc:
+            raise as_http(exc) from exc
+        if upload.completed_at is None:
+            uploads.abandon(db.session, settings, upload)
+            db.session.commit()
+        return Response(status=204)
