@@ -328,7 +328,7 @@ class _Batch:
         key = (spec.name, op.record_id)
         if key in self.exists or key in self.rows or key in self.deleted:
             raise _Rejected("already_exists", "a record with this id exists already")
-        row = {c.name: None for c in spec.table.columns}
+        row = _blank_row(spec.table)
         row["id"] = uuid.UUID(op.record_id)
         job = None
         if spec.name == "check_ins":
@@ -536,3 +536,19 @@ def _uuid_text(value) -> str | None:
     except ValueError:
         return None
 
+
+def _blank_row(table) -> dict:
+    """A row of the table's column defaults (None where there is none), so a
+    column added with a default later needs no change here."""
+    row = {}
+    for column in table.columns:
+        default = column.default
+        if default is None:
+            row[column.name] = None
+        elif default.is_scalar:
+            row[column.name] = default.arg
+        elif default.is_callable:
+            row[column.name] = default.arg(None)
+        else:
+            row[column.name] = None
+    return row

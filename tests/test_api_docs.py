@@ -25,7 +25,9 @@ def test_openapi_document_is_valid_openapi_3(client):
                 continue  # path-level parameters
             assert op.get("summary"), f"{method.upper()} {path} has no summary"
             public = (path, method) in {("/api/v1/auth/token", "post"), ("/healthz", "get")}
-            if path.startswith("/api/v1/") and not public:
+            if path.startswith("/api/v1/signing/"):
+                assert op.get("security") == [{"signingToken": []}], f"{method.upper()} {path}"
+            elif path.startswith("/api/v1/") and not public:
                 assert op.get("security") == [{"bearerAuth": []}], f"{method.upper()} {path}"
                 assert "401" in op["responses"] and "403" in op["responses"]
 

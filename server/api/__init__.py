@@ -18,6 +18,9 @@ def register_api(app: Flask) -> None:
         "info": {"description": "FieldSync: offline-first sync, dispatch and parts for field service."},
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    # Customers sign through a link whose token travels in a header, not a bearer token.
+    api.spec.components.security_scheme("signingToken", {"type": "apiKey", "in": "header",
+                                                         "name": "X-Signing-Token"})
     if "Error" not in api.spec.components.responses:
         api.spec.components.response("Error", {
             "description": "The one error body, for every error status.",

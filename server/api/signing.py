@@ -38,6 +38,8 @@ def signing_errors(view):
     """Signing-link errors as the one error body, with 410 for a spent or expired link."""
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
+        if not link_token():  # before the body is parsed: authentication comes first
+            raise ApiError(401, "a signing-link token is required (X-Signing-Token)", code="missing_signing_token")
         try:
             return view(*args, **kwargs)
         except DomainError as exc:
@@ -63,7 +65,7 @@ def signing_view(session, link) -> dict:
 class SigningReport(MethodView):
     @signing_errors
     @blp.response(200, SigningReportSchema)
-    @blp.doc(parameters=[{"in": "header", "name": "X-Signing-Token", "required": True, "schema": {"type": "string"}}])
+    @blp.doc(security=[{"signingToken": []}])
     def get(self):
         """The report this link opens for signing."""
         link = signatures.open_link(db.session, link_token(), now=utcnow())
@@ -75,7 +77,7 @@ class SigningSubmit(MethodView):
     @signing_errors
     @blp.arguments(SigningSubmitSchema)
     @blp.response(201, SignatureSchema)
-    @blp.doc(parameters=[{"in": "header", "name": "X-Signing-Token", "required": True, "schema": {"type": "string"}}])
+    @blp.doc(security=[{"signingToken": []}])
     def post(self, data):
         """Sign the report: once; refused after use or expiry, or if the report changed meanwhile."""
         from server.api.signatures import dump_signature
@@ -88,7 +90,8 @@ class SigningSubmit(MethodView):
 @blp.route("/photos/<uuid:photo_id>")
 class SigningPhoto(MethodView):
     @signing_errors
-    @blp.doc(responses={"200": {"description": "The customer copy: no GPS position."}})
+    @blp.doc(security=[{"signingToken": []}],
+             responses={"200": {"description": "The customer copy: no GPS position."}})
     def get(self, photo_id):
         """A photo of the report being signed, as customers may see it (no GPS)."""
         link = signatures.open_link(db.session, link_token(), now=utcnow())
