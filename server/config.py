@@ -32,6 +32,23 @@ class DefaultConfig:
     SLA_ON_SITE_HOURS = 24
     SLA_RESOLVE_HOURS = 72
 
+    # Dispatch (server/dispatch/settings.py says what each does)
+    DISPATCH_ROAD_FACTOR = 1.3  # road distance / geodesic distance
+    DISPATCH_SPEED_KMH = 50  # a technician's average travel speed
+    DISPATCH_WEIGHTS = {"eta": 40, "deadline": 30, "parts": 20, "workload": 10}  # score points per criterion
+    DISPATCH_ETA_HALF_SCORE_MINUTES = 120  # an arrival this far away earns half the ETA points
+    DISPATCH_STALE_POSITION_MINUTES = 60  # a last known position older than this is stale
+    DISPATCH_CANDIDATE_POOL = 20  # the nearest available technicians that get ranked
+    DISPATCH_CANDIDATE_LIMIT = 10  # candidates returned
+    DISPATCH_EXCLUDED_LIMIT = 10  # nearest filtered-out technicians returned, with reasons
+    DISPATCH_SCAN_LIMIT = 2000  # technicians examined at most per query
+    DISPATCH_SEARCH_START_KM = 10  # first search ring (SQLite R*Tree)
+    DISPATCH_TRANSFER_SPEED_KMH = 60  # stock transfers
+    DISPATCH_HANDLING_HOURS = {"van": 0, "service_station": 1, "regional_warehouse": 2, "central_warehouse": 4}
+    DISPATCH_WARRANTY_HOLDBACK = 1  # last units per location kept for warranty repairs
+    DISPATCH_STOCK_OPTIONS_LIMIT = 10
+    DISPATCH_SWAP_AFTER_HOURS = 4  # on site this long without completion: suggest a spare unit
+
     # Media
     MEDIA_BACKEND = "local"  # or "s3"
     MEDIA_ROOT = str(INSTANCE_DIR / "media")

@@ -34,6 +34,9 @@ def register_api(app: Flask) -> None:
 
     for module in (auth, health, tickets, jobs, customers, technicians, catalogue, users):
         api.register_blueprint(module.blp)
+    from server.api import dispatch
+
+    api.register_blueprint(dispatch.blp)
     for register in _extra_blueprints:
         register(app, api)
 

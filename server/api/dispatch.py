@@ -1,0 +1,106 @@
+"""Dispatch: candidates and stock for a ticket, assigning it, spare-unit swaps."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from schemas.dispatch import (
+    AssignmentSchema,
+    AssignSchema,
+    CandidateReportSchema,
+    CandidatesQuerySchema,
+    StockOptionsQuerySchema,
+    StockOptionsReportSchema,
+    SwapSuggestionListSchema,
+    SwapSuggestionSchema,
+)
+from server.accounts.models import Role
+from server.api.jobs import get_visible_job
+from server.api.security import current_principal, requires
+from server.api.tickets import get_visible_ticket
+from server.db import utcnow
+from server.dispatch import assign, ranking, stock_options, swap
+from server.dispatch.settings import DispatchSettings
+from server.extensions import db
+
+blp = Blueprint("dispatch", __name__, url_prefix="/api/v1", description="Dispatch: who goes, with what")
+
+OFFICE = (Role.admin, Role.dispatcher)
+
+
+def settings() -> DispatchSettings:
+    return DispatchSettings.from_config(current_app.config)
+
+
+@blp.route("/tickets/<uuid:ticket_id>/candidates")
+class Candidates(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(CandidatesQuerySchema, location="query")
+    @blp.response(200, CandidateReportSchema)
+    @blp.alt_response(409, description="The ticket is closed, resolved or cancelled.")
+    @blp.alt_response(422, description="The site has no coordinates, or no product line is known.")
+    def get(self, args, ticket_id):
+        """The nearest available qualified technicians, ranked, and the nearest filtered out with why."""
+        now = utcnow()
+        ticket = get_visible_ticket(ticket_id)
+        context = ranking.ticket_context(db.session, ticket, now=now, product_line=args.get("product_line"),
+                                         with_spare_unit=args["with_spare_unit"])
+        return ranking.find_candidates(db.session, context, settings=settings(), now=now, limit=args.get("limit"))
+
+
+@blp.route("/tickets/<uuid:ticket_id>/stock-options")
+class StockOptions(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(StockOptionsQuerySchema, location="query")
+    @blp.response(200, StockOptionsReportSchema)
+    @blp.alt_response(422, description="The site has no coordinates, or there is nothing to look for.")
+    def get(self, args, ticket_id):
+        """The nearest stock of a part or spare unit the ticket needs, with what is available there."""
+        now = utcnow()
+        ticket = get_visible_ticket(ticket_id)
+        context = ranking.ticket_context(db.session, ticket, now=now, require_product_line=False)
+        needs = stock_options.resolve_needs(db.session, context, part_number=args.get("part_number"),
+                                            model=args.get("model"), quantity=args.get("quantity"))
+        items = stock_options.stock_options(db.session, context, needs, settings=settings(),
+                                            limit=args.get("limit"))
+        return {"ticket_id": ticket.id, "under_warranty": context.under_warranty, "items": items}
+
+
+@blp.route("/tickets/<uuid:ticket_id>/assign")
+class Assign(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(AssignSchema)
+    @blp.response(201, AssignmentSchema)
+    @blp.alt_response(409, description="Someone else took the ticket, the technician's slot or the stock.")
+    @blp.alt_response(422, description="Unknown technician, part, location or spare unit.")
+    def post(self, data, ticket_id):
+        """Assign the ticket: create the job, reserve the chosen stock, mark the ticket dispatched."""
+        get_visible_ticket(ticket_id)
+        parts = [assign.PartChoice(p["part_id"], p["location_id"], p["quantity"]) for p in data["parts"]]
+        result = assign.assign(db.session, ticket_id, technician_id=data["technician_id"], parts=parts,
+                               spare_unit_id=data["spare_unit_id"], settings=settings(), now=utcnow(),
+                               by_user_id=current_principal().user_id, product_line=data.get("product_line"),
+                               planned_start=data["planned_start"], instructions=data["instructions"])
+        db.session.commit()
+        return result
+
+
+@blp.route("/dispatch/swap-suggestions")
+class SwapSuggestions(MethodView):
+    @requires(*OFFICE)
+    @blp.response(200, SwapSuggestionListSchema)
+    def get(self):
+        """Jobs on site too long without completion, each with the nearest spare unit and who can bring it."""
+        return {"items": swap.suggest_swaps(db.session, now=utcnow(), settings=settings())}
+
+
+@blp.route("/jobs/<uuid:job_id>/swap-suggestion")
+class SwapSuggestionForJob(MethodView):
+    @requires(*OFFICE)
+    @blp.response(200, SwapSuggestionSchema)
+    def get(self, job_id):
+        """A spare-unit swap for one job (says why none is needed yet, if so)."""
+        job = get_visible_job(job_id)
+        return swap.suggest_swap(db.session, job, now=utcnow(), settings=settings())

@@ -1,0 +1,1 @@
+"""Dispatch: nearest available qualified technician, nearest stock, assignment, spare-unit swaps."""

@@ -1,0 +1,145 @@
+"""Assigning a ticket: one job for the chosen technician, the chosen stock
+reserved, the ticket moved to ``dispatched`` — all or nothing. Never commits.
+
+Races: two dispatchers may act at once. Locks are taken in one order — the
+ticket, then the technician, then stock (parts in (location, part) order, then
+the spare unit) — so they queue instead of deadlocking:
+
+* the same ticket: the second finds it dispatched (409 ``ticket_already_dispatched``);
+* the technician's last free slot: the second counts the first's job, committed
+  while it waited on the technician's row (409 ``technician_unavailable``);
+* the last units of a part or the last spare unit: the ledger's conditional
+  updates refuse the second (409 ``insufficient_stock`` / ``spare_unit_unavailable``).
+
+On SQLite ``BEGIN IMMEDIATE`` (server/database.py) serialises writers anyway;
+``FOR UPDATE`` is what does it on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.dispatch import availability
+from server.dispatch.ranking import TicketContext, ticket_context
+from server.dispatch.settings import DispatchSettings
+from server.dispatch.spatial import geodesic_m
+from server.exceptions import Conflict, InvalidInput, NotFound
+from server.jobs.models import Job, JobStatus
+from server.stock import ledger
+from server.stock.models import Part, Reservation, SpareUnit, StockLevel, StockLocation
+from server.technicians.models import Technician
+from server.tickets.models import Ticket, TicketStatus
+from server.tickets.states import transition
+
+
+@dataclass
+class Assignment:
+    job: Job
+    ticket: Ticket
+    reservations: list[Reservation]
+    arrival_at: datetime
+    meets_deadline: bool
+
+
+@dataclass(frozen=True)
+class PartChoice:
+    part_id: uuid.UUID
+    location_id: uuid.UUID
+    quantity: int = 1
+
+
+def assign(session: Session, ticket_id: uuid.UUID, *, technician_id: uuid.UUID, parts: list[PartChoice],
+           spare_unit_id: uuid.UUID | None, settings: DispatchSettings, now: datetime, by_user_id=None,
+           product_line: str | None = None, planned_start: datetime | None = None,
+           instructions: str | None = None) -> Assignment:
+    ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+                            .execution_options(populate_existing=True))
+    if ticket is None:
+        raise NotFound("no such ticket")
+    open_job = session.scalar(select(Job.id).where(Job.ticket_id == ticket.id,
+                                                   Job.status.in_(availability.OPEN_JOB_STATUSES)).limit(1))
+    if ticket.status is TicketStatus.dispatched or open_job is not None:
+        raise Conflict("this ticket has already been dispatched", code="ticket_already_dispatched",
+                       details={"status": ticket.status.value, "job_id": str(open_job) if open_job else None})
+    if ticket.status not in (TicketStatus.new, TicketStatus.acknowledged):
+        raise Conflict(f"a {ticket.status.value} ticket cannot be dispatched", code="ticket_not_open",
+                       details={"status": ticket.status.value})
+    context = ticket_context(session, ticket, now=now, product_line=product_line)
+
+    technician = session.scalar(select(Technician).where(Technician.id == technician_id).with_for_update()
+                                .execution_options(populate_existing=True))
+    if technician is None or not technician.active:
+        raise InvalidInput("no such active technician", code="unknown_technician",
+                           details={"fields": {"json": {"technician_id": ["Unknown or inactive technician."]}}})
+    verdict, travel = _check_available(session, technician, context, settings, now)
+
+    job = Job(id=uuid.uuid4(), ticket_id=ticket.id, technician_id=technician.id, status=JobStatus.assigned,
+              priority=ticket.priority.value, planned_start=planned_start or verdict.departs_at + travel,
+              instructions=instructions)
+    session.add(job)
+    session.flush()
+    reservations = _reserve(session, context, job, parts, spare_unit_id, settings)
+    transition(ticket, TicketStatus.dispatched, at=now, by_user_id=by_user_id,
+               note=f"assigned to {technician.name}")
+    session.flush()
+    arrival = verdict.departs_at + travel
+    return Assignment(job, ticket, reservations, arrival, arrival <= context.due)
+
+
+def _check_available(session, technician, context: TicketContext, settings, now):
+    if technician.last_latitude is not None and technician.last_longitude is not None:
+        lat, lon = technician.last_latitude, technician.last_longitude
+    else:
+        lat, lon = technician.home_latitude, technician.home_longitude
+    travel = settings.travel_time(geodesic_m(lat, lon, context.latitude, context.longitude) / 1000)
+    # Counted under the technician's row lock: a job another dispatcher just
+    # committed for them is seen here.
+    facts = availability.load_facts(session, [technician.id], product_line=context.product_line,
+                                    window_start=now, window_end=max(context.due, now))[technician.id]
+    verdict = availability.assess(facts, product_line=context.product_line, now=now, due=context.due,
+                                  travel=travel)
+    if not verdict.available:
+        raise Conflict("this technician cannot take the job", code="technician_unavailable",
+                       details={"technician_id": str(technician.id),
+                                "reasons": [{"code": r.code, "message": r.message} for r in verdict.reasons]})
+    return verdict, travel
+
+
+def _reserve(session, context: TicketContext, job: Job, parts: list[PartChoice], spare_unit_id, settings):
+    reservations = []
+    merged: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    for choice in parts:
+        merged[(choice.location_id, choice.part_id)] = merged.get((choice.location_id, choice.part_id), 0) \
+            + choice.quantity
+    for (location_id, part_id), quantity in sorted(merged.items(), key=lambda item: (str(item[0][0]),
+                                                                                      str(item[0][1]))):
+        if session.get(Part, part_id) is None or session.get(StockLocation, location_id) is None:
+            raise InvalidInput("unknown part or stock location", code="unknown_stock",
+                               details={"part_id": str(part_id), "location_id": str(location_id)})
+        reservation = ledger.reserve_part(session, location_id=location_id, part_id=part_id, quantity=quantity,
+                                          job_id=job.id, under_warranty=context.under_warranty)
+        if not context.under_warranty and settings.warranty_holdback:
+            # The row is ours (locked by the reservation's update): what is left is exact.
+            left = session.scalar(select(StockLevel.on_hand - StockLevel.reserved).where(
+                StockLevel.location_id == location_id, StockLevel.part_id == part_id))
+            if left < settings.warranty_holdback:
+                raise Conflict("the last units here are held for warranty repairs", code="held_for_warranty",
+                               details={"location_id": str(location_id), "part_id": str(part_id),
+                                        "claimable": left + quantity - settings.warranty_holdback,
+                                        "requested": quantity})
+        reservations.append(reservation)
+    if spare_unit_id is not None:
+        unit = session.get(SpareUnit, spare_unit_id)
+        if unit is None:
+            raise InvalidInput("no such spare unit", code="unknown_spare_unit",
+                               details={"fields": {"json": {"spare_unit_id": ["Unknown spare unit."]}}})
+        if context.asset is not None and unit.model != context.asset.model:
+            raise InvalidInput(f"a swap needs a unit of model {context.asset.model}, this one is {unit.model}",
+                               code="spare_unit_wrong_model")
+        reservations.append(ledger.reserve_spare_unit(session, spare_unit_id=spare_unit_id, job_id=job.id))
+    return reservations

@@ -1,0 +1,326 @@
+"""Candidates for a ticket: the nearest available technicians, ranked, each
+with its score broken down by criterion, and the nearest filtered-out ones
+with their reasons.
+
+Search: the spatial index walks technicians in exact geodesic order (those
+certified for the product line first, prefiltered in SQL), the availability
+filters run on each batch, and the nearest ``pool_size`` available ones are
+ranked. Ranking never looks further than that pool, so the answer equals what
+brute force over the whole fleet gives for the same pool (bench/bench_dispatch.py
+checks it).
+
+Score (higher is better), points per criterion, weights configurable:
+
+* ``eta``: weight × h / (h + ETA), h = ``eta_half_score_minutes``; ETA is the
+  geodesic distance × road factor / speed (plus the wait for the shift to start).
+* ``deadline``: the full weight when the arrival meets the on-site deadline.
+* ``parts``: the share of the needed parts (and spare unit) the van holds, unreserved.
+* ``workload``: weight × (1 − open jobs / max open jobs).
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from server.customers.models import Asset, Site
+from server.dispatch import availability
+from server.dispatch.settings import DispatchSettings
+from server.dispatch.spatial import TECHNICIANS, Neighbour, SpatialIndex, index_for
+from server.exceptions import Conflict, InvalidInput
+from server.stock.models import Part, SpareUnit, SpareUnitStatus, StockLevel
+from server.technicians.models import Certification, Technician
+from server.tickets.models import Ticket, TicketStatus
+
+DISPATCHABLE = (TicketStatus.new, TicketStatus.acknowledged, TicketStatus.dispatched, TicketStatus.on_site)
+
+
+@dataclass(frozen=True)
+class Need:
+    """Something the ticket needs brought: ``quantity`` of a part, or one spare unit of a model."""
+
+    kind: str  # "part" or "spare_unit"
+    key: str  # part id, or spare-unit model
+    label: str  # part number, or model
+    quantity: int = 1
+    part_id: uuid.UUID | None = None
+
+
+@dataclass
+class TicketContext:
+    ticket: Ticket
+    latitude: float
+    longitude: float
+    product_line: str
+    asset: Asset | None
+    due: datetime
+    under_warranty: bool
+    needs: list[Need]
+
+
+def ticket_context(session: Session, ticket: Ticket, *, now: datetime, product_line: str | None = None,
+                   with_spare_unit: bool = False, require_product_line: bool = True) -> TicketContext:
+    """What dispatch needs to know about a ticket, or a clear error why it cannot be dispatched."""
+    if ticket.status not in DISPATCHABLE:
+        raise Conflict(f"a {ticket.status.value} ticket is not dispatched", code="ticket_not_open",
+                       details={"status": ticket.status.value})
+    site = session.get(Site, ticket.site_id)
+    if site is None or site.latitude is None or site.longitude is None:
+        raise InvalidInput("the ticket's site has no coordinates: geocode its address before dispatching",
+                           code="site_without_coordinates", details={"site_id": str(ticket.site_id)})
+    asset = session.get(Asset, ticket.asset_id) if ticket.asset_id else None
+    line = product_line or (asset.product_line if asset else None)
+    if not line and require_product_line:
+        raise InvalidInput("the ticket has no asset: name the product_line to dispatch for",
+                           code="product_line_unknown",
+                           details={"fields": {"query": {"product_line": ["Required when the ticket has no asset."]}}})
+    needs = []
+    for need in ticket.needed_parts:
+        part = need.part or session.get(Part, need.part_id)
+        needs.append(Need("part", str(need.part_id), part.part_number, need.quantity, need.part_id))
+    if with_spare_unit:
+        if asset is None:
+            raise InvalidInput("a spare unit is of the asset's model, and the ticket has no asset",
+                               code="spare_unit_without_asset")
+        needs.append(Need("spare_unit", asset.model, asset.model))
+    under_warranty = asset is not None and asset.under_warranty(now.date())
+    return TicketContext(ticket, site.latitude, site.longitude, line or "", asset, ticket.on_site_due_at,
+                         under_warranty, needs)
+
+
+def van_holdings(session: Session, van_ids, needs: list[Need]) -> dict[uuid.UUID, dict[str, int]]:
+    """Unreserved quantity of each need, per van."""
+    vans = [v for v in van_ids if v is not None]
+    held: dict[uuid.UUID, dict[str, int]] = {v: {} for v in vans}
+    if not vans or not needs:
+        return held
+    part_ids = [n.part_id for n in needs if n.kind == "part"]
+    if part_ids:
+        rows = session.execute(select(StockLevel.location_id, StockLevel.part_id,
+                                      StockLevel.on_hand - StockLevel.reserved)
+                               .where(StockLevel.location_id.in_(vans), StockLevel.part_id.in_(part_ids)))
+        for location_id, part_id, available in rows:
+            held[location_id][str(part_id)] = available
+    models = [n.key for n in needs if n.kind == "spare_unit"]
+    if models:
+        rows = session.execute(select(SpareUnit.location_id, SpareUnit.model, func.count())
+                               .where(SpareUnit.location_id.in_(vans), SpareUnit.model.in_(models),
+                                      SpareUnit.status == SpareUnitStatus.available)
+                               .group_by(SpareUnit.location_id, SpareUnit.model))
+        for location_id, model, count in rows:
+            held[location_id][model] = count
+    return held
+
+
+@dataclass
+class Criterion:
+    weight: float
+    points: float
+    value: object
+    explanation: str
+
+
+def score(settings: DispatchSettings, *, eta: timedelta, meets_deadline: bool, needs: list[Need],
+          held: dict[str, int], open_jobs: int, max_open_jobs: int) -> tuple[float, dict[str, Criterion]]:
+    """The total and its breakdown by criterion (see the module docstring)."""
+    minutes = eta.total_seconds() / 60
+    half = settings.eta_half_score_minutes
+    breakdown = {
+        "eta": Criterion(settings.weight("eta"), settings.weight("eta") * half / (half + minutes), round(minutes, 1),
+                         f"arrives in about {minutes:.0f} min"),
+        "deadline": Criterion(settings.weight("deadline"), settings.weight("deadline") if meets_deadline else 0.0,
+                              meets_deadline,
+                              "meets the on-site deadline" if meets_deadline else "misses the on-site deadline"),
+    }
+    if needs:
+        covered = [n.label for n in needs if held.get(n.key, 0) >= n.quantity]
+        share = len(covered) / len(needs)
+        text = f"van holds {len(covered)} of {len(needs)} needed item(s)" + (f": {', '.join(covered)}" if covered
+                                                                            else "")
+        breakdown["parts"] = Criterion(settings.weight("parts"), settings.weight("parts") * share,
+                                       round(share, 3), text)
+    else:
+        breakdown["parts"] = Criterion(settings.weight("parts"), 0.0, None, "the ticket needs no parts")
+    load = min(open_jobs / max_open_jobs, 1.0) if max_open_jobs > 0 else 1.0
+    breakdown["workload"] = Criterion(settings.weight("workload"), settings.weight("workload") * (1 - load),
+                                      open_jobs, f"{open_jobs} of {max_open_jobs} open jobs")
+    return round(sum(c.points for c in breakdown.values()), 4), breakdown
+
+
+@dataclass
+class Position:
+    latitude: float
+    longitude: float
+    source: str  # "last_known" or "home_base"
+    recorded_at: datetime | None
+    stale: bool
+    age_minutes: float | None
+
+
+def position_of(tech: Technician, *, now: datetime, settings: DispatchSettings) -> Position:
+    if tech.last_latitude is not None and tech.last_longitude is not None:
+        age = (now - tech.last_position_at) if tech.last_position_at else None
+        stale = age is None or age > settings.stale_after
+        return Position(tech.last_latitude, tech.last_longitude, "last_known", tech.last_position_at, stale,
+                        round(age.total_seconds() / 60, 1) if age is not None else None)
+    return Position(tech.home_latitude, tech.home_longitude, "home_base", None, False, None)
+
+
+@dataclass
+class Candidate:
+    technician_id: uuid.UUID
+    name: str
+    distance_km: float
+    position: Position
+    eta_minutes: float
+    departs_at: datetime
+    arrival_at: datetime
+    on_shift_now: bool
+    meets_deadline: bool
+    open_jobs: int
+    max_open_jobs: int
+    van_location_id: uuid.UUID | None
+    van_holds: dict[str, int]
+    score: float = 0.0
+    score_breakdown: dict[str, Criterion] = field(default_factory=dict)
+    rank: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Excluded:
+    technician_id: uuid.UUID
+    name: str
+    distance_km: float
+    position: Position
+    reasons: list[availability.Reason]
+
+
+@dataclass
+class CandidateReport:
+    ticket_id: uuid.UUID
+    latitude: float
+    longitude: float
+    product_line: str
+    on_site_due_at: datetime
+    under_warranty: bool
+    evaluated_at: datetime
+    needs: list[Need]
+    weights: dict[str, float]
+    candidates: list[Candidate]
+    excluded: list[Excluded]
+    examined: int
+    search: str
+
+
+def certified_prefilter(product_line: str, first_day: date, last_day: date):
+    """SQL: active and holding a certification for the line that is valid at some
+    point of the window (the exact visit date is checked in Python)."""
+    return and_(Technician.active.is_(True),
+                exists().where(Certification.technician_id == Technician.id,
+                               Certification.product_line == product_line,
+                               Certification.certified_on <= last_day, Certification.expires_on >= first_day))
+
+
+def _batches(iterator, size: int):
+    while True:
+        batch = list(itertools.islice(iterator, size))
+        if not batch:
+            return
+        yield batch
+
+
+def find_candidates(session: Session, context: TicketContext, *, settings: DispatchSettings, now: datetime,
+                    limit: int | None = None, index: SpatialIndex | None = None) -> CandidateReport:
+    """Rank the nearest available technicians for a ticket (see the module docstring)."""
+    index = index or index_for(session, start_radius_m=settings.search_start_km * 1000)
+    limit = limit or settings.limit
+    pool_size = max(settings.pool_size, limit)
+    window_end = max(context.due, now) + timedelta(days=1)
+    # Certification dates are local dates: widen by a day either side.
+    prefilter = certified_prefilter(context.product_line, (now - timedelta(days=1)).date(),
+                                    window_end.date())
+
+    def evaluate(neighbours: list[Neighbour]):
+        facts = availability.load_facts(session, (n.id for n in neighbours), product_line=context.product_line,
+                                        window_start=now - timedelta(days=1), window_end=window_end)
+        for n in neighbours:
+            travel = settings.travel_time(n.distance_km)
+            verdict = availability.assess(facts[n.id], product_line=context.product_line, now=now,
+                                          due=context.due, travel=travel)
+            yield n, facts[n.id], verdict, travel
+
+    pool: list[tuple[Neighbour, availability.TechnicianFacts, availability.Availability, timedelta]] = []
+    excluded: dict[uuid.UUID, Excluded] = {}
+    examined = 0
+    scan = index.iter_nearest(session, TECHNICIANS, context.latitude, context.longitude, where=prefilter,
+                              batch=pool_size)
+    for batch in _batches(scan, pool_size):
+        examined += len(batch)
+        for n, facts, verdict, travel in evaluate(batch):
+            if verdict.available:
+                pool.append((n, facts, verdict, travel))
+            elif len(excluded) < settings.excluded_limit:
+                excluded[n.id] = _excluded(n, facts, verdict, now, settings)
+        if len(pool) >= pool_size or examined >= settings.scan_limit:
+            break
+    pool = pool[:pool_size]
+
+    # The nearest technicians of all (certified or not) that were filtered out:
+    # a dispatcher sees why someone close was not suggested.
+    if settings.excluded_limit:
+        pooled = {n.id for n, *_ in pool}
+        nearby = [n for n in index.nearest(session, TECHNICIANS, context.latitude, context.longitude,
+                                           settings.excluded_limit, where=Technician.active.is_(True))
+                  if n.id not in pooled and n.id not in excluded]
+        for n, facts, verdict, _ in evaluate(nearby):
+            if not verdict.available:
+                excluded[n.id] = _excluded(n, facts, verdict, now, settings)
+
+    held = van_holdings(session, (facts.technician.van_location_id for _, facts, _, _ in pool), context.needs)
+    candidates = []
+    for n, facts, verdict, travel in pool:
+        tech = facts.technician
+        arrival = verdict.departs_at + travel
+        meets = arrival <= context.due
+        van = held.get(tech.van_location_id, {}) if tech.van_location_id else {}
+        total, breakdown = score(settings, eta=arrival - now, meets_deadline=meets, needs=context.needs,
+                                 held=van, open_jobs=facts.open_jobs, max_open_jobs=tech.max_open_jobs)
+        position = position_of(tech, now=now, settings=settings)
+        notes = []
+        if position.source == "home_base":
+            notes.append("no known position: distance measured from the home base")
+        elif position.stale:
+            notes.append("last known position is stale" + (f" ({position.age_minutes:.0f} min old)"
+                                                           if position.age_minutes is not None else ""))
+        if not verdict.on_shift_now:
+            notes.append(f"off shift now; sets off at {verdict.departs_at.isoformat()}")
+        candidates.append(Candidate(
+            technician_id=tech.id, name=tech.name, distance_km=round(n.distance_km, 3), position=position,
+            eta_minutes=round((arrival - now).total_seconds() / 60, 1), departs_at=verdict.departs_at,
+            arrival_at=arrival, on_shift_now=verdict.on_shift_now, meets_deadline=meets,
+            open_jobs=facts.open_jobs, max_open_jobs=tech.max_open_jobs, van_location_id=tech.van_location_id,
+            van_holds={need.label: van.get(need.key, 0) for need in context.needs},
+            score=total, score_breakdown=breakdown, notes=notes))
+    candidates.sort(key=lambda c: (-c.score, c.distance_km, str(c.technician_id)))
+    candidates = candidates[:limit]
+    for rank, candidate in enumerate(candidates, start=1):
+        candidate.rank = rank
+    nearest_excluded = sorted(excluded.values(), key=lambda e: (e.distance_km, str(e.technician_id)))
+    return CandidateReport(
+        ticket_id=context.ticket.id, latitude=context.latitude, longitude=context.longitude,
+        product_line=context.product_line, on_site_due_at=context.due, under_warranty=context.under_warranty,
+        evaluated_at=now, needs=context.needs, weights={c: settings.weight(c) for c in ("eta", "deadline", "parts",
+                                                                                       "workload")},
+        candidates=candidates, excluded=nearest_excluded[:settings.excluded_limit], examined=examined,
+        search=index.name)
+
+
+def _excluded(n: Neighbour, facts, verdict, now, settings) -> Excluded:
+    return Excluded(n.id, facts.technician.name, round(n.distance_km, 3),
+                    position_of(facts.technician, now=now, settings=settings), list(verdict.reasons))

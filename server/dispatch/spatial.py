@@ -1,0 +1,343 @@
+"""Nearest-neighbour search by true geodesic distance, behind one interface.
+
+Two implementations, chosen by the database engine (:func:`index_for`):
+
+* :class:`SQLiteRTreeIndex` — an R*Tree virtual table kept by triggers
+  (created by migration ``0004``). Rings of growing radius: each ring is a
+  bounding box that provably holds every point within that geodesic radius.
+* :class:`PostGISIndex` — KNN (``<->``) over a GiST index on a geography
+  expression (migration ``0004``), which walks points in order of distance on
+  the sphere.
+
+Both only *prefilter*. The order that comes out is always the exact geodesic
+distance on the WGS-84 ellipsoid (geopy), ties broken by id, so the two engines
+and :class:`BruteForceIndex` (the reference, used by the tests and benchmarks)
+give identical answers. Correctness rests on one bound: for any two points,
+the geodesic distance is at least ``SPHERE_TO_GEODESIC_LOWER`` times their
+great-circle distance on the mean sphere (the smallest radius of curvature of
+WGS-84 over the mean radius is 0.99442). A candidate is handed out only when no
+point not yet seen can be nearer, so no planar or spherical approximation can
+reorder or miss a neighbour — at the antimeridian, near the poles or anywhere.
+
+Implementations take a SQLAlchemy ``Session`` and never commit; they never read
+Flask's ``current_app``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from geopy.distance import geodesic
+from sqlalchemy.orm import Session
+
+from server.exceptions import InvalidInput
+from server.stock.models import StockLocation
+from server.technicians.models import Technician
+
+EARTH_MEAN_RADIUS_M = 6_371_008.8
+# Geodesic distance (WGS-84) >= this × great-circle distance on the mean sphere.
+# The true worst case is 0.99442 (meridians at the equator); the margin covers
+# the sphere radius PostGIS uses and rounding.
+SPHERE_TO_GEODESIC_LOWER = 0.994
+HALF_CIRCUMFERENCE_M = math.pi * EARTH_MEAN_RADIUS_M
+
+
+@dataclass(frozen=True, order=True)
+class Neighbour:
+    """One point found, with its exact geodesic distance from the query point."""
+
+    distance_m: float
+    id: uuid.UUID
+    latitude: float
+    longitude: float
+
+    @property
+    def distance_km(self) -> float:
+        return self.distance_m / 1000.0
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A table of points: its model, id column and position expressions.
+
+    ``rtree`` and ``keys`` name the SQLite R*Tree and its key table;
+    ``gist_expression`` is the PostgreSQL geography expression the GiST index
+    is built on (the query must spell it identically for the planner to use it).
+    """
+
+    name: str
+    model: type
+    rtree: str
+    keys: str
+    key_column: str
+    latitude_sql: str
+    longitude_sql: str
+
+    @property
+    def table(self) -> str:
+        return self.model.__tablename__
+
+    def gist_expression(self) -> str:
+        return (f"(st_setsrid(st_makepoint({self.longitude_sql}, {self.latitude_sql}), 4326)::geography)")
+
+
+def _position(table: str, coordinate: str, fallback: str) -> str:
+    # The last known position when the device reported both coordinates, else
+    # the home base: a technician always has a position to search by.
+    return (f"CASE WHEN {table}.last_latitude IS NOT NULL AND {table}.last_longitude IS NOT NULL "
+            f"THEN {table}.last_{coordinate} ELSE {table}.{fallback} END")
+
+
+TECHNICIANS = Layer(
+    name="technicians", model=Technician, rtree="rtree_technicians", keys="rtree_technician_keys",
+    key_column="technician_id",
+    latitude_sql=_position("technicians", "latitude", "home_latitude"),
+    longitude_sql=_position("technicians", "longitude", "home_longitude"),
+)
+STOCK_LOCATIONS = Layer(
+    name="stock_locations", model=StockLocation, rtree="rtree_stock_locations",
+    keys="rtree_stock_location_keys", key_column="location_id",
+    latitude_sql="stock_locations.latitude", longitude_sql="stock_locations.longitude",
+)
+LAYERS = {layer.name: layer for layer in (TECHNICIANS, STOCK_LOCATIONS)}
+
+
+def geodesic_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Exact distance on the WGS-84 ellipsoid, in metres (geopy, Karney's algorithm)."""
+    return geodesic((lat1, lon1), (lat2, lon2)).meters
+
+
+def great_circle_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Haversine distance on the mean sphere: cheap, used only to order work."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_MEAN_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def check_point(latitude, longitude) -> tuple[float, float]:
+    """A valid (lat, lon) in degrees, or InvalidInput."""
+    try:
+        lat, lon = float(latitude), float(longitude)
+    except (TypeError, ValueError):
+        raise InvalidInput("a position needs a numeric latitude and longitude", code="invalid_position") from None
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0) or math.isnan(lat) or math.isnan(lon):
+        raise InvalidInput("latitude must be within [-90, 90] and longitude within [-180, 180]",
+                           code="invalid_position", details={"latitude": lat, "longitude": lon})
+    return lat, lon
+
+
+# A scan step: points not handed out before, and a geodesic distance that every
+# point not yet handed out exceeds (math.inf once the scan is exhausted).
+Row = tuple[uuid.UUID, float, float]
+ScanStep = tuple[list[Row], float]
+
+
+class SpatialIndex(ABC):
+    """Nearest points of a layer by exact geodesic distance.
+
+    Contract (one suite, ``tests/test_dispatch_spatial.py``, checks every
+    implementation against :class:`BruteForceIndex`):
+
+    * :meth:`iter_nearest` yields every point of the layer that satisfies
+      ``where`` exactly once, in increasing geodesic distance, ties broken by id
+      (string order); it fetches lazily, so stopping early is cheap.
+    * ``where`` is an optional SQLAlchemy condition on the layer's model.
+    * Raises :class:`InvalidInput` for a position off the globe.
+    """
+
+    name = "abstract"
+
+    def iter_nearest(self, session: Session, layer: Layer, latitude: float, longitude: float, *,
+                     where=None, batch: int = 16) -> Iterator[Neighbour]:
+        lat, lon = check_point(latitude, longitude)
+        # Two heaps: points whose geodesic distance is known, keyed by it, and
+        # points only known by their cheap lower bound.
+        exact: list[tuple[float, str, Neighbour]] = []
+        rough: list[tuple[float, str, Row]] = []
+        bound = 0.0
+        scan = self._scan(session, layer, lat, lon, where, batch)
+        exhausted = False
+        while True:
+            # Refine every point that could still come before the best exact one.
+            while rough and (not exact or rough[0][0] <= exact[0][0]):
+                _, key, (pid, plat, plon) = heapq.heappop(rough)
+                distance = geodesic_m(lat, lon, plat, plon)
+                heapq.heappush(exact, (distance, key, Neighbour(distance, pid, plat, plon)))
+            if exact and (exact[0][0] < bound or exhausted):
+                yield heapq.heappop(exact)[2]
+                continue
+            if exhausted:
+                return
+            try:
+                rows, bound = next(scan)
+            except StopIteration:
+                exhausted, bound = True, math.inf
+                continue
+            for pid, plat, plon in rows:
+                lower = great_circle_m(lat, lon, plat, plon) * SPHERE_TO_GEODESIC_LOWER
+                heapq.heappush(rough, (lower, str(pid), (pid, plat, plon)))
+
+    def nearest(self, session: Session, layer: Layer, latitude: float, longitude: float, k: int, *,
+                where=None) -> list[Neighbour]:
+        """The ``k`` nearest points (fewer if the layer holds fewer)."""
+        if k <= 0:
+            return []
+        found = []
+        for neighbour in self.iter_nearest(session, layer, latitude, longitude, where=where, batch=k):
+            found.append(neighbour)
+            if len(found) == k:
+                break
+        return found
+
+    @abstractmethod
+    def _scan(self, session: Session, layer: Layer, lat: float, lon: float, where,
+              batch: int) -> Iterator[ScanStep]:
+        """Yield candidate points in growing steps, each with its lower bound."""
+
+
+def _as_uuid(value) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+class BruteForceIndex(SpatialIndex):
+    """Every point of the layer, measured one by one: the reference answer."""
+
+    name = "brute_force"
+
+    def _scan(self, session, layer, lat, lon, where, batch):
+        stmt = sa.select(layer.model.id, sa.literal_column(layer.latitude_sql),
+                         sa.literal_column(layer.longitude_sql))
+        if where is not None:
+            stmt = stmt.where(where)
+        rows = [(_as_uuid(i), float(a), float(b)) for i, a, b in session.execute(stmt)]
+        yield rows, math.inf
+
+
+class SQLiteRTreeIndex(SpatialIndex):
+    """R*Tree rings: bounding boxes of growing radius, then exact ranking.
+
+    ``start_radius_m`` is the first ring; each next ring grows with the number
+    of points still wanted (at least doubling), so a sparse region costs a few
+    cheap index probes and a dense one a single small ring.
+    """
+
+    name = "sqlite_rtree"
+
+    def __init__(self, start_radius_m: float = 10_000.0):
+        self.start_radius_m = start_radius_m
+
+    def _scan(self, session, layer, lat, lon, where, batch):
+        rtree = sa.table(layer.rtree, sa.column("key"), sa.column("min_lat"), sa.column("max_lat"),
+                         sa.column("min_lon"), sa.column("max_lon"), sa.column(layer.key_column),
+                         sa.column("lat"), sa.column("lon"))
+        base = sa.select(rtree.c[layer.key_column], rtree.c.lat, rtree.c.lon)
+        if where is not None:
+            ids = sa.literal_column(f"{layer.table}.id")
+            base = base.join(layer.model, ids == rtree.c[layer.key_column]).where(where)
+        seen: set[str] = set()
+        radius = self.start_radius_m
+        while True:
+            fresh: list[Row] = []
+            boxes = list(_boxes(lat, lon, radius))
+            whole_earth = boxes[0][1]
+            for (lat_min, lat_max, lon_min, lon_max), _ in boxes:
+                stmt = base.where(rtree.c.max_lat >= lat_min, rtree.c.min_lat <= lat_max,
+                                  rtree.c.max_lon >= lon_min, rtree.c.min_lon <= lon_max)
+                for key, plat, plon in session.execute(stmt):
+                    if key not in seen:
+                        seen.add(key)
+                        fresh.append((_as_uuid(key), plat, plon))
+            if whole_earth:
+                yield fresh, math.inf
+                return
+            yield fresh, radius
+            # Grow by the density seen so far: enough area for what is still wanted.
+            inside = max(len(seen), 1)
+            radius *= min(8.0, max(2.0, math.sqrt((inside + batch) / inside)))
+
+
+def _boxes(lat: float, lon: float, radius_m: float):
+    """Latitude/longitude boxes that together hold every point within ``radius_m``
+    geodesic metres, split at the antimeridian and widened to all longitudes
+    over a pole. Yields ``((lat_min, lat_max, lon_min, lon_max), whole_earth)``."""
+    angle = radius_m / (EARTH_MEAN_RADIUS_M * SPHERE_TO_GEODESIC_LOWER)  # radians on the sphere
+    if angle >= math.pi:
+        yield (-90.0, 90.0, -180.0, 180.0), True
+        return
+    dlat = math.degrees(angle)
+    lat_min, lat_max = lat - dlat, lat + dlat
+    if lat_max >= 90.0 or lat_min <= -90.0:
+        yield (max(lat_min, -90.0), min(lat_max, 90.0), -180.0, 180.0), False
+        return
+    ratio = math.sin(angle) / math.cos(math.radians(lat))
+    if ratio >= 1.0:
+        yield (lat_min, lat_max, -180.0, 180.0), False
+        return
+    dlon = math.degrees(math.asin(ratio)) * 1.000001 + 1e-9  # a hair wider than the cap
+    lon_min, lon_max = lon - dlon, lon + dlon
+    if lon_min < -180.0:
+        yield (lat_min, lat_max, lon_min + 360.0, 180.0), False
+        yield (lat_min, lat_max, -180.0, lon_max), False
+    elif lon_max > 180.0:
+        yield (lat_min, lat_max, lon_min, 180.0), False
+        yield (lat_min, lat_max, -180.0, lon_max - 360.0), False
+    else:
+        yield (lat_min, lat_max, lon_min, lon_max), False
+
+
+class PostGISIndex(SpatialIndex):
+    """KNN over the GiST index on a geography expression, then exact ranking.
+
+    ``<->`` on geography is the distance on the sphere; the points come in that
+    order, so after a fetch every unseen point lies at least as far on the sphere
+    as the last one fetched. Each step re-runs the KNN with a larger LIMIT (a few
+    index pages; no OFFSET, so ties at a page boundary can never be skipped).
+    """
+
+    name = "postgis"
+
+    def _scan(self, session, layer, lat, lon, where, batch):
+        expression = layer.gist_expression()
+        point = sa.text("st_setsrid(st_makepoint(:qlon, :qlat), 4326)::geography")
+        sphere = sa.literal_column(expression).op("<->")(point).label("sphere_m")
+        stmt = sa.select(layer.model.id, sa.literal_column(layer.latitude_sql),
+                         sa.literal_column(layer.longitude_sql), sphere)
+        if where is not None:
+            stmt = stmt.where(where)
+        stmt = stmt.order_by(sa.literal_column("sphere_m"))
+        seen: set[uuid.UUID] = set()
+        limit = max(2 * batch, 16)
+        while True:
+            rows = session.execute(stmt.limit(limit), {"qlon": lon, "qlat": lat}).all()
+            fresh = [(r[0], float(r[1]), float(r[2])) for r in rows if r[0] not in seen]
+            seen.update(r[0] for r in fresh)
+            if len(rows) < limit:
+                yield fresh, math.inf
+                return
+            yield fresh, float(rows[-1][3]) * SPHERE_TO_GEODESIC_LOWER
+            limit *= 2
+
+
+def index_for(session: Session, *, start_radius_m: float = 10_000.0) -> SpatialIndex:
+    """The spatial index that suits the session's database engine."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return PostGISIndex()
+    if dialect == "sqlite":
+        return SQLiteRTreeIndex(start_radius_m=start_radius_m)
+    return BruteForceIndex()
+
+
+def brute_force_nearest(points: Iterable[Row], latitude: float, longitude: float, k: int) -> list[Neighbour]:
+    """Exact nearest ``k`` of an in-memory list of points (reference for tests and benchmarks)."""
+    lat, lon = check_point(latitude, longitude)
+    measured = [Neighbour(geodesic_m(lat, lon, a, b), pid, a, b) for pid, a, b in points]
+    measured.sort(key=lambda n: (n.distance_m, str(n.id)))
+    return measured[:k]

@@ -1,0 +1,141 @@
+"""The spatial contract: one suite, run on SQLite (R*Tree) and PostgreSQL
+(PostGIS), each checked against brute-force geodesic distance."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from server.db import utcnow
+from server.dispatch import spatial
+from server.dispatch.spatial import STOCK_LOCATIONS, TECHNICIANS, BruteForceIndex, index_for
+from server.exceptions import InvalidInput
+from server.extensions import db
+from server.stock.models import LocationKind, StockLocation
+from tests import factories as f
+
+
+def add_locations(points, kind=LocationKind.service_station) -> list[StockLocation]:
+    rows = [StockLocation(code=f"S{uuid.uuid4().hex[:12]}", name="spot", kind=kind, latitude=lat, longitude=lon)
+            for lat, lon in points]
+    db.session.add_all(rows)
+    db.session.commit()
+    return rows
+
+
+def ids(neighbours) -> list:
+    return [n.id for n in neighbours]
+
+
+def reference(rows, lat, lon, k):
+    return spatial.brute_force_nearest([(r.id, r.latitude, r.longitude) for r in rows], lat, lon, k)
+
+
+@pytest.fixture
+def index(app):
+    return index_for(db.session)
+
+
+def test_the_index_matches_the_engine(app, backend, index):
+    assert index.name == {"sqlite": "sqlite_rtree", "postgresql": "postgis"}[backend]
+
+
+QUERIES = [
+    (31.23, 121.47),  # Shanghai
+    (0.0, 179.99), (0.0, -179.99), (65.0, 180.0), (-40.0, -180.0),  # antimeridian
+    (89.95, 10.0), (-89.99, -120.0), (90.0, 0.0), (78.2, 15.6),  # high latitudes and poles
+    (0.0, 0.0),
+]
+
+
+@pytest.mark.parametrize("lat, lon", QUERIES)
+def test_nearest_agrees_with_brute_force_worldwide(app, index, lat, lon):
+    rng = random.Random(5)
+    points = [(rng.uniform(-90, 90), rng.uniform(-180, 180)) for _ in range(150)]
+    # Dense spots where the edge cases live.
+    points += [(rng.uniform(-1, 1), rng.choice([-1, 1]) * rng.uniform(179, 180)) for _ in range(40)]
+    points += [(rng.choice([-1, 1]) * rng.uniform(85, 90), rng.uniform(-180, 180)) for _ in range(40)]
+    points += [(31.23 + rng.gauss(0, 0.2), 121.47 + rng.gauss(0, 0.2)) for _ in range(40)]
+    rows = add_locations(points)
+    expected = reference(rows, lat, lon, 12)
+    got = index.nearest(db.session, STOCK_LOCATIONS, lat, lon, 12)
+    assert ids(got) == ids(expected)
+    assert [n.distance_m for n in got] == pytest.approx([n.distance_m for n in expected], abs=1e-6)
+    assert ids(BruteForceIndex().nearest(db.session, STOCK_LOCATIONS, lat, lon, 12)) == ids(expected)
+
+
+def test_iteration_yields_every_point_once_in_order(app, index):
+    rng = random.Random(9)
+    rows = add_locations([(rng.uniform(20, 45), rng.uniform(75, 135)) for _ in range(120)])
+    got = list(index.iter_nearest(db.session, STOCK_LOCATIONS, 30.0, 110.0, batch=4))
+    assert ids(got) == ids(reference(rows, 30.0, 110.0, len(rows)))
+
+
+def test_across_the_antimeridian(app, index):
+    east, west, far = add_locations([(0.0, 179.95), (0.0, -179.97), (0.0, 179.0)])
+    got = index.nearest(db.session, STOCK_LOCATIONS, 0.0, -179.99, 3)
+    assert ids(got) == [west.id, east.id, far.id]
+    assert got[0].distance_km == pytest.approx(2.2, abs=0.1)
+
+
+def test_over_the_pole(app, index):
+    beyond, same_side = add_locations([(89.9, 180.0), (89.0, 0.0)])
+    got = index.nearest(db.session, STOCK_LOCATIONS, 89.9, 0.0, 2)
+    # 0.2 degrees over the pole beats 0.9 degrees down the same meridian.
+    assert ids(got) == [beyond.id, same_side.id]
+    assert got[0].distance_km == pytest.approx(22.3, abs=0.2)
+
+
+def test_identical_positions_tie_by_id(app, index):
+    rows = add_locations([(31.0, 121.0)] * 5)
+    got = index.nearest(db.session, STOCK_LOCATIONS, 31.0, 121.0, 5)
+    assert [n.distance_m for n in got] == [0.0] * 5
+    assert ids(got) == sorted((r.id for r in rows), key=str)
+
+
+def test_equal_distances_tie_by_id(app, index):
+    rows = add_locations([(0.1, 0.0), (-0.1, 0.0), (0.1, 0.0), (0.0, 0.5)])
+    got = index.nearest(db.session, STOCK_LOCATIONS, 0.0, 0.0, 3)
+    assert got[0].distance_m == got[1].distance_m == got[2].distance_m
+    assert ids(got) == sorted((r.id for r in rows[:3]), key=str)
+
+
+def test_where_restricts_the_search(app, index):
+    van, warehouse = add_locations([(31.0, 121.0)], LocationKind.van)[0], add_locations([(32.0, 121.0)])[0]
+    got = index.nearest(db.session, STOCK_LOCATIONS, 31.0, 121.0, 5,
+                        where=StockLocation.kind != LocationKind.van)
+    assert ids(got) == [warehouse.id]
+    assert van.id not in ids(got)
+
+
+def test_technicians_are_found_where_they_last_were_else_at_home(app, index):
+    home_only = f.technician(latitude=31.0, longitude=121.0, with_van=False)
+    moved = f.technician(latitude=40.0, longitude=116.0, with_van=False)
+    moved.last_latitude, moved.last_longitude, moved.last_position_at = 31.01, 121.0, utcnow()
+    db.session.commit()
+    got = index.nearest(db.session, TECHNICIANS, 31.0, 121.0, 2)
+    assert ids(got) == [home_only.id, moved.id]
+    assert got[1].distance_km == pytest.approx(1.1, abs=0.05)
+    # Moving again and leaving the company both reach the index.
+    moved.last_latitude, moved.last_longitude = 39.9, 116.4
+    moved.last_position_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert ids(index.nearest(db.session, TECHNICIANS, 39.9, 116.4, 1)) == [moved.id]
+    db.session.delete(moved)
+    db.session.commit()
+    assert ids(index.nearest(db.session, TECHNICIANS, 39.9, 116.4, 5)) == [home_only.id]
+
+
+def test_an_empty_layer_and_a_short_one(app, index):
+    assert index.nearest(db.session, STOCK_LOCATIONS, 0.0, 0.0, 3) == []
+    (only,) = add_locations([(-33.9, 151.2)])
+    assert ids(index.nearest(db.session, STOCK_LOCATIONS, 51.5, 0.0, 3)) == [only.id]
+
+
+@pytest.mark.parametrize("lat, lon", [(91, 0), (0, 181), (float("nan"), 0), ("x", 1)])
+def test_positions_off_the_globe_are_refused(app, index, lat, lon):
+    with pytest.raises(InvalidInput):
+        index.nearest(db.session, STOCK_LOCATIONS, lat, lon, 1)
