@@ -83,7 +83,7 @@ class SignatureSchema(BaseSchema):
     point_count = fields.Integer()
 
 
-class ChangeSchema(BaseSchema):
+class ReportChangeSchema(BaseSchema):
     field = fields.String(required=True, metadata={"description": "Report field, e.g. work_done or parts_used."})
     change = fields.String(required=True, metadata={"description": "changed, added or removed."})
     item_id = fields.String(allow_none=True, metadata={"description": "For list items: the part usage or adjustment."})
@@ -96,7 +96,7 @@ class SignatureStatusSchema(BaseSchema):
     valid = fields.Boolean(required=True, metadata={"description": "True when the report is still what was signed."})
     signed_report_sha256 = fields.String(required=True)
     current_report_sha256 = fields.String(required=True)
-    changes = fields.List(fields.Nested(ChangeSchema), required=True)
+    changes = fields.List(fields.Nested(ReportChangeSchema), required=True)
     changes_known = fields.Boolean(required=True,
                                    metadata={"description": "False when only the hash was signed, so what changed "
                                                             "cannot be shown."})

@@ -13,14 +13,14 @@ These objects are engine-specific: ``server.database.include_object`` keeps them
 out of the model comparison.
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-25 23:10:00
 
 """
 from alembic import op
 
 revision = '0004'
-down_revision = '0001'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
