@@ -62,3 +62,12 @@ def _serve_docs_assets(app: Flask) -> None:
     @app.get("/api/v1/docs/assets/<path:filename>")
     def docs_assets(filename):
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
+
+
+def _register_stock(app: Flask, api_) -> None:
+    from server.api import stock
+
+    api_.register_blueprint(stock.blp)
+
+
+_extra_blueprints.append(_register_stock)

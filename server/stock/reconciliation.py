@@ -180,7 +180,7 @@ def reconcile_location(session: Session, *, location_id: uuid.UUID, start: datet
     totals = {name: sum(line[name] for line in lines) for name in FIGURES}
     return {
         "location": {"id": location.id, "code": location.code, "name": location.name, "kind": location.kind.value},
-        "from": start, "to": end,
+        "start": start, "end": end,
         "lines": lines,
         "totals": totals,
         "consumption": [{**_movement_row(m, refs), "part_id": m.part_id,
@@ -304,7 +304,7 @@ def reconciliation_summary(session: Session, *, start: datetime, end: datetime, 
         .order_by((size * func.coalesce(Part.unit_cost, 0)).desc(), size.desc(), StockDiscrepancy.id)
         .limit(limit)).all()
     return {
-        "from": start, "to": end,
+        "start": start, "end": end,
         "locations": rows[:limit],
         "largest": [{"id": d.id, "kind": d.kind.value, "status": d.status.value, "location_id": d.location_id,
                      "location_code": locations[d.location_id].code if d.location_id in locations else None,

@@ -29,6 +29,7 @@ from server.stock.models import (
     SpareUnit,
     SpareUnitStatus,
     StockDiscrepancy,
+    StockLocation,
     StockMovement,
 )
 
@@ -169,6 +170,8 @@ def spare_unit_action(session: Session, unit: SpareUnit, action: str, *, at: dat
     if action not in SPARE_UNIT_ACTIONS:
         raise InvalidInput(f"unknown action {action!r}", code="unknown_action")
     allowed, target = SPARE_UNIT_ACTIONS[action]
+    if location_id is not None and session.get(StockLocation, location_id) is None:
+        raise NotFound("no such stock location", details={"location_id": str(location_id)})
     session.refresh(unit, with_for_update=True)
     if unit.status not in allowed:
         raise InvalidTransition(f"a {unit.status.value} spare unit cannot be {action}",

@@ -267,8 +267,8 @@ def restock_van(session: Session, *, van_id, lines: list[dict], at: datetime, by
     return transfers
 
 
-def return_stock(session: Session, *, to_location_id, part_id, quantity: int, at: datetime, defective: bool,
-                 reason: str | None, from_location_id=None, job_id=None, serial_numbers=None, by_user_id=None,
+def return_stock(session: Session, *, to_location_id, part_id, quantity: int, at: datetime,
+                 defective: bool = False, reason: str | None = None, from_location_id=None, job_id=None, serial_numbers=None, by_user_id=None,
                  source: str | None = None) -> list:
     """Parts come back: unused, or defective (with a reason). ``from_location_id``
     is where they come from (a van); None for a part removed from a customer's
