@@ -268,8 +268,8 @@ def restock_van(session: Session, *, van_id, lines: list[dict], at: datetime, by
 
 
 def return_stock(session: Session, *, to_location_id, part_id, quantity: int, at: datetime,
-                 defective: bool = False, reason: str | None = None, from_location_id=None, job_id=None, serial_numbers=None, by_user_id=None,
-                 source: str | None = None) -> list:
+                 defective: bool = False, reason: str | None = None, from_location_id=None, job_id=None,
+                 serial_numbers=None, by_user_id=None, source: str | None = None) -> list:
     """Parts come back: unused, or defective (with a reason). ``from_location_id``
     is where they come from (a van); None for a part removed from a customer's
     machine. Defective parts land in the destination's defective stock, never
