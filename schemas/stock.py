@@ -499,6 +499,8 @@ class ReconMovementSchema(BaseSchema):
 class ReconConsumptionSchema(ReconMovementSchema):
     part_id = fields.UUID()
     part_number = fields.String(allow_none=True)
+    chargeable = fields.Boolean(metadata={"description": "False under warranty: the customer is not charged."})
+    charge = fields.Float(allow_none=True, metadata={"description": "Quantity x unit cost, 0 under warranty."})
 
 
 class ReconLineSchema(BaseSchema):

@@ -202,7 +202,9 @@ def test_a_warehouse_day_end_to_end(client, warehouse, staff, manager, dispatche
     # 0 + 4 issued - 6 used - 1 returned = -3 expected; counted 0: +3.
     assert (line["opening"], line["issued_in"], line["consumed"], line["returned_out"], line["expected_closing"],
             line["adjusted"], line["closing"], line["counted"]) == (0, 4, 6, 1, -3, 3, 0, 0)
-    assert report.get_json()["consumption"][0]["technician_name"] == "Chen Jie"
+    used = report.get_json()["consumption"][0]
+    # No warranty on the job's asset: the customer is charged 6 x 40.
+    assert (used["technician_name"], used["chargeable"], used["charge"]) == ("Chen Jie", True, 240.0)
 
     as_csv = client.get(f"{API}/reconciliation", headers=dispatcher, query_string={**period, "format": "csv"})
     assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"

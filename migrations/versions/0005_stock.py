@@ -1,4 +1,6 @@
-"""Stock: discrepancies, purchase requests with receipts and inspection,
+"""stock ledger: transfers, counts, purchase requests, serials, discrepancies
+
+Adds discrepancies, purchase requests with receipts and inspection,
 transfers, count sessions, serialised items and their history; in-transit
 and defective figures on stock levels; movement condition, reason and
 counterpart; warranty preemption on reservations.

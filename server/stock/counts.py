@@ -54,6 +54,7 @@ def open_count(session: Session, *, location_id, at: datetime, by_user_id=None, 
 def record_counts(session: Session, count: CountSession, *, lines: list[dict], at: datetime,
                   by_user_id=None) -> CountSession:
     """What was found, per part; counting a part again replaces its figure."""
+    session.refresh(count, with_for_update=True)
     if count.status is not CountStatus.open:
         raise InvalidTransition("this count is closed", details={"status": count.status.value})
     existing = {line.part_id: line for line in count.lines}
@@ -73,6 +74,7 @@ def record_counts(session: Session, count: CountSession, *, lines: list[dict], a
 
 def close_count(session: Session, count: CountSession, *, at: datetime, by_user_id=None) -> list[CountDifference]:
     """Write the adjustments and return every difference (counted minus books)."""
+    session.refresh(count, with_for_update=True)
     if count.status is not CountStatus.open:
         raise InvalidTransition("this count is not open", details={"status": count.status.value})
     if count.full:

@@ -58,6 +58,7 @@ def create_purchase_request(session: Session, *, department: str, requested_by_n
 def decide(session: Session, request: PurchaseRequest, *, approve: bool, by_user_id, at: datetime,
            note: str | None = None) -> PurchaseRequest:
     """The manager's approval or rejection; nobody approves their own request."""
+    session.refresh(request, with_for_update=True)
     if request.status is not PurchaseRequestStatus.pending_approval:
         raise InvalidTransition(f"a {request.status.value} request cannot be decided",
                                 details={"status": request.status.value})
@@ -123,6 +124,7 @@ def inspect_receipt(session: Session, receipt: Receipt, *, results: list[dict], 
     """Record inspection (pass/fail) of receipt lines. Each result names a
     ``line_id`` and ``passed_quantity`` (the rest failed) or, for serialised
     parts, ``failed_serial_numbers``. Passed units enter stock now."""
+    session.refresh(receipt, with_for_update=True)  # one inspection of a line, even when two arrive at once
     lines = {line.id: line for line in receipt.lines}
     for result in results:
         line = lines.get(uuid.UUID(str(result["line_id"])))

@@ -183,11 +183,19 @@ def reconcile_location(session: Session, *, location_id: uuid.UUID, start: datet
         "start": start, "end": end,
         "lines": lines,
         "totals": totals,
-        "consumption": [{**_movement_row(m, refs), "part_id": m.part_id,
-                         "part_number": parts[m.part_id].part_number if m.part_id in parts else None,
-                         "quantity": -m.quantity} for m in consumption],
+        "consumption": [_consumption_row(m, parts, refs) for m in consumption],
         "discrepancies": [_discrepancy_row(d, parts, behind.get(d.id, []), refs) for d in discrepancies],
     }
+
+
+def _consumption_row(m: StockMovement, parts: dict, refs: dict) -> dict:
+    """A part used on a job; under warranty the customer is not charged (三包)."""
+    part = parts.get(m.part_id)
+    charge = None
+    if part is not None and part.unit_cost is not None:
+        charge = 0.0 if m.under_warranty else round(-m.quantity * part.unit_cost, 2)
+    return {**_movement_row(m, refs), "part_id": m.part_id, "part_number": part.part_number if part else None,
+            "quantity": -m.quantity, "chargeable": not m.under_warranty, "charge": charge}
 
 
 def _discrepancy_row(d: StockDiscrepancy, parts: dict, behind: list, refs: dict) -> dict:
@@ -202,7 +210,7 @@ def _discrepancy_row(d: StockDiscrepancy, parts: dict, behind: list, refs: dict)
 
 
 def _movements_behind(session: Session, location_id, discrepancies: list, start: datetime) -> dict:
-    """The movements that explain each discrepancy.
+    """The movements that explain each discrepancy, in two queries whatever their number.
 
     A negative balance, a transit shortfall or an unknown serial: the movement
     that raised it. A count difference: every movement of that part here since
@@ -213,28 +221,38 @@ def _movements_behind(session: Session, location_id, discrepancies: list, start:
     direct = {d.movement_id for d in discrepancies if d.kind is not DiscrepancyKind.count_difference and d.movement_id}
     by_id = {m.id: m for m in session.scalars(select(StockMovement).where(StockMovement.id.in_(direct)))} \
         if direct else {}
+    counted = [d for d in discrepancies if d.kind is DiscrepancyKind.count_difference and d.part_id]
+    closes: dict = defaultdict(list)
+    history: dict = defaultdict(list)
+    if counted:
+        part_ids = {d.part_id for d in counted}
+        last = max(d.detected_at for d in counted)
+        for part_id, closed_at in session.execute(
+                select(CountLine.part_id, CountSession.closed_at)
+                .join(CountSession, CountSession.id == CountLine.session_id)
+                .where(CountSession.location_id == location_id, CountSession.status == CountStatus.closed,
+                       CountLine.part_id.in_(part_ids), CountSession.closed_at >= start,
+                       CountSession.closed_at <= last)):
+            closes[part_id].append(closed_at)
+        for movement in session.scalars(
+                select(StockMovement)
+                .where(StockMovement.location_id == location_id, StockMovement.part_id.in_(part_ids),
+                       StockMovement.at >= start, StockMovement.at <= last)
+                .order_by(StockMovement.at, StockMovement.id)):
+            history[movement.part_id].append(movement)
     for d in discrepancies:
         if d.kind is not DiscrepancyKind.count_difference:
             out[d.id] = [by_id[d.movement_id]] if d.movement_id in by_id else []
             continue
-        previous = session.scalar(
-            select(func.max(CountSession.closed_at))
-            .join(CountLine, CountLine.session_id == CountSession.id)
-            .where(CountSession.location_id == location_id, CountSession.status == CountStatus.closed,
-                   CountLine.part_id == d.part_id, CountSession.closed_at < d.detected_at))
-        since = max(previous, start) if previous else start
-        out[d.id] = list(session.scalars(
-            select(StockMovement)
-            .where(StockMovement.location_id == location_id, StockMovement.part_id == d.part_id,
-                   StockMovement.at >= since, StockMovement.at <= d.detected_at,
-                   StockMovement.id != d.movement_id)
-            .order_by(StockMovement.at, StockMovement.id).limit(MAX_MOVEMENTS_BEHIND)))
+        since = max([t for t in closes.get(d.part_id, []) if t < d.detected_at], default=start)
+        out[d.id] = [m for m in history.get(d.part_id, [])
+                     if since <= m.at <= d.detected_at and m.id != d.movement_id][:MAX_MOVEMENTS_BEHIND]
     return out
 
 
 CSV_COLUMNS = ("section", "part_number", "part_name", *FIGURES, "counted", "count_difference", "in_transit_now",
                "reserved_now", "kind", "quantity", "at", "job_id", "ticket_reference", "technician_name",
-               "under_warranty", "movement_ids", "status")
+               "under_warranty", "chargeable", "charge", "movement_ids", "status")
 
 
 def report_csv(report: dict) -> str:
@@ -248,7 +266,8 @@ def report_csv(report: dict) -> str:
     writer.writerow({"section": "total", **report["totals"]})
     for row in report["consumption"]:
         writer.writerow({"section": "consumption", "kind": "consumed", **{k: row[k] for k in (
-            "part_number", "quantity", "at", "job_id", "ticket_reference", "technician_name", "under_warranty")}})
+            "part_number", "quantity", "at", "job_id", "ticket_reference", "technician_name", "under_warranty",
+            "chargeable", "charge")}})
     for row in report["discrepancies"]:
         writer.writerow({"section": "discrepancy", **{k: row[k] for k in (
             "part_number", "kind", "quantity", "job_id", "ticket_reference", "technician_name", "status")},

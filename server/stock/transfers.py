@@ -102,6 +102,7 @@ def _level_keys(transfer: Transfer):
 
 def ship_transfer(session: Session, transfer: Transfer, *, at: datetime, by_user_id=None) -> Transfer:
     """The stock leaves the source (refused if not available there) and is in transit."""
+    session.refresh(transfer, with_for_update=True)  # two clerks shipping at once: one wins
     if transfer.status is not TransferStatus.planned:
         raise InvalidTransition(f"a {transfer.status.value} transfer cannot be shipped",
                                 details={"status": transfer.status.value})
@@ -135,6 +136,7 @@ def receive_transfer(session: Session, transfer: Transfer, *, at: datetime, by_u
     """The stock arrives. ``received`` maps a line id to the quantity that
     actually arrived (default: all of it); any shortfall raises a
     ``transit_shortfall`` discrepancy at the destination. Returns those."""
+    session.refresh(transfer, with_for_update=True)
     if transfer.status is not TransferStatus.shipped:
         raise InvalidTransition(f"a {transfer.status.value} transfer cannot be received",
                                 details={"status": transfer.status.value})
@@ -186,6 +188,7 @@ def receive_transfer(session: Session, transfer: Transfer, *, at: datetime, by_u
 
 
 def cancel_transfer(session: Session, transfer: Transfer) -> Transfer:
+    session.refresh(transfer, with_for_update=True)
     if transfer.status is not TransferStatus.planned:
         raise InvalidTransition("only a planned transfer can be cancelled", details={"status": transfer.status.value})
     transfer.status = TransferStatus.cancelled
