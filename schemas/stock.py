@@ -431,6 +431,16 @@ class ReservationSchema(BaseSchema):
     created_at = fields.DateTime()
 
 
+ReservationPageSchema = page_of(ReservationSchema, "ReservationPage")
+
+
+class ReservationQuerySchema(PageArgsSchema):
+    location_id = fields.UUID()
+    job_id = fields.UUID()
+    part_id = fields.UUID()
+    status = fields.List(_enum(ReservationStatus))
+
+
 # --- discrepancies and reconciliation -------------------------------------------------------------------------
 
 class DiscrepancySchema(BaseSchema):

@@ -100,6 +100,14 @@ def test_roles_are_enforced(client, warehouse, staff, dispatcher):
     own_van = client.get(f"{API}/locations", headers=tech_headers).get_json()["items"]
     assert [loc["id"] for loc in own_van] == [str(tech.van_location_id)]
     assert client.get(f"{API}/movements", headers=tech_headers).status_code == 200
+    # Another location's transfer does not exist for a technician.
+    elsewhere = f.location(code="WH-ELSE")
+    transfer = client.post(f"{API}/transfers", headers=staff, json={
+        "from_location_id": str(warehouse.id), "to_location_id": str(elsewhere.id),
+        "lines": [{"part_id": str(part.id), "quantity": 1}]}).get_json()
+    assert client.get(f"{API}/transfers/{transfer['id']}", headers=dispatcher).status_code == 200
+    assert_error(client.get(f"{API}/transfers/{transfer['id']}", headers=tech_headers), 404, "not_found")
+    assert client.get(f"{API}/transfers", headers=tech_headers).get_json()["items"] == []
 
 
 def test_validation_errors_use_the_one_format(client, warehouse, staff, dispatcher):
@@ -259,6 +267,33 @@ def test_restock_and_spare_units_over_http(client, staff, dispatcher):
                 json={"action": "return", "location_id": str(near.id), "defective": True})
     history = client.get(f"{API}/serials/SU-HTTP-1/history", headers=dispatcher).get_json()
     assert [(e["event"], e["status"]) for e in history["events"]] == [("loan", "loaned"), ("return", "defective")]
+    held = client.get(f"{API}/reservations", headers=dispatcher, query_string={"job_id": str(job.id)}).get_json()
+    assert held["items"] == []  # lent without a reservation
     units = client.get(f"{API}/spare-units", headers=dispatcher, query_string={"status": "defective"}).get_json()
     assert [u["serial_number"] for u in units["items"]] == ["SU-HTTP-1"]
     assert_error(client.get(f"{API}/serials/NOPE/history", headers=dispatcher), 404, "not_found")
+
+
+def test_levels_page_by_keyset_and_reservations_show_preemption(client, warehouse, staff, dispatcher):
+    parts = [f.part(f"P-{i}") for i in range(5)]
+    for p in parts:
+        ledger.record_movement(db.session, kind=ledger.MovementKind.received, location_id=warehouse.id,
+                               part_id=p.id, quantity=1, at=utcnow())
+    paying = ledger.reserve_part(db.session, location_id=warehouse.id, part_id=parts[0].id, quantity=1,
+                                 under_warranty=False)
+    winner = ledger.reserve_part(db.session, location_id=warehouse.id, part_id=parts[0].id, quantity=1,
+                                 under_warranty=True)
+    db.session.commit()
+    seen, cursor = [], None
+    while True:
+        query = {"location_id": str(warehouse.id), "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get(f"{API}/levels", headers=dispatcher, query_string=query).get_json()
+        seen += [item["part_number"] for item in page["items"]]
+        if not page["has_more"]:
+            break
+        cursor = page["next_cursor"]
+    assert sorted(seen) == sorted(p.part_number for p in parts) and len(seen) == 5
+    held = client.get(f"{API}/reservations", headers=dispatcher,
+                      query_string={"part_id": str(parts[0].id)}).get_json()["items"]
+    assert {(r["id"], r["status"], r["preempted_by_id"]) for r in held} == {
+        (str(paying.id), "preempted", str(winner.id)), (str(winner.id), "active", None)}

@@ -30,6 +30,7 @@ from server.stock.models import (
     StockLevel,
     StockLocation,
     StockMovement,
+    Transfer,
 )
 from tests import factories as f
 
@@ -570,3 +571,43 @@ def test_a_week_of_a_vans_activity_reconciled_by_hand(app, warehouse):
     # Valves 2 x 80 + 2 x 80 + filters 1 x 12.5 = 332.5 of discrepancies on the van.
     assert (top["location_id"], top["discrepancy_value"], top["discrepancies"]) == (van.id, 332.5, 3)
     assert summary["largest"][0]["part_number"] == "P-VALVE"
+
+
+def test_a_warranty_repair_may_take_a_spare_unit_held_for_a_paying_job(app, warehouse):
+    unit = f.spare_unit(warehouse)
+    paying = f.job(f.ticket(ast=f.asset(warranty_end=None)))
+    warranty = f.job(f.ticket(ast=f.asset(warranty_end=date.today() + timedelta(days=90))))
+    other_warranty = f.job(f.ticket(ast=f.asset(warranty_end=date.today() + timedelta(days=90))))
+    held = ledger.reserve_spare_unit(db.session, spare_unit_id=unit.id, job_id=paying.id)
+    db.session.commit()
+    with pytest.raises(Conflict):
+        ledger.reserve_spare_unit(db.session, spare_unit_id=unit.id, job_id=f.job().id)
+    db.session.rollback()
+    taken = ledger.reserve_spare_unit(db.session, spare_unit_id=unit.id, job_id=warranty.id)
+    db.session.commit()
+    assert (held.status, held.preempted_by_id) == (ReservationStatus.preempted, taken.id)
+    assert taken.under_warranty and unit.status is SpareUnitStatus.reserved
+    with pytest.raises(Conflict):  # warranty never preempts warranty
+        ledger.reserve_spare_unit(db.session, spare_unit_id=unit.id, job_id=other_warranty.id)
+
+
+def test_two_clerks_shipping_the_same_transfer_ship_it_once(app, warehouse):
+    other = f.location(code="WH-3")
+    part = f.part()
+    stock(warehouse, part, 10)
+    transfer = transfers.create_transfer(db.session, from_location_id=warehouse.id, to_location_id=other.id,
+                                         lines=[{"part_id": part.id, "quantity": 4}], at=at(0))
+    db.session.commit()
+    transfer_id, refused = transfer.id, []
+
+    def work(session, i):
+        try:
+            transfers.ship_transfer(session, session.get(Transfer, transfer_id), at=at(0))
+        except InvalidTransition:
+            refused.append(i)
+            session.rollback()
+
+    assert _in_threads(app, work, 4) == []
+    assert len(refused) == 3
+    db.session.expire_all()
+    assert (q(warehouse, part).on_hand, q(other, part).in_transit) == (6, 4)

@@ -41,6 +41,8 @@ from schemas.stock import (
     ReceiveSchema,
     ReconciliationQuerySchema,
     ReconciliationSchema,
+    ReservationPageSchema,
+    ReservationQuerySchema,
     ResolveSchema,
     RestockSchema,
     ReturnResultSchema,
@@ -71,6 +73,7 @@ from server.stock.models import (
     Part,
     PurchaseRequest,
     Receipt,
+    Reservation,
     SpareUnit,
     StockDiscrepancy,
     StockLevel,
@@ -498,6 +501,26 @@ class SerialHistory(MethodView):
         return {"serial_number": serial_number, "events": events}
 
 
+@blp.route("/reservations")
+class Reservations(MethodView):
+    @requires(*READ_OWN_VAN)
+    @blp.arguments(ReservationQuerySchema, location="query")
+    @blp.response(200, ReservationPageSchema)
+    def get(self, args):
+        """Stock held for jobs (active, consumed, released, or preempted by a warranty repair), newest first."""
+        location_id = _scope_location(args.get("location_id"))
+        stmt = select(Reservation)
+        if location_id:
+            stmt = stmt.where(Reservation.location_id == location_id)
+        for name in ("job_id", "part_id"):
+            if args.get(name):
+                stmt = stmt.where(getattr(Reservation, name) == args[name])
+        if args.get("status"):
+            stmt = stmt.where(Reservation.status.in_(args["status"]))
+        return paginate(db.session, stmt, order_by=[Reservation.created_at, Reservation.id], limit=args["limit"],
+                        cursor=args.get("cursor"), descending=True)
+
+
 # --- discrepancies and reconciliation -------------------------------------------------------------------------
 
 @blp.route("/discrepancies")
@@ -543,8 +566,9 @@ class Reconciliation(MethodView):
     @requires(*READ_OWN_VAN)
     @blp.arguments(ReconciliationQuerySchema, location="query")
     @blp.response(200, ReconciliationSchema)
-    @blp.alt_response(200, content_type="text/csv", description="The same report as CSV (format=csv or Accept).",
-                      success=True)
+    @blp.doc(responses={"200": {"content": {"application/json": {"schema": ReconciliationSchema},
+                                            "text/csv": {"schema": {"type": "string"}}},
+                                "description": "The report; as CSV with format=csv or Accept: text/csv."}})
     def get(self, args):
         """A location's reconciliation for a period: opening, every movement kind, expected against counted,
         consumption per job and technician, and every discrepancy with the movements behind it."""

@@ -296,10 +296,18 @@ def _preempt_for(session: Session, warranty: Reservation) -> bool:
 
 
 def reserve_spare_unit(session: Session, *, spare_unit_id: uuid.UUID, job_id=None) -> Reservation:
-    """Hold one spare unit, or raise Conflict when someone else already holds it."""
+    """Hold one spare unit for a job, or raise Conflict when it cannot be had.
+
+    First claim holds here too: a warranty job may take a unit reserved for
+    a non-warranty job (that reservation becomes ``preempted``); nothing else
+    takes a reserved unit.
+    """
     unit = session.get(SpareUnit, spare_unit_id)
     if unit is None:
         raise NotFound("no such spare unit")
+    under_warranty = bool(warranty_for_job(session, job_id))
+    reservation = Reservation(id=uuid.uuid4(), location_id=unit.location_id, spare_unit_id=unit.id, quantity=1,
+                              job_id=job_id, under_warranty=under_warranty)
     result = session.execute(
         update(SpareUnit)
         .where(and_(SpareUnit.id == spare_unit_id, SpareUnit.status == SpareUnitStatus.available))
@@ -307,11 +315,20 @@ def reserve_spare_unit(session: Session, *, spare_unit_id: uuid.UUID, job_id=Non
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise Conflict("this spare unit is no longer available", code="spare_unit_unavailable",
-                       details={"spare_unit_id": str(spare_unit_id)})
+        holder = None
+        if under_warranty:
+            session.refresh(unit, with_for_update=True)
+            holder = session.scalars(select(Reservation).where(
+                Reservation.spare_unit_id == unit.id, Reservation.status == ReservationStatus.active,
+                Reservation.under_warranty.is_(False)).with_for_update()).first()
+        if holder is None or unit.status is not SpareUnitStatus.reserved:
+            raise Conflict("this spare unit is no longer available", code="spare_unit_unavailable",
+                           details={"spare_unit_id": str(spare_unit_id)})
+        session.add(reservation)
+        session.flush()
+        holder.status, holder.preempted_by_id = ReservationStatus.preempted, reservation.id
     session.refresh(unit)
-    reservation = Reservation(location_id=unit.location_id, spare_unit_id=unit.id, quantity=1, job_id=job_id,
-                              under_warranty=bool(warranty_for_job(session, job_id)))
+    reservation.location_id = unit.location_id
     session.add(reservation)
     session.flush()
     return reservation
