@@ -611,3 +611,22 @@ def test_two_clerks_shipping_the_same_transfer_ship_it_once(app, warehouse):
     assert len(refused) == 3
     db.session.expire_all()
     assert (q(warehouse, part).on_hand, q(other, part).in_transit) == (6, 4)
+
+
+def test_stock_held_for_a_job_travels_with_its_transfer(app, warehouse, tech):
+    van = db.session.get(StockLocation, tech.van_location_id)
+    part = f.part()
+    job = f.job(tech=tech)
+    stock(warehouse, part, 3)
+    held = ledger.reserve_part(db.session, location_id=warehouse.id, part_id=part.id, quantity=2, job_id=job.id)
+    # Held stock may be shipped for its own job (and only for it).
+    transfers.issue_to_van(db.session, from_location_id=warehouse.id, van_id=van.id, job_id=job.id, at=at(0),
+                           lines=[{"part_id": part.id, "quantity": 2}])
+    db.session.commit()
+    assert held.status is ReservationStatus.released
+    assert q(warehouse, part) == ledger.Quantity(on_hand=1, reserved=0)
+    assert q(van, part) == ledger.Quantity(on_hand=2, reserved=2)
+    ledger.record_field_consumption(db.session, usage_id=uuid.uuid4(), job_id=job.id, part_id=part.id,
+                                    location_id=None, quantity=2, at=at(1))
+    db.session.commit()
+    assert q(van, part) == ledger.Quantity(on_hand=0, reserved=0)

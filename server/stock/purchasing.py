@@ -34,6 +34,11 @@ def create_purchase_request(session: Session, *, department: str, requested_by_n
                             destination_location_id, lines: list[dict], request_date: date | None = None,
                             customer_id=None, remarks: str | None = None, at: datetime) -> PurchaseRequest:
     get_location(session, destination_location_id)
+    if customer_id is not None:
+        from server.customers.models import Customer
+
+        if session.get(Customer, customer_id) is None:
+            raise NotFound("no such customer", details={"customer_id": str(customer_id)})
     if not lines:
         raise InvalidInput("a purchase request lists at least one part", code="no_lines")
     seen = set()

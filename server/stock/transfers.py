@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 
 from server.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
 from server.stock import serials
-from server.stock.ledger import add_in_transit, lock_levels, record_movement
+from server.stock.ledger import add_in_transit, lock_levels, record_movement, release, reserve_part
 from server.stock.models import (
     DiscrepancyKind,
     LocationKind,
     MovementKind,
     Part,
+    Reservation,
+    ReservationStatus,
     SerialStatus,
     SpareUnit,
     StockCondition,
@@ -53,6 +55,23 @@ def get_part(session: Session, part_id) -> Part:
     return part
 
 
+def check_job(session: Session, job_id) -> None:
+    if job_id is None:
+        return
+    from server.jobs.models import Job
+
+    if session.get(Job, job_id) is None:
+        raise NotFound("no such job", details={"job_id": str(job_id)})
+
+
+def _job_reservation(session: Session, *, job_id, part_id, location_id) -> Reservation | None:
+    if job_id is None:
+        return None
+    return session.scalars(select(Reservation).where(
+        Reservation.job_id == job_id, Reservation.part_id == part_id, Reservation.location_id == location_id,
+        Reservation.status == ReservationStatus.active).order_by(Reservation.created_at)).first()
+
+
 def create_transfer(session: Session, *, from_location_id, to_location_id, lines: list[dict], at: datetime,
                     by_user_id=None, note=None, job_id=None, explanation=None) -> Transfer:
     """Plan a transfer. Each line: ``part_id`` + ``quantity`` (+ ``serial_numbers``
@@ -60,6 +79,7 @@ def create_transfer(session: Session, *, from_location_id, to_location_id, lines
     if from_location_id == to_location_id:
         raise InvalidInput("a transfer goes between two different locations", code="same_location")
     source, destination = get_location(session, from_location_id), get_location(session, to_location_id)
+    check_job(session, job_id)
     if not lines:
         raise InvalidInput("a transfer moves at least one line", code="no_lines")
     transfer = Transfer(id=uuid.uuid4(), from_location_id=source.id, to_location_id=destination.id,
@@ -114,6 +134,12 @@ def ship_transfer(session: Session, transfer: Transfer, *, at: datetime, by_user
                                     to_location_id=transfer.to_location_id, at=at, by_user_id=by_user_id,
                                     transfer_id=transfer.id)
             continue
+        # Stock held for the transfer's job travels with it: the hold is
+        # released here and taken again at the destination on receipt.
+        held = _job_reservation(session, job_id=transfer.job_id, part_id=line.part_id,
+                                location_id=transfer.from_location_id)
+        if held is not None:
+            release(session, held)
         movement = record_movement(
             session, kind=out_kind, location_id=transfer.from_location_id, part_id=line.part_id,
             quantity=-line.quantity, at=at, source=f"transfer_line:{line.id}:out", by_user_id=by_user_id,
@@ -169,6 +195,8 @@ def receive_transfer(session: Session, transfer: Transfer, *, at: datetime, by_u
                 quantity=arrived, at=at, source=f"transfer_line:{line.id}:in", by_user_id=by_user_id,
                 serial_numbers=line.serial_numbers or None, counterpart_location_id=transfer.from_location_id,
                 job_id=transfer.job_id)
+        if arrived and transfer.job_id is not None:
+            _hold_for_job(session, transfer, line.part_id, arrived)
         if line.serial_numbers:
             serials.move_serials(session, part_id=line.part_id, serial_numbers=line.serial_numbers,
                                  quantity=line.quantity, from_location_id=transfer.from_location_id,
@@ -185,6 +213,17 @@ def receive_transfer(session: Session, transfer: Transfer, *, at: datetime, by_u
     transfer.status, transfer.received_at, transfer.received_by_user_id = TransferStatus.received, at, by_user_id
     session.flush()
     return shortfalls
+
+
+def _hold_for_job(session: Session, transfer: Transfer, part_id, quantity: int) -> None:
+    """Reserve what arrived for the transfer's job, as far as the destination's
+    books allow (a van already below zero keeps no hold)."""
+    try:
+        with session.begin_nested():
+            reserve_part(session, location_id=transfer.to_location_id, part_id=part_id, quantity=quantity,
+                         job_id=transfer.job_id)
+    except Conflict:
+        pass
 
 
 def cancel_transfer(session: Session, transfer: Transfer) -> Transfer:
@@ -287,6 +326,7 @@ def return_stock(session: Session, *, to_location_id, part_id, quantity: int, at
         raise InvalidInput("a return goes between two different locations", code="same_location")
     part = get_part(session, part_id)
     get_location(session, to_location_id)
+    check_job(session, job_id)
     keys = [(to_location_id, part_id)] + ([(from_location_id, part_id)] if from_location_id else [])
     lock_levels(session, keys)
     movements = []
