@@ -91,6 +91,9 @@ def create_transfer(session: Session, *, from_location_id, to_location_id, lines
             unit = session.get(SpareUnit, line["spare_unit_id"])
             if unit is None:
                 raise NotFound("no such spare unit", details={"spare_unit_id": str(line["spare_unit_id"])})
+            if unit.location_id != source.id:
+                raise InvalidInput("this spare unit is not at the source", code="spare_unit_not_here",
+                                   details={"spare_unit_id": str(unit.id)})
             transfer.lines.append(TransferLine(position=position, spare_unit_id=unit.id, quantity=1))
             continue
         part = get_part(session, line["part_id"])
