@@ -1,4 +1,4 @@
-"""Flask CLI commands: ``flask seed-demo``, ``flask escalate-breaches``."""
+"""Flask CLI commands: ``flask seed-demo``, ``flask escalate-breaches``, the media worker."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from server.extensions import db
 
 
 def register_cli(app: Flask) -> None:
+    register_media_cli(app)
+
     @app.cli.command("escalate-breaches")
     def escalate_breaches_command():
         """Escalate every open ticket that missed a clock (run it from cron)."""
@@ -43,3 +45,38 @@ def register_cli(app: Flask) -> None:
         click.echo("seed-demo: " + ", ".join(f"{n} {name}" for name, n in summary.counts.items()))
         click.echo("demo accounts: admin, dispatcher, dispatcher2, warehouse, tech01..tech50 "
                    "(password: DEMO_PASSWORD, default fieldsync-demo)")
+
+
+def register_media_cli(app: Flask) -> None:
+    """The media worker and upload housekeeping commands."""
+    @app.cli.command("media-worker")
+    @click.option("--once", is_flag=True, help="Run what is due, then exit (cron, tests).")
+    @click.option("--interval", default=1.0, show_default=True, help="Seconds between polls when idle.")
+    def media_worker(once: bool, interval: float):
+        """Make thumbnails and other after-commit media work."""
+        import time
+
+        from media import processing  # noqa: F401  (registers the task handlers)
+        from media.tasks import run_pending
+        from server.api.media_support import media_storage, upload_settings
+        from server.extensions import db
+
+        while True:
+            ran = run_pending(db.session, media_storage(), upload_settings())
+            if once:
+                click.echo(f"ran {ran} task(s)")
+                return
+            if not ran:
+                time.sleep(interval)
+
+    @app.cli.command("media-purge-uploads")
+    def media_purge_uploads():
+        """Remove unfinished uploads past their expiry (run it from cron)."""
+        from media.uploads import purge_expired
+        from server.api.media_support import upload_settings
+        from server.db import utcnow
+        from server.extensions import db
+
+        removed = purge_expired(db.session, upload_settings(), now=utcnow())
+        db.session.commit()
+        click.echo(f"removed {removed} expired upload(s)")

@@ -15,17 +15,28 @@ from server.jobs.models import (  # noqa: F401
     PartUsage,
 )
 from server.stock.models import (  # noqa: F401
+    CountLine,
+    CountSession,
     LocationKind,
     MovementKind,
     Part,
     PartFitment,
+    PurchaseRequest,
+    PurchaseRequestLine,
+    Receipt,
+    ReceiptLine,
     Reservation,
     ReservationStatus,
+    SerialEvent,
+    SerialItem,
     SpareUnit,
     SpareUnitStatus,
+    StockDiscrepancy,
     StockLevel,
     StockLocation,
     StockMovement,
+    Transfer,
+    TransferLine,
 )
 from server.technicians.models import Certification, ShiftException, ShiftSlot, Technician  # noqa: F401
 from server.tickets.models import Ticket, TicketEvent, TicketPart  # noqa: F401

@@ -30,28 +30,31 @@ def register_api(app: Flask) -> None:
     _require_json_bodies(app)
     _serve_docs_assets(app)
 
-    from server.api import auth, catalogue, customers, health, jobs, technicians, tickets, users
+    from server.api import (
+        auth,
+        blobs,
+        catalogue,
+        customers,
+        dispatch,
+        health,
+        jobs,
+        photos,
+        reports,
+        signatures,
+        signing,
+        stock,
+        sync,
+        technicians,
+        tickets,
+        uploads,
+        users,
+    )
 
-    for module in (auth, health, tickets, jobs, customers, technicians, catalogue, users):
+    for module in (auth, health, tickets, jobs, customers, technicians, catalogue, users, sync, dispatch,
+                   stock, uploads, blobs, photos, signatures, signing, reports):
         api.register_blueprint(module.blp)
-    from server.api import dispatch
-
-    api.register_blueprint(dispatch.blp)
-    for register in _extra_blueprints:
-        register(app, api)
 
 
-# Other packages (sync, media, dispatch, stock) add their blueprints here.
-_extra_blueprints: list = []
-
-
-def _register_sync(app: Flask, api_) -> None:
-    from server.api import sync
-
-    api_.register_blueprint(sync.blp)
-
-
-_extra_blueprints.append(_register_sync)
 
 
 def _require_json_bodies(app: Flask) -> None:
@@ -77,12 +80,3 @@ def _serve_docs_assets(app: Flask) -> None:
     @app.get("/api/v1/docs/assets/<path:filename>")
     def docs_assets(filename):
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
-
-
-def _register_media(app: Flask, api_) -> None:
-    from server.api import media_routes
-
-    media_routes.register(app, api_)
-
-
-_extra_blueprints.append(_register_media)

@@ -71,4 +71,7 @@ def security_headers(response):
 
 
 def register_pages(app: Flask) -> None:
+    from server.pages import signing
+
     app.register_blueprint(bp)
+    app.register_blueprint(signing.bp)  # the customer's signing page
