@@ -340,8 +340,9 @@ def test_assigning_creates_the_job_reserves_stock_and_dispatches(client, dispatc
     assert body["ticket_status"] == "dispatched"
     assert body["job"]["technician_id"] == str(tech.id) and body["job"]["status"] == "assigned"
     assert body["meets_deadline"] is True
+    # Both reservations are for a repair under warranty: the ledger judges it from the ticket's asset.
     assert sorted((r["part_id"] is None, r["quantity"], r["under_warranty"]) for r in body["reservations"]) == \
-        [(False, 2, True), (True, 1, False)]
+        [(False, 2, True), (True, 1, True)]
 
     db.session.expire_all()
     assert ledger.quantities(db.session, part.id, [store.id])[store.id] == ledger.Quantity(3, 2)
