@@ -24,6 +24,7 @@ def register_api(app: Flask) -> None:
             "content": {"application/json": {"schema": ErrorSchema}},
         })
     errors.init_app(app)
+    _refuse_unknown_query_arguments()
     _require_json_bodies(app)
     _serve_docs_assets(app)
 
@@ -37,6 +38,16 @@ def register_api(app: Flask) -> None:
 
 # Other packages (sync, media, dispatch, stock) add their blueprints here.
 _extra_blueprints: list = []
+
+
+def _refuse_unknown_query_arguments() -> None:
+    """Query strings follow the schema's policy too (BaseSchema: refuse unknown
+    names), so ``?stauts=new`` is a 422 rather than a silently unfiltered list.
+    Headers and cookies keep webargs' default (other names are ignored)."""
+    from flask_smorest import Blueprint
+
+    parser = Blueprint.ARGUMENTS_PARSER
+    parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
 
 
 def _require_json_bodies(app: Flask) -> None:
