@@ -41,7 +41,12 @@
   }
 
   async function jobs() {
-    const page = await api("/api/v1/jobs?ticket_id=" + id);
+    let page;
+    try { page = await api("/api/v1/jobs?ticket_id=" + id); } catch (e) {
+      if (e.status !== 403) throw e;  // warehouse staff do not see jobs
+      document.querySelector("#jobs tbody").replaceChildren(el("tr", {}, el("td", { colspan: 5 }, "—")));
+      return;
+    }
     const names = {};
     for (const j of page.items) {
       if (j.technician_id && !names[j.technician_id]) {
