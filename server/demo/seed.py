@@ -258,7 +258,7 @@ class DemoBuilder:
                 site_city = city if s == 0 or self.rng.random() < 0.6 else self.city()
                 lat, lon = self.near(site_city)
                 site = self.add(Site(id=self.uuid(), customer=customer, name=self.rng.choice(words.SITE_NAMES),
-                                     address=self.address(site_city), city=site_city.name, latitude=lat,
+                                     address=self.address(site_city), city=site_city.name_zh, latitude=lat,
                                      longitude=lon), "sites")
                 self.sites.append(site)
                 for _ in range(self.rng.randint(1, 3)):
