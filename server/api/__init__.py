@@ -13,6 +13,8 @@ from server.extensions import api
 
 
 def register_api(app: Flask) -> None:
+    # UTF-8 on the wire: 上海 travels as three bytes a character, not as \u4e0a escapes.
+    app.json.ensure_ascii = False
     api.ERROR_SCHEMA = ErrorSchema
     api.init_app(app, spec_kwargs={
         "info": {"description": "FieldSync: offline-first sync, dispatch and parts for field service."},
