@@ -25,7 +25,7 @@ BAD_BODIES = [
 
 BAD_QUERIES = ["?limit=-1", "?limit=1e3", "?cursor=%00", "?q=%00", "?q=" + "x" * 500, "?status=lost",
                "?customer_id=nope", "?active=maybe", "?active_on=yesterday", "?kind=moon", "?ends_after=soon",
-               "?under_warranty=2", "?serialised=[]", "?limit=5&limit=6"]
+               "?under_warranty=2", "?serialised=[]"]
 
 
 @pytest.fixture
@@ -38,19 +38,18 @@ def _check(response):
     assert response.get_json()["error"]["code"]
 
 
-@pytest.mark.parametrize(("method", "path"), [(m, p) for m, p in ENDPOINTS if m in ("POST", "PUT", "PATCH")])
-def test_bad_bodies_are_4xx(client, admin, method, path):
-    for body in BAD_BODIES:
-        _check(client.open(path, method=method, data=body, content_type="application/json", headers=admin))
+def test_bad_bodies_are_4xx(client, admin, subtests):
+    for method, path in [(m, p) for m, p in ENDPOINTS if m in ("POST", "PUT", "PATCH")]:
+        with subtests.test(f"{method} {path}"):
+            for body in BAD_BODIES:
+                _check(client.open(path, method=method, data=body, content_type="application/json", headers=admin))
 
 
-@pytest.mark.parametrize("path", [p for m, p in ENDPOINTS if m == "GET" and p.count("/") == 3])
-def test_bad_queries_are_4xx(client, admin, path):
-    for query in BAD_QUERIES:
-        response = client.get(path + query, headers=admin)
-        if response.status_code == 200:
-            continue  # a list that does not take that argument ignores nothing: it refuses unknown ones
-        _check(response)
+def test_bad_queries_are_4xx(client, admin, subtests):
+    for path in [p for m, p in ENDPOINTS if m == "GET" and p.count("/") == 3]:
+        with subtests.test(path):
+            for query in BAD_QUERIES:
+                _check(client.get(path + query, headers=admin))
 
 
 def test_unknown_query_arguments_are_refused(client, admin):
