@@ -23,12 +23,13 @@
 
   function transitions(t) {
     const box = document.getElementById("transitions");
-    const targets = allowed[t.status] || [];
+    const office = ["admin", "dispatcher"].includes((FS.auth() || {}).role);
+    const targets = office ? (allowed[t.status] || []) : [];
     box.replaceChildren(...targets.map((to) => el("button", { type: "button", onclick: async () => {
       try { render(await api("/api/v1/tickets/" + id + "/transitions", { method: "POST", body: { to } }));
             FS.flash("Moved to " + to, "ok"); } catch (e) { FS.flash(e.message); }
     } }, "→ " + to)));
-    if (!targets.length) box.append(el("p", {}, "No further status (" + t.status + ")."));
+    if (!targets.length) box.append(el("p", {}, office ? "No further status (" + t.status + ")." : t.status));
   }
 
   function render(t) {
