@@ -9,8 +9,13 @@ from marshmallow import Schema, fields, missing, validate
 
 from schemas.base import BaseSchema
 
-Latitude = lambda **kw: fields.Float(validate=validate.Range(-90, 90), allow_nan=False, **kw)  # noqa: E731
-Longitude = lambda **kw: fields.Float(validate=validate.Range(-180, 180), allow_nan=False, **kw)  # noqa: E731
+
+def Latitude(**kw) -> fields.Float:  # named like the field classes it stands beside
+    return fields.Float(validate=validate.Range(-90, 90), allow_nan=False, **kw)
+
+
+def Longitude(**kw) -> fields.Float:
+    return fields.Float(validate=validate.Range(-180, 180), allow_nan=False, **kw)
 
 
 class UTCDateTime(fields.AwareDateTime):
