@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+
+
+def _nul_fields(data, path: str = "") -> list[str]:
+    """Where a NUL character hides in loaded input (PostgreSQL cannot store it in text)."""
+    if isinstance(data, str):
+        return [path or "_schema"] if "\x00" in data else []
+    if isinstance(data, dict):
+        return [p for key, value in data.items() for p in _nul_fields(key, path) + _nul_fields(
+            value, f"{path}.{key}" if path else str(key))]
+    if isinstance(data, list | tuple):
+        return [p for item in data for p in _nul_fields(item, path)]
+    return []
 
 
 class BaseSchema(Schema):
@@ -12,6 +24,14 @@ class BaseSchema(Schema):
     class Meta:
         unknown = RAISE
         ordered = True
+
+    @pre_load(pass_collection=True)
+    def _refuse_nul_characters(self, data, **kwargs):
+        # A query string (MultiDict) is checked with every value of every name.
+        bad = _nul_fields({key: data.getlist(key) for key in data} if hasattr(data, "getlist") else data)
+        if bad:
+            raise ValidationError({name.split(".")[0]: ["NUL characters are not allowed."] for name in bad})
+        return data
 
 
 class ErrorBodySchema(BaseSchema):

@@ -3,13 +3,39 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 
 from marshmallow import Schema, fields, missing, validate
 
 from schemas.base import BaseSchema
 
-Latitude = lambda **kw: fields.Float(validate=validate.Range(-90, 90), allow_nan=False, **kw)  # noqa: E731
-Longitude = lambda **kw: fields.Float(validate=validate.Range(-180, 180), allow_nan=False, **kw)  # noqa: E731
+
+def Latitude(**kw) -> fields.Float:  # named like the field classes it stands beside
+    return fields.Float(validate=validate.Range(-90, 90), allow_nan=False, **kw)
+
+
+def Longitude(**kw) -> fields.Float:
+    return fields.Float(validate=validate.Range(-180, 180), allow_nan=False, **kw)
+
+
+class UTCDateTime(fields.AwareDateTime):
+    """A moment in time: an offset is required (naive times are refused), the
+    value is converted to UTC and must fall between 1970 and 2200, so that no
+    later arithmetic (due times, windows) can overflow."""
+
+    EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+    LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+    default_error_messages = {"range": "Must be between 1970 and 2200."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment = moment.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise self.make_error("range") from None
+        if not self.EARLIEST <= moment < self.LATEST:
+            raise self.make_error("range")
+        return moment
 
 
 def text(max_length: int, *, required: bool = False, allow_none: bool = False, min_length: int = 1, **kw):

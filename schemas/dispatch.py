@@ -150,7 +150,7 @@ class AssignSchema(BaseSchema):
     instructions = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=20_000))
 
 
-class ReservationSchema(BaseSchema):
+class AssignedReservationSchema(BaseSchema):
     id = fields.UUID()
     location_id = fields.UUID()
     part_id = fields.UUID(allow_none=True)
@@ -163,7 +163,7 @@ class ReservationSchema(BaseSchema):
 class AssignmentSchema(BaseSchema):
     job = fields.Nested(JobSchema)
     ticket_status = fields.String(attribute="ticket.status.value")
-    reservations = fields.List(fields.Nested(ReservationSchema))
+    reservations = fields.List(fields.Nested(AssignedReservationSchema))
     arrival_at = fields.DateTime()
     meets_deadline = fields.Boolean()
 

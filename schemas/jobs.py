@@ -1,6 +1,7 @@
 from marshmallow import fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
+from schemas.common import UTCDateTime
 from server.jobs.models import CustomerRating, JobStatus
 
 
@@ -49,8 +50,8 @@ class JobQuerySchema(PageArgsSchema):
 class JobUpdateSchema(BaseSchema):
     """What a dispatcher edits; on-site facts come from the handheld through sync."""
 
-    planned_start = fields.AwareDateTime(allow_none=True)
-    planned_end = fields.AwareDateTime(allow_none=True)
+    planned_start = UTCDateTime(allow_none=True)
+    planned_end = UTCDateTime(allow_none=True)
     priority = fields.String(validate=validate.OneOf(["low", "normal", "high", "urgent"]))
     instructions = fields.String(allow_none=True, validate=validate.Length(max=20_000))
 

@@ -32,7 +32,7 @@ def _enum(cls, **kwargs):
 
 # --- locations, levels, movements ------------------------------------------------------------------------------
 
-class LocationSchema(BaseSchema):
+class StockLocationSchema(BaseSchema):
     id = fields.UUID()
     code = fields.String()
     name = fields.String()
@@ -42,7 +42,7 @@ class LocationSchema(BaseSchema):
     longitude = fields.Float()
 
 
-LocationPageSchema = page_of(LocationSchema, "StockLocationPage")
+StockLocationPageSchema = page_of(StockLocationSchema, "StockLocationPage")
 
 
 class LocationQuerySchema(PageArgsSchema):
@@ -370,7 +370,7 @@ class CountClosedSchema(BaseSchema):
 
 # --- spare units, serials, reservations -----------------------------------------------------------------------
 
-class SpareUnitSchema(BaseSchema):
+class StockSpareUnitSchema(BaseSchema):
     id = fields.UUID()
     model = fields.String()
     product_line = fields.String()
@@ -381,7 +381,7 @@ class SpareUnitSchema(BaseSchema):
     version = fields.Integer()
 
 
-SpareUnitPageSchema = page_of(SpareUnitSchema, "SpareUnitPage")
+StockSpareUnitPageSchema = page_of(StockSpareUnitSchema, "StockSpareUnitPage")
 
 
 class SpareUnitQuerySchema(PageArgsSchema):
@@ -418,7 +418,7 @@ class SerialHistorySchema(BaseSchema):
     events = fields.List(fields.Nested(SerialEventSchema))
 
 
-class ReservationSchema(BaseSchema):
+class StockReservationSchema(BaseSchema):
     id = fields.UUID()
     location_id = fields.UUID()
     part_id = fields.UUID(allow_none=True)
@@ -431,7 +431,7 @@ class ReservationSchema(BaseSchema):
     created_at = fields.DateTime()
 
 
-ReservationPageSchema = page_of(ReservationSchema, "ReservationPage")
+StockReservationPageSchema = page_of(StockReservationSchema, "StockReservationPage")
 
 
 class ReservationQuerySchema(PageArgsSchema):
@@ -470,7 +470,7 @@ class DiscrepancyQuerySchema(PageArgsSchema):
     kind = _enum(DiscrepancyKind)
 
 
-class ResolveSchema(BaseSchema):
+class DiscrepancyResolveSchema(BaseSchema):
     note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 

@@ -184,7 +184,7 @@ class ConflictPageSchema(BaseSchema):
     has_more = fields.Boolean(required=True)
 
 
-class ResolveSchema(BaseSchema):
+class ConflictResolveSchema(BaseSchema):
     keep = fields.String(required=True, validate=validate.OneOf(["server", "device", "values"]),
                          metadata={"description": "Keep the server's values, the device's, or set values."})
     values = fields.Dict(metadata={"description": "keep=values: the field values to set."})

@@ -6,7 +6,7 @@ from zoneinfo import available_timezones
 from marshmallow import ValidationError, fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
-from schemas.common import Latitude, Longitude, RecordSchema, patch_of, text
+from schemas.common import Latitude, Longitude, RecordSchema, UTCDateTime, patch_of, text
 
 LEAVE_KINDS = ("leave", "sick", "training", "other")
 _ZONES = frozenset(available_timezones())
@@ -45,8 +45,8 @@ class ShiftPatternSchema(BaseSchema):
 
 class LeaveCreateSchema(BaseSchema):
     kind = fields.String(load_default="leave", validate=validate.OneOf(LEAVE_KINDS))
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = UTCDateTime(required=True)
+    ends_at = UTCDateTime(required=True)
     note = text(300, allow_none=True)
 
 
@@ -55,7 +55,7 @@ class LeaveSchema(LeaveCreateSchema):
 
 
 class LeaveQuerySchema(PageArgsSchema):
-    ends_after = fields.AwareDateTime(metadata={"description": "Only leave still running after this time."})
+    ends_after = UTCDateTime(metadata={"description": "Only leave still running after this time."})
 
 
 LeavePageSchema = page_of(LeaveSchema, "LeavePage")

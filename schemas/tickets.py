@@ -1,6 +1,7 @@
 from marshmallow import fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
+from schemas.common import UTCDateTime
 from server.tickets.models import Category, Channel, ComplaintClass, Priority, TicketStatus
 
 
@@ -26,7 +27,7 @@ class TicketCreateSchema(BaseSchema):
     priority = _enum(Priority, load_default=Priority.normal)
     summary = fields.String(required=True, validate=validate.Length(min=1, max=300))
     description = fields.String(allow_none=True, validate=validate.Length(max=20_000))
-    received_at = fields.AwareDateTime(default_timezone=None)
+    received_at = UTCDateTime()
     needed_parts = fields.List(fields.Nested(NeededPartSchema), load_default=list,
                                validate=validate.Length(max=50))
 

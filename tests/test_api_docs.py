@@ -41,3 +41,14 @@ def test_docs_are_served_from_local_assets(client):
     for asset in re.findall(r"(?:src|href)=\"([^\"]+)\"", html):
         assert asset.startswith("/api/v1/docs/assets/")
         assert client.get(asset).status_code == 200, asset
+
+
+def test_healthz_answers_503_when_the_database_does_not(tmp_path):
+    from server import create_app
+    from tests.conftest import make_test_config
+
+    # Nothing listens on port 1: the database is down.
+    app = create_app(make_test_config("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2", tmp_path))
+    r = app.test_client().get("/healthz")
+    assert r.status_code == 503
+    assert r.get_json()["error"]["code"] == "database_unavailable"

@@ -11,7 +11,7 @@ from server.pages import PAGES
 
 EXPECTED = {
     "/login": ['id="login-form"', 'id="username"', 'id="password"', "login.js"],
-    "/": ['id="board"', 'id="filters"', 'id="f-status"', 'id="f-category"', 'id="f-overdue"', "board.js",
+    "/": ['id="board"', 'id="filters"', 'id="f-status"', 'id="f-category"', 'id="f-overdue"', 'id="f-mine"', "board.js",
           "响应 Response", "到场 On site", "解决 Resolve"],
     "/technicians": ['id="technicians"', 'id="f-product-line"', "technicians.js"],
     "/customers": ['id="customers"', 'id="f-city"', "customers.js"],

@@ -266,3 +266,30 @@ def test_users_admin(client, admin):
     tech = f.technician()
     assert_error(client.patch(f"/api/v1/users/{tech.user_id}", json={"role": "dispatcher"}, headers=admin),
                  409, "role_locked")
+
+
+def test_catalogue_deletes_only_what_nothing_refers_to(client, warehouse):
+    from datetime import UTC, datetime
+
+    from server.extensions import db
+    from server.stock import ledger
+    from server.stock.models import MovementKind
+
+    unused_part, stocked_part = f.part(), f.part()
+    store = f.location(LocationKind.regional_warehouse)
+    ledger.record_movement(db.session, kind=MovementKind.received, location_id=store.id, part_id=stocked_part.id,
+                           quantity=3, at=datetime.now(UTC))
+    db.session.commit()
+    assert client.delete(f"/api/v1/parts/{unused_part.id}", headers=warehouse).status_code == 204
+    assert_error(client.get(f"/api/v1/parts/{unused_part.id}", headers=warehouse), 404, "not_found")
+    assert_error(client.delete(f"/api/v1/parts/{stocked_part.id}", headers=warehouse), 409, "in_use")
+    assert client.get(f"/api/v1/parts/{stocked_part.id}", headers=warehouse).get_json()["product_lines"]
+
+    van = f.technician().van_location_id
+    assert_error(client.delete(f"/api/v1/locations/{van}", headers=warehouse), 409, "in_use")
+    assert_error(client.delete(f"/api/v1/locations/{store.id}", headers=warehouse), 409, "in_use")
+    empty = f.location()
+    unit = f.spare_unit(empty)
+    assert_error(client.delete(f"/api/v1/locations/{empty.id}", headers=warehouse), 409, "in_use")
+    assert client.delete(f"/api/v1/spare-units/{unit.id}", headers=warehouse).status_code == 204
+    assert client.delete(f"/api/v1/locations/{empty.id}", headers=warehouse).status_code == 204

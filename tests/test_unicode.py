@@ -40,3 +40,11 @@ def test_ticket_and_technician_round_trip(client):
 
     tech = f.technician(name="司马光 🛠️")
     assert client.get(f"/api/v1/technicians/{tech.id}", headers=headers).get_json()["name"] == "司马光 🛠️"
+
+
+def test_json_is_sent_as_utf8_not_escapes(client):
+    headers = f.login_as(client, f.user(Role.dispatcher))
+    f.customer(name=NAME)
+    r = client.get("/api/v1/customers", headers=headers)
+    assert r.mimetype == "application/json"
+    assert NAME.encode() in r.data

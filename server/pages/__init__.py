@@ -11,6 +11,7 @@ files under ``static/``; the Content-Security-Policy refuses anything else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from flask import Blueprint, Flask, render_template
 
@@ -24,7 +25,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 @dataclass(frozen=True)
 class Page:
     rule: str  # URL rule; its arguments reach the template
-    name: str  # templates/pages/<name>.html, static/<name>.js (if present), endpoint pages.<name>
+    name: str  # templates/pages/<name>.html, its script static/<name>.js (if there is one), endpoint pages.<name>
     title: str
     nav: bool = True  # listed in the top navigation
     context: dict = field(default_factory=dict)  # extra template variables (callables are called)
@@ -46,13 +47,15 @@ PAGES: list[Page] = [
 
 
 def _view(page: Page):
+    script = f"{page.name}.js" if (Path(bp.static_folder) / f"{page.name}.js").exists() else None
+
     def view(**kwargs):
         extra = {}
         for key, value in page.context.items():
             value = value() if callable(value) else value
             extra.update(value if key == "extra" else {key: value})
         return render_template(f"pages/{page.name}.html", page=page, nav=[p for p in PAGES if p.nav],
-                               **extra, **kwargs)
+                               script=script, **extra, **kwargs)
 
     view.__name__ = page.name
     return view

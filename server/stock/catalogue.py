@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.exceptions import Conflict, InvalidInput
@@ -88,3 +89,15 @@ def update_spare_unit(session: Session, unit: SpareUnit, data: dict) -> SpareUni
     update_record(unit, data)
     flush_or_conflict(session, "the spare unit could not be saved")
     return unit
+
+
+def delete_unused(session: Session, record, what: str) -> None:
+    """Delete a catalogue record entered by mistake. Anything the ledger, a
+    ticket, a job or a van refers to stays (history is never rewritten): 409."""
+    try:
+        with session.begin_nested():
+            session.delete(record)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(f"this {what} is in use (stock, tickets, jobs or a van refer to it) and stays",
+                       code="in_use") from None

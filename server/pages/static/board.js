@@ -12,6 +12,7 @@
   function query(cursor) {
     const q = FS.formQuery(form, { limit: 50, cursor });
     if (q.get("status") === "open") { q.delete("status"); OPEN.forEach((s) => q.append("status", s)); }
+    if (q.get("mine")) { q.delete("mine"); q.set("owner_id", (FS.auth() || {}).user_id || ""); }
     const customer = params.get("customer_id");
     if (customer) q.set("customer_id", customer);
     return q;

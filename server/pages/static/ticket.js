@@ -23,12 +23,13 @@
 
   function transitions(t) {
     const box = document.getElementById("transitions");
-    const targets = allowed[t.status] || [];
+    const office = ["admin", "dispatcher"].includes((FS.auth() || {}).role);
+    const targets = office ? (allowed[t.status] || []) : [];
     box.replaceChildren(...targets.map((to) => el("button", { type: "button", onclick: async () => {
       try { render(await api("/api/v1/tickets/" + id + "/transitions", { method: "POST", body: { to } }));
             FS.flash("Moved to " + to, "ok"); } catch (e) { FS.flash(e.message); }
     } }, "→ " + to)));
-    if (!targets.length) box.append(el("p", {}, "No further status (" + t.status + ")."));
+    if (!targets.length) box.append(el("p", {}, office ? "No further status (" + t.status + ")." : t.status));
   }
 
   function render(t) {
@@ -41,7 +42,12 @@
   }
 
   async function jobs() {
-    const page = await api("/api/v1/jobs?ticket_id=" + id);
+    let page;
+    try { page = await api("/api/v1/jobs?ticket_id=" + id); } catch (e) {
+      if (e.status !== 403) throw e;  // warehouse staff do not see jobs
+      document.querySelector("#jobs tbody").replaceChildren(el("tr", {}, el("td", { colspan: 5 }, "—")));
+      return;
+    }
     const names = {};
     for (const j of page.items) {
       if (j.technician_id && !names[j.technician_id]) {
