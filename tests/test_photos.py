@@ -281,3 +281,15 @@ def test_photos_of_someone_elses_job_are_not_found(client, auth):
     assert response.status_code == 404
     dispatcher = f.login_as(client, f.user(Role.dispatcher))
     assert client.get(f"/api/v1/jobs/{other_job.id}/photos", headers=dispatcher).status_code == 200
+
+
+def test_photo_rows_saved_by_other_code_are_completed_too(client, auth, tech):
+    """The sync engine inserts Photo rows itself; they take the blob's facts all the same."""
+    job = f.job(tech=tech)
+    data = jpeg_bytes(640, 480, taken=TAKEN, gps=SHANGHAI)
+    assert tus_upload(client, auth, data).status_code == 204
+    photo = Photo(job_id=job.id, blob_sha256=sha256(data), latitude=1.0, longitude=1.0)  # the device's guess
+    db.session.add(photo)
+    db.session.commit()
+    assert photo.taken_at.isoformat() == "2026-11-20T10:30:00+00:00"
+    assert (photo.latitude, photo.longitude) == pytest.approx(SHANGHAI, abs=1e-4)  # EXIF is the better witness
