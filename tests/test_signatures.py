@@ -191,7 +191,7 @@ def _link(client, auth, job, **body):
 
 
 def _submit(client, token, sha, name="李女士"):
-    return client.post("/api/v1/signing/signature", headers={"X-Signing-Token": token},
+    return client.post("/api/v1/signing/signature", headers={"Authorization": f"Bearer {token}"},
                        json={"signer_name": name, "strokes": STROKES, "report_sha256": sha})
 
 
