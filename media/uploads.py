@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from media import images, processing
@@ -249,9 +250,13 @@ def finish(session: Session, storage: Storage, settings: UploadSettings, upload:
         blob = Blob(sha256=actual, size=upload.length, content_type=info.content_type, created_at=now,
                     image_format=info.format, width=info.width, height=info.height, taken_at=info.taken_at,
                     latitude=info.latitude, longitude=info.longitude)
-        session.add(blob)
-        session.flush()
-        processing.blob_stored(session, blob, now=now)
+        try:
+            with session.begin_nested():
+                session.add(blob)
+        except IntegrityError:  # another upload of the same bytes stored it a moment ago
+            blob = session.get(Blob, actual)
+        else:
+            processing.blob_stored(session, blob, now=now)
     upload.completed_at = now
     return blob
 

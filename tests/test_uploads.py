@@ -353,3 +353,35 @@ def test_tus_js_client_interrupted_and_resumed(live_server, auth, tmp_path):
     second = _run_js({**common, "uploadUrl": first["url"]})
     assert second["finished"] is True, second
     assert sha256(_fetch(f"{live_server}/api/v1/blobs/{sha256(data)}", auth)) == sha256(data)
+
+
+def test_same_bytes_finishing_at_once_are_stored_once(live_server, app, photo_bytes):
+    """Two devices upload the same photo and their last PATCHes race: one blob, both succeed."""
+    import threading
+
+    import requests
+
+    auths = [f.login_as(app.test_client(), f.technician()) for _ in range(2)]
+    _release_db()
+    locations = []
+    for who in auths:
+        created = requests.post(f"{live_server}/api/v1/uploads/", timeout=30, headers={
+            **who, **TUS, "Upload-Length": str(len(photo_bytes)),
+            "Upload-Metadata": tus_metadata(sha256=sha256(photo_bytes))})
+        locations.append(created.headers["Location"])
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def finish(who, location):
+        barrier.wait(timeout=30)
+        response = requests.patch(location, data=photo_bytes, timeout=60, headers={
+            **who, **TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=finish, args=pair) for pair in zip(auths, locations, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    assert statuses == [204, 204]
+    assert db.session.scalar(select(func.count()).select_from(Blob)) == 1
