@@ -385,3 +385,39 @@ def test_same_bytes_finishing_at_once_are_stored_once(live_server, app, photo_by
         thread.join(timeout=90)
     assert statuses == [204, 204]
     assert db.session.scalar(select(func.count()).select_from(Blob)) == 1
+
+
+def test_blob_download_resumes_with_range(client, auth, photo_bytes):
+    assert tus_upload(client, auth, photo_bytes).status_code == 204
+    url, size = f"/api/v1/blobs/{sha256(photo_bytes)}", len(photo_bytes)
+    head = client.head(url, headers=auth)
+    assert head.headers["Accept-Ranges"] == "bytes"
+    part = client.get(url, headers={**auth, "Range": "bytes=100-"})
+    assert part.status_code == 206 and part.data == photo_bytes[100:]
+    assert part.headers["Content-Range"] == f"bytes 100-{size - 1}/{size}"
+    assert client.get(url, headers={**auth, "Range": "bytes=0-9"}).data == photo_bytes[:10]
+    assert client.get(url, headers={**auth, "Range": "bytes=-5"}).data == photo_bytes[-5:]
+    stale = client.get(url, headers={**auth, "Range": "bytes=0-9", "If-Range": '"other"'})
+    assert stale.status_code == 200 and stale.data == photo_bytes
+    outside = client.get(url, headers={**auth, "Range": f"bytes={size}-"})
+    assert outside.status_code == 416 and outside.headers["Content-Range"] == f"bytes */{size}"
+
+
+def test_upload_memory_stays_flat(client, auth):
+    """A 24 MiB PATCH moves through the server in bounded chunks: the handler's
+    own allocations stay far below the body's size."""
+    import os
+    import tracemalloc
+
+    body = os.urandom(24 * 1024 * 1024)
+    created = client.post("/api/v1/uploads/", headers={
+        **auth, **TUS, "Upload-Length": str(len(body) + 1), "Upload-Metadata": tus_metadata(sha256="0" * 64)})
+    location = created.headers["Location"]
+    tracemalloc.start()
+    try:
+        response = tus_patch(client, auth, location, body, 0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 204 and response.headers["Upload-Offset"] == str(len(body))
+    assert peak < 6 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a 24 MiB body"
