@@ -235,8 +235,16 @@ def test_upload_to_s3_backend(client, auth, photo_bytes, app, s3_config):
     try:
         assert tus_upload(client, auth, photo_bytes, chunk=30_000).status_code == 204
         assert store.read_bytes(blob_key(sha256(photo_bytes))) == photo_bytes
-        got = client.get(f"/api/v1/blobs/{sha256(photo_bytes)}", headers=auth)
-        assert sha256(got.data) == sha256(photo_bytes)
+        url = f"/api/v1/blobs/{sha256(photo_bytes)}"
+        assert sha256(client.get(url, headers=auth).data) == sha256(photo_bytes)
+        assert client.get(url, headers={**auth, "Range": "bytes=10-19"}).data == photo_bytes[10:20]
+        from tests.media_support import run_worker
+
+        assert run_worker(app) == 1  # thumbnails made from, and stored in, S3
+        assert client.get(f"{url}?variant=thumb-256", headers=auth).status_code == 200
+        assert client.get(f"{url}?variant=customer", headers=auth).status_code == 200
+        assert store.exists(f"derived/{sha256(photo_bytes)[:2]}/{sha256(photo_bytes)[2:4]}/{sha256(photo_bytes)}/"
+                            "thumb-1024.jpg")
     finally:
         if previous is None:
             app.extensions.pop("fieldsync_media_storage", None)
