@@ -293,3 +293,14 @@ def test_photo_rows_saved_by_other_code_are_completed_too(client, auth, tech):
     db.session.commit()
     assert photo.taken_at.isoformat() == "2026-11-20T10:30:00+00:00"
     assert (photo.latitude, photo.longitude) == pytest.approx(SHANGHAI, abs=1e-4)  # EXIF is the better witness
+
+
+def test_transparent_png_thumbnail_is_laid_on_white():
+    image = Image.new("RGBA", (300, 200), (0, 0, 0, 0))
+    image.paste((200, 0, 0, 255), (0, 0, 100, 100))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    thumb = Image.open(io.BytesIO(images.thumbnails(io.BytesIO(out.getvalue()), (256,), max_pixels=MAX_PIXELS)[256]))
+    assert thumb.mode == "RGB"
+    assert min(thumb.getpixel((250, 160))) > 240  # transparent became white, not black
+    assert thumb.getpixel((10, 10))[0] > 150
