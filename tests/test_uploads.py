@@ -170,6 +170,18 @@ def test_termination(client, auth, photo_bytes):
     assert client.head(location, headers={**auth, **TUS}).status_code == 404
 
 
+def test_method_override_for_post_only_networks(client, auth, photo_bytes):
+    location = tus_create(client, auth, photo_bytes).headers["Location"]
+    response = client.post(location, data=photo_bytes[:500], headers={
+        **auth, **TUS, "X-HTTP-Method-Override": "PATCH", "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream"})
+    assert response.status_code == 204 and response.headers["Upload-Offset"] == "500"
+    deleted = client.post(location, headers={**auth, **TUS, "X-HTTP-Method-Override": "DELETE"})
+    assert deleted.status_code == 204
+    assert client.head(location, headers={**auth, **TUS}).status_code == 404
+    assert_error(client.post(location, headers={**auth, **TUS}), 405, "method_not_allowed")
+
+
 def test_expired_upload_is_gone_and_purged(client, auth, photo_bytes, app):
     from media.uploads import UploadSettings, purge_expired, staged_path
 

@@ -187,28 +187,50 @@ class UploadById(MethodView):
                         "460": {"$ref": "#/components/responses/Error"}})
     def patch(self, upload_id):
         """Append bytes at Upload-Offset (tus core; checksum with sha256)."""
-        _require_tus()
-        if request.mimetype != OFFSET_CONTENT_TYPE:
-            raise ApiError(415, f"PATCH takes {OFFSET_CONTENT_TYPE}", code="unsupported_media_type")
-        offset = _int_header("Upload-Offset")
-        try:
-            new_offset = _receive(upload_id, offset)
-        except DomainError as exc:
-            raise as_http(exc) from exc
-        return Response(status=204, headers={"Upload-Offset": str(new_offset)})
+        return _append(upload_id)
 
     @requires()
     @blp.doc(responses={"204": {"description": "Terminated."}})
     def delete(self, upload_id):
         """Abandon an upload and free its bytes (tus termination)."""
-        _require_tus()
-        settings = upload_settings()
-        try:
-            upload = uploads.get_upload(db.session, settings, upload_id, user_id=current_principal().user_id,
-                                        now=utcnow())
-        except DomainError as exc:
-            raise as_http(exc) from exc
-        if upload.completed_at is None:
-            uploads.abandon(db.session, settings, upload)
-            db.session.commit()
-        return Response(status=204)
+        return _terminate(upload_id)
+
+    @requires()
+    @blp.doc(parameters=[{"in": "header", "name": "X-HTTP-Method-Override", "required": True,
+                          "schema": {"type": "string", "enum": ["PATCH", "DELETE"]}}],
+             responses={"204": {"description": "As PATCH or DELETE."}})
+    def post(self, upload_id):
+        """PATCH or DELETE for clients behind proxies that allow only POST (X-HTTP-Method-Override)."""
+        override = request.headers.get("X-HTTP-Method-Override", "").upper()
+        if override == "PATCH":
+            return _append(upload_id)
+        if override == "DELETE":
+            return _terminate(upload_id)
+        raise ApiError(405, "POST here needs X-HTTP-Method-Override: PATCH or DELETE", code="method_not_allowed",
+                       headers={"Allow": "HEAD, PATCH, DELETE, POST"})
+
+
+def _append(upload_id):
+    _require_tus()
+    if request.mimetype != OFFSET_CONTENT_TYPE:
+        raise ApiError(415, f"PATCH takes {OFFSET_CONTENT_TYPE}", code="unsupported_media_type")
+    offset = _int_header("Upload-Offset")
+    try:
+        new_offset = _receive(upload_id, offset)
+    except DomainError as exc:
+        raise as_http(exc) from exc
+    return Response(status=204, headers={"Upload-Offset": str(new_offset)})
+
+
+def _terminate(upload_id):
+    _require_tus()
+    settings = upload_settings()
+    try:
+        upload = uploads.get_upload(db.session, settings, upload_id, user_id=current_principal().user_id,
+                                    now=utcnow())
+    except DomainError as exc:
+        raise as_http(exc) from exc
+    if upload.completed_at is None:
+        uploads.abandon(db.session, settings, upload)
+        db.session.commit()
+    return Response(status=204)
