@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,12 @@ class UploadTooLarge(DomainError):
     """More bytes than the limit or than the upload declared (HTTP 413)."""
 
     code = "upload_too_large"
+
+
+class TooManyUploads(DomainError):
+    """The user has too many unfinished uploads open (HTTP 429)."""
+
+    code = "too_many_uploads"
 
 
 class UploadGone(DomainError):
@@ -73,6 +79,7 @@ class UploadSettings:
     max_pixels: int
     naive_timezone: str = "UTC"
     thumbnail_sizes: tuple[int, ...] = (256, 1024)
+    max_open_uploads: int = 100
 
     @classmethod
     def from_config(cls, config) -> UploadSettings:
@@ -81,7 +88,8 @@ class UploadSettings:
                    expiry_seconds=int(config["MEDIA_UPLOAD_EXPIRY_SECONDS"]),
                    max_pixels=int(config["MEDIA_MAX_PIXELS"]),
                    naive_timezone=config.get("MEDIA_EXIF_NAIVE_TIMEZONE", "UTC"),
-                   thumbnail_sizes=tuple(config.get("MEDIA_THUMBNAIL_SIZES", (256, 1024))))
+                   thumbnail_sizes=tuple(config.get("MEDIA_THUMBNAIL_SIZES", (256, 1024))),
+                   max_open_uploads=int(config.get("MEDIA_MAX_OPEN_UPLOADS", 100)))
 
 
 def parse_metadata(header: str | None) -> dict[str, str]:
@@ -122,6 +130,11 @@ def create_upload(session: Session, settings: UploadSettings, *, user_id: uuid.U
     if not _SHA256_HEX.match(declared):
         raise InvalidInput("Upload-Metadata must carry sha256: the hex SHA-256 of the whole file",
                            code="sha256_metadata_required")
+    open_uploads = session.scalar(select(func.count()).select_from(Upload).where(
+        Upload.user_id == user_id, Upload.completed_at.is_(None), Upload.expires_at > now))
+    if open_uploads >= settings.max_open_uploads:
+        raise TooManyUploads(f"at most {settings.max_open_uploads} unfinished uploads at a time; finish or "
+                             "terminate some first", details={"open_uploads": open_uploads})
     upload = Upload(user_id=user_id, length=length, sha256=declared, upload_metadata=metadata, created_at=now,
                     expires_at=now + timedelta(seconds=settings.expiry_seconds))
     session.add(upload)

@@ -146,6 +146,18 @@ def test_size_limits_are_413(client, auth, app, photo_bytes):
     assert_error(tus_patch(client, auth, location, photo_bytes[:501], 0), 413, "upload_too_large")
 
 
+def test_open_uploads_per_user_are_limited(client, auth, app, photo_bytes):
+    app.config["MEDIA_MAX_OPEN_UPLOADS"] = 2
+    try:
+        first = tus_create(client, auth, photo_bytes)
+        assert tus_create(client, auth, photo_bytes).status_code == 201
+        assert_error(tus_create(client, auth, photo_bytes), 429, "too_many_uploads")
+        client.delete(first.headers["Location"], headers={**auth, **TUS})
+        assert tus_create(client, auth, photo_bytes).status_code == 201
+    finally:
+        app.config["MEDIA_MAX_OPEN_UPLOADS"] = 100
+
+
 def test_checksum_extension(client, auth, photo_bytes):
     import base64
     import hashlib
