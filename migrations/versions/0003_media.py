@@ -1,5 +1,4 @@
-"""media: blob image facts, tus uploads, the after-commit task queue, signing links,
-signed report snapshots
+"""media: blob image facts, tus uploads, task outbox, signing links, signature snapshots
 
 Revision ID: 0003
 Revises: 0001
