@@ -453,3 +453,29 @@ def test_upload_memory_stays_flat(client, auth):
         tracemalloc.stop()
     assert response.status_code == 204 and response.headers["Upload-Offset"] == str(len(body))
     assert peak < 6 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a 24 MiB body"
+
+
+def test_storage_outage_keeps_the_upload_and_head_finishes_it_later(client, auth, photo_bytes, app):
+    """The last PATCH cannot reach storage: 503, nothing lost. A client that
+    then asks HEAD (as resuming clients do) gets the upload finished, not an
+    offset that claims success while no blob exists."""
+    from media.storage import LocalStorage, StorageError
+
+    class Down(LocalStorage):
+        def put(self, key, fileobj, *, content_type="application/octet-stream"):
+            raise StorageError("s3: connection refused")
+
+    working = media_storage()
+    app.extensions["fieldsync_media_storage"] = Down(working.root)
+    location = tus_create(client, auth, photo_bytes).headers["Location"]
+    response = tus_patch(client, auth, location, photo_bytes, 0)
+    assert_error(response, 503, "storage_unavailable")
+    assert response.headers["Retry-After"]
+    assert db.session.get(Blob, sha256(photo_bytes)) is None
+    assert_error(client.head(location, headers={**auth, **TUS}), 503, "storage_unavailable")
+
+    app.extensions["fieldsync_media_storage"] = working  # the store is back
+    head = client.head(location, headers={**auth, **TUS})
+    assert head.status_code == 200 and head.headers["Upload-Offset"] == str(len(photo_bytes))
+    assert db.session.get(Blob, sha256(photo_bytes)) is not None
+    assert client.get(f"/api/v1/blobs/{sha256(photo_bytes)}", headers=auth).data == photo_bytes
