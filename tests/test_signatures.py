@@ -291,3 +291,18 @@ def test_signature_rows_saved_by_other_code_keep_the_snapshot(client, auth, job)
     status = client.get(f"/api/v1/jobs/{job.id}/signature", headers=auth).get_json()
     assert status["valid"] is False and status["changes_known"] is True
     assert [c["field"] for c in status["changes"]] == ["work_done"]
+
+
+def test_signing_page_script_parses():
+    """The page's script is plain JavaScript that a JS engine accepts (no build step)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    script = Path(__file__).parent.parent / "server/pages/static/signing/sign.js"
+    result = subprocess.run([node, "--check", str(script)], capture_output=True, text=True, timeout=60,  # noqa: S603
+                            check=False)
+    assert result.returncode == 0, result.stderr
