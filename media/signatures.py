@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from media import report as reports
 from media.models import Signature, SigningLink
-from server.exceptions import Conflict, DomainError, InvalidInput, NotFound
+from server.exceptions import AuthenticationFailed, Conflict, DomainError, InvalidInput, NotFound
 from server.jobs.models import Job
 
 
@@ -128,7 +128,10 @@ def create_link(session: Session, job: Job, *, created_by_id: uuid.UUID, now: da
 
 def open_link(session: Session, token: str | None, *, now: datetime) -> SigningLink:
     """The link behind a token, if it may still be used."""
-    link = session.scalar(select(SigningLink).where(SigningLink.token_hash == token_hash(token or "")))
+    if not token:
+        raise AuthenticationFailed("a signing-link token is required (X-Signing-Token)",
+                                   code="missing_signing_token")
+    link = session.scalar(select(SigningLink).where(SigningLink.token_hash == token_hash(token)))
     if link is None:
         raise NotFound("this signing link is not valid", code="signing_link_not_found")
     if link.used_at is not None:

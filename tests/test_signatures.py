@@ -191,7 +191,7 @@ def _link(client, auth, job, **body):
 
 
 def _submit(client, token, sha, name="李女士"):
-    return client.post("/api/v1/signing/signature", headers={"Authorization": f"Bearer {token}"},
+    return client.post("/api/v1/signing/signature", headers={"X-Signing-Token": token},
                        json={"signer_name": name, "strokes": STROKES, "report_sha256": sha})
 
 
@@ -243,7 +243,8 @@ def test_signing_link_expires(client, auth, job):
 def test_unknown_token_is_404(client):
     response = client.get("/api/v1/signing/report", headers={"X-Signing-Token": "forged"})
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "signing_link_not_found"
-    assert client.get("/api/v1/signing/report").status_code == 404
+    missing = client.get("/api/v1/signing/report")
+    assert missing.status_code == 401 and missing.get_json()["error"]["code"] == "missing_signing_token"
     assert client.get("/sign/?token=forged").status_code == 404
 
 

@@ -1,4 +1,5 @@
-"""media: blob image facts, tus uploads, task outbox, signing links, signature snapshots
+"""media: blob image facts, tus uploads, the after-commit task queue, signing links,
+signed report snapshots
 
 Revision ID: 0003
 Revises: 0001

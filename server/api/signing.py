@@ -1,13 +1,11 @@
 """The customer's side of a signing link: read the one report the link opens,
-sign it once. The customer has no account: the link's token is the bearer
-credential (``Authorization: Bearer <token>``; ``X-Signing-Token`` or
-``?token=`` for images). It opens this link's job only, and only while the
-link is unused and unexpired. It is never in a path, so never in the logs."""
+sign it once. Authenticated by the link's token (``X-Signing-Token`` header,
+or ``token`` in the query for images), not by a bearer token: the customer
+has no account. The token is never in a path, so it never reaches the logs."""
 
 from __future__ import annotations
 
 import functools
-from copy import deepcopy
 
 from flask import request
 from flask.views import MethodView
@@ -33,18 +31,15 @@ SIGNING_STATUS = {"signing_link_used": 410, "signing_link_expired": 410}
 
 
 def link_token() -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
     return request.headers.get("X-Signing-Token") or request.args.get("token")
 
 
-def signing_token(view):
-    """Authenticated by a signing link's token (see the module docstring);
-    its errors as the one error body, with 410 for a spent or expired link.
-    Documented like :func:`server.api.security.requires`."""
+def signing_errors(view):
+    """Signing-link errors as the one error body, with 410 for a spent or expired link."""
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
+        if not link_token():  # before the body is parsed: authentication comes first
+            raise ApiError(401, "a signing-link token is required (X-Signing-Token)", code="missing_signing_token")
         try:
             return view(*args, **kwargs)
         except DomainError as exc:
@@ -52,16 +47,6 @@ def signing_token(view):
             if exc.code in SIGNING_STATUS:
                 raise ApiError(SIGNING_STATUS[exc.code], exc.message, code=exc.code) from exc
             raise as_http(exc) from exc
-
-    apidoc = deepcopy(getattr(view, "_apidoc", {}))
-    manual = apidoc.setdefault("manual_doc", {})
-    manual["security"] = [{"bearerAuth": []}]
-    manual["description"] = (manual.get("description", "") + "\n\nBearer: a signing link's token (not a user's); "
-                             "404 for an unknown link, 410 once used or expired.").strip()
-    responses = manual.setdefault("responses", {})
-    for status in ("401", "403", "404", "410"):
-        responses.setdefault(status, {"$ref": "#/components/responses/Error"})
-    wrapper._apidoc = apidoc
     return wrapper
 
 
@@ -78,8 +63,9 @@ def signing_view(session, link) -> dict:
 
 @blp.route("/report")
 class SigningReport(MethodView):
-    @signing_token
+    @signing_errors
     @blp.response(200, SigningReportSchema)
+    @blp.doc(security=[{"signingToken": []}])
     def get(self):
         """The report this link opens for signing."""
         link = signatures.open_link(db.session, link_token(), now=utcnow())
@@ -88,9 +74,10 @@ class SigningReport(MethodView):
 
 @blp.route("/signature")
 class SigningSubmit(MethodView):
-    @signing_token
+    @signing_errors
     @blp.arguments(SigningSubmitSchema)
     @blp.response(201, SignatureSchema)
+    @blp.doc(security=[{"signingToken": []}])
     def post(self, data):
         """Sign the report: once; refused after use or expiry, or if the report changed meanwhile."""
         from server.api.signatures import dump_signature
@@ -102,8 +89,9 @@ class SigningSubmit(MethodView):
 
 @blp.route("/photos/<uuid:photo_id>")
 class SigningPhoto(MethodView):
-    @signing_token
-    @blp.doc(responses={"200": {"description": "The customer copy: no GPS position."}})
+    @signing_errors
+    @blp.doc(security=[{"signingToken": []}],
+             responses={"200": {"description": "The customer copy: no GPS position."}})
     def get(self, photo_id):
         """A photo of the report being signed, as customers may see it (no GPS)."""
         link = signatures.open_link(db.session, link_token(), now=utcnow())

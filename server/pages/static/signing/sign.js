@@ -68,7 +68,7 @@
     status.textContent = '提交中 Sending…'
     fetch(section.dataset.submitUrl, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + section.dataset.token },
+      headers: { 'Content-Type': 'application/json', 'X-Signing-Token': section.dataset.token },
       body: JSON.stringify(body),
       credentials: 'omit',
       referrerPolicy: 'no-referrer',
