@@ -60,3 +60,7 @@ bench: install-dev ## Run every benchmark (prints figures; see README)
 
 clean: ## Remove the venv and local data
 	rm -rf $(VENV) instance .pytest_cache
+
+.PHONY: worker
+worker: migrate ## Run the media worker: thumbnails and other after-commit media work
+	$(FLASK) media-worker

@@ -225,7 +225,7 @@ def thumbnails(fp: BinaryIO, sizes: tuple[int, ...], *, max_pixels: int, quality
             scale = largest / max(w, h)
             image.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))
         upright = ImageOps.exif_transpose(image)
-        current = upright.convert("RGB") if upright.mode != "RGB" else upright
+        current = _flatten(upright)
     out = {}
     for size in sorted(sizes, reverse=True):
         current = current.copy() if size == largest else current
@@ -234,6 +234,18 @@ def thumbnails(fp: BinaryIO, sizes: tuple[int, ...], *, max_pixels: int, quality
         current.save(buffer, "JPEG", quality=quality, optimize=True, progressive=True)
         out[size] = buffer.getvalue()
     return out
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """RGB for JPEG: transparency is laid on white (not the black a plain convert gives)."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
 
 
 def customer_copy(data: bytes, *, max_pixels: int) -> tuple[bytes, str]:
@@ -250,7 +262,7 @@ def customer_copy(data: bytes, *, max_pixels: int) -> tuple[bytes, str]:
         if fmt == "PNG":
             upright.save(buffer, "PNG", optimize=True)
             return buffer.getvalue(), "image/png"
-        upright.convert("RGB").save(buffer, "JPEG", quality=90)
+        _flatten(upright).save(buffer, "JPEG", quality=90)
         return buffer.getvalue(), "image/jpeg"
 
 

@@ -11,7 +11,8 @@ Both copy the facts read from the image at ingest (capture time, GPS
 position, upright size) into the photo rows, which is cheap and needs no
 bytes, and queue the thumbnails in the same transaction (``media_tasks``), so
 the worker only ever sees them after that transaction commits. The worker
-(:func:`make_thumbnails`) reloads the blob by its hash.
+(:func:`make_thumbnails`, run by :mod:`media.tasks`) reloads the blob by its hash
+and makes the thumbnails with no transaction open.
 """
 
 from __future__ import annotations
@@ -76,13 +77,8 @@ def missing_blobs(session: Session, sha256s: Iterable[str]) -> list[str]:
     return [s for s in wanted if s not in present]
 
 
-def make_thumbnails(session: Session, storage: Storage, sha256: str, *, sizes: tuple[int, ...], max_pixels: int,
-                    now: datetime) -> bool:
-    """The thumbnail task: idempotent, reloads everything by hash. Returns
-    False when there was nothing to do."""
-    blob = session.get(Blob, sha256)
-    if blob is None or blob.thumbnails_at is not None:
-        return False
+def make_thumbnails(storage: Storage, sha256: str, *, sizes: tuple[int, ...], max_pixels: int) -> None:
+    """Make and store a blob's thumbnails (idempotent; no database)."""
     # Spool to a local file: S3 bodies are not seekable, and Pillow seeks.
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as local:
         for chunk in storage.iter_chunks(blob_key(sha256)):
@@ -91,8 +87,17 @@ def make_thumbnails(session: Session, storage: Storage, sha256: str, *, sizes: t
         made = images.thumbnails(local, sizes, max_pixels=max_pixels)
     for size, data in made.items():
         storage.put_bytes(thumbnail_key(sha256, size), data, content_type="image/jpeg")
-    blob.thumbnails_at = now
-    return True
+
+
+def _thumbnails_needed(session: Session, sha256: str):
+    blob = session.get(Blob, sha256)
+    return True if blob is not None and blob.thumbnails_at is None else None
+
+
+def _thumbnails_done(session: Session, sha256: str, _prepared, now: datetime) -> None:
+    blob = session.get(Blob, sha256)
+    if blob is not None:
+        blob.thumbnails_at = now
 
 
 def customer_copy(storage: Storage, blob: Blob, *, max_pixels: int) -> tuple[bytes, str]:
@@ -106,5 +111,9 @@ def customer_copy(storage: Storage, blob: Blob, *, max_pixels: int) -> tuple[byt
     return data, content_type
 
 
-tasks.register(THUMBNAIL_TASK, lambda session, storage, settings, sha256, now: make_thumbnails(
-    session, storage, sha256, sizes=settings.thumbnail_sizes, max_pixels=settings.max_pixels, now=now))
+tasks.register(THUMBNAIL_TASK, tasks.TaskHandler(
+    prepare=_thumbnails_needed,
+    work=lambda storage, settings, sha256, _prepared: make_thumbnails(
+        storage, sha256, sizes=settings.thumbnail_sizes, max_pixels=settings.max_pixels),
+    done=_thumbnails_done,
+))

@@ -112,15 +112,14 @@ def report_display(session: Session, job: Job, *, today=None) -> dict:
     """Everything a reader of the report sees besides the canonical fields:
     customer, site, asset and warranty, the ticket and its clocks, part names,
     the photos. For the signing page and the PDF; never hashed."""
-    from datetime import date
-
     from media.models import Photo
     from server.customers.models import Asset, Customer, Site
+    from server.db import utcnow
     from server.stock.models import Part
     from server.technicians.models import Technician
     from server.tickets.models import Ticket
 
-    today = today or date.today()
+    today = today or utcnow().date()
     ticket = session.get(Ticket, job.ticket_id)
     customer = session.get(Customer, ticket.customer_id) if ticket else None
     site = session.get(Site, ticket.site_id) if ticket else None

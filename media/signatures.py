@@ -77,6 +77,19 @@ def record_signature(session: Session, job: Job, data: dict, *, now: datetime, v
     return signature
 
 
+def complete_signature(session: Session, signature: Signature) -> None:
+    """For signatures saved by other code (sync): keep the snapshot of the
+    report when the signed hash is the current report's."""
+    if signature.report_snapshot is not None:
+        return
+    job = session.get(Job, signature.job_id)
+    if job is None:
+        return
+    current = reports.canonical_report(session, job)
+    if reports.report_sha256(current) == signature.report_sha256:
+        signature.report_snapshot = current
+
+
 def latest_signature(session: Session, job: Job) -> Signature | None:
     return session.scalar(select(Signature).where(Signature.job_id == job.id)
                           .order_by(Signature.received_at.desc(), Signature.id.desc()).limit(1))

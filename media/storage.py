@@ -87,15 +87,31 @@ class Storage(ABC):
         with self.open(key) as stream:
             return stream.read()
 
-    def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        stream = self.open(key)
+    def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE, *, start: int = 0,
+                    end: int | None = None) -> Iterator[bytes]:
+        """The object's bytes ``start``..``end`` (inclusive; None: to the end),
+        in chunks. Raises :class:`ObjectNotFound` at once, not when iterated."""
+        stream = self._open_range(key, start, end)
+        remaining = None if end is None else end - start + 1
 
         def chunks():
+            nonlocal remaining
             with stream:
-                while chunk := stream.read(chunk_size):
+                while remaining is None or remaining > 0:
+                    chunk = stream.read(chunk_size if remaining is None else min(chunk_size, remaining))
+                    if not chunk:
+                        return
+                    if remaining is not None:
+                        remaining -= len(chunk)
                     yield chunk
 
         return chunks()
+
+    def _open_range(self, key: str, start: int, end: int | None) -> BinaryIO:
+        stream = self.open(key)
+        if start:
+            stream.seek(start)
+        return stream
 
 
 class LocalStorage(Storage):
@@ -190,6 +206,16 @@ class S3Storage(Storage):
         full_key = self._key(key)
         try:
             return self.client.get_object(Bucket=self.bucket, Key=full_key)["Body"]
+        except Exception as exc:  # see put
+            raise self._error(exc, key) from exc
+
+    def _open_range(self, key, start, end):
+        if not start and end is None:
+            return self.open(key)
+        full_key = self._key(key)
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=full_key,
+                                          Range=f"bytes={start}-{'' if end is None else end}")["Body"]
         except Exception as exc:  # see put
             raise self._error(exc, key) from exc
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from media import images, processing
@@ -30,7 +31,7 @@ from media.models import Blob, Upload
 from media.storage import Storage, blob_key
 from server.exceptions import Conflict, DomainError, InvalidInput, NotFound
 
-CHUNK = 64 * 1024
+CHUNK = 1024 * 1024  # bytes moved per read: bounded memory, few Python round trips
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -38,6 +39,12 @@ class UploadTooLarge(DomainError):
     """More bytes than the limit or than the upload declared (HTTP 413)."""
 
     code = "upload_too_large"
+
+
+class TooManyUploads(DomainError):
+    """The user has too many unfinished uploads open (HTTP 429)."""
+
+    code = "too_many_uploads"
 
 
 class UploadGone(DomainError):
@@ -72,6 +79,7 @@ class UploadSettings:
     max_pixels: int
     naive_timezone: str = "UTC"
     thumbnail_sizes: tuple[int, ...] = (256, 1024)
+    max_open_uploads: int = 100
 
     @classmethod
     def from_config(cls, config) -> UploadSettings:
@@ -80,7 +88,8 @@ class UploadSettings:
                    expiry_seconds=int(config["MEDIA_UPLOAD_EXPIRY_SECONDS"]),
                    max_pixels=int(config["MEDIA_MAX_PIXELS"]),
                    naive_timezone=config.get("MEDIA_EXIF_NAIVE_TIMEZONE", "UTC"),
-                   thumbnail_sizes=tuple(config.get("MEDIA_THUMBNAIL_SIZES", (256, 1024))))
+                   thumbnail_sizes=tuple(config.get("MEDIA_THUMBNAIL_SIZES", (256, 1024))),
+                   max_open_uploads=int(config.get("MEDIA_MAX_OPEN_UPLOADS", 100)))
 
 
 def parse_metadata(header: str | None) -> dict[str, str]:
@@ -121,6 +130,11 @@ def create_upload(session: Session, settings: UploadSettings, *, user_id: uuid.U
     if not _SHA256_HEX.match(declared):
         raise InvalidInput("Upload-Metadata must carry sha256: the hex SHA-256 of the whole file",
                            code="sha256_metadata_required")
+    open_uploads = session.scalar(select(func.count()).select_from(Upload).where(
+        Upload.user_id == user_id, Upload.completed_at.is_(None), Upload.expires_at > now))
+    if open_uploads >= settings.max_open_uploads:
+        raise TooManyUploads(f"at most {settings.max_open_uploads} unfinished uploads at a time; finish or "
+                             "terminate some first", details={"open_uploads": open_uploads})
     upload = Upload(user_id=user_id, length=length, sha256=declared, upload_metadata=metadata, created_at=now,
                     expires_at=now + timedelta(seconds=settings.expiry_seconds))
     session.add(upload)
@@ -249,9 +263,13 @@ def finish(session: Session, storage: Storage, settings: UploadSettings, upload:
         blob = Blob(sha256=actual, size=upload.length, content_type=info.content_type, created_at=now,
                     image_format=info.format, width=info.width, height=info.height, taken_at=info.taken_at,
                     latitude=info.latitude, longitude=info.longitude)
-        session.add(blob)
-        session.flush()
-        processing.blob_stored(session, blob, now=now)
+        try:
+            with session.begin_nested():
+                session.add(blob)
+        except IntegrityError:  # another upload of the same bytes stored it a moment ago
+            blob = session.get(Blob, actual)
+        else:
+            processing.blob_stored(session, blob, now=now)
     upload.completed_at = now
     return blob
 

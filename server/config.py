@@ -63,6 +63,8 @@ class DefaultConfig:
     MEDIA_UPLOAD_DIR = None
     MEDIA_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
     MEDIA_UPLOAD_EXPIRY_SECONDS = 24 * 3600
+    MEDIA_MAX_OPEN_UPLOADS = 100  # unfinished uploads per user: bounds the staging disk one account can hold
+    MEDIA_EXIF_NAIVE_TIMEZONE = "UTC"  # zone of EXIF times with no offset and no GPS clock
     # Above any phone camera; checked from the header, before decoding.
     MEDIA_MAX_PIXELS = 64_000_000
     MEDIA_THUMBNAIL_SIZES = (256, 1024)

@@ -281,3 +281,68 @@ def test_photos_of_someone_elses_job_are_not_found(client, auth):
     assert response.status_code == 404
     dispatcher = f.login_as(client, f.user(Role.dispatcher))
     assert client.get(f"/api/v1/jobs/{other_job.id}/photos", headers=dispatcher).status_code == 200
+
+
+def test_photo_rows_saved_by_other_code_are_completed_too(client, auth, tech):
+    """The sync engine inserts Photo rows itself; they take the blob's facts all the same."""
+    job = f.job(tech=tech)
+    data = jpeg_bytes(640, 480, taken=TAKEN, gps=SHANGHAI)
+    assert tus_upload(client, auth, data).status_code == 204
+    photo = Photo(job_id=job.id, blob_sha256=sha256(data), latitude=1.0, longitude=1.0)  # the device's guess
+    db.session.add(photo)
+    db.session.commit()
+    assert photo.taken_at.isoformat() == "2026-11-20T10:30:00+00:00"
+    assert (photo.latitude, photo.longitude) == pytest.approx(SHANGHAI, abs=1e-4)  # EXIF is the better witness
+
+
+def test_transparent_png_thumbnail_is_laid_on_white():
+    image = Image.new("RGBA", (300, 200), (0, 0, 0, 0))
+    image.paste((200, 0, 0, 255), (0, 0, 100, 100))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    thumb = Image.open(io.BytesIO(images.thumbnails(io.BytesIO(out.getvalue()), (256,), max_pixels=MAX_PIXELS)[256]))
+    assert thumb.mode == "RGB"
+    assert min(thumb.getpixel((250, 160))) > 240  # transparent became white, not black
+    assert thumb.getpixel((10, 10))[0] > 150
+
+
+def test_failed_task_is_retried_then_given_up(client, auth, app):
+    from datetime import timedelta
+
+    from media.storage import blob_key
+    from media.tasks import MAX_ATTEMPTS
+    from server.db import utcnow
+
+    data = jpeg_bytes(320, 240)
+    assert tus_upload(client, auth, data).status_code == 204
+    media_storage().delete(blob_key(sha256(data)))  # the worker will not find the bytes
+    clock = [utcnow()]
+    from media.tasks import run_pending
+    from server.api.media_support import upload_settings
+
+    with app.test_request_context():
+        for _ in range(MAX_ATTEMPTS):
+            assert run_pending(db.session, media_storage(), upload_settings(), now=lambda: clock[0]) == 1
+            clock[0] += timedelta(minutes=10)
+        assert run_pending(db.session, media_storage(), upload_settings(), now=lambda: clock[0]) == 0
+    db.session.expire_all()
+    task = db.session.scalar(select(MediaTask))
+    assert task.attempts == MAX_ATTEMPTS and task.done_at is not None
+    assert "ObjectNotFound" in task.last_error
+    assert db.session.get(Blob, sha256(data)).thumbnails_at is None
+
+
+def test_a_claimed_task_is_not_run_twice_until_its_lease_runs_out(client, auth, app):
+    from datetime import timedelta
+
+    from media.tasks import LEASE, _claim
+    from server.db import utcnow
+
+    assert tus_upload(client, auth, jpeg_bytes(320, 240)).status_code == 204
+    now = utcnow()
+    assert _claim(db.session, now) is not None
+    db.session.commit()  # a worker claimed it, then died
+    assert _claim(db.session, now + LEASE - timedelta(seconds=1)) is None
+    db.session.rollback()
+    assert _claim(db.session, now + LEASE + timedelta(seconds=1)) is not None
+    db.session.rollback()

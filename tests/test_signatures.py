@@ -277,3 +277,33 @@ def test_customer_sees_photos_without_gps(client, auth, job):
     other = f.job(tech=f.technician())
     other_link = _link(client, f.login_as(client, f.user(Role.dispatcher)), other)
     assert client.get(f"/api/v1/signing/photos/{photo_id}?token={other_link['token']}").status_code == 404
+
+
+def test_signature_rows_saved_by_other_code_keep_the_snapshot(client, auth, job):
+    """The sync engine inserts Signature rows itself; one on the current report
+    still keeps the snapshot, so a later edit shows what changed."""
+    from media.models import Signature
+
+    _, sha = _report(client, auth, job)
+    db.session.add(Signature(job_id=job.id, signer_name="李女士", strokes=STROKES, report_sha256=sha))
+    db.session.commit()
+    job.work_done = "已修改"
+    db.session.commit()
+    status = client.get(f"/api/v1/jobs/{job.id}/signature", headers=auth).get_json()
+    assert status["valid"] is False and status["changes_known"] is True
+    assert [c["field"] for c in status["changes"]] == ["work_done"]
+
+
+def test_signing_page_script_parses():
+    """The page's script is plain JavaScript that a JS engine accepts (no build step)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    script = Path(__file__).parent.parent / "server/pages/static/signing/sign.js"
+    result = subprocess.run([node, "--check", str(script)], capture_output=True, text=True, timeout=60,  # noqa: S603
+                            check=False)
+    assert result.returncode == 0, result.stderr

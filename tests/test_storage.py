@@ -49,6 +49,16 @@ def test_put_then_read_back(storage):
     assert b"".join(storage.iter_chunks(key, chunk_size=4)) == b"hello photo"
 
 
+def test_byte_ranges(storage):
+    storage.put_bytes("blobs/ra/ng/e", bytes(range(256)) * 40)
+    data = bytes(range(256)) * 40
+    assert b"".join(storage.iter_chunks("blobs/ra/ng/e", chunk_size=7, start=100, end=5000)) == data[100:5001]
+    assert b"".join(storage.iter_chunks("blobs/ra/ng/e", start=10_000)) == data[10_000:]
+    assert b"".join(storage.iter_chunks("blobs/ra/ng/e", end=0)) == data[:1]
+    with pytest.raises(ObjectNotFound):
+        storage.iter_chunks("blobs/no/ne/x", start=5)
+
+
 def test_put_replaces_whole_object(storage):
     storage.put_bytes("derived/a/b/c/thumb-256.jpg", b"first version, longer")
     storage.put_bytes("derived/a/b/c/thumb-256.jpg", b"second")

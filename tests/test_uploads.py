@@ -146,6 +146,18 @@ def test_size_limits_are_413(client, auth, app, photo_bytes):
     assert_error(tus_patch(client, auth, location, photo_bytes[:501], 0), 413, "upload_too_large")
 
 
+def test_open_uploads_per_user_are_limited(client, auth, app, photo_bytes):
+    app.config["MEDIA_MAX_OPEN_UPLOADS"] = 2
+    try:
+        first = tus_create(client, auth, photo_bytes)
+        assert tus_create(client, auth, photo_bytes).status_code == 201
+        assert_error(tus_create(client, auth, photo_bytes), 429, "too_many_uploads")
+        client.delete(first.headers["Location"], headers={**auth, **TUS})
+        assert tus_create(client, auth, photo_bytes).status_code == 201
+    finally:
+        app.config["MEDIA_MAX_OPEN_UPLOADS"] = 100
+
+
 def test_checksum_extension(client, auth, photo_bytes):
     import base64
     import hashlib
@@ -168,6 +180,18 @@ def test_termination(client, auth, photo_bytes):
     tus_patch(client, auth, location, photo_bytes[:100], 0)
     assert client.delete(location, headers={**auth, **TUS}).status_code == 204
     assert client.head(location, headers={**auth, **TUS}).status_code == 404
+
+
+def test_method_override_for_post_only_networks(client, auth, photo_bytes):
+    location = tus_create(client, auth, photo_bytes).headers["Location"]
+    response = client.post(location, data=photo_bytes[:500], headers={
+        **auth, **TUS, "X-HTTP-Method-Override": "PATCH", "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream"})
+    assert response.status_code == 204 and response.headers["Upload-Offset"] == "500"
+    deleted = client.post(location, headers={**auth, **TUS, "X-HTTP-Method-Override": "DELETE"})
+    assert deleted.status_code == 204
+    assert client.head(location, headers={**auth, **TUS}).status_code == 404
+    assert_error(client.post(location, headers={**auth, **TUS}), 405, "method_not_allowed")
 
 
 def test_expired_upload_is_gone_and_purged(client, auth, photo_bytes, app):
@@ -235,8 +259,16 @@ def test_upload_to_s3_backend(client, auth, photo_bytes, app, s3_config):
     try:
         assert tus_upload(client, auth, photo_bytes, chunk=30_000).status_code == 204
         assert store.read_bytes(blob_key(sha256(photo_bytes))) == photo_bytes
-        got = client.get(f"/api/v1/blobs/{sha256(photo_bytes)}", headers=auth)
-        assert sha256(got.data) == sha256(photo_bytes)
+        url = f"/api/v1/blobs/{sha256(photo_bytes)}"
+        assert sha256(client.get(url, headers=auth).data) == sha256(photo_bytes)
+        assert client.get(url, headers={**auth, "Range": "bytes=10-19"}).data == photo_bytes[10:20]
+        from tests.media_support import run_worker
+
+        assert run_worker(app) == 1  # thumbnails made from, and stored in, S3
+        assert client.get(f"{url}?variant=thumb-256", headers=auth).status_code == 200
+        assert client.get(f"{url}?variant=customer", headers=auth).status_code == 200
+        assert store.exists(f"derived/{sha256(photo_bytes)[:2]}/{sha256(photo_bytes)[2:4]}/{sha256(photo_bytes)}/"
+                            "thumb-1024.jpg")
     finally:
         if previous is None:
             app.extensions.pop("fieldsync_media_storage", None)
@@ -353,3 +385,97 @@ def test_tus_js_client_interrupted_and_resumed(live_server, auth, tmp_path):
     second = _run_js({**common, "uploadUrl": first["url"]})
     assert second["finished"] is True, second
     assert sha256(_fetch(f"{live_server}/api/v1/blobs/{sha256(data)}", auth)) == sha256(data)
+
+
+def test_same_bytes_finishing_at_once_are_stored_once(live_server, app, photo_bytes):
+    """Two devices upload the same photo and their last PATCHes race: one blob, both succeed."""
+    import threading
+
+    import requests
+
+    auths = [f.login_as(app.test_client(), f.technician()) for _ in range(2)]
+    _release_db()
+    locations = []
+    for who in auths:
+        created = requests.post(f"{live_server}/api/v1/uploads/", timeout=30, headers={
+            **who, **TUS, "Upload-Length": str(len(photo_bytes)),
+            "Upload-Metadata": tus_metadata(sha256=sha256(photo_bytes))})
+        locations.append(created.headers["Location"])
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def finish(who, location):
+        barrier.wait(timeout=30)
+        response = requests.patch(location, data=photo_bytes, timeout=60, headers={
+            **who, **TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=finish, args=pair) for pair in zip(auths, locations, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    assert statuses == [204, 204]
+    assert db.session.scalar(select(func.count()).select_from(Blob)) == 1
+
+
+def test_blob_download_resumes_with_range(client, auth, photo_bytes):
+    assert tus_upload(client, auth, photo_bytes).status_code == 204
+    url, size = f"/api/v1/blobs/{sha256(photo_bytes)}", len(photo_bytes)
+    head = client.head(url, headers=auth)
+    assert head.headers["Accept-Ranges"] == "bytes"
+    part = client.get(url, headers={**auth, "Range": "bytes=100-"})
+    assert part.status_code == 206 and part.data == photo_bytes[100:]
+    assert part.headers["Content-Range"] == f"bytes 100-{size - 1}/{size}"
+    assert client.get(url, headers={**auth, "Range": "bytes=0-9"}).data == photo_bytes[:10]
+    assert client.get(url, headers={**auth, "Range": "bytes=-5"}).data == photo_bytes[-5:]
+    stale = client.get(url, headers={**auth, "Range": "bytes=0-9", "If-Range": '"other"'})
+    assert stale.status_code == 200 and stale.data == photo_bytes
+    outside = client.get(url, headers={**auth, "Range": f"bytes={size}-"})
+    assert outside.status_code == 416 and outside.headers["Content-Range"] == f"bytes */{size}"
+
+
+def test_upload_memory_stays_flat(client, auth):
+    """A 24 MiB PATCH moves through the server in bounded chunks: the handler's
+    own allocations stay far below the body's size."""
+    import os
+    import tracemalloc
+
+    body = os.urandom(24 * 1024 * 1024)
+    created = client.post("/api/v1/uploads/", headers={
+        **auth, **TUS, "Upload-Length": str(len(body) + 1), "Upload-Metadata": tus_metadata(sha256="0" * 64)})
+    location = created.headers["Location"]
+    tracemalloc.start()
+    try:
+        response = tus_patch(client, auth, location, body, 0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 204 and response.headers["Upload-Offset"] == str(len(body))
+    assert peak < 6 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a 24 MiB body"
+
+
+def test_storage_outage_keeps_the_upload_and_head_finishes_it_later(client, auth, photo_bytes, app):
+    """The last PATCH cannot reach storage: 503, nothing lost. A client that
+    then asks HEAD (as resuming clients do) gets the upload finished, not an
+    offset that claims success while no blob exists."""
+    from media.storage import LocalStorage, StorageError
+
+    class Down(LocalStorage):
+        def put(self, key, fileobj, *, content_type="application/octet-stream"):
+            raise StorageError("s3: connection refused")
+
+    working = media_storage()
+    app.extensions["fieldsync_media_storage"] = Down(working.root)
+    location = tus_create(client, auth, photo_bytes).headers["Location"]
+    response = tus_patch(client, auth, location, photo_bytes, 0)
+    assert_error(response, 503, "storage_unavailable")
+    assert response.headers["Retry-After"]
+    assert db.session.get(Blob, sha256(photo_bytes)) is None
+    assert_error(client.head(location, headers={**auth, **TUS}), 503, "storage_unavailable")
+
+    app.extensions["fieldsync_media_storage"] = working  # the store is back
+    head = client.head(location, headers={**auth, **TUS})
+    assert head.status_code == 200 and head.headers["Upload-Offset"] == str(len(photo_bytes))
+    assert db.session.get(Blob, sha256(photo_bytes)) is not None
+    assert client.get(f"/api/v1/blobs/{sha256(photo_bytes)}", headers=auth).data == photo_bytes

@@ -30,6 +30,7 @@ def register_api(app: Flask) -> None:
         })
     errors.init_app(app)
     _refuse_unknown_query_arguments()
+    _refuse_query_strings_nobody_reads(app)
     _require_json_bodies(app)
     _serve_docs_assets(app)
 
@@ -68,6 +69,30 @@ def _refuse_unknown_query_arguments() -> None:
 
     parser = Blueprint.ARGUMENTS_PARSER
     parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
+
+
+def _refuse_query_strings_nobody_reads(app: Flask) -> None:
+    """A view that declares no query arguments gets none: ``/auth/me?x=1`` is a
+    422, like an unknown name on a view that does declare some (webargs checks
+    those). Names a view documents by hand (``@blp.doc(parameters=...)``) pass."""
+
+    @app.before_request
+    def check_query():
+        if not request.args or not request.path.startswith("/api/"):
+            return
+        view = app.view_functions.get(request.endpoint)
+        view_class = getattr(view, "view_class", None)
+        handler = getattr(view_class, request.method.lower(), None) if view_class else view
+        apidoc = getattr(handler, "_apidoc", None)
+        if apidoc is None:
+            return  # not an API operation (docs, assets)
+        if any(p.get("in") == "query" for p in apidoc.get("arguments", {}).get("parameters", [])):
+            return
+        documented = {p["name"] for p in apidoc.get("manual_doc", {}).get("parameters", []) if p.get("in") == "query"}
+        unknown = sorted(set(request.args) - documented)
+        if unknown:
+            raise ApiError(422, "The request is invalid; see fields.", code="validation_error",
+                           fields={"query": {name: ["Unknown field."] for name in unknown}})
 
 
 def _require_json_bodies(app: Flask) -> None:

@@ -55,15 +55,43 @@ def serve_variant(blob: Blob, variant: str) -> Response:
             raise ApiError(404, "the thumbnail is being made; try again shortly", code="thumbnail_pending",
                            headers={"Retry-After": "5"})
         raise _not_found()
-    headers["Content-Length"] = str(size)
+    headers["Accept-Ranges"] = "bytes"
+    status, start, end = 200, 0, size - 1
+    wanted = _byte_range(size, etag)
+    if wanted is not None:
+        status, (start, end) = 206, wanted
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1)
     if request.method == "HEAD":
-        return Response(status=200, headers=headers, content_type=content_type)
+        return Response(status=status, headers=headers, content_type=content_type)
     try:
-        body = storage.iter_chunks(key)
+        body = storage.iter_chunks(key, start=start, end=end)
     except ObjectNotFound:
         raise _not_found() from None
-    response = Response(body, headers=headers, content_type=content_type, direct_passthrough=True)
-    return response
+    return Response(body, status=status, headers=headers, content_type=content_type, direct_passthrough=True)
+
+
+def _byte_range(size: int, etag: str) -> tuple[int, int] | None:
+    """One ``Range: bytes=`` range (resuming a download), or None for the whole.
+    Several ranges, or an If-Range naming another version, get the whole."""
+    header = request.headers.get("Range", "").strip()
+    if not header.startswith("bytes=") or "," in header:
+        return None
+    if_range = request.headers.get("If-Range")
+    if if_range is not None and if_range.strip() != etag:
+        return None
+    first, _, last = header[len("bytes="):].strip().partition("-")
+    try:
+        if first == "":  # the last N bytes
+            start, end = max(0, size - int(last)), size - 1
+        else:
+            start, end = int(first), (int(last) if last else size - 1)
+    except ValueError:
+        return None
+    if start >= size or start > end or start < 0:
+        raise ApiError(416, "the requested range is outside the blob", code="range_not_satisfiable",
+                       headers={"Content-Range": f"bytes */{size}"})
+    return start, min(end, size - 1)
 
 
 @blp.route("/<string:sha256>")

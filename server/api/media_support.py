@@ -19,6 +19,7 @@ MEDIA_STATUS = {
     "upload_too_large": 413,
     "upload_expired": 410,
     "upload_locked": 423,
+    "too_many_uploads": 429,
     "checksum_mismatch": 460,  # tus checksum extension
     "unsupported_image_format": 415,
 }
@@ -47,7 +48,7 @@ def as_http(exc: DomainError, headers: dict | None = None) -> ApiError:
 
 
 MEDIA_ERRORS = (uploads.UploadTooLarge, uploads.UploadGone, uploads.ChecksumMismatch, images.ImageRejected,
-                uploads.BlobHashMismatch)
+                uploads.BlobHashMismatch, uploads.TooManyUploads)
 
 OFFICE_ROLES = ("admin", "dispatcher", "warehouse")
 

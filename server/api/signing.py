@@ -91,6 +91,8 @@ class SigningSubmit(MethodView):
 class SigningPhoto(MethodView):
     @signing_errors
     @blp.doc(security=[{"signingToken": []}],
+             parameters=[{"in": "query", "name": "token", "required": False, "schema": {"type": "string"},
+                          "description": "The link's token, for <img> tags that cannot send headers."}],
              responses={"200": {"description": "The customer copy: no GPS position."}})
     def get(self, photo_id):
         """A photo of the report being signed, as customers may see it (no GPS)."""

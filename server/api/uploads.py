@@ -15,6 +15,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from media import uploads
+from media.storage import StorageError
 from server.api.errors import ApiError
 from server.api.media_support import MEDIA_ERRORS, as_http, media_storage, upload_settings
 from server.api.security import current_principal, raw_body, requires
@@ -96,17 +97,30 @@ def _receive(upload_id, offset: int) -> int:
         raise as_http(exc) from exc
     if new_offset < upload.length:
         return new_offset
-    upload = uploads.get_upload(db.session, settings, upload_id, user_id=principal.user_id, now=utcnow())
+    return _finish(upload_id)
+
+
+def _finish(upload_id) -> int:
+    """Make the blob from a fully received upload (after its last PATCH, or on a
+    HEAD when an earlier attempt could not reach storage). A refused file is
+    forgotten; a storage outage leaves the upload whole, to finish later."""
+    settings = upload_settings()
+    user_id = current_principal().user_id
+    upload = uploads.get_upload(db.session, settings, upload_id, user_id=user_id, now=utcnow())
     if upload.completed_at is not None:  # a concurrent request finished it first
         return upload.length
     try:
         uploads.finish(db.session, media_storage(), settings, upload, now=utcnow())
     except MEDIA_ERRORS as exc:
         db.session.rollback()
-        upload = uploads.get_upload(db.session, settings, upload_id, user_id=principal.user_id, now=utcnow())
+        upload = uploads.get_upload(db.session, settings, upload_id, user_id=user_id, now=utcnow())
         uploads.abandon(db.session, settings, upload)  # a refused file leaves nothing behind
         db.session.commit()
         raise as_http(exc) from exc
+    except StorageError as exc:
+        db.session.rollback()
+        raise ApiError(503, "the media store is unavailable; the upload is kept, retry shortly",
+                       code="storage_unavailable", headers={"Retry-After": "10"}) from exc
     db.session.commit()
     uploads.discard_staging(settings, upload)
     return upload.length
@@ -151,12 +165,7 @@ class Uploads(MethodView):
                    "Upload-Expires": expires}
         has_body = request.content_length or request.headers.get("Transfer-Encoding")
         if has_body and request.mimetype == OFFSET_CONTENT_TYPE:
-            try:
-                headers["Upload-Offset"] = str(_receive(upload_id, 0))
-            except ApiError as exc:
-                if exc.code in (413, 415, 422, 460):  # the file was refused: the upload no longer exists
-                    raise
-                headers["Upload-Offset"] = "0"  # the upload exists; the client resumes with HEAD
+            headers["Upload-Offset"] = str(_receive(upload_id, 0))
         return Response(status=201, headers=headers)
 
 
@@ -174,7 +183,12 @@ class UploadById(MethodView):
                                         now=utcnow())
         except DomainError as exc:
             raise as_http(exc) from exc
-        headers = {"Upload-Offset": str(uploads.offset_of(settings, upload)), "Upload-Length": str(upload.length),
+        offset = uploads.offset_of(settings, upload)
+        if offset == upload.length and upload.completed_at is None:
+            _finish(upload_id)  # the last PATCH could not reach storage: finish before saying "all here"
+            upload = uploads.get_upload(db.session, settings, upload_id, user_id=current_principal().user_id,
+                                        now=utcnow())
+        headers = {"Upload-Offset": str(offset), "Upload-Length": str(upload.length),
                    "Cache-Control": "no-store", "Upload-Expires": _expires(upload)}
         if upload.upload_metadata:
             headers["Upload-Metadata"] = uploads.encode_metadata(upload.upload_metadata)
@@ -187,28 +201,50 @@ class UploadById(MethodView):
                         "460": {"$ref": "#/components/responses/Error"}})
     def patch(self, upload_id):
         """Append bytes at Upload-Offset (tus core; checksum with sha256)."""
-        _require_tus()
-        if request.mimetype != OFFSET_CONTENT_TYPE:
-            raise ApiError(415, f"PATCH takes {OFFSET_CONTENT_TYPE}", code="unsupported_media_type")
-        offset = _int_header("Upload-Offset")
-        try:
-            new_offset = _receive(upload_id, offset)
-        except DomainError as exc:
-            raise as_http(exc) from exc
-        return Response(status=204, headers={"Upload-Offset": str(new_offset)})
+        return _append(upload_id)
 
     @requires()
     @blp.doc(responses={"204": {"description": "Terminated."}})
     def delete(self, upload_id):
         """Abandon an upload and free its bytes (tus termination)."""
-        _require_tus()
-        settings = upload_settings()
-        try:
-            upload = uploads.get_upload(db.session, settings, upload_id, user_id=current_principal().user_id,
-                                        now=utcnow())
-        except DomainError as exc:
-            raise as_http(exc) from exc
-        if upload.completed_at is None:
-            uploads.abandon(db.session, settings, upload)
-            db.session.commit()
-        return Response(status=204)
+        return _terminate(upload_id)
+
+    @requires()
+    @blp.doc(parameters=[{"in": "header", "name": "X-HTTP-Method-Override", "required": True,
+                          "schema": {"type": "string", "enum": ["PATCH", "DELETE"]}}],
+             responses={"204": {"description": "As PATCH or DELETE."}})
+    def post(self, upload_id):
+        """PATCH or DELETE for clients behind proxies that allow only POST (X-HTTP-Method-Override)."""
+        override = request.headers.get("X-HTTP-Method-Override", "").upper()
+        if override == "PATCH":
+            return _append(upload_id)
+        if override == "DELETE":
+            return _terminate(upload_id)
+        raise ApiError(405, "POST here needs X-HTTP-Method-Override: PATCH or DELETE", code="method_not_allowed",
+                       headers={"Allow": "HEAD, PATCH, DELETE, POST"})
+
+
+def _append(upload_id):
+    _require_tus()
+    if request.mimetype != OFFSET_CONTENT_TYPE:
+        raise ApiError(415, f"PATCH takes {OFFSET_CONTENT_TYPE}", code="unsupported_media_type")
+    offset = _int_header("Upload-Offset")
+    try:
+        new_offset = _receive(upload_id, offset)
+    except DomainError as exc:
+        raise as_http(exc) from exc
+    return Response(status=204, headers={"Upload-Offset": str(new_offset)})
+
+
+def _terminate(upload_id):
+    _require_tus()
+    settings = upload_settings()
+    try:
+        upload = uploads.get_upload(db.session, settings, upload_id, user_id=current_principal().user_id,
+                                    now=utcnow())
+    except DomainError as exc:
+        raise as_http(exc) from exc
+    if upload.completed_at is None:
+        uploads.abandon(db.session, settings, upload)
+        db.session.commit()
+    return Response(status=204)
