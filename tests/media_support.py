@@ -9,6 +9,8 @@ import uuid
 
 import pytest
 
+from tests.conftest import tool_missing
+
 S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
@@ -18,7 +20,7 @@ def moto_endpoint():
     try:
         from moto.server import ThreadedMotoServer
     except ImportError as exc:  # moto[server] is in requirements-dev.txt
-        pytest.skip(f"S3 run skipped: moto server is not installed ({exc})")
+        tool_missing(f"S3 run skipped: moto server is not installed ({exc})")
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -19,6 +19,7 @@ from server.accounts.models import Role
 from server.extensions import db
 from server.jobs.models import Adjustment, PartUsage
 from tests import factories as f
+from tests.conftest import tool_missing
 from tests.media_support import jpeg_bytes, sha256, tus_upload
 
 pytestmark = pytest.mark.usefixtures("fresh_media")
@@ -302,7 +303,7 @@ def test_signing_page_script_parses():
 
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed")
+        tool_missing("node is not installed")
     script = Path(__file__).parent.parent / "server/pages/static/signing/sign.js"
     result = subprocess.run([node, "--check", str(script)], capture_output=True, text=True, timeout=60,  # noqa: S603
                             check=False)

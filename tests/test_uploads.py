@@ -22,6 +22,7 @@ from server.api.media_support import media_storage
 from server.db import utcnow
 from server.extensions import db
 from tests import factories as f
+from tests.conftest import tool_missing
 from tests.media_support import TUS, jpeg_bytes, noisy_jpeg, sha256, tus_create, tus_metadata, tus_patch, tus_upload
 
 JS_DIR = Path(__file__).parent / "js"
@@ -369,7 +370,7 @@ def _run_js(args: dict) -> dict:
 def test_tus_js_client_interrupted_and_resumed(live_server, auth, tmp_path):
     reason = _node_ready()
     if reason:
-        pytest.skip(reason)
+        tool_missing(reason)
     data = noisy_jpeg(800, 600)
     path = tmp_path / "photo.jpg"
     path.write_bytes(data)
