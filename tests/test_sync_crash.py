@@ -44,7 +44,7 @@ class CrashServer:
         env = {**os.environ, "DATABASE_URL": self.database_url, "CRASH_SERVER_SECONDS": "90"}
         self.process = subprocess.Popen(  # noqa: S603  (our own interpreter and module, no user input)
             [sys.executable, "-m", "tests.crash_server", str(self.port)], cwd=ROOT,
-                                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(200):
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
