@@ -370,7 +370,11 @@ class _Batch:
         self.inserts[spec.name][op.record_id] = row
         versions = ({name: [1, self.device] for name in spec.field_names} if spec.versioned else None)
         self.field_versions[key] = versions or {}
-        self._log(spec, op.record_id, row, origin=self.pusher.device_id, versions=versions)
+        # Facts come back to the device with what the server added (receipt
+        # time, van, warranty); they can never be deleted, so nothing is
+        # resurrected. Other records are exactly what the device sent.
+        origin = None if spec.fact else self.pusher.device_id
+        self._log(spec, op.record_id, row, origin=origin, versions=versions)
         return {"op_id": str(op.op_id), "status": APPLIED, "table": spec.name, "id": op.record_id,
                 "version": row.get("version") or 1}
 

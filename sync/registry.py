@@ -157,6 +157,8 @@ def _strokes(value):
 # ---- wire rendering: Python value -> JSON value ------------------------------
 
 def to_wire(value):
+    if isinstance(value, enum.Enum):  # before str: our enums are str enums
+        return value.value
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, datetime):
@@ -165,8 +167,6 @@ def to_wire(value):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, enum.Enum):
-        return value.value
     return value
 
 
