@@ -30,6 +30,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, event, func, insert, inspect, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BindParameter
 
 from server.db import VersionedMixin, utcnow
 from sync import registry
@@ -173,12 +175,17 @@ def _do_orm_execute(state) -> None:
     if state.is_insert:
         params = state.parameters
         rows = params if isinstance(params, list) else [params or {}]
-        compiled = state.statement.compile().params
+        compiled = _insert_values(state.statement)
         for row in rows:
             values = {**compiled, **(row or {})}
             if all(values.get(k) is not None for k in spec.key_columns):
                 record(session, Pending(spec.name, spec.record_id(values), origin=origin))
         return
+    if state.is_update:
+        key = _key_from_where(state.statement.whereclause, spec.key_columns)
+        if key is not None:  # "WHERE id = :x [AND ...]": no need to ask the database
+            record(session, Pending(spec.name, spec.record_id(key), origin=origin))
+            return
     columns = [spec.table.c[k] for k in spec.key_columns]
     if spec.scope_column and spec.scope_column not in spec.key_columns:
         columns.append(spec.table.c[spec.scope_column])
@@ -189,6 +196,35 @@ def _do_orm_execute(state) -> None:
     for row in keys:
         record(session, Pending(spec.name, spec.record_id(row), deleted=state.is_delete, origin=origin,
                                 scope=_scope_of(spec, row.get) if state.is_delete else None))
+
+
+def _key_from_where(where, key_columns) -> dict | None:
+    """The record key when a WHERE clause pins every key column to a literal."""
+    if where is None:
+        return None
+    found = {}
+    clauses = getattr(where, "clauses", None) or [where]
+    if getattr(where, "operator", None) is not None and getattr(where, "clauses", None) is not None \
+            and where.operator is not operators.and_:
+        return None
+    for clause in clauses:
+        left, right = getattr(clause, "left", None), getattr(clause, "right", None)
+        if getattr(clause, "operator", None) is operators.eq and getattr(left, "key", None) in key_columns \
+                and isinstance(right, BindParameter) and right.value is not None and not right.expanding:
+            found[left.key] = right.value
+    return found if len(found) == len(key_columns) else None
+
+
+def _insert_values(statement) -> dict:
+    """The literal values of an ``insert().values(...)``, without compiling it."""
+    values = getattr(statement, "_values", None)
+    if values is None:
+        return statement.compile().params
+    out = {}
+    for column, value in values.items():
+        name = getattr(column, "key", column)
+        out[name] = getattr(value, "value", value)
+    return out
 
 
 # ---- commit: allocate positions and write ------------------------------------
@@ -216,15 +252,32 @@ def _insert_for(session: Session):
 def allocate(session: Session, count: int) -> int:
     """Take ``count`` positions; returns the first. Locks the counter row
     until the transaction ends (callers do this last, right before commit)."""
-    stmt = (update(SyncCounter).where(SyncCounter.id == 1)
-            .values(position=SyncCounter.position + count).returning(SyncCounter.position)
-            .execution_options(**{SKIP: True}))
-    last = session.execute(stmt).scalar()
+    counter = SyncCounter.__table__
+    connection = session.connection()
+    stmt = (counter.update().where(counter.c.id == 1)
+            .values(position=counter.c.position + count).returning(counter.c.position))
+    last = connection.execute(stmt).scalar()
     if last is None:
-        session.execute(_insert_for(session)(SyncCounter).values(id=1, position=0, pruned_through=0)
-                        .on_conflict_do_nothing(index_elements=["id"]))
-        last = session.execute(stmt).scalar()
+        connection.execute(_insert_for(session)(counter).values(id=1, position=0, pruned_through=0)
+                           .on_conflict_do_nothing(index_elements=["id"]))
+        last = connection.execute(stmt).scalar()
     return last - count + 1
+
+
+_UPSERTS: dict = {}
+_CHANGE_COLUMNS = ("position", "version", "deleted", "origin_device", "scope_job", "scope_location",
+                   "scope_technician", "field_versions", "changed_at")
+
+
+def _upsert(session: Session):
+    """INSERT ... ON CONFLICT (table_name, record_id) DO UPDATE, built once per dialect."""
+    name = session.get_bind().dialect.name
+    if name not in _UPSERTS:
+        stmt = _insert_for(session)(SyncChange.__table__)
+        _UPSERTS[name] = stmt.on_conflict_do_update(
+            index_elements=["table_name", "record_id"],
+            set_={column: stmt.excluded[column] for column in _CHANGE_COLUMNS})
+    return _UPSERTS[name]
 
 
 def write_pending(session: Session) -> None:
@@ -248,21 +301,13 @@ def write_pending(session: Session) -> None:
             "scope_job": job, "scope_location": location, "scope_technician": technician,
             "field_versions": entry.field_versions, "changed_at": now,
         })
-    insert_ = _insert_for(session)
-    for start in range(0, len(rows), _CHUNK):
-        stmt = insert_(SyncChange).values(rows[start:start + _CHUNK])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["table_name", "record_id"],
-            set_={name: stmt.excluded[name] for name in (
-                "position", "version", "deleted", "origin_device", "scope_job", "scope_location",
-                "scope_technician", "field_versions", "changed_at")},
-        )
-        session.execute(stmt.execution_options(**{SKIP: True}))
+    connection = session.connection()  # Core, executemany: one statement, compiled once
+    connection.execute(_upsert(session), rows)
     base = first + len(entries)
     exit_rows = [{"position": base + i, "technician_id": tech, "table_name": table, "record_id": rid, "at": now}
                  for i, (tech, table, rid) in enumerate(exits)]
-    for start in range(0, len(exit_rows), _CHUNK):
-        session.execute(insert(SyncScopeExit).execution_options(**{SKIP: True}), exit_rows[start:start + _CHUNK])
+    if exit_rows:
+        connection.execute(insert(SyncScopeExit.__table__), exit_rows)
     buf.clear()
 
 

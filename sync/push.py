@@ -165,7 +165,7 @@ def _record_ops(session: Session, pusher: Pusher, done: list, now: datetime) -> 
         "device_time": getattr(op, "device_time", None), "received_at": now,
     } for op, outcome in done]
     if rows:
-        session.execute(insert(SyncOp).execution_options(**SKIP), rows)
+        session.connection().execute(insert(SyncOp.__table__), rows)
 
 
 class _Batch:
@@ -328,7 +328,7 @@ class _Batch:
         key = (spec.name, op.record_id)
         if key in self.exists or key in self.rows or key in self.deleted:
             raise _Rejected("already_exists", "a record with this id exists already")
-        row = {c.name: None for c in spec.table.columns}
+        row = dict.fromkeys(spec.column_names)
         row["id"] = uuid.UUID(op.record_id)
         job = None
         if spec.name == "check_ins":
@@ -483,9 +483,10 @@ class _Batch:
     # ---- writing -----------------------------------------------------------
     def write(self) -> None:
         session = self.session
+        connection = session.connection()  # Core executemany: the change log is written by us, below
         for table, rows in self.inserts.items():
             if rows:
-                session.execute(insert(registry.TABLES[table].table).execution_options(**SKIP), list(rows.values()))
+                connection.execute(insert(registry.TABLES[table].table), list(rows.values()))
         for table, records in self.updates.items():
             spec = registry.TABLES[table]
             groups: dict[frozenset, list[dict]] = defaultdict(list)
@@ -495,12 +496,11 @@ class _Batch:
             for columns, params in groups.items():
                 stmt = (update(spec.table).where(spec.table.c.id == bindparam("_id"))
                         .values({c: bindparam(f"v_{c}") for c in columns}))
-                session.connection().execute(stmt, params)
+                connection.execute(stmt, params)
         for table, record_ids in self.deletes.items():
             if record_ids:
                 spec = registry.TABLES[table]
-                session.execute(delete(spec.table).where(spec.table.c.id.in_([uuid.UUID(r) for r in record_ids]))
-                                .execution_options(**SKIP))
+                connection.execute(delete(spec.table).where(spec.table.c.id.in_([uuid.UUID(r) for r in record_ids])))
         for usage in self.usages:
             record_field_consumption(
                 session, usage_id=usage["id"], job_id=usage["job_id"], part_id=usage["part_id"],
@@ -508,13 +508,14 @@ class _Batch:
                 under_warranty=usage["under_warranty"], serial_numbers=usage["serial_numbers"])
         if self.last_check_in is not None:
             # Ordered by when the server received it, never by the device's clock.
-            session.execute(update(Technician).where(Technician.id == self.pusher.technician_id).values(
+            technicians = Technician.__table__
+            connection.execute(technicians.update().where(technicians.c.id == self.pusher.technician_id).values(
                 last_latitude=self.last_check_in["latitude"], last_longitude=self.last_check_in["longitude"],
-                last_position_at=self.now, version=Technician.version + 1).execution_options(**SKIP))
+                last_position_at=self.now, version=technicians.c.version + 1))
         if self.conflicts:
             from sync.models import SyncConflict
 
-            session.execute(insert(SyncConflict).execution_options(**SKIP), [c.row() for c in self.conflicts])
+            connection.execute(insert(SyncConflict.__table__), [c.row() for c in self.conflicts])
         for change in self.changes.values():
             changelog.record(session, change)
 

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 
 from media.models import Photo, PhotoKind, Signature
@@ -195,13 +196,17 @@ class SyncTable:
     def table(self):
         return self.model.__table__
 
-    @property
+    @cached_property
     def pulled_columns(self) -> list:
         return [c for c in self.table.columns if c.name not in self.excluded]
 
-    @property
+    @cached_property
     def field_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.pulled_columns if c.name not in self.key_columns and c.name != "version")
+
+    @cached_property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.table.columns)
 
     def record_id(self, row) -> str:
         """The record's key as text, from an object, a row or a mapping."""
