@@ -171,12 +171,11 @@ def bench_http(url: str, world: dict) -> float:
 
 def bench_engine(app, world: dict, bookkeeping: bool) -> float:
     """The engine in-process, with or without its exactly-once bookkeeping."""
+    from schemas.sync import parse_operation
     from server.db import utcnow
     from server.extensions import db
     from sync import push as push_module
     from sync.push import Pusher, push
-
-    from schemas.sync import parse_operation
 
     saved = (push_module._recorded_outcomes, push_module._record_ops)
     if not bookkeeping:
@@ -210,9 +209,9 @@ def bench_core_insert(app, world: dict) -> float:
     """The storage alone: the same rows written with plain Core statements."""
     from sqlalchemy import bindparam, update
 
+    from media.models import Photo
     from server.extensions import db
     from server.jobs.models import Adjustment, CheckIn, Job, PartUsage
-    from media.models import Photo
 
     batches = Batches(world, 4)
     with app.app_context():
