@@ -25,10 +25,9 @@ from sqlalchemy.orm import Session
 
 from media.models import Blob
 from server.jobs.models import JobStatus
-from server.stock.ledger import record_field_consumption
 from server.stock.models import Part, StockLocation
 from server.technicians.models import Technician
-from sync import changelog, registry
+from sync import changelog, facts, registry
 from sync.conflicts import ConflictDraft
 from sync.models import SyncChange, SyncOp
 from sync.registry import CREATE, DELETE, DEVICE, SERVER, UPDATE, FieldError, to_wire
@@ -501,11 +500,7 @@ class _Batch:
             if record_ids:
                 spec = registry.TABLES[table]
                 connection.execute(delete(spec.table).where(spec.table.c.id.in_([uuid.UUID(r) for r in record_ids])))
-        for usage in self.usages:
-            record_field_consumption(
-                session, usage_id=usage["id"], job_id=usage["job_id"], part_id=usage["part_id"],
-                location_id=usage["location_id"], quantity=usage["quantity"], at=self.now,
-                under_warranty=usage["under_warranty"], serial_numbers=usage["serial_numbers"])
+        facts.consume(session, self.usages, at=self.now)
         if self.last_check_in is not None:
             # Ordered by when the server received it, never by the device's clock.
             technicians = Technician.__table__
