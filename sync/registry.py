@@ -157,11 +157,14 @@ def _strokes(value):
 
 # ---- wire rendering: Python value -> JSON value ------------------------------
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def to_wire(value):
-    if isinstance(value, enum.Enum):  # before str: our enums are str enums
-        return value.value
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if type(value) in _PLAIN:  # exact types: our enums are str subclasses
         return value
+    if isinstance(value, enum.Enum):
+        return value.value
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
