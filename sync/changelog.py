@@ -160,42 +160,71 @@ def _after_flush(session: Session, _context) -> None:
             assignments.append((obj.id, obj.technician_id, None))
 
 
-def _do_orm_execute(state) -> None:
+def _do_orm_execute(state):
     """Catch Core DML on syncable tables run through a session."""
     if not (state.is_update or state.is_delete or state.is_insert):
-        return
+        return None
     if state.execution_options.get(SKIP):
-        return
+        return None
     table = getattr(state.statement, "table", None)
     spec = registry.for_table_name(getattr(table, "name", None)) if table is not None else None
     if spec is None:
-        return
+        return None
     session = state.session
     origin = session.info.get(ORIGIN)
     if state.is_insert:
-        params = state.parameters
-        rows = params if isinstance(params, list) else [params or {}]
-        compiled = _insert_values(state.statement)
-        for row in rows:
-            values = {**compiled, **(row or {})}
-            if all(values.get(k) is not None for k in spec.key_columns):
-                record(session, Pending(spec.name, spec.record_id(values), origin=origin))
-        return
-    if state.is_update:
+        return _captured_insert(state, spec, origin)
+    set_values = _insert_values(state.statement) if state.is_update else {}
+    reassigning = spec.name == "jobs" and "technician_id" in set_values
+    if state.is_update and not reassigning:
         key = _key_from_where(state.statement.whereclause, spec.key_columns)
         if key is not None:  # "WHERE id = :x [AND ...]": no need to ask the database
             record(session, Pending(spec.name, spec.record_id(key), origin=origin))
-            return
+            return None
     columns = [spec.table.c[k] for k in spec.key_columns]
     if spec.scope_column and spec.scope_column not in spec.key_columns:
         columns.append(spec.table.c[spec.scope_column])
+    if spec.name == "jobs":
+        columns.append(spec.table.c.technician_id)
     query = select(*columns)
     if state.statement.whereclause is not None:
         query = query.where(state.statement.whereclause)
     keys = session.execute(query.execution_options(**{SKIP: True}), state.parameters or {}).mappings().all()
+    assignments = session.info.setdefault(ASSIGNMENTS, [])
     for row in keys:
         record(session, Pending(spec.name, spec.record_id(row), deleted=state.is_delete, origin=origin,
                                 scope=_scope_of(spec, row.get) if state.is_delete else None))
+        if spec.name == "jobs":
+            old = row["technician_id"]
+            new = None if state.is_delete else set_values.get("technician_id", old)
+            if old != new:
+                assignments.append((row["id"], old, new))
+    return None
+
+
+def _captured_insert(state, spec: registry.SyncTable, origin):
+    """Run a Core INSERT and log the rows it made (keys from the database
+    when it reports them, else from the values given)."""
+    session = state.session
+    result = state.invoke_statement()
+    params = state.parameters
+    rows = params if isinstance(params, list) else [params or {}]
+    given = _insert_values(state.statement)
+    try:
+        keys = result.inserted_primary_key_rows
+    except Exception:  # noqa: BLE001  (not every dialect reports them for every statement)
+        keys = []
+    assignments = session.info.setdefault(ASSIGNMENTS, [])
+    for index, row in enumerate(rows):
+        values = {**given, **(row or {})}
+        if index < len(keys) and keys[index] is not None and all(v is not None for v in keys[index]):
+            values.update(dict(zip([c.name for c in spec.table.primary_key.columns], keys[index], strict=False)))
+        if not all(values.get(k) is not None for k in spec.key_columns):
+            continue
+        record(session, Pending(spec.name, spec.record_id(values), origin=origin))
+        if spec.name == "jobs" and values.get("technician_id") is not None:
+            assignments.append((values["id"], None, values["technician_id"]))
+    return result
 
 
 def _key_from_where(where, key_columns) -> dict | None:
@@ -436,6 +465,22 @@ def prune(session: Session, *, retention: timedelta, now: datetime) -> int:
                                               or_(SyncCounter.pruned_through < highest))
                     .values(pruned_through=highest).execution_options(**{SKIP: True}))
     return dropped
+
+
+def backfill(session: Session) -> int:
+    """Log every syncable record the change log does not know (data loaded
+    before the sync engine, or written behind the session's back). Returns
+    how many; they get positions when the caller commits."""
+    count = 0
+    for spec in registry.TABLES.values():
+        known = set(session.scalars(select(SyncChange.record_id).where(SyncChange.table_name == spec.name)))
+        columns = [spec.table.c[k] for k in spec.key_columns]
+        for row in session.execute(select(*columns)).mappings():
+            record_id = spec.record_id(row)
+            if record_id not in known:
+                record(session, Pending(spec.name, record_id))
+                count += 1
+    return count
 
 
 # ---- installation --------------------------------------------------------------

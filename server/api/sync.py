@@ -177,6 +177,14 @@ class ResolveConflict(MethodView):
         return conflict
 
 
+@blp.cli.command("backfill")
+def backfill_command():
+    """Log syncable records the change log does not know yet (data loaded before sync existed)."""
+    count = changelog.backfill(db.session)
+    db.session.commit()
+    click.echo(f"logged {count} records")
+
+
 @blp.cli.command("prune")
 @click.option("--days", type=int, default=None, help="Retention in days (default: SYNC_TOMBSTONE_RETENTION_DAYS).")
 def prune_command(days):
