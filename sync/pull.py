@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from sync import registry
 from sync.errors import InvalidCursor, ResyncRequired
+from sync.memory import no_cyclic_gc
 from sync.models import SyncChange, SyncCounter, SyncScopeExit
 from sync.scope import Scope, technician_scope
 
@@ -100,6 +101,12 @@ def scope_filter(scope: Scope):
 def pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | None, cursor: str | None,
          limit: int = DEFAULT_LIMIT) -> PullPage:
     """One page of changes for this technician's device."""
+    with no_cyclic_gc():
+        return _pull(session, technician_id=technician_id, device_id=device_id, cursor=cursor, limit=limit)
+
+
+def _pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | None, cursor: str | None,
+          limit: int) -> PullPage:
     limit = max(1, min(limit, MAX_LIMIT))
     after = Cursor.decode(cursor)
     counter, pruned_through = read_counter(session)  # first: see the module docstring

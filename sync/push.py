@@ -29,6 +29,7 @@ from server.stock.models import Part, StockLocation
 from server.technicians.models import Technician
 from sync import changelog, facts, registry
 from sync.conflicts import ConflictDraft
+from sync.memory import no_cyclic_gc
 from sync.models import SyncChange, SyncOp
 from sync.registry import CREATE, DELETE, DEVICE, SERVER, UPDATE, FieldError, to_wire
 from sync.scope import former_jobs
@@ -92,6 +93,11 @@ def _rejected(op, code: str, message: str, fields: dict | None = None, table=Non
 
 def push(session: Session, pusher: Pusher, ops: list[Operation | InvalidOperation], *, now: datetime) -> PushResult:
     """Apply ``ops`` in order; one result per operation. Never commits."""
+    with no_cyclic_gc():
+        return _push(session, pusher, ops, now=now)
+
+
+def _push(session: Session, pusher: Pusher, ops: list[Operation | InvalidOperation], *, now: datetime) -> PushResult:
     changelog.set_origin_device(session, pusher.device_id)
     results: list[dict | None] = [None] * len(ops)
     first_index: dict[uuid.UUID, int] = {}

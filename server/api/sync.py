@@ -54,6 +54,7 @@ from server.pagination import paginate
 from server.technicians.models import Technician
 from sync import changelog, conflicts, watermelon
 from sync.errors import BatchTooLarge, ProtocolUnsupported, ResyncRequired, check_protocol
+from sync.memory import no_cyclic_gc
 from sync.models import SyncConflict
 from sync.pull import pull
 from sync.push import Pusher, push
@@ -128,9 +129,10 @@ class Push(MethodView):
         if len(raw_ops) > _max_ops():
             raise BatchTooLarge(f"a push may carry at most {_max_ops()} operations: split the batch",
                                 details={"max_ops": _max_ops(), "received": len(raw_ops)})
-        operations = [parse_operation(i, raw) for i, raw in enumerate(raw_ops)]
-        result = apply_push(technician_pusher(), operations)
-        return jsonify({"results": result.results, "missing_blobs": result.missing_blobs})
+        with no_cyclic_gc():
+            operations = [parse_operation(i, raw) for i, raw in enumerate(raw_ops)]
+            result = apply_push(technician_pusher(), operations)
+            return jsonify({"results": result.results, "missing_blobs": result.missing_blobs})
 
 
 @blp.route("/pull")
@@ -148,8 +150,9 @@ class Pull(MethodView):
         page = pull(db.session, technician_id=principal.technician_id, device_id=principal.device_id,
                     cursor=args.get("cursor"), limit=args["limit"])
         db.session.rollback()  # read-only
-        return jsonify({"changes": [c.as_dict() for c in page.changes], "next_cursor": page.next_cursor,
-                        "has_more": page.has_more})
+        with no_cyclic_gc():
+            return jsonify({"changes": [c.as_dict() for c in page.changes], "next_cursor": page.next_cursor,
+                            "has_more": page.has_more})
 
 
 @blp.route("/conflicts")
