@@ -11,6 +11,7 @@ Bounded: BENCH_BATCHES batches (default 20) per measurement.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
@@ -169,6 +170,30 @@ def bench_http(url: str, world: dict) -> float:
     return BATCHES * BATCH / elapsed
 
 
+def bench_wsgi(app, world: dict) -> float:
+    """The whole request (auth, JSON, Flask) in-process: the server's share of an HTTP push."""
+    batches = Batches(world, 5)
+    client = app.test_client()
+    token = client.post("/api/v1/auth/token", json={"username": "bench-tech", "password": PASSWORD,
+                                                      "device_id": "bench-2"}).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    elapsed = 0.0
+    for n in range(BATCHES + 2):
+        ops, _ = batches.next()
+        for operation in ops:
+            if operation["table"] == "jobs":
+                operation["base_version"] = world["jobs"][operation["id"]]
+        body = json.dumps({"protocol": 1, "ops": ops})
+        started = time.perf_counter()
+        answer = client.post("/api/v1/sync/push", data=body, content_type="application/json", headers=headers)
+        took = time.perf_counter() - started
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        batches.learn(answer.get_json()["results"])
+        if n >= 2:
+            elapsed += took
+    return BATCHES * BATCH / elapsed
+
+
 def bench_engine(app, world: dict, bookkeeping: bool) -> float:
     """The engine in-process, with or without its exactly-once bookkeeping."""
     from schemas.sync import parse_operation
@@ -273,12 +298,14 @@ def main() -> None:
         with_bookkeeping = bench_engine(app, world, bookkeeping=True)
         without = bench_engine(app, world, bookkeeping=False)
         with app.app_context():
+            wsgi = bench_wsgi(app, world)
             db.engine.dispose()
         http = bench_http(url, world)
         print(f"\n[{name}]")
         print(f"  plain Core insert of the same rows      {core:>10,.0f} rows/s")
         print(f"  engine in-process, without bookkeeping  {without:>10,.0f} ops/s")
         print(f"  engine in-process, exactly-once         {with_bookkeeping:>10,.0f} ops/s")
+        print(f"  push, whole request in-process (WSGI)   {wsgi:>10,.0f} ops/s")
         print(f"  push over HTTP (gunicorn, 1 worker)     {http:>10,.0f} ops/s")
         print(f"  exactly-once cost (without / with)      {without / with_bookkeeping:>10.2f}x")
         print(f"  Core insert / push over HTTP            {core / http:>10.2f}x   (aim: <= 4x)")

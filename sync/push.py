@@ -343,6 +343,9 @@ class _Batch:
         else:
             job = self._job_for(values["job_id"])
         row.update(values)
+        for name, make in spec.column_defaults:
+            if row[name] is None and name not in values:
+                row[name] = make()
         if spec.name == "part_usages":
             if str(values["part_id"]) not in self.parts:
                 raise _Rejected("not_found", "no such part", {"part_id": ["Unknown part."]})

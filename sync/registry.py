@@ -211,6 +211,22 @@ class SyncTable:
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.table.columns)
 
+    @cached_property
+    def column_defaults(self) -> tuple[tuple[str, Callable], ...]:
+        """(column, make value) for columns with a Python-side default: a bulk
+        INSERT given an explicit None would not apply them."""
+        out = []
+        for column in self.table.columns:
+            default = column.default
+            if default is None or getattr(default, "is_sequence", False) or getattr(default, "is_clause_element",
+                                                                                     False):
+                continue
+            if default.is_callable:
+                out.append((column.name, lambda fn=default.arg: fn(None)))
+            else:
+                out.append((column.name, lambda value=default.arg: value))
+        return tuple(out)
+
     def record_id(self, row) -> str:
         """The record's key as text, from an object, a row or a mapping."""
         get = row.get if isinstance(row, dict) else (lambda k: getattr(row, k))
