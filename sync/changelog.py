@@ -293,12 +293,40 @@ def allocate(session: Session, count: int) -> int:
     return last - count + 1
 
 
+_COMPILED: dict = {}
+
+
 def bulk_insert(connection, stmt, rows: list[dict]) -> None:
-    """``executemany`` an INSERT: SQLite's native loop, psycopg's pipeline.
-    (Measured: on PostgreSQL this beats SQLAlchemy's multi-row VALUES pages,
-    which it only uses with RETURNING, by about 1.5x for 500 rows.)"""
-    if rows:
-        connection.execute(stmt, rows)
+    """``executemany`` an INSERT (SQLite's native loop, psycopg's pipeline),
+    every row having the same keys.
+
+    The statement is compiled once per (statement, dialect, keys) and each
+    value goes through its column type's own bind processor, straight to the
+    driver: SQLAlchemy's generic per-row parameter building costs more than
+    the database's write for these narrow rows. (On PostgreSQL, plain
+    executemany also beats SQLAlchemy's multi-row VALUES pages, which it only
+    uses with RETURNING.)"""
+    if not rows:
+        return
+    dialect = connection.dialect
+    keys = tuple(rows[0])
+    cache_key = (id(stmt), dialect.name, keys)
+    entry = _COMPILED.get(cache_key)
+    if entry is None:
+        compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
+        names = compiled.positiontup if compiled.positional else list(compiled.binds)
+        processors = []
+        for name in names:
+            bind = compiled.binds[name]
+            processors.append((name, bind.key, bind.type._cached_bind_processor(dialect)))
+        entry = (compiled.string, compiled.positional, processors, stmt)  # keep stmt alive: id() stays unique
+        _COMPILED[cache_key] = entry
+    sql, positional, processors, _stmt = entry
+    if positional:
+        params = [tuple(p(row[key]) if p else row[key] for _name, key, p in processors) for row in rows]
+    else:
+        params = [{name: (p(row[key]) if p else row[key]) for name, key, p in processors} for row in rows]
+    connection.exec_driver_sql(sql, params)
 
 
 _UPSERTS: dict = {}
