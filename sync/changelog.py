@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, event, func, insert, inspect, or_, select, tuple_, update
+from sqlalchemy import Table, and_, delete, event, func, insert, inspect, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
@@ -296,9 +296,10 @@ def allocate(session: Session, count: int) -> int:
 _COMPILED: dict = {}
 
 
-def bulk_insert(connection, stmt, rows: list[dict]) -> None:
-    """``executemany`` an INSERT (SQLite's native loop, psycopg's pipeline),
-    every row having the same keys.
+def bulk_insert(connection, target, rows: list[dict]) -> None:
+    """``executemany`` an INSERT into ``target`` (a Table, or a statement
+    built once and kept, such as the change log's upsert) — SQLite's native
+    loop, psycopg's pipeline — every row having the same keys.
 
     The statement is compiled once per (statement, dialect, keys) and each
     value goes through its column type's own bind processor, straight to the
@@ -310,16 +311,22 @@ def bulk_insert(connection, stmt, rows: list[dict]) -> None:
         return
     dialect = connection.dialect
     keys = tuple(rows[0])
-    cache_key = (id(stmt), dialect.name, keys)
+    if isinstance(target, Table):
+        cache_key = (target.name, dialect.name, keys)
+        stmt = None
+    else:
+        cache_key = (id(target), dialect.name, keys)
+        stmt = target
     entry = _COMPILED.get(cache_key)
     if entry is None:
+        stmt = stmt if stmt is not None else insert(target)
         compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
         names = compiled.positiontup if compiled.positional else list(compiled.binds)
         processors = []
         for name in names:
             bind = compiled.binds[name]
             processors.append((name, bind.key, bind.type._cached_bind_processor(dialect)))
-        entry = (compiled.string, compiled.positional, processors, stmt)  # keep stmt alive: id() stays unique
+        entry = (compiled.string, compiled.positional, processors, stmt)  # keeps a statement's id() unique
         _COMPILED[cache_key] = entry
     sql, positional, processors, _stmt = entry
     if positional:
@@ -371,7 +378,7 @@ def write_pending(session: Session) -> None:
     base = first + len(entries)
     exit_rows = [{"position": base + i, "technician_id": tech, "table_name": table, "record_id": rid, "at": now}
                  for i, (tech, table, rid) in enumerate(exits)]
-    bulk_insert(connection, insert(SyncScopeExit.__table__), exit_rows)
+    bulk_insert(connection, SyncScopeExit.__table__, exit_rows)
     buf.clear()
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, insert, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -66,7 +66,7 @@ def consume(session: Session, usages: list[dict], *, at: datetime) -> None:
         levels.update().where(levels.c.location_id == bindparam("k_location"), levels.c.part_id == bindparam("k_part"))
         .values(on_hand=levels.c.on_hand + bindparam("k_delta")),
         [{"k_location": loc, "k_part": part, "k_delta": deltas[(loc, part)]} for loc, part in ordered])
-    changelog.bulk_insert(connection, insert(StockMovement.__table__), [{
+    changelog.bulk_insert(connection, StockMovement.__table__, [{
         "kind": MovementKind.consumed, "location_id": u["location_id"], "part_id": u["part_id"],
         "spare_unit_id": None, "quantity": -u["quantity"], "at": at, "job_id": u["job_id"],
         "source": f"part_usage:{u['id']}", "under_warranty": u["under_warranty"],

@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from media.models import Blob
@@ -169,7 +169,7 @@ def _record_ops(session: Session, pusher: Pusher, done: list, now: datetime) -> 
         "action": getattr(op, "action", None), "status": outcome["status"], "outcome": outcome,
         "device_time": getattr(op, "device_time", None), "received_at": now,
     } for op, outcome in done]
-    changelog.bulk_insert(session.connection(), insert(SyncOp.__table__), rows)
+    changelog.bulk_insert(session.connection(), SyncOp.__table__, rows)
 
 
 class _Batch:
@@ -492,7 +492,7 @@ class _Batch:
         session = self.session
         connection = session.connection()  # Core executemany: the change log is written by us, below
         for table, rows in self.inserts.items():
-            changelog.bulk_insert(connection, insert(registry.TABLES[table].table), list(rows.values()))
+            changelog.bulk_insert(connection, registry.TABLES[table].table, list(rows.values()))
         for table, records in self.updates.items():
             spec = registry.TABLES[table]
             groups: dict[frozenset, list[dict]] = defaultdict(list)
@@ -517,7 +517,7 @@ class _Batch:
         if self.conflicts:
             from sync.models import SyncConflict
 
-            changelog.bulk_insert(connection, insert(SyncConflict.__table__), [c.row() for c in self.conflicts])
+            changelog.bulk_insert(connection, SyncConflict.__table__, [c.row() for c in self.conflicts])
         for change in self.changes.values():
             changelog.record(session, change)
 
