@@ -27,9 +27,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, event, func, insert, inspect, or_, select, tuple_, update
+from sqlalchemy import Table, and_, delete, event, func, insert, inspect, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BindParameter
 
 from server.db import VersionedMixin, utcnow
 from sync import registry
@@ -158,37 +160,100 @@ def _after_flush(session: Session, _context) -> None:
             assignments.append((obj.id, obj.technician_id, None))
 
 
-def _do_orm_execute(state) -> None:
+def _do_orm_execute(state):
     """Catch Core DML on syncable tables run through a session."""
     if not (state.is_update or state.is_delete or state.is_insert):
-        return
+        return None
     if state.execution_options.get(SKIP):
-        return
+        return None
     table = getattr(state.statement, "table", None)
     spec = registry.for_table_name(getattr(table, "name", None)) if table is not None else None
     if spec is None:
-        return
+        return None
     session = state.session
     origin = session.info.get(ORIGIN)
     if state.is_insert:
-        params = state.parameters
-        rows = params if isinstance(params, list) else [params or {}]
-        compiled = state.statement.compile().params
-        for row in rows:
-            values = {**compiled, **(row or {})}
-            if all(values.get(k) is not None for k in spec.key_columns):
-                record(session, Pending(spec.name, spec.record_id(values), origin=origin))
-        return
+        return _captured_insert(state, spec, origin)
+    set_values = _insert_values(state.statement) if state.is_update else {}
+    reassigning = spec.name == "jobs" and "technician_id" in set_values
+    if state.is_update and not reassigning:
+        key = _key_from_where(state.statement.whereclause, spec.key_columns)
+        if key is not None:  # "WHERE id = :x [AND ...]": no need to ask the database
+            record(session, Pending(spec.name, spec.record_id(key), origin=origin))
+            return None
     columns = [spec.table.c[k] for k in spec.key_columns]
     if spec.scope_column and spec.scope_column not in spec.key_columns:
         columns.append(spec.table.c[spec.scope_column])
+    if spec.name == "jobs":
+        columns.append(spec.table.c.technician_id)
     query = select(*columns)
     if state.statement.whereclause is not None:
         query = query.where(state.statement.whereclause)
     keys = session.execute(query.execution_options(**{SKIP: True}), state.parameters or {}).mappings().all()
+    assignments = session.info.setdefault(ASSIGNMENTS, [])
     for row in keys:
         record(session, Pending(spec.name, spec.record_id(row), deleted=state.is_delete, origin=origin,
                                 scope=_scope_of(spec, row.get) if state.is_delete else None))
+        if spec.name == "jobs":
+            old = row["technician_id"]
+            new = None if state.is_delete else set_values.get("technician_id", old)
+            if old != new:
+                assignments.append((row["id"], old, new))
+    return None
+
+
+def _captured_insert(state, spec: registry.SyncTable, origin):
+    """Run a Core INSERT and log the rows it made (keys from the database
+    when it reports them, else from the values given)."""
+    session = state.session
+    result = state.invoke_statement()
+    params = state.parameters
+    rows = params if isinstance(params, list) else [params or {}]
+    given = _insert_values(state.statement)
+    try:
+        keys = result.inserted_primary_key_rows
+    except Exception:  # noqa: BLE001  (not every dialect reports them for every statement)
+        keys = []
+    assignments = session.info.setdefault(ASSIGNMENTS, [])
+    for index, row in enumerate(rows):
+        values = {**given, **(row or {})}
+        if index < len(keys) and keys[index] is not None and all(v is not None for v in keys[index]):
+            values.update(dict(zip([c.name for c in spec.table.primary_key.columns], keys[index], strict=False)))
+        if not all(values.get(k) is not None for k in spec.key_columns):
+            continue
+        record(session, Pending(spec.name, spec.record_id(values), origin=origin))
+        if spec.name == "jobs" and values.get("technician_id") is not None:
+            assignments.append((values["id"], None, values["technician_id"]))
+    return result
+
+
+def _key_from_where(where, key_columns) -> dict | None:
+    """The record key when a WHERE clause pins every key column to a literal."""
+    if where is None:
+        return None
+    found = {}
+    clauses = getattr(where, "clauses", None) or [where]
+    if getattr(where, "operator", None) is not None and getattr(where, "clauses", None) is not None \
+            and where.operator is not operators.and_:
+        return None
+    for clause in clauses:
+        left, right = getattr(clause, "left", None), getattr(clause, "right", None)
+        if getattr(clause, "operator", None) is operators.eq and getattr(left, "key", None) in key_columns \
+                and isinstance(right, BindParameter) and right.value is not None and not right.expanding:
+            found[left.key] = right.value
+    return found if len(found) == len(key_columns) else None
+
+
+def _insert_values(statement) -> dict:
+    """The literal values of an ``insert().values(...)``, without compiling it."""
+    values = getattr(statement, "_values", None)
+    if values is None:
+        return statement.compile().params
+    out = {}
+    for column, value in values.items():
+        name = getattr(column, "key", column)
+        out[name] = getattr(value, "value", value)
+    return out
 
 
 # ---- commit: allocate positions and write ------------------------------------
@@ -216,15 +281,75 @@ def _insert_for(session: Session):
 def allocate(session: Session, count: int) -> int:
     """Take ``count`` positions; returns the first. Locks the counter row
     until the transaction ends (callers do this last, right before commit)."""
-    stmt = (update(SyncCounter).where(SyncCounter.id == 1)
-            .values(position=SyncCounter.position + count).returning(SyncCounter.position)
-            .execution_options(**{SKIP: True}))
-    last = session.execute(stmt).scalar()
+    counter = SyncCounter.__table__
+    connection = session.connection()
+    stmt = (counter.update().where(counter.c.id == 1)
+            .values(position=counter.c.position + count).returning(counter.c.position))
+    last = connection.execute(stmt).scalar()
     if last is None:
-        session.execute(_insert_for(session)(SyncCounter).values(id=1, position=0, pruned_through=0)
-                        .on_conflict_do_nothing(index_elements=["id"]))
-        last = session.execute(stmt).scalar()
+        connection.execute(_insert_for(session)(counter).values(id=1, position=0, pruned_through=0)
+                           .on_conflict_do_nothing(index_elements=["id"]))
+        last = connection.execute(stmt).scalar()
     return last - count + 1
+
+
+_COMPILED: dict = {}
+
+
+def bulk_insert(connection, target, rows: list[dict]) -> None:
+    """``executemany`` an INSERT into ``target`` (a Table, or a statement
+    built once and kept, such as the change log's upsert) — SQLite's native
+    loop, psycopg's pipeline — every row having the same keys.
+
+    The statement is compiled once per (statement, dialect, keys) and each
+    value goes through its column type's own bind processor, straight to the
+    driver: SQLAlchemy's generic per-row parameter building costs more than
+    the database's write for these narrow rows. (On PostgreSQL, plain
+    executemany also beats SQLAlchemy's multi-row VALUES pages, which it only
+    uses with RETURNING.)"""
+    if not rows:
+        return
+    dialect = connection.dialect
+    keys = tuple(rows[0])
+    if isinstance(target, Table):
+        cache_key = (target.name, dialect.name, keys)
+        stmt = None
+    else:
+        cache_key = (id(target), dialect.name, keys)
+        stmt = target
+    entry = _COMPILED.get(cache_key)
+    if entry is None:
+        stmt = stmt if stmt is not None else insert(target)
+        compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
+        names = compiled.positiontup if compiled.positional else list(compiled.binds)
+        processors = []
+        for name in names:
+            bind = compiled.binds[name]
+            processors.append((name, bind.key, bind.type._cached_bind_processor(dialect)))
+        entry = (compiled.string, compiled.positional, processors, stmt)  # keeps a statement's id() unique
+        _COMPILED[cache_key] = entry
+    sql, positional, processors, _stmt = entry
+    if positional:
+        params = [tuple(p(row[key]) if p else row[key] for _name, key, p in processors) for row in rows]
+    else:
+        params = [{name: (p(row[key]) if p else row[key]) for name, key, p in processors} for row in rows]
+    connection.exec_driver_sql(sql, params)
+
+
+_UPSERTS: dict = {}
+_CHANGE_COLUMNS = ("position", "version", "deleted", "origin_device", "scope_job", "scope_location",
+                   "scope_technician", "field_versions", "changed_at")
+
+
+def _upsert(session: Session):
+    """INSERT ... ON CONFLICT (table_name, record_id) DO UPDATE, built once per dialect."""
+    name = session.get_bind().dialect.name
+    if name not in _UPSERTS:
+        stmt = _insert_for(session)(SyncChange.__table__)
+        _UPSERTS[name] = stmt.on_conflict_do_update(
+            index_elements=["table_name", "record_id"],
+            set_={column: stmt.excluded[column] for column in _CHANGE_COLUMNS})
+    return _UPSERTS[name]
 
 
 def write_pending(session: Session) -> None:
@@ -248,21 +373,12 @@ def write_pending(session: Session) -> None:
             "scope_job": job, "scope_location": location, "scope_technician": technician,
             "field_versions": entry.field_versions, "changed_at": now,
         })
-    insert_ = _insert_for(session)
-    for start in range(0, len(rows), _CHUNK):
-        stmt = insert_(SyncChange).values(rows[start:start + _CHUNK])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["table_name", "record_id"],
-            set_={name: stmt.excluded[name] for name in (
-                "position", "version", "deleted", "origin_device", "scope_job", "scope_location",
-                "scope_technician", "field_versions", "changed_at")},
-        )
-        session.execute(stmt.execution_options(**{SKIP: True}))
+    connection = session.connection()  # Core, executemany: one statement, compiled once
+    bulk_insert(connection, _upsert(session), rows)
     base = first + len(entries)
     exit_rows = [{"position": base + i, "technician_id": tech, "table_name": table, "record_id": rid, "at": now}
                  for i, (tech, table, rid) in enumerate(exits)]
-    for start in range(0, len(exit_rows), _CHUNK):
-        session.execute(insert(SyncScopeExit).execution_options(**{SKIP: True}), exit_rows[start:start + _CHUNK])
+    bulk_insert(connection, SyncScopeExit.__table__, exit_rows)
     buf.clear()
 
 
@@ -391,6 +507,22 @@ def prune(session: Session, *, retention: timedelta, now: datetime) -> int:
                                               or_(SyncCounter.pruned_through < highest))
                     .values(pruned_through=highest).execution_options(**{SKIP: True}))
     return dropped
+
+
+def backfill(session: Session) -> int:
+    """Log every syncable record the change log does not know (data loaded
+    before the sync engine, or written behind the session's back). Returns
+    how many; they get positions when the caller commits."""
+    count = 0
+    for spec in registry.TABLES.values():
+        known = set(session.scalars(select(SyncChange.record_id).where(SyncChange.table_name == spec.name)))
+        columns = [spec.table.c[k] for k in spec.key_columns]
+        for row in session.execute(select(*columns)).mappings():
+            record_id = spec.record_id(row)
+            if record_id not in known:
+                record(session, Pending(spec.name, record_id))
+                count += 1
+    return count
 
 
 # ---- installation --------------------------------------------------------------

@@ -76,11 +76,11 @@ def resolve(session: Session, conflict_id: uuid.UUID, *, keep: str, values: dict
     if conflict.status != OPEN:
         raise Conflict("this conflict is settled already", code="conflict_resolved")
     spec = registry.TABLES[conflict.table_name]
-    if keep == "server":
-        chosen = {}
-    elif keep == "device":
-        chosen = {name: side["device"] for name, side in conflict.fields.items()
-                  if side.get("kept") == "server" and name != "technician_id"}
+    # Fields whose kept side is not the one chosen get the other side's value
+    # back; the assignment itself is the dispatcher's to change (reassign).
+    if keep in ("server", "device"):
+        chosen = {name: side[keep] for name, side in conflict.fields.items()
+                  if side.get("kept") != keep and name != "technician_id"}
     else:
         if not values:
             raise InvalidInput("keep=values needs values", details={"fields": {"json": {"values": ["Required."]}}})

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from sync import registry
 from sync.errors import InvalidCursor, ResyncRequired
+from sync.memory import no_cyclic_gc
 from sync.models import SyncChange, SyncCounter, SyncScopeExit
 from sync.scope import Scope, technician_scope
 
@@ -100,6 +101,12 @@ def scope_filter(scope: Scope):
 def pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | None, cursor: str | None,
          limit: int = DEFAULT_LIMIT) -> PullPage:
     """One page of changes for this technician's device."""
+    with no_cyclic_gc():
+        return _pull(session, technician_id=technician_id, device_id=device_id, cursor=cursor, limit=limit)
+
+
+def _pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | None, cursor: str | None,
+          limit: int) -> PullPage:
     limit = max(1, min(limit, MAX_LIMIT))
     after = Cursor.decode(cursor)
     counter, pruned_through = read_counter(session)  # first: see the module docstring
@@ -156,29 +163,33 @@ def pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | N
 
 def _fill(session: Session, wanted: dict[str, list[Change]]) -> None:
     """Read the current fields of the records to send, one query per table."""
+    to_wire = registry.to_wire
     for table, changes in wanted.items():
         spec = registry.TABLES[table]
         columns = spec.pulled_columns
-        keys = [registry.parse_key(spec, c.id) for c in changes]
+        names = spec.field_names
+        single = len(spec.key_columns) == 1
         found = {}
-        for start in range(0, len(keys), 1000):
-            chunk = keys[start:start + 1000]
-            if len(spec.key_columns) == 1:
-                name = spec.key_columns[0]
-                where = spec.table.c[name].in_([k[name] for k in chunk])
+        for start in range(0, len(changes), 1000):
+            chunk = changes[start:start + 1000]
+            if single:
+                key = spec.table.c[spec.key_columns[0]]
+                where = key.in_([uuid.UUID(c.id) for c in chunk])
             else:
+                keys = [registry.parse_key(spec, c.id) for c in chunk]
                 where = tuple_(*[spec.table.c[k] for k in spec.key_columns]).in_(
-                    [tuple(k[c] for c in spec.key_columns) for k in chunk])
+                    [tuple(k[c] for c in spec.key_columns) for k in keys])
             for row in session.execute(select(*columns).where(where)).mappings():
-                found[spec.record_id(row)] = row
+                found[str(row["id"]) if single else spec.record_id(row)] = row
+        versioned = spec.versioned
         for change in changes:
             row = found.get(change.id)
             if row is None:  # deleted since the change row was read: its tombstone follows
                 change.deleted, change.reason = True, "deleted"
                 continue
-            if spec.versioned:
+            if versioned:
                 change.version = row["version"]
-            change.fields = {name: registry.to_wire(row[name]) for name in spec.field_names}
+            change.fields = {name: to_wire(row[name]) for name in names}
 
 
 def snapshot(session: Session, technician_id: uuid.UUID) -> dict[tuple[str, str], dict]:

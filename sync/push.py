@@ -20,16 +20,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from media.models import Blob
 from server.jobs.models import JobStatus
-from server.stock.ledger import record_field_consumption
 from server.stock.models import Part, StockLocation
 from server.technicians.models import Technician
-from sync import changelog, registry
+from sync import changelog, facts, registry
 from sync.conflicts import ConflictDraft
+from sync.memory import no_cyclic_gc
 from sync.models import SyncChange, SyncOp
 from sync.registry import CREATE, DELETE, DEVICE, SERVER, UPDATE, FieldError, to_wire
 from sync.scope import former_jobs
@@ -93,6 +93,11 @@ def _rejected(op, code: str, message: str, fields: dict | None = None, table=Non
 
 def push(session: Session, pusher: Pusher, ops: list[Operation | InvalidOperation], *, now: datetime) -> PushResult:
     """Apply ``ops`` in order; one result per operation. Never commits."""
+    with no_cyclic_gc():
+        return _push(session, pusher, ops, now=now)
+
+
+def _push(session: Session, pusher: Pusher, ops: list[Operation | InvalidOperation], *, now: datetime) -> PushResult:
     changelog.set_origin_device(session, pusher.device_id)
     results: list[dict | None] = [None] * len(ops)
     first_index: dict[uuid.UUID, int] = {}
@@ -164,8 +169,7 @@ def _record_ops(session: Session, pusher: Pusher, done: list, now: datetime) -> 
         "action": getattr(op, "action", None), "status": outcome["status"], "outcome": outcome,
         "device_time": getattr(op, "device_time", None), "received_at": now,
     } for op, outcome in done]
-    if rows:
-        session.execute(insert(SyncOp).execution_options(**SKIP), rows)
+    changelog.bulk_insert(session.connection(), SyncOp.__table__, rows)
 
 
 class _Batch:
@@ -328,7 +332,7 @@ class _Batch:
         key = (spec.name, op.record_id)
         if key in self.exists or key in self.rows or key in self.deleted:
             raise _Rejected("already_exists", "a record with this id exists already")
-        row = _blank_row(spec.table)
+        row = dict.fromkeys(spec.column_names)
         row["id"] = uuid.UUID(op.record_id)
         job = None
         if spec.name == "check_ins":
@@ -339,6 +343,9 @@ class _Batch:
         else:
             job = self._job_for(values["job_id"])
         row.update(values)
+        for name, make in spec.column_defaults:
+            if row[name] is None and name not in values:
+                row[name] = make()
         if spec.name == "part_usages":
             if str(values["part_id"]) not in self.parts:
                 raise _Rejected("not_found", "no such part", {"part_id": ["Unknown part."]})
@@ -370,7 +377,11 @@ class _Batch:
         self.inserts[spec.name][op.record_id] = row
         versions = ({name: [1, self.device] for name in spec.field_names} if spec.versioned else None)
         self.field_versions[key] = versions or {}
-        self._log(spec, op.record_id, row, origin=self.pusher.device_id, versions=versions)
+        # Facts come back to the device with what the server added (receipt
+        # time, van, warranty); they can never be deleted, so nothing is
+        # resurrected. Other records are exactly what the device sent.
+        origin = None if spec.fact else self.pusher.device_id
+        self._log(spec, op.record_id, row, origin=origin, versions=versions)
         return {"op_id": str(op.op_id), "status": APPLIED, "table": spec.name, "id": op.record_id,
                 "version": row.get("version") or 1}
 
@@ -479,9 +490,9 @@ class _Batch:
     # ---- writing -----------------------------------------------------------
     def write(self) -> None:
         session = self.session
+        connection = session.connection()  # Core executemany: the change log is written by us, below
         for table, rows in self.inserts.items():
-            if rows:
-                session.execute(insert(registry.TABLES[table].table).execution_options(**SKIP), list(rows.values()))
+            changelog.bulk_insert(connection, registry.TABLES[table].table, list(rows.values()))
         for table, records in self.updates.items():
             spec = registry.TABLES[table]
             groups: dict[frozenset, list[dict]] = defaultdict(list)
@@ -491,26 +502,22 @@ class _Batch:
             for columns, params in groups.items():
                 stmt = (update(spec.table).where(spec.table.c.id == bindparam("_id"))
                         .values({c: bindparam(f"v_{c}") for c in columns}))
-                session.connection().execute(stmt, params)
+                connection.execute(stmt, params)
         for table, record_ids in self.deletes.items():
             if record_ids:
                 spec = registry.TABLES[table]
-                session.execute(delete(spec.table).where(spec.table.c.id.in_([uuid.UUID(r) for r in record_ids]))
-                                .execution_options(**SKIP))
-        for usage in self.usages:
-            record_field_consumption(
-                session, usage_id=usage["id"], job_id=usage["job_id"], part_id=usage["part_id"],
-                location_id=usage["location_id"], quantity=usage["quantity"], at=self.now,
-                under_warranty=usage["under_warranty"], serial_numbers=usage["serial_numbers"])
+                connection.execute(delete(spec.table).where(spec.table.c.id.in_([uuid.UUID(r) for r in record_ids])))
+        facts.consume(session, self.usages, at=self.now)
         if self.last_check_in is not None:
             # Ordered by when the server received it, never by the device's clock.
-            session.execute(update(Technician).where(Technician.id == self.pusher.technician_id).values(
+            technicians = Technician.__table__
+            connection.execute(technicians.update().where(technicians.c.id == self.pusher.technician_id).values(
                 last_latitude=self.last_check_in["latitude"], last_longitude=self.last_check_in["longitude"],
-                last_position_at=self.now, version=Technician.version + 1).execution_options(**SKIP))
+                last_position_at=self.now, version=technicians.c.version + 1))
         if self.conflicts:
             from sync.models import SyncConflict
 
-            session.execute(insert(SyncConflict).execution_options(**SKIP), [c.row() for c in self.conflicts])
+            changelog.bulk_insert(connection, SyncConflict.__table__, [c.row() for c in self.conflicts])
         for change in self.changes.values():
             changelog.record(session, change)
 
@@ -535,20 +542,3 @@ def _uuid_text(value) -> str | None:
         return str(uuid.UUID(str(value)))
     except ValueError:
         return None
-
-
-def _blank_row(table) -> dict:
-    """A row of the table's column defaults (None where there is none), so a
-    column added with a default later needs no change here."""
-    row = {}
-    for column in table.columns:
-        default = column.default
-        if default is None:
-            row[column.name] = None
-        elif default.is_scalar:
-            row[column.name] = default.arg
-        elif default.is_callable:
-            row[column.name] = default.arg(None)
-        else:
-            row[column.name] = None
-    return row

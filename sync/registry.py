@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 
 from media.models import Photo, PhotoKind, Signature
@@ -156,17 +157,20 @@ def _strokes(value):
 
 # ---- wire rendering: Python value -> JSON value ------------------------------
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def to_wire(value):
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if type(value) in _PLAIN:  # exact types: our enums are str subclasses
         return value
+    if isinstance(value, enum.Enum):
+        return value.value
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, enum.Enum):
-        return value.value
     return value
 
 
@@ -195,13 +199,33 @@ class SyncTable:
     def table(self):
         return self.model.__table__
 
-    @property
+    @cached_property
     def pulled_columns(self) -> list:
         return [c for c in self.table.columns if c.name not in self.excluded]
 
-    @property
+    @cached_property
     def field_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.pulled_columns if c.name not in self.key_columns and c.name != "version")
+
+    @cached_property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.table.columns)
+
+    @cached_property
+    def column_defaults(self) -> tuple[tuple[str, Callable], ...]:
+        """(column, make value) for columns with a Python-side default: a bulk
+        INSERT given an explicit None would not apply them."""
+        out = []
+        for column in self.table.columns:
+            default = column.default
+            if default is None or getattr(default, "is_sequence", False) or getattr(default, "is_clause_element",
+                                                                                     False):
+                continue
+            if default.is_callable:
+                out.append((column.name, lambda fn=default.arg: fn(None)))
+            else:
+                out.append((column.name, lambda value=default.arg: value))
+        return tuple(out)
 
     def record_id(self, row) -> str:
         """The record's key as text, from an object, a row or a mapping."""

@@ -198,3 +198,19 @@ def test_stale_base_version_ahead_of_server_is_rejected(client):
     device = Handheld(client, tech)
     answer = device.push([op("jobs", job.id, "update", {"work_done": "x"}, base_version=7)])
     assert answer["results"][0]["error"]["code"] == "invalid_base_version"
+
+
+def test_keeping_the_server_side_restores_a_value_the_device_won(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    device = Handheld(client, tech)
+    _server_edit(job.id, fault_cause="office diagnosis")
+    answer = device.push([op("jobs", job.id, "update", {"fault_cause": "device diagnosis"}, base_version=1)])
+    assert _job(job.id).fault_cause == "device diagnosis"  # the technician's fact won ...
+    office = _office(client)
+    response = client.post(f"/api/v1/sync/conflicts/{answer['results'][0]['conflict_id']}/resolve",
+                           json={"keep": "server"}, headers=office)
+    assert response.status_code == 200
+    assert _job(job.id).fault_cause == "office diagnosis"  # ... until the dispatcher decided otherwise
+    device.pull()
+    assert device.copy[("jobs", str(job.id))]["fault_cause"] == "office diagnosis"

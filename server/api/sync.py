@@ -37,16 +37,24 @@ from schemas.sync import (
     PushResponseSchema,
     parse_operation,
 )
+from schemas.watermelon import (
+    WatermelonPullArgsSchema,
+    WatermelonPullResponseSchema,
+    WatermelonPushArgsSchema,
+    WatermelonPushResponseSchema,
+)
 from server.accounts.models import Role
 from server.api import errors
+from server.api.errors import ApiError
 from server.api.security import current_principal, requires
 from server.db import utcnow
 from server.exceptions import PermissionDenied
 from server.extensions import db
 from server.pagination import paginate
 from server.technicians.models import Technician
-from sync import changelog, conflicts
+from sync import changelog, conflicts, watermelon
 from sync.errors import BatchTooLarge, ProtocolUnsupported, ResyncRequired, check_protocol
+from sync.memory import no_cyclic_gc
 from sync.models import SyncConflict
 from sync.pull import pull
 from sync.push import Pusher, push
@@ -121,9 +129,10 @@ class Push(MethodView):
         if len(raw_ops) > _max_ops():
             raise BatchTooLarge(f"a push may carry at most {_max_ops()} operations: split the batch",
                                 details={"max_ops": _max_ops(), "received": len(raw_ops)})
-        operations = [parse_operation(i, raw) for i, raw in enumerate(raw_ops)]
-        result = apply_push(technician_pusher(), operations)
-        return jsonify({"results": result.results, "missing_blobs": result.missing_blobs})
+        with no_cyclic_gc():
+            operations = [parse_operation(i, raw) for i, raw in enumerate(raw_ops)]
+            result = apply_push(technician_pusher(), operations)
+            return jsonify({"results": result.results, "missing_blobs": result.missing_blobs})
 
 
 @blp.route("/pull")
@@ -141,8 +150,9 @@ class Pull(MethodView):
         page = pull(db.session, technician_id=principal.technician_id, device_id=principal.device_id,
                     cursor=args.get("cursor"), limit=args["limit"])
         db.session.rollback()  # read-only
-        return jsonify({"changes": [c.as_dict() for c in page.changes], "next_cursor": page.next_cursor,
-                        "has_more": page.has_more})
+        with no_cyclic_gc():
+            return jsonify({"changes": [c.as_dict() for c in page.changes], "next_cursor": page.next_cursor,
+                            "has_more": page.has_more})
 
 
 @blp.route("/conflicts")
@@ -170,6 +180,14 @@ class ResolveConflict(MethodView):
         return conflict
 
 
+@blp.cli.command("backfill")
+def backfill_command():
+    """Log syncable records the change log does not know yet (data loaded before sync existed)."""
+    count = changelog.backfill(db.session)
+    db.session.commit()
+    click.echo(f"logged {count} records")
+
+
 @blp.cli.command("prune")
 @click.option("--days", type=int, default=None, help="Retention in days (default: SYNC_TOMBSTONE_RETENTION_DAYS).")
 def prune_command(days):
@@ -179,3 +197,70 @@ def prune_command(days):
     dropped = changelog.prune(db.session, retention=timedelta(days=days), now=utcnow())
     db.session.commit()
     click.echo(f"dropped {dropped} tombstones older than {days} days")
+
+
+# ---- WatermelonDB's protocol, on the same engine -------------------------------
+
+def _watermelon_migration(raw: str | None):
+    import json
+
+    if raw in (None, "", "null"):
+        return None
+    return json.loads(raw)
+
+
+@blp.route("/watermelon/pull")
+class WatermelonPull(MethodView):
+    @requires(Role.technician)
+    @blp.arguments(WatermelonPullArgsSchema, location="query")
+    @blp.response(200, WatermelonPullResponseSchema)
+    @blp.alt_response(410, description="last_pulled_at is older than the tombstone retention: reset and sync.")
+    def get(self, args):
+        """WatermelonDB pullChanges: every change since last_pulled_at in this technician's scope."""
+        pusher = technician_pusher()
+        answer = watermelon.pull_changes(db.session, technician_id=pusher.technician_id, device_id=pusher.device_id,
+                                         last_pulled_at=args.get("last_pulled_at"),
+                                         migration=_watermelon_migration(args.get("migration")))
+        db.session.rollback()  # read-only
+        return jsonify(answer)
+
+
+@blp.route("/watermelon/push")
+class WatermelonPush(MethodView):
+    @requires(Role.technician)
+    @limit_push_size
+    @blp.arguments(WatermelonPushArgsSchema, location="query")
+    @blp.response(200, WatermelonPushResponseSchema)
+    @blp.alt_response(409, description="A change was refused: nothing was applied (the protocol's all-or-nothing).")
+    def post(self, args):
+        """WatermelonDB pushChanges: apply all the changes, exactly once, or none."""
+        import json
+
+        try:
+            body = json.loads(request.get_data(cache=False) or b"{}")
+        except ValueError:
+            raise ApiError(400, "The request body is not valid JSON.", code="malformed_json") from None
+        changes = body.get("changes") if isinstance(body, dict) and isinstance(body.get("changes"), dict) else body
+        if not isinstance(changes, dict):
+            raise ApiError(422, "The body is a WatermelonDB changes object.", code="validation_error")
+        pusher = technician_pusher()
+        for attempt in range(PUSH_ATTEMPTS):
+            try:
+                result = watermelon.push_changes(db.session, pusher, changes, last_pulled_at=args.get("last_pulled_at"),
+                                                 now=utcnow())
+                refused = watermelon.failures(result)
+                if refused:
+                    db.session.rollback()
+                    raise ApiError(409, "a change was refused; nothing was applied", code="push_rejected",
+                                   details={"rejected": refused[:50]})
+                db.session.commit()
+                return jsonify({"ok": True, "missing_blobs": result.missing_blobs})
+            except (IntegrityError, OperationalError):
+                db.session.rollback()
+                if attempt == PUSH_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+
+WatermelonPush.accepts_raw_body = True  # WatermelonDB's fetch() sends JSON as text/plain

@@ -1,0 +1,315 @@
+"""Push throughput: 500-operation batches over HTTP (gunicorn, one worker), on
+SQLite and PostgreSQL, with the exactly-once bookkeeping; against, from the
+same run, a plain SQLAlchemy Core insert of the same rows, and the engine with
+and without its bookkeeping (``sync_ops`` lookup and insert).
+
+    .venv/bin/python bench/bench_sync_push.py            # SQLite (+ PostgreSQL if TEST_DATABASE_URL is set)
+    BENCH_BATCHES=20 BENCH_DATABASE_URL=postgresql://... .venv/bin/python bench/bench_sync_push.py
+
+Bounded: BENCH_BATCHES batches (default 20) per measurement.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+import uuid
+from datetime import UTC, datetime
+
+from _common import Server, migrated_app, scratch_urls
+
+BATCH = 500
+BATCHES = int(os.environ.get("BENCH_BATCHES", "20"))
+PASSWORD = "bench-password-123"  # noqa: S105  (a scratch database's bench account)
+# The mix of one batch: a day's worth of a technician's sync, mostly facts.
+MIX = {"job_update": 10, "check_in": 240, "adjustment_create": 150, "adjustment_update": 50, "photo": 30,
+       "part_usage": 20}
+assert sum(MIX.values()) == BATCH
+
+
+def seed(app) -> dict:
+    from server.accounts.models import Role, User
+    from server.accounts.passwords import hash_password
+    from server.customers.models import Asset, Customer, Site
+    from server.db import utcnow
+    from server.extensions import db
+    from server.jobs.models import Job
+    from server.stock.models import LocationKind, Part, StockLocation
+    from server.technicians.models import Technician
+    from server.tickets.models import Ticket
+
+    with app.app_context():
+        user = User(username="bench-tech", display_name="Bench", password_hash=hash_password(PASSWORD, "fast"),
+                    role=Role.technician)
+        van = StockLocation(code="VAN-B", name="Van", kind=LocationKind.van, latitude=31.2, longitude=121.4)
+        dispatcher = User(username="bench-office", display_name="Office",
+                          password_hash=hash_password(PASSWORD, "fast"), role=Role.dispatcher)
+        db.session.add_all([user, van, dispatcher])
+        db.session.flush()
+        tech = Technician(user_id=user.id, name="Bench", home_latitude=31.2, home_longitude=121.4,
+                          van_location_id=van.id)
+        customer = Customer(name="Bench customer")
+        db.session.add_all([tech, customer])
+        db.session.flush()
+        site = Site(customer_id=customer.id, name="Site", address="1 Road", latitude=31.2, longitude=121.4)
+        db.session.add(site)
+        db.session.flush()
+        jobs = []
+        now = utcnow()
+        for n in range(40):
+            asset = Asset(site_id=site.id, product_line="chiller", model="CH", serial_number=f"B-{n}")
+            db.session.add(asset)
+            db.session.flush()
+            ticket = Ticket(reference=f"B-{n}", customer_id=customer.id, site_id=site.id, asset_id=asset.id,
+                            channel="phone", category="repair", summary="bench", owner_id=dispatcher.id,
+                            received_at=now, response_due_at=now, on_site_due_at=now, resolve_due_at=now)
+            db.session.add(ticket)
+            db.session.flush()
+            job = Job(ticket_id=ticket.id, technician_id=tech.id)
+            db.session.add(job)
+            jobs.append(job)
+        parts = [Part(part_number=f"BP-{n}", name="part") for n in range(10)]
+        db.session.add_all(parts)
+        db.session.commit()
+        return {"jobs": {str(j.id): 1 for j in jobs}, "parts": [str(p.id) for p in parts],
+                "technician_id": tech.id, "van": van.id}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+class Batches:
+    """Makes realistic batches; remembers versions so updates name the right base."""
+
+    def __init__(self, world: dict, seed_: int = 1):
+        self.world = world
+        self.rng = random.Random(seed_)
+        self.previous_adjustments: list[str] = []
+
+    def next(self) -> tuple[list[dict], dict]:
+        rng, jobs = self.rng, list(self.world["jobs"])
+        ops, rows = [], {"check_ins": [], "adjustments": [], "photos": [], "part_usages": [], "jobs": [],
+                         "adjustments_update": []}
+        now = datetime.now(UTC)
+        created = []
+
+        def add(table, action, fields, base=None, record_id=None):
+            record_id = record_id or str(uuid.uuid4())
+            operation = {"op_id": str(uuid.uuid4()), "table": table, "id": record_id, "action": action,
+                         "fields": fields, "device_time": _iso(now)}
+            if base is not None:
+                operation["base_version"] = base
+            ops.append(operation)
+            return record_id
+
+        for job_id in rng.sample(jobs, MIX["job_update"]):
+            add("jobs", "update", {"work_done": f"bench {rng.random()}", "status": "on_site"},
+                base=self.world["jobs"][job_id], record_id=job_id)
+            rows["jobs"].append(job_id)
+        for _ in range(MIX["check_in"]):
+            add("check_ins", "create", {"job_id": rng.choice(jobs), "kind": "periodic",
+                                        "latitude": 31 + rng.random(), "longitude": 121 + rng.random(),
+                                        "accuracy_m": 5.0, "recorded_at": _iso(now)})
+        for _ in range(MIX["adjustment_create"]):
+            created.append(add("adjustments", "create", {"job_id": rng.choice(jobs), "parameter": "pressure",
+                                                         "value_before": "1.0", "value_after": "1.2",
+                                                         "unit": "bar"}))
+        for record_id in self.previous_adjustments[:MIX["adjustment_update"]]:
+            add("adjustments", "update", {"value_after": "1.3"}, base=1, record_id=record_id)
+        for _ in range(MIX["photo"]):
+            add("photos", "create", {"job_id": rng.choice(jobs), "blob_sha256": f"{rng.getrandbits(256):064x}",
+                                     "kind": "after", "recorded_at": _iso(now)})
+        for _ in range(MIX["part_usage"]):
+            add("part_usages", "create", {"job_id": rng.choice(jobs), "part_id": rng.choice(self.world["parts"]),
+                                          "quantity": 1, "serial_numbers": [], "recorded_at": _iso(now)})
+        while len(ops) < BATCH:  # the first batch has no adjustments to update yet
+            add("check_ins", "create", {"kind": "periodic", "latitude": 31.0, "longitude": 121.0})
+        self.previous_adjustments = created
+        return ops, rows
+
+    def learn(self, results: list[dict]) -> None:
+        for result in results:
+            outcome = result.get("outcome") or result
+            if result["table"] == "jobs" and outcome.get("version"):
+                self.world["jobs"][result["id"]] = outcome["version"]
+
+
+def bench_http(url: str, world: dict) -> float:
+    import requests
+
+    batches = Batches(world, 1)
+    with Server(url) as server, requests.Session() as http:
+        token = http.post(server.url + "/api/v1/auth/token", timeout=30, json={
+            "username": "bench-tech", "password": PASSWORD, "device_id": "bench-1"}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        bodies = []
+        for _ in range(BATCHES + 2):
+            ops, _rows = batches.next()
+            bodies.append(ops)
+        # Warm up (imports, caches), then measure.
+        elapsed = 0.0
+        for n, ops in enumerate(bodies):
+            # Versions named in later batches depend on earlier answers.
+            for operation in ops:
+                if operation["table"] == "jobs":
+                    operation["base_version"] = world["jobs"][operation["id"]]
+            started = time.perf_counter()
+            answer = http.post(server.url + "/api/v1/sync/push", json={"protocol": 1, "ops": ops},
+                               headers=headers, timeout=120)
+            took = time.perf_counter() - started
+            assert answer.status_code == 200, answer.text
+            results = answer.json()["results"]
+            bad = [r for r in results if r["status"] not in ("applied", "merged")]
+            assert not bad, bad[:3]
+            batches.learn(results)
+            if n >= 2:
+                elapsed += took
+    return BATCHES * BATCH / elapsed
+
+
+def bench_wsgi(app, world: dict) -> float:
+    """The whole request (auth, JSON, Flask) in-process: the server's share of an HTTP push."""
+    batches = Batches(world, 5)
+    client = app.test_client()
+    token = client.post("/api/v1/auth/token", json={"username": "bench-tech", "password": PASSWORD,
+                                                      "device_id": "bench-2"}).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    elapsed = 0.0
+    for n in range(BATCHES + 2):
+        ops, _ = batches.next()
+        for operation in ops:
+            if operation["table"] == "jobs":
+                operation["base_version"] = world["jobs"][operation["id"]]
+        body = json.dumps({"protocol": 1, "ops": ops})
+        started = time.perf_counter()
+        answer = client.post("/api/v1/sync/push", data=body, content_type="application/json", headers=headers)
+        took = time.perf_counter() - started
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        batches.learn(answer.get_json()["results"])
+        if n >= 2:
+            elapsed += took
+    return BATCHES * BATCH / elapsed
+
+
+def bench_engine(app, world: dict, bookkeeping: bool) -> float:
+    """The engine in-process, with or without its exactly-once bookkeeping."""
+    from schemas.sync import parse_operation
+    from server.db import utcnow
+    from server.extensions import db
+    from sync import push as push_module
+    from sync.push import Pusher, push
+
+    saved = (push_module._recorded_outcomes, push_module._record_ops)
+    if not bookkeeping:
+        push_module._recorded_outcomes = lambda session, op_ids: {}
+        push_module._record_ops = lambda session, pusher, done, now: None
+    batches = Batches(world, 2 if bookkeeping else 3)
+    try:
+        with app.app_context():
+            from server.accounts.models import User
+
+            user_id = db.session.query(User.id).filter_by(username="bench-tech").scalar()
+            pusher = Pusher(technician_id=world["technician_id"], user_id=user_id, device_id=None,
+                            van_location_id=world["van"])
+            elapsed = 0.0
+            for n in range(BATCHES + 2):
+                ops, _rows = batches.next()
+                started = time.perf_counter()
+                parsed = [parse_operation(i, raw) for i, raw in enumerate(ops)]
+                result = push(db.session, pusher, parsed, now=utcnow())
+                db.session.commit()
+                took = time.perf_counter() - started
+                batches.learn(result.results)
+                if n >= 2:
+                    elapsed += took
+    finally:
+        push_module._recorded_outcomes, push_module._record_ops = saved
+    return BATCHES * BATCH / elapsed
+
+
+def bench_core_insert(app, world: dict) -> float:
+    """The storage alone: the same rows written with plain Core statements."""
+    from sqlalchemy import bindparam, update
+
+    from media.models import Photo
+    from server.extensions import db
+    from server.jobs.models import Adjustment, CheckIn, Job, PartUsage
+
+    batches = Batches(world, 4)
+    with app.app_context():
+        engine = db.engine
+        elapsed = 0.0
+        for n in range(BATCHES + 2):
+            ops, _ = batches.next()
+            now = datetime.now(UTC)
+            rows = {"check_ins": [], "adjustments": [], "photos": [], "part_usages": [], "jobs": [], "adj_up": []}
+            for o in ops:
+                f = dict(o["fields"])
+                if o["action"] == "update":
+                    key = "jobs" if o["table"] == "jobs" else "adj_up"
+                    rows[key].append({"_id": uuid.UUID(o["id"]), **{f"v_{k}": v for k, v in f.items()}})
+                    continue
+                row = {"id": uuid.UUID(o["id"]), **{k: v for k, v in f.items() if k not in ("recorded_at",)}}
+                for k in ("job_id", "part_id"):
+                    if k in row:
+                        row[k] = uuid.UUID(row[k])
+                if o["table"] == "check_ins":
+                    row.update(technician_id=world["technician_id"], received_at=now, recorded_at=now)
+                    row.setdefault("job_id", None)
+                    row.setdefault("accuracy_m", None)
+                elif o["table"] == "adjustments":
+                    row.update(version=1, created_at=now, updated_at=now)
+                elif o["table"] == "photos":
+                    row.update(created_at=now, recorded_at=now)
+                elif o["table"] == "part_usages":
+                    row.update(location_id=world["van"], under_warranty=False, created_at=now, recorded_at=now)
+                rows[o["table"]].append(row)
+            models = {"check_ins": CheckIn, "adjustments": Adjustment, "photos": Photo, "part_usages": PartUsage}
+            started = time.perf_counter()
+            with engine.begin() as connection:
+                for table, model in models.items():
+                    if rows[table]:
+                        connection.execute(model.__table__.insert(), rows[table])
+                for model, key, columns in ((Job, "jobs", ("work_done", "status")),
+                                            (Adjustment, "adj_up", ("value_after",))):
+                    good = [r for r in rows[key] if all(f"v_{c}" in r for c in columns)]
+                    if good:
+                        connection.execute(update(model.__table__).where(model.__table__.c.id == bindparam("_id"))
+                                           .values({c: bindparam(f"v_{c}") for c in columns}), good)
+            took = time.perf_counter() - started
+            if n >= 2:
+                elapsed += took
+    return BATCHES * BATCH / elapsed
+
+
+def main() -> None:
+    print(f"push benchmark: {BATCHES} batches of {BATCH} operations per figure; mix {MIX}")
+    for name, url in scratch_urls():
+        app = migrated_app(url)
+        world = seed(app)
+        with app.app_context():
+            from server.extensions import db
+
+            db.engine.dispose()
+        core = bench_core_insert(app, world)
+        with_bookkeeping = bench_engine(app, world, bookkeeping=True)
+        without = bench_engine(app, world, bookkeeping=False)
+        with app.app_context():
+            wsgi = bench_wsgi(app, world)
+            db.engine.dispose()
+        http = bench_http(url, world)
+        print(f"\n[{name}]")
+        print(f"  plain Core insert of the same rows      {core:>10,.0f} rows/s")
+        print(f"  engine in-process, without bookkeeping  {without:>10,.0f} ops/s")
+        print(f"  engine in-process, exactly-once         {with_bookkeeping:>10,.0f} ops/s")
+        print(f"  push, whole request in-process (WSGI)   {wsgi:>10,.0f} ops/s")
+        print(f"  push over HTTP (gunicorn, 1 worker)     {http:>10,.0f} ops/s")
+        print(f"  exactly-once cost (without / with)      {without / with_bookkeeping:>10.2f}x")
+        print(f"  Core insert / push over HTTP            {core / http:>10.2f}x   (aim: <= 4x)")
+
+
+if __name__ == "__main__":
+    main()
