@@ -139,3 +139,13 @@ def test_an_empty_layer_and_a_short_one(app, index):
 def test_positions_off_the_globe_are_refused(app, index, lat, lon):
     with pytest.raises(InvalidInput):
         index.nearest(db.session, STOCK_LOCATIONS, lat, lon, 1)
+
+
+def test_the_geodesic_is_geopys():
+    from geopy.distance import geodesic
+
+    rng = random.Random(3)
+    for _ in range(200):
+        a = (rng.uniform(-90, 90), rng.uniform(-180, 180))
+        b = (rng.uniform(-90, 90), rng.uniform(-180, 180))
+        assert spatial.geodesic_m(*a, *b) == pytest.approx(geodesic(a, b).meters, rel=1e-12, abs=1e-6)

@@ -17,13 +17,15 @@ PostgreSQL paths decide identically.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from server.jobs.models import Job, JobStatus
@@ -42,12 +44,30 @@ class Reason:
     message: str
 
 
+class Cert(NamedTuple):
+    certified_on: date
+    expires_on: date
+
+
+class Slot(NamedTuple):
+    weekday: int
+    starts: time
+    ends: time
+
+
+class Leave(NamedTuple):
+    starts_at: datetime
+    ends_at: datetime
+
+
 @dataclass
 class TechnicianFacts:
-    technician: Technician
-    certifications: list[Certification] = field(default_factory=list)
-    shifts: list[ShiftSlot] = field(default_factory=list)
-    leaves: list[ShiftException] = field(default_factory=list)
+    """Plain rows (no ORM identity): a candidates query reads hundreds of them."""
+
+    technician: Any  # a row of the technicians table
+    certifications: list = field(default_factory=list)  # rows: product_line, certified_on, expires_on
+    shifts: list = field(default_factory=list)  # rows: weekday, starts, ends
+    leaves: list = field(default_factory=list)  # rows: starts_at, ends_at
     open_jobs: int = 0
 
 
@@ -65,11 +85,12 @@ def open_jobs_count(session: Session, technician_ids: Iterable[uuid.UUID]) -> di
     ids = list(technician_ids)
     if not ids:
         return {}
-    rows = session.execute(
-        select(Job.technician_id, func.count()).where(Job.technician_id.in_(ids), Job.status.in_(OPEN_JOB_STATUSES))
-        .group_by(Job.technician_id)
-    )
-    return dict(rows.all())
+    # Only technician_id in WHERE: the planner then takes its index, never the
+    # status index (which would visit every open job of the whole fleet).
+    open_ = func.sum(case((Job.status.in_(OPEN_JOB_STATUSES), 1), else_=0))
+    rows = session.execute(select(Job.technician_id, open_).where(Job.technician_id.in_(ids))
+                           .group_by(Job.technician_id))
+    return {technician_id: int(count or 0) for technician_id, count in rows}
 
 
 def load_facts(session: Session, technician_ids: Iterable[uuid.UUID], *, product_line: str,
@@ -78,29 +99,113 @@ def load_facts(session: Session, technician_ids: Iterable[uuid.UUID], *, product
     ids = list(dict.fromkeys(technician_ids))
     if not ids:
         return {}
-    facts = {t.id: TechnicianFacts(t) for t in session.scalars(select(Technician).where(Technician.id.in_(ids)))}
-    for cert in session.scalars(select(Certification).where(Certification.technician_id.in_(ids),
-                                                            Certification.product_line == product_line)):
-        facts[cert.technician_id].certifications.append(cert)
-    for slot in session.scalars(select(ShiftSlot).where(ShiftSlot.technician_id.in_(ids))):
-        facts[slot.technician_id].shifts.append(slot)
-    for leave in session.scalars(select(ShiftException).where(ShiftException.technician_id.in_(ids),
-                                                              ShiftException.ends_at > window_start,
-                                                              ShiftException.starts_at < window_end)):
-        facts[leave.technician_id].leaves.append(leave)
+    technicians, certifications = Technician.__table__, Certification.__table__
+    slots, leaves = ShiftSlot.__table__, ShiftException.__table__
+    facts = {t.id: TechnicianFacts(t) for t in session.execute(select(technicians)
+                                                                .where(technicians.c.id.in_(ids)))}
+    for cert in session.execute(select(certifications).where(certifications.c.technician_id.in_(ids),
+                                                             certifications.c.product_line == product_line)):
+        facts[cert.technician_id].certifications.append(Cert(cert.certified_on, cert.expires_on))
+    for slot in session.execute(select(slots.c.technician_id, slots.c.weekday, slots.c.starts, slots.c.ends)
+                                .where(slots.c.technician_id.in_(ids))):
+        facts[slot.technician_id].shifts.append(Slot(slot.weekday, slot.starts, slot.ends))
+    for leave in session.execute(select(leaves.c.technician_id, leaves.c.starts_at, leaves.c.ends_at)
+                                 .where(leaves.c.technician_id.in_(ids), leaves.c.ends_at > window_start,
+                                        leaves.c.starts_at < window_end)):
+        facts[leave.technician_id].leaves.append(Leave(leave.starts_at, leave.ends_at))
     for technician_id, count in open_jobs_count(session, ids).items():
         facts[technician_id].open_jobs = count
     return facts
 
 
-def zone_of(technician: Technician) -> ZoneInfo:
+# --- the same facts as columns of the spatial search (one round trip) ---------------------------------------------
+
+TECHNICIAN_FIELDS = ("id", "name", "timezone", "max_open_jobs", "van_location_id", "last_latitude",
+                     "last_longitude", "last_position_at", "home_latitude", "home_longitude")
+
+
+def json_rows(dialect: str, *columns):
+    """A JSON array of arrays, one per row: json_agg on PostgreSQL, json_group_array on SQLite."""
+    if dialect == "postgresql":
+        return func.json_agg(func.json_build_array(*columns))
+    return func.json_group_array(func.json_array(*columns))
+
+
+def fact_columns(dialect: str, *, product_line: str, window_start: datetime, window_end: datetime) -> list:
+    """Correlated subqueries on ``technicians`` that carry every fact the filters
+    need, so the spatial search returns them with each technician it finds."""
+    certifications, slots, leaves = Certification.__table__, ShiftSlot.__table__, ShiftException.__table__
+    technicians = Technician.__table__
+    return [
+        *(technicians.c[name] for name in TECHNICIAN_FIELDS),
+        select(json_rows(dialect, certifications.c.certified_on, certifications.c.expires_on))
+        .where(certifications.c.technician_id == technicians.c.id,
+               certifications.c.product_line == product_line).scalar_subquery(),
+        select(json_rows(dialect, slots.c.weekday, slots.c.starts, slots.c.ends))
+        .where(slots.c.technician_id == technicians.c.id).scalar_subquery(),
+        select(json_rows(dialect, leaves.c.starts_at, leaves.c.ends_at))
+        .where(leaves.c.technician_id == technicians.c.id, leaves.c.ends_at > window_start,
+               leaves.c.starts_at < window_end).scalar_subquery(),
+        select(func.count()).select_from(Job.__table__)
+        .where(Job.technician_id == technicians.c.id, Job.status.in_(OPEN_JOB_STATUSES)).scalar_subquery(),
+    ]
+
+
+@dataclass
+class TechnicianRecord:
+    id: uuid.UUID
+    name: str
+    timezone: str
+    max_open_jobs: int
+    van_location_id: uuid.UUID | None
+    last_latitude: float | None
+    last_longitude: float | None
+    last_position_at: datetime | None
+    home_latitude: float
+    home_longitude: float
+
+
+def json_list(value) -> list:
+    if value is None:
+        return []
+    rows = json.loads(value) if isinstance(value, str) else value
+    return [r for r in rows if r is not None and any(v is not None for v in r)]
+
+
+def _instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _uuid(value):
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(str(value))
+
+
+def facts_from_columns(extra: tuple) -> TechnicianFacts:
+    """Read back what :func:`fact_columns` selected."""
+    n = len(TECHNICIAN_FIELDS)
+    fields = dict(zip(TECHNICIAN_FIELDS, extra[:n], strict=True))
+    fields["id"], fields["van_location_id"] = _uuid(fields["id"]), _uuid(fields["van_location_id"])
+    certs, shifts, leaves, open_jobs = extra[n:]
+    return TechnicianFacts(
+        TechnicianRecord(**fields),
+        certifications=[Cert(date.fromisoformat(a[:10]), date.fromisoformat(b[:10])) for a, b in json_list(certs)],
+        shifts=[Slot(int(w), time.fromisoformat(a), time.fromisoformat(b)) for w, a, b in json_list(shifts)],
+        leaves=[Leave(_instant(a), _instant(b)) for a, b in json_list(leaves)],
+        open_jobs=int(open_jobs or 0),
+    )
+
+
+def zone_of(technician) -> ZoneInfo:
     try:
         return ZoneInfo(technician.timezone or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return UTC_ZONE
 
 
-def shift_windows(slots: Iterable[ShiftSlot], zone: ZoneInfo, start: datetime, end: datetime):
+def shift_windows(slots: Iterable, zone: ZoneInfo, start: datetime, end: datetime):
     """The weekly slots as UTC intervals overlapping [start, end], sorted.
 
     A slot ending at or before it starts runs past midnight; one ending at
@@ -168,7 +273,7 @@ def assess(facts: TechnicianFacts, *, product_line: str, now: datetime, due: dat
     visit_date = (arrival or now).astimezone(zone).date()
     if not facts.certifications:
         reasons.append(Reason("not_certified", f"not certified for {product_line}"))
-    elif not any(c.valid_on(visit_date) for c in facts.certifications):
+    elif not any(c.certified_on <= visit_date <= c.expires_on for c in facts.certifications):
         latest = max(facts.certifications, key=lambda c: c.expires_on)
         reasons.append(Reason("certification_expired",
                               f"certification for {product_line} is not valid on {visit_date.isoformat()} "
