@@ -251,32 +251,35 @@ def find_candidates(session: Session, context: TicketContext, *, settings: Dispa
 
     pool = []
     excluded: dict[uuid.UUID, Excluded] = {}
-    examined = 0
-    # Batches of twice the pool: most queries need one round trip.
-    for n in index.iter_nearest(session, TECHNICIANS, context.latitude, context.longitude, where=prefilter,
-                                batch=2 * pool_size, columns=columns):
-        examined += 1
+    seen: set[uuid.UUID] = set()
+
+    def consider(n: Neighbour) -> None:
+        seen.add(n.id)
         facts, held, verdict, travel = evaluate(n)
         if verdict.available:
             pool.append((n, facts, held, verdict, travel))
         elif len(excluded) < settings.excluded_limit:
             excluded[n.id] = _excluded(n, facts, verdict, now, settings)
-        if len(pool) >= pool_size or examined >= settings.scan_limit:
-            break
 
-    # The nearest technicians of all (certified or not) that were filtered out:
-    # a dispatcher sees why someone close was not suggested.
-    if settings.excluded_limit:
-        pooled = {n.id for n, *_ in pool}
-        for n in index.nearest(session, TECHNICIANS, context.latitude, context.longitude, settings.excluded_limit,
-                               where=Technician.active.is_(True), columns=columns[:n_facts]):
-            if n.id in pooled or n.id in excluded:
+    # 1. Everyone nearby, certified or not, in one round trip: the pool usually
+    #    fills here, and whoever is filtered out is the nearest with a reason.
+    probe = 3 * pool_size
+    for n in index.iter_nearest(session, TECHNICIANS, context.latitude, context.longitude,
+                                where=Technician.active.is_(True), batch=2 * pool_size, columns=columns):
+        consider(n)
+        if len(pool) >= pool_size or len(seen) >= probe:
+            break
+    # 2. Not enough nearby: go on among the certified only (a rare product line
+    #    must not scan the whole fleet), still nearest first.
+    if len(pool) < pool_size:
+        for n in index.iter_nearest(session, TECHNICIANS, context.latitude, context.longitude, where=prefilter,
+                                    batch=2 * pool_size, columns=columns):
+            if n.id in seen:
                 continue
-            facts = availability.facts_from_columns(n.extra)
-            verdict = availability.assess(facts, product_line=context.product_line, now=now, due=context.due,
-                                          travel=settings.travel_time(n.distance_km))
-            if not verdict.available:
-                excluded[n.id] = _excluded(n, facts, verdict, now, settings)
+            consider(n)
+            if len(pool) >= pool_size or len(seen) >= settings.scan_limit:
+                break
+    examined = len(seen)
 
     candidates = []
     for n, facts, van, verdict, travel in pool:

@@ -173,12 +173,17 @@ class SpatialIndex(ABC):
     def iter_nearest(self, session: Session, layer: Layer, latitude: float, longitude: float, *,
                      where=None, batch: int = 16, columns=()) -> Iterator[Neighbour]:
         lat, lon = check_point(latitude, longitude)
+        columns = tuple(columns)
+        # Engines whose prefilter returns many more rows than are handed out
+        # fetch the extra columns afterwards, for the rows handed out only.
+        hydrate = bool(columns) and not self.inline_columns
         # Two heaps: points whose geodesic distance is known, keyed by it, and
         # points only known by their cheap lower bound.
         exact: list[tuple[float, str, Neighbour]] = []
         rough: list[tuple[float, str, Row]] = []
+        ready: list[Neighbour] = []
         bound = 0.0
-        scan = self._scan(session, layer, lat, lon, where, batch, tuple(columns))
+        scan = self._scan(session, layer, lat, lon, where, batch, () if hydrate else columns)
         exhausted = False
         while True:
             # Refine every point that could still come before the best exact one.
@@ -187,7 +192,14 @@ class SpatialIndex(ABC):
                 distance = geodesic_m(lat, lon, plat, plon)
                 heapq.heappush(exact, (distance, key, Neighbour(distance, pid, plat, plon, tuple(extra))))
             if exact and (exact[0][0] < bound or exhausted):
-                yield heapq.heappop(exact)[2]
+                ready.append(heapq.heappop(exact)[2])
+                if not hydrate or len(ready) < batch:
+                    if not hydrate:
+                        yield ready.pop()
+                    continue
+            if ready:
+                yield from self._hydrate(session, layer, ready, columns)
+                ready = []
                 continue
             if exhausted:
                 return
@@ -199,6 +211,15 @@ class SpatialIndex(ABC):
             for row in rows:
                 lower = great_circle_m(lat, lon, row[1], row[2]) * SPHERE_TO_GEODESIC_LOWER
                 heapq.heappush(rough, (lower, str(row[0]), row))
+
+    inline_columns = True
+
+    def _hydrate(self, session: Session, layer: Layer, neighbours: list[Neighbour], columns: tuple):
+        """The same neighbours, in the same order, with ``columns`` fetched by id in one query."""
+        stmt = sa.select(layer.model.id, *columns).where(layer.model.id.in_([n.id for n in neighbours]))
+        extras = {_as_uuid(i): tuple(rest) for i, *rest in session.execute(stmt)}
+        for n in neighbours:
+            yield Neighbour(n.distance_m, n.id, n.latitude, n.longitude, extras[n.id])
 
     def nearest(self, session: Session, layer: Layer, latitude: float, longitude: float, k: int, *,
                 where=None, columns=()) -> list[Neighbour]:
@@ -246,6 +267,7 @@ class SQLiteRTreeIndex(SpatialIndex):
     """
 
     name = "sqlite_rtree"
+    inline_columns = False  # a ring holds more rows than are handed out: fetch columns after
 
     def __init__(self, start_radius_m: float = 10_000.0):
         self.start_radius_m = start_radius_m
