@@ -34,6 +34,7 @@ from datetime import time as dtime
 from pathlib import Path
 
 import sqlalchemy as sa
+from geopy.distance import geodesic
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -79,6 +80,10 @@ class ChinaScatter:
 def generate(n_technicians: int, n_locations: int, n_tickets: int, seed: int = 5) -> dict[str, list[dict]]:
     rng = random.Random(seed)
     where = ChinaScatter(rng)
+
+    def new_id() -> uuid.UUID:  # reproducible from the seed
+        return uuid.UUID(int=rng.getrandbits(128), version=4)
+
     today = NOW.date()
     rows: dict[str, list[dict]] = {name: [] for name in (
         "users", "stock_locations", "technicians", "certifications", "shift_slots", "shift_exceptions", "parts",
@@ -91,12 +96,12 @@ def generate(n_technicians: int, n_locations: int, n_tickets: int, seed: int = 5
     for i in range(n_locations):
         lat, lon = where.point()
         kind = "van" if i < n_vans else rng.choice(kinds)
-        loc = {"id": uuid.uuid4(), "code": f"L{i:06d}", "name": f"{kind} {i}", "kind": kind, "address": None,
+        loc = {"id": new_id(), "code": f"L{i:06d}", "name": f"{kind} {i}", "kind": kind, "address": None,
                "latitude": lat, "longitude": lon, **stamp}
         locations.append(loc)
     rows["stock_locations"] = locations
 
-    parts = [{"id": uuid.uuid4(), "part_number": f"P-{i:04d}", "name": f"part {i}", "unit": "pcs",
+    parts = [{"id": new_id(), "part_number": f"P-{i:04d}", "name": f"part {i}", "unit": "pcs",
               "serialised": False, "unit_cost": 10.0, **stamp} for i in range(20)]
     rows["parts"] = parts
     for loc in locations:
@@ -105,24 +110,24 @@ def generate(n_technicians: int, n_locations: int, n_tickets: int, seed: int = 5
             rows["stock_levels"].append({"location_id": loc["id"], "part_id": part["id"], "on_hand": on_hand,
                                          "reserved": rng.choice((0, 0, 0, min(1, on_hand)))})
         if rng.random() < 0.3:
-            rows["spare_units"].append({"id": uuid.uuid4(), "model": rng.choice(("CH-200", "CH-300", "BL-10")),
+            rows["spare_units"].append({"id": new_id(), "model": rng.choice(("CH-200", "CH-300", "BL-10")),
                                         "product_line": "chiller", "serial_number": f"SU{len(rows['spare_units'])}",
                                         "status": "available", "location_id": loc["id"], "site_id": None, **stamp})
 
-    customer = {"id": uuid.uuid4(), "name": "Bench customer", "contact_name": None, "phone": None, "email": None,
+    customer = {"id": new_id(), "name": "Bench customer", "contact_name": None, "phone": None, "email": None,
                 "address": None, **stamp}
     rows["customers"] = [customer]
-    owner = {"id": uuid.uuid4(), "username": "bench-dispatcher", "display_name": "Dispatcher",
+    owner = {"id": new_id(), "username": "bench-dispatcher", "display_name": "Dispatcher",
              "password_hash": "x", "role": "dispatcher", "active": True, "created_at": NOW, "updated_at": NOW}
     rows["users"].append(owner)
     for i in range(n_tickets):
         lat, lon = where.point()
-        site = {"id": uuid.uuid4(), "customer_id": customer["id"], "name": f"site {i}", "address": "-", "city": None,
+        site = {"id": new_id(), "customer_id": customer["id"], "name": f"site {i}", "address": "-", "city": None,
                 "latitude": lat, "longitude": lon, **stamp}
-        asset = {"id": uuid.uuid4(), "site_id": site["id"], "product_line": rng.choice(PRODUCT_LINES),
+        asset = {"id": new_id(), "site_id": site["id"], "product_line": rng.choice(PRODUCT_LINES),
                  "model": "CH-200", "serial_number": f"A{i:06d}", "install_date": None,
                  "warranty_end": today + timedelta(days=rng.choice((-100, 100))), **stamp}
-        ticket = {"id": uuid.uuid4(), "reference": f"B-{i:06d}", "customer_id": customer["id"], "site_id": site["id"],
+        ticket = {"id": new_id(), "reference": f"B-{i:06d}", "customer_id": customer["id"], "site_id": site["id"],
                   "asset_id": asset["id"], "contract_id": None, "channel": "phone", "category": "repair",
                   "complaint_class": None, "priority": "normal", "summary": "bench", "description": None,
                   "owner_id": owner["id"], "status": "new", "received_at": NOW,
@@ -132,7 +137,7 @@ def generate(n_technicians: int, n_locations: int, n_tickets: int, seed: int = 5
         rows["sites"].append(site)
         rows["assets"].append(asset)
         rows["tickets"].append(ticket)
-        rows["ticket_parts"].append({"id": uuid.uuid4(), "ticket_id": ticket["id"],
+        rows["ticket_parts"].append({"id": new_id(), "ticket_id": ticket["id"],
                                      "part_id": rng.choice(parts)["id"], "quantity": 1})
 
     day_shift = [(wd, dtime(8, 0), dtime(18, 0)) for wd in range(6)]
@@ -140,11 +145,11 @@ def generate(n_technicians: int, n_locations: int, n_tickets: int, seed: int = 5
     on_call = [(wd, dtime(0, 0), dtime(23, 59)) for wd in range(7)]
     job_ticket = rows["tickets"][0]["id"]
     for i in range(n_technicians):
-        user = {"id": uuid.uuid4(), "username": f"tech{i:06d}", "display_name": f"Tech {i}", "password_hash": "x",
+        user = {"id": new_id(), "username": f"tech{i:06d}", "display_name": f"Tech {i}", "password_hash": "x",
                 "role": "technician", "active": True, "created_at": NOW, "updated_at": NOW}
         rows["users"].append(user)
         home_lat, home_lon = where.point()
-        tech = {"id": uuid.uuid4(), "user_id": user["id"], "name": f"Tech {i}", "phone": None,
+        tech = {"id": new_id(), "user_id": user["id"], "name": f"Tech {i}", "phone": None,
                 "timezone": "Asia/Shanghai", "home_latitude": home_lat, "home_longitude": home_lon,
                 "last_latitude": None, "last_longitude": None, "last_position_at": None,
                 "van_location_id": locations[i]["id"] if i < n_vans else None,
@@ -160,19 +165,19 @@ def generate(n_technicians: int, n_locations: int, n_tickets: int, seed: int = 5
         for line in rng.sample(PRODUCT_LINES, rng.choice((1, 1, 2, 3))):
             expired = rng.random() < 0.05
             rows["certifications"].append({
-                "id": uuid.uuid4(), "technician_id": tech["id"], "product_line": line,
+                "id": new_id(), "technician_id": tech["id"], "product_line": line,
                 "certified_on": today - timedelta(days=700),
                 "expires_on": today - timedelta(days=3) if expired else today + timedelta(days=300)})
         pattern = rng.choices((day_shift, night_shift, on_call), (0.75, 0.15, 0.10))[0]
         for weekday, starts, ends in pattern:
-            rows["shift_slots"].append({"id": uuid.uuid4(), "technician_id": tech["id"], "weekday": weekday,
+            rows["shift_slots"].append({"id": new_id(), "technician_id": tech["id"], "weekday": weekday,
                                         "starts": starts, "ends": ends})
         if rng.random() < 0.03:
-            rows["shift_exceptions"].append({"id": uuid.uuid4(), "technician_id": tech["id"], "kind": "leave",
+            rows["shift_exceptions"].append({"id": new_id(), "technician_id": tech["id"], "kind": "leave",
                                              "starts_at": NOW - timedelta(days=1), "ends_at": NOW + timedelta(days=4),
                                              "note": None})
         for _ in range(rng.choice((0, 0, 1, 2, 3))):
-            rows["jobs"].append({"id": uuid.uuid4(), "ticket_id": job_ticket, "technician_id": tech["id"],
+            rows["jobs"].append({"id": new_id(), "ticket_id": job_ticket, "technician_id": tech["id"],
                                  "status": rng.choice(("assigned", "en_route", "completed")), "priority": "normal",
                                  **stamp})
     return rows
@@ -200,7 +205,7 @@ def load(engine: sa.Engine, rows: dict[str, list[dict]]) -> float:
 # --- measuring --------------------------------------------------------------------------------------------------
 
 class EveryPointGeodesic(SpatialIndex):
-    """Brute force as the issue states it: geodesic distance to every point, then sort."""
+    """Brute force as the issue states it: geopy's geodesic distance to every point, then sort."""
 
     name = "brute_force_geodesic"
 
@@ -208,7 +213,8 @@ class EveryPointGeodesic(SpatialIndex):
         stmt = sa.select(layer.model.id, sa.literal_column(layer.latitude_sql), sa.literal_column(layer.longitude_sql))
         if where is not None:
             stmt = stmt.where(where)
-        measured = [Neighbour(geodesic_m(latitude, longitude, a, b), spatial._as_uuid(i), a, b)
+        origin = (latitude, longitude)
+        measured = [Neighbour(geodesic(origin, (a, b)).meters, spatial._as_uuid(i), a, b)
                     for i, a, b in session.execute(stmt)]
         measured.sort(key=lambda n: (n.distance_m, str(n.id)))
         if not columns:
@@ -232,14 +238,12 @@ def percentile(values, q):
 
 
 def candidates_query(ticket_id, settings, index=None):
-    ticket = db.session.get(Ticket, ticket_id)
-    context = ranking.ticket_context(db.session, ticket, now=NOW)
+    context = ranking.ticket_context(db.session, ticket_id, now=NOW)
     return ranking.find_candidates(db.session, context, settings=settings, now=NOW, index=index)
 
 
 def stock_query(ticket_id, settings, index=None):
-    ticket = db.session.get(Ticket, ticket_id)
-    context = ranking.ticket_context(db.session, ticket, now=NOW)
+    context = ranking.ticket_context(db.session, ticket_id, now=NOW)
     return stock_options.stock_options(db.session, context, context.needs, settings=settings, index=index)
 
 

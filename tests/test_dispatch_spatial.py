@@ -149,3 +149,14 @@ def test_the_geodesic_is_geopys():
         a = (rng.uniform(-90, 90), rng.uniform(-180, 180))
         b = (rng.uniform(-90, 90), rng.uniform(-180, 180))
         assert spatial.geodesic_m(*a, *b) == pytest.approx(geodesic(a, b).meters, rel=1e-12, abs=1e-6)
+
+
+def test_carried_columns_come_back_with_each_point(app, index):
+    rng = random.Random(13)
+    rows = add_locations([(rng.uniform(30, 32), rng.uniform(120, 122)) for _ in range(60)])
+    columns = (StockLocation.code, StockLocation.latitude * 2)
+    got = index.nearest(db.session, STOCK_LOCATIONS, 31.0, 121.0, 25, columns=columns)
+    expected = BruteForceIndex().nearest(db.session, STOCK_LOCATIONS, 31.0, 121.0, 25, columns=columns)
+    by_id = {r.id: r for r in rows}
+    assert ids(got) == ids(expected)
+    assert [n.extra for n in got] == [(by_id[n.id].code, pytest.approx(by_id[n.id].latitude * 2)) for n in got]

@@ -35,7 +35,7 @@ from server.technicians.models import Certification, ShiftException, ShiftSlot, 
 # (an incomplete job waits for a second visit).
 OPEN_JOB_STATUSES = (JobStatus.assigned, JobStatus.accepted, JobStatus.en_route, JobStatus.on_site,
                      JobStatus.incomplete)
-UTC_ZONE = ZoneInfo("UTC")
+UTC_ZONE = ZoneInfo("UTC")  # for unknown zones
 
 
 @dataclass(frozen=True)
@@ -206,19 +206,22 @@ def zone_of(technician) -> ZoneInfo:
 
 
 def shift_windows(slots: Iterable, zone: ZoneInfo, start: datetime, end: datetime):
-    """The weekly slots as UTC intervals overlapping [start, end], sorted.
+    """The weekly slots as UTC intervals overlapping [start, end], in order of start.
 
+    Lazy, day by day: finding the first free moment usually needs one day.
     A slot ending at or before it starts runs past midnight; one ending at
     23:59 or later runs to midnight (a "whole day" written as 00:00-23:59).
     """
-    windows = []
+    by_weekday: dict[int, list] = {}
+    for slot in slots:
+        by_weekday.setdefault(slot.weekday, []).append(slot)
+    if not by_weekday:
+        return
     day = start.astimezone(zone).date() - timedelta(days=1)
     last = end.astimezone(zone).date()
-    slots = list(slots)
     while day <= last:
-        for slot in slots:
-            if slot.weekday != day.weekday():
-                continue
+        windows = []
+        for slot in by_weekday.get(day.weekday(), ()):
             begins = datetime.combine(day, slot.starts, zone)
             if slot.ends >= time(23, 59):
                 ends = datetime.combine(day + timedelta(days=1), time(0, 0), zone)
@@ -226,11 +229,11 @@ def shift_windows(slots: Iterable, zone: ZoneInfo, start: datetime, end: datetim
                 ends = datetime.combine(day + timedelta(days=1), slot.ends, zone)
             else:
                 ends = datetime.combine(day, slot.ends, zone)
-            begins, ends = begins.astimezone(UTC_ZONE), ends.astimezone(UTC_ZONE)
+            begins, ends = begins.astimezone(UTC), ends.astimezone(UTC)
             if ends > start and begins <= end:
                 windows.append((begins, ends))
+        yield from sorted(windows)
         day += timedelta(days=1)
-    return sorted(windows)
 
 
 def earliest_free(windows, leaves, now: datetime, horizon: datetime) -> datetime | None:
@@ -238,6 +241,8 @@ def earliest_free(windows, leaves, now: datetime, horizon: datetime) -> datetime
     shift window and outside every leave."""
     spans = sorted((leave.starts_at, leave.ends_at) for leave in leaves)
     for begins, ends in windows:
+        if begins > horizon:
+            return None
         moment = max(begins, now)
         moved = True
         while moved:
@@ -256,15 +261,17 @@ def assess(facts: TechnicianFacts, *, product_line: str, now: datetime, due: dat
     tech = facts.technician
     zone = zone_of(tech)
     horizon = max(due - travel, now)
-    windows = shift_windows(facts.shifts, zone, now, max(due, now))
-    departs = earliest_free(windows, facts.leaves, now, horizon)
+    def windows():
+        return shift_windows(facts.shifts, zone, now, max(due, now))
+
+    departs = earliest_free(windows(), facts.leaves, now, horizon)
     on_shift_now = departs == now
     reasons: list[Reason] = []
     if departs is None:
-        without_leave = earliest_free(windows, (), now, horizon)
+        without_leave = earliest_free(windows(), (), now, horizon)
         if without_leave is not None:
             reasons.append(Reason("on_leave", "on leave until too late to reach the site before the deadline"))
-        elif windows and earliest_free(windows, (), now, max(due, now)) is not None:
+        elif earliest_free(windows(), (), now, max(due, now)) is not None:
             reasons.append(Reason("off_shift", "the next shift starts too late to reach the site by "
                                                f"{due.isoformat()}"))
         else:

@@ -2,12 +2,16 @@
 with its score broken down by criterion, and the nearest filtered-out ones
 with their reasons.
 
-Search: the spatial index walks technicians in exact geodesic order (those
-certified for the product line first, prefiltered in SQL), the availability
-filters run on each batch, and the nearest ``pool_size`` available ones are
-ranked. Ranking never looks further than that pool, so the answer equals what
-brute force over the whole fleet gives for the same pool (bench/bench_dispatch.py
-checks it).
+Search: the spatial index walks technicians in exact geodesic order, carrying
+each one's facts (certifications, shifts, leave, open jobs, van stock) in the
+same query; the availability filters run in Python. First the nearest
+``excluded_limit`` technicians of all (whoever of them is filtered out is
+listed with the reason), then only those certified for the product line
+(prefiltered in SQL, so a rare line never scans the fleet) until the pool is
+full; certified technicians passed over on the way are listed too, nearest first. The nearest ``pool_size`` available
+technicians are ranked; ranking never looks further than that pool, so the
+answer equals what brute force over the whole fleet gives for the same pool
+(bench/bench_dispatch.py checks it).
 
 Score (higher is better), points per criterion, weights configurable:
 
@@ -31,7 +35,7 @@ from server.customers.models import Asset, Site
 from server.dispatch import availability
 from server.dispatch.settings import DispatchSettings
 from server.dispatch.spatial import TECHNICIANS, Neighbour, SpatialIndex, index_for
-from server.exceptions import Conflict, InvalidInput
+from server.exceptions import Conflict, InvalidInput, NotFound
 from server.stock.models import Part, SpareUnit, SpareUnitStatus, StockLevel
 from server.technicians.models import Certification, Technician
 from server.tickets.models import Ticket, TicketPart, TicketStatus
@@ -62,21 +66,26 @@ class TicketContext:
     needs: list[Need]
 
 
-def ticket_context(session: Session, ticket: Ticket, *, now: datetime, product_line: str | None = None,
+def ticket_context(session: Session, ticket: Ticket | uuid.UUID, *, now: datetime, product_line: str | None = None,
                    with_spare_unit: bool = False, require_product_line: bool = True) -> TicketContext:
-    """What dispatch needs to know about a ticket, or a clear error why it cannot be dispatched."""
-    if ticket.status not in DISPATCHABLE:
-        raise Conflict(f"a {ticket.status.value} ticket is not dispatched", code="ticket_not_open",
-                       details={"status": ticket.status.value})
+    """What dispatch needs to know about a ticket (given, or by id: then ticket,
+    site, asset and needed parts come in one round trip), or a clear error why
+    it cannot be dispatched."""
+    ticket_id = ticket.id if isinstance(ticket, Ticket) else ticket
     parts = availability.json_rows(session.get_bind().dialect.name, TicketPart.part_id, Part.part_number,
                                    TicketPart.quantity)
     needed = (select(parts).select_from(TicketPart).join(Part, Part.id == TicketPart.part_id)
-              .where(TicketPart.ticket_id == ticket.id).scalar_subquery())
-    # Site, asset and needed parts in one round trip.
-    site, asset, needed_rows = session.execute(
-        select(Site, Asset, needed).select_from(Site).outerjoin(Asset, Asset.id == ticket.asset_id)
-        .where(Site.id == ticket.site_id)).one_or_none() or (None, None, None)
-    if site is None or site.latitude is None or site.longitude is None:
+              .where(TicketPart.ticket_id == ticket_id).scalar_subquery())
+    row = session.execute(
+        select(Ticket, Site, Asset, needed).select_from(Ticket).join(Site, Site.id == Ticket.site_id)
+        .outerjoin(Asset, Asset.id == Ticket.asset_id).where(Ticket.id == ticket_id)).one_or_none()
+    if row is None:
+        raise NotFound("no such ticket")
+    ticket, site, asset, needed_rows = row
+    if ticket.status not in DISPATCHABLE:
+        raise Conflict(f"a {ticket.status.value} ticket is not dispatched", code="ticket_not_open",
+                       details={"status": ticket.status.value})
+    if site.latitude is None or site.longitude is None:
         raise InvalidInput("the ticket's site has no coordinates: geocode its address before dispatching",
                            code="site_without_coordinates", details={"site_id": str(ticket.site_id)})
     line = product_line or (asset.product_line if asset else None)
@@ -258,22 +267,20 @@ def find_candidates(session: Session, context: TicketContext, *, settings: Dispa
         facts, held, verdict, travel = evaluate(n)
         if verdict.available:
             pool.append((n, facts, held, verdict, travel))
-        elif len(excluded) < settings.excluded_limit:
+        else:
             excluded[n.id] = _excluded(n, facts, verdict, now, settings)
 
-    # 1. Everyone nearby, certified or not, in one round trip: the pool usually
-    #    fills here, and whoever is filtered out is the nearest with a reason.
-    probe = 3 * pool_size
-    for n in index.iter_nearest(session, TECHNICIANS, context.latitude, context.longitude,
-                                where=Technician.active.is_(True), batch=2 * pool_size, columns=columns):
+    # 1. The nearest technicians of all, certified or not: whoever of them is
+    #    filtered out is listed with the reason, so a dispatcher sees why
+    #    someone close was not suggested.
+    for n in index.nearest(session, TECHNICIANS, context.latitude, context.longitude,
+                           max(settings.excluded_limit, 1), where=Technician.active.is_(True), columns=columns):
         consider(n)
-        if len(pool) >= pool_size or len(seen) >= probe:
-            break
-    # 2. Not enough nearby: go on among the certified only (a rare product line
-    #    must not scan the whole fleet), still nearest first.
+    # 2. Then, nearest first, only those certified for the product line
+    #    (prefiltered in SQL: a rare line never scans the fleet) until the pool is full.
     if len(pool) < pool_size:
         for n in index.iter_nearest(session, TECHNICIANS, context.latitude, context.longitude, where=prefilter,
-                                    batch=2 * pool_size, columns=columns):
+                                    batch=pool_size + settings.excluded_limit, columns=columns):
             if n.id in seen:
                 continue
             consider(n)
