@@ -273,8 +273,8 @@ def find_candidates(session: Session, context: TicketContext, *, settings: Dispa
     # 1. The nearest technicians of all, certified or not: whoever of them is
     #    filtered out is listed with the reason, so a dispatcher sees why
     #    someone close was not suggested.
-    for n in index.nearest(session, TECHNICIANS, context.latitude, context.longitude,
-                           max(settings.excluded_limit, 1), where=Technician.active.is_(True), columns=columns):
+    for n in index.nearest(session, TECHNICIANS, context.latitude, context.longitude, settings.excluded_limit,
+                           where=Technician.active.is_(True), columns=columns):
         consider(n)
     # 2. Then, nearest first, only those certified for the product line
     #    (prefiltered in SQL: a rare line never scans the fleet) until the pool is full.
@@ -287,6 +287,7 @@ def find_candidates(session: Session, context: TicketContext, *, settings: Dispa
             if len(pool) >= pool_size or len(seen) >= settings.scan_limit:
                 break
     examined = len(seen)
+    pool = sorted(pool, key=lambda entry: (entry[0].distance_m, str(entry[0].id)))[:pool_size]
 
     candidates = []
     for n, facts, van, verdict, travel in pool:

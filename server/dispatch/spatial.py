@@ -169,6 +169,9 @@ class SpatialIndex(ABC):
     """
 
     name = "abstract"
+    # Whether ``_scan`` selects the extra columns itself (its rows are few) or
+    # they are fetched afterwards for the rows handed out only.
+    inline_columns = True
 
     def iter_nearest(self, session: Session, layer: Layer, latitude: float, longitude: float, *,
                      where=None, batch: int = 16, columns=()) -> Iterator[Neighbour]:
@@ -192,10 +195,12 @@ class SpatialIndex(ABC):
                 distance = geodesic_m(lat, lon, plat, plon)
                 heapq.heappush(exact, (distance, key, Neighbour(distance, pid, plat, plon, tuple(extra))))
             if exact and (exact[0][0] < bound or exhausted):
-                ready.append(heapq.heappop(exact)[2])
-                if not hydrate or len(ready) < batch:
-                    if not hydrate:
-                        yield ready.pop()
+                neighbour = heapq.heappop(exact)[2]
+                if not hydrate:
+                    yield neighbour
+                    continue
+                ready.append(neighbour)
+                if len(ready) < batch:
                     continue
             if ready:
                 yield from self._hydrate(session, layer, ready, columns)
@@ -211,8 +216,6 @@ class SpatialIndex(ABC):
             for row in rows:
                 lower = great_circle_m(lat, lon, row[1], row[2]) * SPHERE_TO_GEODESIC_LOWER
                 heapq.heappush(rough, (lower, str(row[0]), row))
-
-    inline_columns = True
 
     def _hydrate(self, session: Session, layer: Layer, neighbours: list[Neighbour], columns: tuple):
         """The same neighbours, in the same order, with ``columns`` fetched by id in one query."""
@@ -248,6 +251,7 @@ class BruteForceIndex(SpatialIndex):
     """Every point of the layer, measured one by one: the reference answer."""
 
     name = "brute_force"
+    inline_columns = False
 
     def _scan(self, session, layer, lat, lon, where, batch, columns):
         stmt = sa.select(layer.model.id, sa.literal_column(layer.latitude_sql),
