@@ -160,3 +160,18 @@ def test_carried_columns_come_back_with_each_point(app, index):
     by_id = {r.id: r for r in rows}
     assert ids(got) == ids(expected)
     assert [n.extra for n in got] == [(by_id[n.id].code, pytest.approx(by_id[n.id].latitude * 2)) for n in got]
+
+
+def test_several_searches_at_once_agree_with_each_alone(app, index):
+    rng = random.Random(17)
+    rows = add_locations([(rng.uniform(30, 32), rng.uniform(120, 122)) for _ in range(50)], LocationKind.van)
+    rows += add_locations([(rng.uniform(30, 32), rng.uniform(120, 122)) for _ in range(50)])
+    searches = [(None, 5), (StockLocation.kind != LocationKind.van, 12)]
+    together = index.iter_nearest_many(db.session, STOCK_LOCATIONS, 31.0, 121.0, searches,
+                                       columns=(StockLocation.code,))
+    for (where, batch), iterator in zip(searches, together, strict=True):
+        alone = list(index.iter_nearest(db.session, STOCK_LOCATIONS, 31.0, 121.0, where=where, batch=batch,
+                                        columns=(StockLocation.code,)))
+        got = list(iterator)
+        assert ids(got) == ids(alone) and [n.extra for n in got] == [n.extra for n in alone]
+        assert len(got) == (100 if where is None else 50)

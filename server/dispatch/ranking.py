@@ -24,6 +24,7 @@ Score (higher is better), points per criterion, weights configurable:
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -270,17 +271,20 @@ def find_candidates(session: Session, context: TicketContext, *, settings: Dispa
         else:
             excluded[n.id] = _excluded(n, facts, verdict, now, settings)
 
-    # 1. The nearest technicians of all, certified or not: whoever of them is
+    # Two searches from the site, whose first steps an engine may fetch in one round trip:
+    # 1. the nearest technicians of all, certified or not: whoever of them is
     #    filtered out is listed with the reason, so a dispatcher sees why
-    #    someone close was not suggested.
-    for n in index.nearest(session, TECHNICIANS, context.latitude, context.longitude, settings.excluded_limit,
-                           where=Technician.active.is_(True), columns=columns):
-        consider(n)
-    # 2. Then, nearest first, only those certified for the product line
+    #    someone close was not suggested;
+    # 2. then, nearest first, only those certified for the product line
     #    (prefiltered in SQL: a rare line never scans the fleet) until the pool is full.
+    nearby, certified = index.iter_nearest_many(
+        session, TECHNICIANS, context.latitude, context.longitude,
+        [(Technician.active.is_(True), max(settings.excluded_limit, 1)),
+         (prefilter, pool_size + settings.excluded_limit)], columns=columns)
+    for n in itertools.islice(nearby, settings.excluded_limit):
+        consider(n)
     if len(pool) < pool_size:
-        for n in index.iter_nearest(session, TECHNICIANS, context.latitude, context.longitude, where=prefilter,
-                                    batch=pool_size + settings.excluded_limit, columns=columns):
+        for n in certified:
             if n.id in seen:
                 continue
             consider(n)

@@ -180,13 +180,26 @@ class SpatialIndex(ABC):
         # Engines whose prefilter returns many more rows than are handed out
         # fetch the extra columns afterwards, for the rows handed out only.
         hydrate = bool(columns) and not self.inline_columns
+        scan = self._scan(session, layer, lat, lon, where, batch, () if hydrate else columns)
+        return self._iterate(session, layer, lat, lon, scan, batch, columns if hydrate else ())
+
+    def iter_nearest_many(self, session: Session, layer: Layer, latitude: float, longitude: float,
+                          searches: list[tuple], *, columns=()) -> list[Iterator[Neighbour]]:
+        """Several searches around one point, ``searches`` being ``(where, batch)``
+        pairs: one iterator each, as :meth:`iter_nearest` gives. An engine that
+        can answer the first step of all of them in one round trip does."""
+        return [self.iter_nearest(session, layer, latitude, longitude, where=where, batch=batch, columns=columns)
+                for where, batch in searches]
+
+    def _iterate(self, session: Session, layer: Layer, lat: float, lon: float, scan: Iterator[ScanStep],
+                 batch: int, hydrate_columns: tuple) -> Iterator[Neighbour]:
+        hydrate = bool(hydrate_columns)
         # Two heaps: points whose geodesic distance is known, keyed by it, and
         # points only known by their cheap lower bound.
         exact: list[tuple[float, str, Neighbour]] = []
         rough: list[tuple[float, str, Row]] = []
         ready: list[Neighbour] = []
         bound = 0.0
-        scan = self._scan(session, layer, lat, lon, where, batch, () if hydrate else columns)
         exhausted = False
         while True:
             # Refine every point that could still come before the best exact one.
@@ -203,7 +216,7 @@ class SpatialIndex(ABC):
                 if len(ready) < batch:
                     continue
             if ready:
-                yield from self._hydrate(session, layer, ready, columns)
+                yield from self._hydrate(session, layer, ready, hydrate_columns)
                 ready = []
                 continue
             if exhausted:
@@ -348,28 +361,51 @@ class PostGISIndex(SpatialIndex):
 
     name = "postgis"
 
-    def _scan(self, session, layer, lat, lon, where, batch, columns):
-        expression = layer.gist_expression()
+    def _statement(self, layer, where, columns):
         point = sa.text("st_setsrid(st_makepoint(:qlon, :qlat), 4326)::geography")
-        sphere = sa.literal_column(expression).op("<->")(point).label("sphere_m")
-        stmt = sa.select(layer.model.id, sa.literal_column(layer.latitude_sql),
-                         sa.literal_column(layer.longitude_sql), sphere, *columns)
+        sphere = sa.literal_column(layer.gist_expression()).op("<->")(point).label("sphere_m")
+        stmt = sa.select(layer.model.id, sa.literal_column(layer.latitude_sql).label("position_lat"),
+                         sa.literal_column(layer.longitude_sql).label("position_lon"), sphere, *columns)
         if where is not None:
             stmt = stmt.where(where)
-        stmt = stmt.order_by(sa.literal_column("sphere_m"))
-        seen: set[uuid.UUID] = set()
+        return stmt.order_by(sa.literal_column("sphere_m"))
+
+    @staticmethod
+    def _first_limit(batch: int) -> int:
         # A margin past ``batch``: the last rows must lie far enough on the sphere
         # to prove the first ``batch`` by geodesic distance.
-        limit = batch + max(8, batch // 2)
+        return batch + max(8, batch // 2)
+
+    def _scan(self, session, layer, lat, lon, where, batch, columns, first_rows=None):
+        stmt = self._statement(layer, where, columns)
+        seen: set[uuid.UUID] = set()
+        limit = self._first_limit(batch)
         while True:
-            rows = session.execute(stmt.limit(limit), {"qlon": lon, "qlat": lat}).all()
+            if first_rows is not None:
+                rows, first_rows = first_rows, None
+            else:
+                rows = session.execute(stmt.limit(limit), {"qlon": lon, "qlat": lat}).all()
             fresh = [(r[0], float(r[1]), float(r[2]), *r[4:]) for r in rows if r[0] not in seen]
             seen.update(r[0] for r in fresh)
             if len(rows) < limit:
                 yield fresh, math.inf
                 return
-            yield fresh, float(rows[-1][3]) * SPHERE_TO_GEODESIC_LOWER
+            yield fresh, max(float(r[3]) for r in rows) * SPHERE_TO_GEODESIC_LOWER
             limit *= 2
+
+    def iter_nearest_many(self, session, layer, latitude, longitude, searches, *, columns=()):
+        """The first step of every search in one statement (UNION ALL of the KNN queries)."""
+        lat, lon = check_point(latitude, longitude)
+        columns = tuple(columns)
+        parts = [self._statement(layer, where, columns).add_columns(sa.literal(i).label("search"))
+                 .limit(self._first_limit(batch)).subquery() for i, (where, batch) in enumerate(searches)]
+        rows: list[list] = [[] for _ in searches]
+        for row in session.execute(sa.union_all(*(sa.select(part) for part in parts)), {"qlon": lon, "qlat": lat}):
+            rows[row[-1]].append(tuple(row[:-1]))
+        return [self._iterate(session, layer, lat, lon,
+                              self._scan(session, layer, lat, lon, where, batch, columns, first_rows=rows[i]),
+                              batch, ())
+                for i, (where, batch) in enumerate(searches)]
 
 
 def index_for(session: Session, *, start_radius_m: float = 10_000.0) -> SpatialIndex:
