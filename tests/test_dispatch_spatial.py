@@ -139,3 +139,39 @@ def test_an_empty_layer_and_a_short_one(app, index):
 def test_positions_off_the_globe_are_refused(app, index, lat, lon):
     with pytest.raises(InvalidInput):
         index.nearest(db.session, STOCK_LOCATIONS, lat, lon, 1)
+
+
+def test_the_geodesic_is_geopys():
+    from geopy.distance import geodesic
+
+    rng = random.Random(3)
+    for _ in range(200):
+        a = (rng.uniform(-90, 90), rng.uniform(-180, 180))
+        b = (rng.uniform(-90, 90), rng.uniform(-180, 180))
+        assert spatial.geodesic_m(*a, *b) == pytest.approx(geodesic(a, b).meters, rel=1e-12, abs=1e-6)
+
+
+def test_carried_columns_come_back_with_each_point(app, index):
+    rng = random.Random(13)
+    rows = add_locations([(rng.uniform(30, 32), rng.uniform(120, 122)) for _ in range(60)])
+    columns = (StockLocation.code, StockLocation.latitude * 2)
+    got = index.nearest(db.session, STOCK_LOCATIONS, 31.0, 121.0, 25, columns=columns)
+    expected = BruteForceIndex().nearest(db.session, STOCK_LOCATIONS, 31.0, 121.0, 25, columns=columns)
+    by_id = {r.id: r for r in rows}
+    assert ids(got) == ids(expected)
+    assert [n.extra for n in got] == [(by_id[n.id].code, pytest.approx(by_id[n.id].latitude * 2)) for n in got]
+
+
+def test_several_searches_at_once_agree_with_each_alone(app, index):
+    rng = random.Random(17)
+    rows = add_locations([(rng.uniform(30, 32), rng.uniform(120, 122)) for _ in range(50)], LocationKind.van)
+    rows += add_locations([(rng.uniform(30, 32), rng.uniform(120, 122)) for _ in range(50)])
+    searches = [(None, 5), (StockLocation.kind != LocationKind.van, 12)]
+    together = index.iter_nearest_many(db.session, STOCK_LOCATIONS, 31.0, 121.0, searches,
+                                       columns=(StockLocation.code,))
+    for (where, batch), iterator in zip(searches, together, strict=True):
+        alone = list(index.iter_nearest(db.session, STOCK_LOCATIONS, 31.0, 121.0, where=where, batch=batch,
+                                        columns=(StockLocation.code,)))
+        got = list(iterator)
+        assert ids(got) == ids(alone) and [n.extra for n in got] == [n.extra for n in alone]
+        assert len(got) == (100 if where is None else 50)

@@ -17,13 +17,15 @@ PostgreSQL paths decide identically.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from server.jobs.models import Job, JobStatus
@@ -33,7 +35,7 @@ from server.technicians.models import Certification, ShiftException, ShiftSlot, 
 # (an incomplete job waits for a second visit).
 OPEN_JOB_STATUSES = (JobStatus.assigned, JobStatus.accepted, JobStatus.en_route, JobStatus.on_site,
                      JobStatus.incomplete)
-UTC_ZONE = ZoneInfo("UTC")
+UTC_ZONE = ZoneInfo("UTC")  # for unknown zones
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,30 @@ class Reason:
     message: str
 
 
+class Cert(NamedTuple):
+    certified_on: date
+    expires_on: date
+
+
+class Slot(NamedTuple):
+    weekday: int
+    starts: time
+    ends: time
+
+
+class Leave(NamedTuple):
+    starts_at: datetime
+    ends_at: datetime
+
+
 @dataclass
 class TechnicianFacts:
-    technician: Technician
-    certifications: list[Certification] = field(default_factory=list)
-    shifts: list[ShiftSlot] = field(default_factory=list)
-    leaves: list[ShiftException] = field(default_factory=list)
+    """Plain rows (no ORM identity): a candidates query reads hundreds of them."""
+
+    technician: Any  # a row of the technicians table
+    certifications: list = field(default_factory=list)  # rows: product_line, certified_on, expires_on
+    shifts: list = field(default_factory=list)  # rows: weekday, starts, ends
+    leaves: list = field(default_factory=list)  # rows: starts_at, ends_at
     open_jobs: int = 0
 
 
@@ -65,11 +85,12 @@ def open_jobs_count(session: Session, technician_ids: Iterable[uuid.UUID]) -> di
     ids = list(technician_ids)
     if not ids:
         return {}
-    rows = session.execute(
-        select(Job.technician_id, func.count()).where(Job.technician_id.in_(ids), Job.status.in_(OPEN_JOB_STATUSES))
-        .group_by(Job.technician_id)
-    )
-    return dict(rows.all())
+    # Only technician_id in WHERE: the planner then takes its index, never the
+    # status index (which would visit every open job of the whole fleet).
+    open_ = func.sum(case((Job.status.in_(OPEN_JOB_STATUSES), 1), else_=0))
+    rows = session.execute(select(Job.technician_id, open_).where(Job.technician_id.in_(ids))
+                           .group_by(Job.technician_id))
+    return {technician_id: int(count or 0) for technician_id, count in rows}
 
 
 def load_facts(session: Session, technician_ids: Iterable[uuid.UUID], *, product_line: str,
@@ -78,42 +99,129 @@ def load_facts(session: Session, technician_ids: Iterable[uuid.UUID], *, product
     ids = list(dict.fromkeys(technician_ids))
     if not ids:
         return {}
-    facts = {t.id: TechnicianFacts(t) for t in session.scalars(select(Technician).where(Technician.id.in_(ids)))}
-    for cert in session.scalars(select(Certification).where(Certification.technician_id.in_(ids),
-                                                            Certification.product_line == product_line)):
-        facts[cert.technician_id].certifications.append(cert)
-    for slot in session.scalars(select(ShiftSlot).where(ShiftSlot.technician_id.in_(ids))):
-        facts[slot.technician_id].shifts.append(slot)
-    for leave in session.scalars(select(ShiftException).where(ShiftException.technician_id.in_(ids),
-                                                              ShiftException.ends_at > window_start,
-                                                              ShiftException.starts_at < window_end)):
-        facts[leave.technician_id].leaves.append(leave)
+    technicians, certifications = Technician.__table__, Certification.__table__
+    slots, leaves = ShiftSlot.__table__, ShiftException.__table__
+    facts = {t.id: TechnicianFacts(t) for t in session.execute(select(technicians)
+                                                                .where(technicians.c.id.in_(ids)))}
+    for cert in session.execute(select(certifications).where(certifications.c.technician_id.in_(ids),
+                                                             certifications.c.product_line == product_line)):
+        facts[cert.technician_id].certifications.append(Cert(cert.certified_on, cert.expires_on))
+    for slot in session.execute(select(slots.c.technician_id, slots.c.weekday, slots.c.starts, slots.c.ends)
+                                .where(slots.c.technician_id.in_(ids))):
+        facts[slot.technician_id].shifts.append(Slot(slot.weekday, slot.starts, slot.ends))
+    for leave in session.execute(select(leaves.c.technician_id, leaves.c.starts_at, leaves.c.ends_at)
+                                 .where(leaves.c.technician_id.in_(ids), leaves.c.ends_at > window_start,
+                                        leaves.c.starts_at < window_end)):
+        facts[leave.technician_id].leaves.append(Leave(leave.starts_at, leave.ends_at))
     for technician_id, count in open_jobs_count(session, ids).items():
         facts[technician_id].open_jobs = count
     return facts
 
 
-def zone_of(technician: Technician) -> ZoneInfo:
+# --- the same facts as columns of the spatial search (one round trip) ---------------------------------------------
+
+TECHNICIAN_FIELDS = ("id", "name", "timezone", "max_open_jobs", "van_location_id", "last_latitude",
+                     "last_longitude", "last_position_at", "home_latitude", "home_longitude")
+
+
+def json_rows(dialect: str, *columns):
+    """A JSON array of arrays, one per row: json_agg on PostgreSQL, json_group_array on SQLite."""
+    if dialect == "postgresql":
+        return func.json_agg(func.json_build_array(*columns))
+    return func.json_group_array(func.json_array(*columns))
+
+
+def fact_columns(dialect: str, *, product_line: str, window_start: datetime, window_end: datetime) -> list:
+    """Correlated subqueries on ``technicians`` that carry every fact the filters
+    need, so the spatial search returns them with each technician it finds."""
+    certifications, slots, leaves = Certification.__table__, ShiftSlot.__table__, ShiftException.__table__
+    technicians = Technician.__table__
+    return [
+        *(technicians.c[name] for name in TECHNICIAN_FIELDS),
+        select(json_rows(dialect, certifications.c.certified_on, certifications.c.expires_on))
+        .where(certifications.c.technician_id == technicians.c.id,
+               certifications.c.product_line == product_line).scalar_subquery(),
+        select(json_rows(dialect, slots.c.weekday, slots.c.starts, slots.c.ends))
+        .where(slots.c.technician_id == technicians.c.id).scalar_subquery(),
+        select(json_rows(dialect, leaves.c.starts_at, leaves.c.ends_at))
+        .where(leaves.c.technician_id == technicians.c.id, leaves.c.ends_at > window_start,
+               leaves.c.starts_at < window_end).scalar_subquery(),
+        select(func.count()).select_from(Job.__table__)
+        .where(Job.technician_id == technicians.c.id, Job.status.in_(OPEN_JOB_STATUSES)).scalar_subquery(),
+    ]
+
+
+@dataclass
+class TechnicianRecord:
+    id: uuid.UUID
+    name: str
+    timezone: str
+    max_open_jobs: int
+    van_location_id: uuid.UUID | None
+    last_latitude: float | None
+    last_longitude: float | None
+    last_position_at: datetime | None
+    home_latitude: float
+    home_longitude: float
+
+
+def json_list(value) -> list:
+    if value is None:
+        return []
+    rows = json.loads(value) if isinstance(value, str) else value
+    return [r for r in rows if r is not None and any(v is not None for v in r)]
+
+
+def _instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _uuid(value):
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(str(value))
+
+
+def facts_from_columns(extra: tuple) -> TechnicianFacts:
+    """Read back what :func:`fact_columns` selected."""
+    n = len(TECHNICIAN_FIELDS)
+    fields = dict(zip(TECHNICIAN_FIELDS, extra[:n], strict=True))
+    fields["id"], fields["van_location_id"] = _uuid(fields["id"]), _uuid(fields["van_location_id"])
+    certs, shifts, leaves, open_jobs = extra[n:]
+    return TechnicianFacts(
+        TechnicianRecord(**fields),
+        certifications=[Cert(date.fromisoformat(a[:10]), date.fromisoformat(b[:10])) for a, b in json_list(certs)],
+        shifts=[Slot(int(w), time.fromisoformat(a), time.fromisoformat(b)) for w, a, b in json_list(shifts)],
+        leaves=[Leave(_instant(a), _instant(b)) for a, b in json_list(leaves)],
+        open_jobs=int(open_jobs or 0),
+    )
+
+
+def zone_of(technician) -> ZoneInfo:
     try:
         return ZoneInfo(technician.timezone or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return UTC_ZONE
 
 
-def shift_windows(slots: Iterable[ShiftSlot], zone: ZoneInfo, start: datetime, end: datetime):
-    """The weekly slots as UTC intervals overlapping [start, end], sorted.
+def shift_windows(slots: Iterable, zone: ZoneInfo, start: datetime, end: datetime):
+    """The weekly slots as UTC intervals overlapping [start, end], in order of start.
 
+    Lazy, day by day: finding the first free moment usually needs one day.
     A slot ending at or before it starts runs past midnight; one ending at
     23:59 or later runs to midnight (a "whole day" written as 00:00-23:59).
     """
-    windows = []
+    by_weekday: dict[int, list] = {}
+    for slot in slots:
+        by_weekday.setdefault(slot.weekday, []).append(slot)
+    if not by_weekday:
+        return
     day = start.astimezone(zone).date() - timedelta(days=1)
     last = end.astimezone(zone).date()
-    slots = list(slots)
     while day <= last:
-        for slot in slots:
-            if slot.weekday != day.weekday():
-                continue
+        windows = []
+        for slot in by_weekday.get(day.weekday(), ()):
             begins = datetime.combine(day, slot.starts, zone)
             if slot.ends >= time(23, 59):
                 ends = datetime.combine(day + timedelta(days=1), time(0, 0), zone)
@@ -121,11 +229,11 @@ def shift_windows(slots: Iterable[ShiftSlot], zone: ZoneInfo, start: datetime, e
                 ends = datetime.combine(day + timedelta(days=1), slot.ends, zone)
             else:
                 ends = datetime.combine(day, slot.ends, zone)
-            begins, ends = begins.astimezone(UTC_ZONE), ends.astimezone(UTC_ZONE)
+            begins, ends = begins.astimezone(UTC), ends.astimezone(UTC)
             if ends > start and begins <= end:
                 windows.append((begins, ends))
+        yield from sorted(windows)
         day += timedelta(days=1)
-    return sorted(windows)
 
 
 def earliest_free(windows, leaves, now: datetime, horizon: datetime) -> datetime | None:
@@ -133,6 +241,8 @@ def earliest_free(windows, leaves, now: datetime, horizon: datetime) -> datetime
     shift window and outside every leave."""
     spans = sorted((leave.starts_at, leave.ends_at) for leave in leaves)
     for begins, ends in windows:
+        if begins > horizon:
+            return None
         moment = max(begins, now)
         moved = True
         while moved:
@@ -151,15 +261,17 @@ def assess(facts: TechnicianFacts, *, product_line: str, now: datetime, due: dat
     tech = facts.technician
     zone = zone_of(tech)
     horizon = max(due - travel, now)
-    windows = shift_windows(facts.shifts, zone, now, max(due, now))
-    departs = earliest_free(windows, facts.leaves, now, horizon)
+    def windows():
+        return shift_windows(facts.shifts, zone, now, max(due, now))
+
+    departs = earliest_free(windows(), facts.leaves, now, horizon)
     on_shift_now = departs == now
     reasons: list[Reason] = []
     if departs is None:
-        without_leave = earliest_free(windows, (), now, horizon)
+        without_leave = earliest_free(windows(), (), now, horizon)
         if without_leave is not None:
             reasons.append(Reason("on_leave", "on leave until too late to reach the site before the deadline"))
-        elif windows and earliest_free(windows, (), now, max(due, now)) is not None:
+        elif earliest_free(windows(), (), now, max(due, now)) is not None:
             reasons.append(Reason("off_shift", "the next shift starts too late to reach the site by "
                                                f"{due.isoformat()}"))
         else:
@@ -168,7 +280,7 @@ def assess(facts: TechnicianFacts, *, product_line: str, now: datetime, due: dat
     visit_date = (arrival or now).astimezone(zone).date()
     if not facts.certifications:
         reasons.append(Reason("not_certified", f"not certified for {product_line}"))
-    elif not any(c.valid_on(visit_date) for c in facts.certifications):
+    elif not any(c.certified_on <= visit_date <= c.expires_on for c in facts.certifications):
         latest = max(facts.certifications, key=lambda c: c.expires_on)
         reasons.append(Reason("certification_expired",
                               f"certification for {product_line} is not valid on {visit_date.isoformat()} "

@@ -2,12 +2,16 @@
 with its score broken down by criterion, and the nearest filtered-out ones
 with their reasons.
 
-Search: the spatial index walks technicians in exact geodesic order (those
-certified for the product line first, prefiltered in SQL), the availability
-filters run on each batch, and the nearest ``pool_size`` available ones are
-ranked. Ranking never looks further than that pool, so the answer equals what
-brute force over the whole fleet gives for the same pool (bench/bench_dispatch.py
-checks it).
+Search: the spatial index walks technicians in exact geodesic order, carrying
+each one's facts (certifications, shifts, leave, open jobs, van stock) in the
+same query; the availability filters run in Python. First the nearest
+``excluded_limit`` technicians of all (whoever of them is filtered out is
+listed with the reason), then only those certified for the product line
+(prefiltered in SQL, so a rare line never scans the fleet) until the pool is
+full; certified technicians passed over on the way are listed too, nearest first. The nearest ``pool_size`` available
+technicians are ranked; ranking never looks further than that pool, so the
+answer equals what brute force over the whole fleet gives for the same pool
+(bench/bench_dispatch.py checks it).
 
 Score (higher is better), points per criterion, weights configurable:
 
@@ -32,10 +36,10 @@ from server.customers.models import Asset, Site
 from server.dispatch import availability
 from server.dispatch.settings import DispatchSettings
 from server.dispatch.spatial import TECHNICIANS, Neighbour, SpatialIndex, index_for
-from server.exceptions import Conflict, InvalidInput
+from server.exceptions import Conflict, InvalidInput, NotFound
 from server.stock.models import Part, SpareUnit, SpareUnitStatus, StockLevel
 from server.technicians.models import Certification, Technician
-from server.tickets.models import Ticket, TicketStatus
+from server.tickets.models import Ticket, TicketPart, TicketStatus
 
 DISPATCHABLE = (TicketStatus.new, TicketStatus.acknowledged, TicketStatus.dispatched, TicketStatus.on_site)
 
@@ -63,26 +67,36 @@ class TicketContext:
     needs: list[Need]
 
 
-def ticket_context(session: Session, ticket: Ticket, *, now: datetime, product_line: str | None = None,
+def ticket_context(session: Session, ticket: Ticket | uuid.UUID, *, now: datetime, product_line: str | None = None,
                    with_spare_unit: bool = False, require_product_line: bool = True) -> TicketContext:
-    """What dispatch needs to know about a ticket, or a clear error why it cannot be dispatched."""
+    """What dispatch needs to know about a ticket (given, or by id: then ticket,
+    site, asset and needed parts come in one round trip), or a clear error why
+    it cannot be dispatched."""
+    ticket_id = ticket.id if isinstance(ticket, Ticket) else ticket
+    parts = availability.json_rows(session.get_bind().dialect.name, TicketPart.part_id, Part.part_number,
+                                   TicketPart.quantity)
+    needed = (select(parts).select_from(TicketPart).join(Part, Part.id == TicketPart.part_id)
+              .where(TicketPart.ticket_id == ticket_id).scalar_subquery())
+    row = session.execute(
+        select(Ticket, Site, Asset, needed).select_from(Ticket).join(Site, Site.id == Ticket.site_id)
+        .outerjoin(Asset, Asset.id == Ticket.asset_id).where(Ticket.id == ticket_id)).one_or_none()
+    if row is None:
+        raise NotFound("no such ticket")
+    ticket, site, asset, needed_rows = row
     if ticket.status not in DISPATCHABLE:
         raise Conflict(f"a {ticket.status.value} ticket is not dispatched", code="ticket_not_open",
                        details={"status": ticket.status.value})
-    site = session.get(Site, ticket.site_id)
-    if site is None or site.latitude is None or site.longitude is None:
+    if site.latitude is None or site.longitude is None:
         raise InvalidInput("the ticket's site has no coordinates: geocode its address before dispatching",
                            code="site_without_coordinates", details={"site_id": str(ticket.site_id)})
-    asset = session.get(Asset, ticket.asset_id) if ticket.asset_id else None
     line = product_line or (asset.product_line if asset else None)
     if not line and require_product_line:
         raise InvalidInput("the ticket has no asset: name the product_line to dispatch for",
                            code="product_line_unknown",
                            details={"fields": {"query": {"product_line": ["Required when the ticket has no asset."]}}})
-    needs = []
-    for need in ticket.needed_parts:
-        part = need.part or session.get(Part, need.part_id)
-        needs.append(Need("part", str(need.part_id), part.part_number, need.quantity, need.part_id))
+    needs = sorted((Need("part", str(uuid.UUID(str(part_id))), part_number, int(quantity), uuid.UUID(str(part_id)))
+                    for part_id, part_number, quantity in availability.json_list(needed_rows)),
+                   key=lambda n: (n.label, n.key))
     if with_spare_unit:
         if asset is None:
             raise InvalidInput("a spare unit is of the asset's model, and the ticket has no asset",
@@ -91,30 +105,6 @@ def ticket_context(session: Session, ticket: Ticket, *, now: datetime, product_l
     under_warranty = asset is not None and asset.under_warranty(now.date())
     return TicketContext(ticket, site.latitude, site.longitude, line or "", asset, ticket.on_site_due_at,
                          under_warranty, needs)
-
-
-def van_holdings(session: Session, van_ids, needs: list[Need]) -> dict[uuid.UUID, dict[str, int]]:
-    """Unreserved quantity of each need, per van."""
-    vans = [v for v in van_ids if v is not None]
-    held: dict[uuid.UUID, dict[str, int]] = {v: {} for v in vans}
-    if not vans or not needs:
-        return held
-    part_ids = [n.part_id for n in needs if n.kind == "part"]
-    if part_ids:
-        rows = session.execute(select(StockLevel.location_id, StockLevel.part_id,
-                                      StockLevel.on_hand - StockLevel.reserved)
-                               .where(StockLevel.location_id.in_(vans), StockLevel.part_id.in_(part_ids)))
-        for location_id, part_id, available in rows:
-            held[location_id][str(part_id)] = available
-    models = [n.key for n in needs if n.kind == "spare_unit"]
-    if models:
-        rows = session.execute(select(SpareUnit.location_id, SpareUnit.model, func.count())
-                               .where(SpareUnit.location_id.in_(vans), SpareUnit.model.in_(models),
-                                      SpareUnit.status == SpareUnitStatus.available)
-                               .group_by(SpareUnit.location_id, SpareUnit.model))
-        for location_id, model, count in rows:
-            held[location_id][model] = count
-    return held
 
 
 @dataclass
@@ -227,68 +217,87 @@ def certified_prefilter(product_line: str, first_day: date, last_day: date):
                                Certification.certified_on <= last_day, Certification.expires_on >= first_day))
 
 
-def _batches(iterator, size: int):
-    while True:
-        batch = list(itertools.islice(iterator, size))
-        if not batch:
-            return
-        yield batch
+def van_columns(needs: list[Need]) -> list:
+    """Correlated subqueries: how much of each need the technician's van holds, unreserved."""
+    van = Technician.__table__.c.van_location_id
+    columns = []
+    for need in needs:
+        if need.kind == "part":
+            columns.append(select(StockLevel.on_hand - StockLevel.reserved)
+                           .where(StockLevel.location_id == van, StockLevel.part_id == need.part_id)
+                           .scalar_subquery())
+        else:
+            columns.append(select(func.count()).select_from(SpareUnit)
+                           .where(SpareUnit.location_id == van, SpareUnit.model == need.key,
+                                  SpareUnit.status == SpareUnitStatus.available).scalar_subquery())
+    return columns
 
 
 def find_candidates(session: Session, context: TicketContext, *, settings: DispatchSettings, now: datetime,
                     limit: int | None = None, index: SpatialIndex | None = None) -> CandidateReport:
-    """Rank the nearest available technicians for a ticket (see the module docstring)."""
+    """Rank the nearest available technicians for a ticket (see the module docstring).
+
+    Each technician's facts (certifications, shifts, leave, open jobs, van stock)
+    arrive with the spatial search itself, as correlated subqueries: a query
+    costs a handful of round trips however many technicians it examines."""
     index = index or index_for(session, start_radius_m=settings.search_start_km * 1000)
     limit = limit or settings.limit
     pool_size = max(settings.pool_size, limit)
-    window_end = max(context.due, now) + timedelta(days=1)
+    window_start, window_end = now - timedelta(days=1), max(context.due, now) + timedelta(days=1)
     # Certification dates are local dates: widen by a day either side.
-    prefilter = certified_prefilter(context.product_line, (now - timedelta(days=1)).date(),
-                                    window_end.date())
+    prefilter = certified_prefilter(context.product_line, window_start.date(), window_end.date())
+    columns = availability.fact_columns(session.get_bind().dialect.name, product_line=context.product_line,
+                                        window_start=window_start, window_end=window_end)
+    columns += van_columns(context.needs)
+    n_facts = len(columns) - len(context.needs)
 
-    def evaluate(neighbours: list[Neighbour]):
-        facts = availability.load_facts(session, (n.id for n in neighbours), product_line=context.product_line,
-                                        window_start=now - timedelta(days=1), window_end=window_end)
-        for n in neighbours:
-            travel = settings.travel_time(n.distance_km)
-            verdict = availability.assess(facts[n.id], product_line=context.product_line, now=now,
-                                          due=context.due, travel=travel)
-            yield n, facts[n.id], verdict, travel
+    def evaluate(n: Neighbour):
+        facts = availability.facts_from_columns(n.extra[:n_facts])
+        held = {need.key: int(v or 0) for need, v in zip(context.needs, n.extra[n_facts:], strict=True)}
+        travel = settings.travel_time(n.distance_km)
+        verdict = availability.assess(facts, product_line=context.product_line, now=now, due=context.due,
+                                      travel=travel)
+        return facts, held, verdict, travel
 
-    pool: list[tuple[Neighbour, availability.TechnicianFacts, availability.Availability, timedelta]] = []
+    pool = []
     excluded: dict[uuid.UUID, Excluded] = {}
-    examined = 0
-    scan = index.iter_nearest(session, TECHNICIANS, context.latitude, context.longitude, where=prefilter,
-                              batch=pool_size)
-    for batch in _batches(scan, pool_size):
-        examined += len(batch)
-        for n, facts, verdict, travel in evaluate(batch):
-            if verdict.available:
-                pool.append((n, facts, verdict, travel))
-            elif len(excluded) < settings.excluded_limit:
-                excluded[n.id] = _excluded(n, facts, verdict, now, settings)
-        if len(pool) >= pool_size or examined >= settings.scan_limit:
-            break
-    pool = pool[:pool_size]
+    seen: set[uuid.UUID] = set()
 
-    # The nearest technicians of all (certified or not) that were filtered out:
-    # a dispatcher sees why someone close was not suggested.
-    if settings.excluded_limit:
-        pooled = {n.id for n, *_ in pool}
-        nearby = [n for n in index.nearest(session, TECHNICIANS, context.latitude, context.longitude,
-                                           settings.excluded_limit, where=Technician.active.is_(True))
-                  if n.id not in pooled and n.id not in excluded]
-        for n, facts, verdict, _ in evaluate(nearby):
-            if not verdict.available:
-                excluded[n.id] = _excluded(n, facts, verdict, now, settings)
+    def consider(n: Neighbour) -> None:
+        seen.add(n.id)
+        facts, held, verdict, travel = evaluate(n)
+        if verdict.available:
+            pool.append((n, facts, held, verdict, travel))
+        else:
+            excluded[n.id] = _excluded(n, facts, verdict, now, settings)
 
-    held = van_holdings(session, (facts.technician.van_location_id for _, facts, _, _ in pool), context.needs)
+    # Two searches from the site, whose first steps an engine may fetch in one round trip:
+    # 1. the nearest technicians of all, certified or not: whoever of them is
+    #    filtered out is listed with the reason, so a dispatcher sees why
+    #    someone close was not suggested;
+    # 2. then, nearest first, only those certified for the product line
+    #    (prefiltered in SQL: a rare line never scans the fleet) until the pool is full.
+    nearby, certified = index.iter_nearest_many(
+        session, TECHNICIANS, context.latitude, context.longitude,
+        [(Technician.active.is_(True), max(settings.excluded_limit, 1)),
+         (prefilter, pool_size + settings.excluded_limit)], columns=columns)
+    for n in itertools.islice(nearby, settings.excluded_limit):
+        consider(n)
+    if len(pool) < pool_size:
+        for n in certified:
+            if n.id in seen:
+                continue
+            consider(n)
+            if len(pool) >= pool_size or len(seen) >= settings.scan_limit:
+                break
+    examined = len(seen)
+    pool = sorted(pool, key=lambda entry: (entry[0].distance_m, str(entry[0].id)))[:pool_size]
+
     candidates = []
-    for n, facts, verdict, travel in pool:
+    for n, facts, van, verdict, travel in pool:
         tech = facts.technician
         arrival = verdict.departs_at + travel
         meets = arrival <= context.due
-        van = held.get(tech.van_location_id, {}) if tech.van_location_id else {}
         total, breakdown = score(settings, eta=arrival - now, meets_deadline=meets, needs=context.needs,
                                  held=van, open_jobs=facts.open_jobs, max_open_jobs=tech.max_open_jobs)
         position = position_of(tech, now=now, settings=settings)

@@ -30,10 +30,10 @@ import math
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from geopy.distance import geodesic
+from geographiclib.geodesic import Geodesic
 from sqlalchemy.orm import Session
 
 from server.exceptions import InvalidInput
@@ -50,12 +50,15 @@ HALF_CIRCUMFERENCE_M = math.pi * EARTH_MEAN_RADIUS_M
 
 @dataclass(frozen=True, order=True)
 class Neighbour:
-    """One point found, with its exact geodesic distance from the query point."""
+    """One point found, with its exact geodesic distance from the query point.
+
+    ``extra`` holds the values of the ``columns`` the search was asked to carry."""
 
     distance_m: float
     id: uuid.UUID
     latitude: float
     longitude: float
+    extra: tuple = field(default=(), compare=False)
 
     @property
     def distance_km(self) -> float:
@@ -108,9 +111,18 @@ STOCK_LOCATIONS = Layer(
 LAYERS = {layer.name: layer for layer in (TECHNICIANS, STOCK_LOCATIONS)}
 
 
+_INVERSE = Geodesic.WGS84.Inverse
+_DISTANCE = Geodesic.DISTANCE
+
+
 def geodesic_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Exact distance on the WGS-84 ellipsoid, in metres (geopy, Karney's algorithm)."""
-    return geodesic((lat1, lon1), (lat2, lon2)).meters
+    """Exact distance on the WGS-84 ellipsoid, in metres.
+
+    The same computation as ``geopy.distance.geodesic(...).meters`` (geopy
+    delegates to geographiclib's Karney algorithm), called directly so that the
+    hot path skips geopy's point parsing: half the cost per pair. The tests hold
+    the two equal."""
+    return _INVERSE(lat1, lon1, lat2, lon2, _DISTANCE)["s12"]
 
 
 def great_circle_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -133,9 +145,10 @@ def check_point(latitude, longitude) -> tuple[float, float]:
     return lat, lon
 
 
-# A scan step: points not handed out before, and a geodesic distance that every
-# point not yet handed out exceeds (math.inf once the scan is exhausted).
-Row = tuple[uuid.UUID, float, float]
+# A scan step: points not handed out before (id, lat, lon, *extra columns), and a
+# geodesic distance that every point not yet handed out exceeds (math.inf once
+# the scan is exhausted).
+Row = tuple
 ScanStep = tuple[list[Row], float]
 
 
@@ -149,29 +162,62 @@ class SpatialIndex(ABC):
       ``where`` exactly once, in increasing geodesic distance, ties broken by id
       (string order); it fetches lazily, so stopping early is cheap.
     * ``where`` is an optional SQLAlchemy condition on the layer's model.
+    * ``columns`` are optional SQL expressions on the layer's table (correlated
+      subqueries welcome) whose values come back in ``Neighbour.extra``: what
+      the caller needs about each point arrives in the same round trip.
     * Raises :class:`InvalidInput` for a position off the globe.
     """
 
     name = "abstract"
+    # Whether ``_scan`` selects the extra columns itself (its rows are few) or
+    # they are fetched afterwards for the rows handed out only.
+    inline_columns = True
 
     def iter_nearest(self, session: Session, layer: Layer, latitude: float, longitude: float, *,
-                     where=None, batch: int = 16) -> Iterator[Neighbour]:
+                     where=None, batch: int = 16, columns=()) -> Iterator[Neighbour]:
         lat, lon = check_point(latitude, longitude)
+        columns = tuple(columns)
+        # Engines whose prefilter returns many more rows than are handed out
+        # fetch the extra columns afterwards, for the rows handed out only.
+        hydrate = bool(columns) and not self.inline_columns
+        scan = self._scan(session, layer, lat, lon, where, batch, () if hydrate else columns)
+        return self._iterate(session, layer, lat, lon, scan, batch, columns if hydrate else ())
+
+    def iter_nearest_many(self, session: Session, layer: Layer, latitude: float, longitude: float,
+                          searches: list[tuple], *, columns=()) -> list[Iterator[Neighbour]]:
+        """Several searches around one point, ``searches`` being ``(where, batch)``
+        pairs: one iterator each, as :meth:`iter_nearest` gives. An engine that
+        can answer the first step of all of them in one round trip does."""
+        return [self.iter_nearest(session, layer, latitude, longitude, where=where, batch=batch, columns=columns)
+                for where, batch in searches]
+
+    def _iterate(self, session: Session, layer: Layer, lat: float, lon: float, scan: Iterator[ScanStep],
+                 batch: int, hydrate_columns: tuple) -> Iterator[Neighbour]:
+        hydrate = bool(hydrate_columns)
         # Two heaps: points whose geodesic distance is known, keyed by it, and
         # points only known by their cheap lower bound.
         exact: list[tuple[float, str, Neighbour]] = []
         rough: list[tuple[float, str, Row]] = []
+        ready: list[Neighbour] = []
         bound = 0.0
-        scan = self._scan(session, layer, lat, lon, where, batch)
         exhausted = False
         while True:
             # Refine every point that could still come before the best exact one.
             while rough and (not exact or rough[0][0] <= exact[0][0]):
-                _, key, (pid, plat, plon) = heapq.heappop(rough)
+                _, key, (pid, plat, plon, *extra) = heapq.heappop(rough)
                 distance = geodesic_m(lat, lon, plat, plon)
-                heapq.heappush(exact, (distance, key, Neighbour(distance, pid, plat, plon)))
+                heapq.heappush(exact, (distance, key, Neighbour(distance, pid, plat, plon, tuple(extra))))
             if exact and (exact[0][0] < bound or exhausted):
-                yield heapq.heappop(exact)[2]
+                neighbour = heapq.heappop(exact)[2]
+                if not hydrate:
+                    yield neighbour
+                    continue
+                ready.append(neighbour)
+                if len(ready) < batch:
+                    continue
+            if ready:
+                yield from self._hydrate(session, layer, ready, hydrate_columns)
+                ready = []
                 continue
             if exhausted:
                 return
@@ -180,25 +226,33 @@ class SpatialIndex(ABC):
             except StopIteration:
                 exhausted, bound = True, math.inf
                 continue
-            for pid, plat, plon in rows:
-                lower = great_circle_m(lat, lon, plat, plon) * SPHERE_TO_GEODESIC_LOWER
-                heapq.heappush(rough, (lower, str(pid), (pid, plat, plon)))
+            for row in rows:
+                lower = great_circle_m(lat, lon, row[1], row[2]) * SPHERE_TO_GEODESIC_LOWER
+                heapq.heappush(rough, (lower, str(row[0]), row))
+
+    def _hydrate(self, session: Session, layer: Layer, neighbours: list[Neighbour], columns: tuple):
+        """The same neighbours, in the same order, with ``columns`` fetched by id in one query."""
+        stmt = sa.select(layer.model.id, *columns).where(layer.model.id.in_([n.id for n in neighbours]))
+        extras = {_as_uuid(i): tuple(rest) for i, *rest in session.execute(stmt)}
+        for n in neighbours:
+            yield Neighbour(n.distance_m, n.id, n.latitude, n.longitude, extras[n.id])
 
     def nearest(self, session: Session, layer: Layer, latitude: float, longitude: float, k: int, *,
-                where=None) -> list[Neighbour]:
+                where=None, columns=()) -> list[Neighbour]:
         """The ``k`` nearest points (fewer if the layer holds fewer)."""
         if k <= 0:
             return []
         found = []
-        for neighbour in self.iter_nearest(session, layer, latitude, longitude, where=where, batch=k):
+        for neighbour in self.iter_nearest(session, layer, latitude, longitude, where=where, batch=k,
+                                           columns=columns):
             found.append(neighbour)
             if len(found) == k:
                 break
         return found
 
     @abstractmethod
-    def _scan(self, session: Session, layer: Layer, lat: float, lon: float, where,
-              batch: int) -> Iterator[ScanStep]:
+    def _scan(self, session: Session, layer: Layer, lat: float, lon: float, where, batch: int,
+              columns: tuple) -> Iterator[ScanStep]:
         """Yield candidate points in growing steps, each with its lower bound."""
 
 
@@ -210,13 +264,14 @@ class BruteForceIndex(SpatialIndex):
     """Every point of the layer, measured one by one: the reference answer."""
 
     name = "brute_force"
+    inline_columns = False
 
-    def _scan(self, session, layer, lat, lon, where, batch):
+    def _scan(self, session, layer, lat, lon, where, batch, columns):
         stmt = sa.select(layer.model.id, sa.literal_column(layer.latitude_sql),
-                         sa.literal_column(layer.longitude_sql))
+                         sa.literal_column(layer.longitude_sql), *columns)
         if where is not None:
             stmt = stmt.where(where)
-        rows = [(_as_uuid(i), float(a), float(b)) for i, a, b in session.execute(stmt)]
+        rows = [(_as_uuid(i), float(a), float(b), *extra) for i, a, b, *extra in session.execute(stmt)]
         yield rows, math.inf
 
 
@@ -229,18 +284,21 @@ class SQLiteRTreeIndex(SpatialIndex):
     """
 
     name = "sqlite_rtree"
+    inline_columns = False  # a ring holds more rows than are handed out: fetch columns after
 
     def __init__(self, start_radius_m: float = 10_000.0):
         self.start_radius_m = start_radius_m
 
-    def _scan(self, session, layer, lat, lon, where, batch):
+    def _scan(self, session, layer, lat, lon, where, batch, columns):
         rtree = sa.table(layer.rtree, sa.column("key"), sa.column("min_lat"), sa.column("max_lat"),
                          sa.column("min_lon"), sa.column("max_lon"), sa.column(layer.key_column),
                          sa.column("lat"), sa.column("lon"))
-        base = sa.select(rtree.c[layer.key_column], rtree.c.lat, rtree.c.lon)
+        base = sa.select(rtree.c[layer.key_column], rtree.c.lat, rtree.c.lon, *columns)
+        if where is not None or columns:
+            base = base.select_from(rtree.join(layer.model.__table__,
+                                               layer.model.__table__.c.id == rtree.c[layer.key_column]))
         if where is not None:
-            ids = sa.literal_column(f"{layer.table}.id")
-            base = base.join(layer.model, ids == rtree.c[layer.key_column]).where(where)
+            base = base.where(where)
         seen: set[str] = set()
         radius = self.start_radius_m
         while True:
@@ -250,10 +308,10 @@ class SQLiteRTreeIndex(SpatialIndex):
             for (lat_min, lat_max, lon_min, lon_max), _ in boxes:
                 stmt = base.where(rtree.c.max_lat >= lat_min, rtree.c.min_lat <= lat_max,
                                   rtree.c.max_lon >= lon_min, rtree.c.min_lon <= lon_max)
-                for key, plat, plon in session.execute(stmt):
+                for key, plat, plon, *extra in session.execute(stmt):
                     if key not in seen:
                         seen.add(key)
-                        fresh.append((_as_uuid(key), plat, plon))
+                        fresh.append((_as_uuid(key), plat, plon, *extra))
             if whole_earth:
                 yield fresh, math.inf
                 return
@@ -303,26 +361,51 @@ class PostGISIndex(SpatialIndex):
 
     name = "postgis"
 
-    def _scan(self, session, layer, lat, lon, where, batch):
-        expression = layer.gist_expression()
+    def _statement(self, layer, where, columns):
         point = sa.text("st_setsrid(st_makepoint(:qlon, :qlat), 4326)::geography")
-        sphere = sa.literal_column(expression).op("<->")(point).label("sphere_m")
-        stmt = sa.select(layer.model.id, sa.literal_column(layer.latitude_sql),
-                         sa.literal_column(layer.longitude_sql), sphere)
+        sphere = sa.literal_column(layer.gist_expression()).op("<->")(point).label("sphere_m")
+        stmt = sa.select(layer.model.id, sa.literal_column(layer.latitude_sql).label("position_lat"),
+                         sa.literal_column(layer.longitude_sql).label("position_lon"), sphere, *columns)
         if where is not None:
             stmt = stmt.where(where)
-        stmt = stmt.order_by(sa.literal_column("sphere_m"))
+        return stmt.order_by(sa.literal_column("sphere_m"))
+
+    @staticmethod
+    def _first_limit(batch: int) -> int:
+        # A margin past ``batch``: the last rows must lie far enough on the sphere
+        # to prove the first ``batch`` by geodesic distance.
+        return batch + max(8, batch // 2)
+
+    def _scan(self, session, layer, lat, lon, where, batch, columns, first_rows=None):
+        stmt = self._statement(layer, where, columns)
         seen: set[uuid.UUID] = set()
-        limit = max(2 * batch, 16)
+        limit = self._first_limit(batch)
         while True:
-            rows = session.execute(stmt.limit(limit), {"qlon": lon, "qlat": lat}).all()
-            fresh = [(r[0], float(r[1]), float(r[2])) for r in rows if r[0] not in seen]
+            if first_rows is not None:
+                rows, first_rows = first_rows, None
+            else:
+                rows = session.execute(stmt.limit(limit), {"qlon": lon, "qlat": lat}).all()
+            fresh = [(r[0], float(r[1]), float(r[2]), *r[4:]) for r in rows if r[0] not in seen]
             seen.update(r[0] for r in fresh)
             if len(rows) < limit:
                 yield fresh, math.inf
                 return
-            yield fresh, float(rows[-1][3]) * SPHERE_TO_GEODESIC_LOWER
+            yield fresh, max(float(r[3]) for r in rows) * SPHERE_TO_GEODESIC_LOWER
             limit *= 2
+
+    def iter_nearest_many(self, session, layer, latitude, longitude, searches, *, columns=()):
+        """The first step of every search in one statement (UNION ALL of the KNN queries)."""
+        lat, lon = check_point(latitude, longitude)
+        columns = tuple(columns)
+        parts = [self._statement(layer, where, columns).add_columns(sa.literal(i).label("search"))
+                 .limit(self._first_limit(batch)).subquery() for i, (where, batch) in enumerate(searches)]
+        rows: list[list] = [[] for _ in searches]
+        for row in session.execute(sa.union_all(*(sa.select(part) for part in parts)), {"qlon": lon, "qlat": lat}):
+            rows[row[-1]].append(tuple(row[:-1]))
+        return [self._iterate(session, layer, lat, lon,
+                              self._scan(session, layer, lat, lon, where, batch, columns, first_rows=rows[i]),
+                              batch, ())
+                for i, (where, batch) in enumerate(searches)]
 
 
 def index_for(session: Session, *, start_radius_m: float = 10_000.0) -> SpatialIndex:
