@@ -10,7 +10,14 @@ from sqlalchemy import select
 from server.db import utcnow
 from server.extensions import db
 from server.stock.ledger import record_field_consumption, record_movement, reserve_part
-from server.stock.models import MovementKind, Reservation, ReservationStatus, StockLevel, StockMovement
+from server.stock.models import (
+    MovementKind,
+    Reservation,
+    ReservationStatus,
+    StockDiscrepancy,
+    StockLevel,
+    StockMovement,
+)
 from sync import facts
 from tests import factories as f
 
@@ -40,7 +47,11 @@ def _ledger_state(usages):
          m.job_id == usages[0]["job_id"], m.under_warranty, tuple(m.serial_numbers or ()), m.source.split(":")[0])
         for m in db.session.scalars(select(StockMovement).where(StockMovement.kind == MovementKind.consumed)))
     levels = sorted((lvl.on_hand, lvl.reserved) for lvl in db.session.scalars(select(StockLevel)))
-    return movements, levels
+    discrepancies = sorted(
+        (d.kind.value, d.quantity, d.balance_after, names.get(d.part_id), d.job_id == usages[0]["job_id"],
+         d.movement_id is not None)
+        for d in db.session.scalars(select(StockDiscrepancy)))
+    return movements, levels, discrepancies
 
 
 def test_set_wise_consumption_matches_the_ledger(app):
@@ -64,6 +75,9 @@ def test_set_wise_consumption_matches_the_ledger(app):
     db.session.commit()
     assert _ledger_state(usages) == by_ledger
     assert by_ledger[1] == [(-3, 0), (-1, 0)]
+    # Each usage that took a balance below zero raised a discrepancy, on either path.
+    assert ("negative_balance", -1, -1, "part1", True, True) in by_ledger[2]
+    assert ("negative_balance", -3, -3, "part0", True, True) in by_ledger[2]
 
 
 def test_a_reserved_part_is_consumed_through_the_ledger(app):

@@ -41,7 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -361,6 +361,126 @@ def _van_of_job(session: Session, job_id: uuid.UUID) -> uuid.UUID | None:
 
     return session.scalar(select(Technician.van_location_id).join(Job, Job.technician_id == Technician.id)
                           .where(Job.id == job_id))
+
+
+def record_field_consumptions(session: Session, usages: list[dict], *, at: datetime) -> list[tuple]:
+    """:func:`record_field_consumption` for a whole batch of part usages, set-wise.
+
+    Each usage is a dict with ``id``, ``job_id``, ``part_id``, ``location_id``
+    (None: the technician's van), ``quantity``, ``under_warranty`` and
+    ``serial_numbers``. The same rules hold: idempotent per usage, never
+    refused for lack of stock, warranty judged from the job's asset, a
+    ``negative_balance`` discrepancy for every usage that takes a balance
+    below zero. Usages that touch a reservation or carry serial numbers take
+    the one-by-one path, so those rules live in one place only. Returns the
+    (location_id, part_id) pairs whose levels moved.
+    """
+    from server.jobs.models import Job
+    from server.technicians.models import Technician
+
+    if not usages:
+        return []
+    for usage in usages:
+        if usage["quantity"] <= 0:
+            raise InvalidQuantity("a part usage uses a positive quantity",
+                                  details={"fields": {"quantity": ["Must be > 0."]}})
+    sources = {f"part_usage:{u['id']}": u for u in usages}
+    done = set(session.scalars(select(StockMovement.source).where(StockMovement.source.in_(list(sources)))))
+    todo = [u for source, u in sources.items() if source not in done]
+    if not todo:
+        return []
+    job_ids = list({u["job_id"] for u in todo})
+    vans = dict(session.execute(select(Job.id, Technician.van_location_id)
+                                .join(Technician, Job.technician_id == Technician.id).where(Job.id.in_(job_ids))).all())
+    warranty = _warranty_for_jobs(session, job_ids)
+    reserved = set(session.execute(
+        select(Reservation.job_id, Reservation.part_id, Reservation.location_id)
+        .where(Reservation.status == ReservationStatus.active, Reservation.part_id.is_not(None),
+               Reservation.job_id.in_(job_ids))).all())
+
+    plain = []
+    touched = set()
+    for usage in todo:
+        location_id = usage.get("location_id") or vans.get(usage["job_id"])
+        if location_id is None:
+            raise InvalidInput("the part usage names no location and the job's technician has no van",
+                               code="no_stock_location")
+        judged = warranty.get(usage["job_id"])
+        row = {**usage, "location_id": location_id,
+               "under_warranty": judged if judged is not None else bool(usage.get("under_warranty"))}
+        touched.add((location_id, usage["part_id"]))
+        if usage.get("serial_numbers") or (usage["job_id"], usage["part_id"], location_id) in reserved:
+            record_field_consumption(session, usage_id=usage["id"], job_id=usage["job_id"], part_id=usage["part_id"],
+                                     location_id=location_id, quantity=usage["quantity"], at=at,
+                                     under_warranty=row["under_warranty"], serial_numbers=usage.get("serial_numbers"))
+        else:
+            plain.append(row)
+    if plain:
+        _consume_plain(session, plain, at=at)
+    return sorted(touched, key=str)
+
+
+def _warranty_for_jobs(session: Session, job_ids: list) -> dict:
+    """:func:`warranty_for_job` for many jobs in one query (jobs without an asset are left out)."""
+    from server.customers.models import Asset
+    from server.jobs.models import Job
+    from server.tickets.models import Ticket
+
+    rows = session.execute(
+        select(Job.id, Ticket.received_at, Asset.warranty_end)
+        .select_from(Job).join(Ticket, Ticket.id == Job.ticket_id).join(Asset, Asset.id == Ticket.asset_id)
+        .where(Job.id.in_(job_ids))).all()
+    return {job_id: end is not None and received.date() <= end for job_id, received, end in rows}
+
+
+def _consume_plain(session: Session, usages: list[dict], *, at: datetime) -> None:
+    """Consume usages with no reservation and no serial numbers: one UPDATE per
+    (location, part), in one lock order for every writer, and one executemany
+    for the movements; then discrepancies where a balance went below zero."""
+    deltas: dict[tuple, int] = {}
+    for usage in usages:
+        key = (usage["location_id"], usage["part_id"])
+        deltas[key] = deltas.get(key, 0) - usage["quantity"]
+    ordered = sorted(deltas, key=lambda k: (str(k[0]), str(k[1])))
+    for location_id, part_id in ordered:
+        _ensure_level_row(session, location_id, part_id)
+    connection = session.connection()
+    levels = StockLevel.__table__
+    connection.execute(
+        levels.update().where(levels.c.location_id == bindparam("k_location"), levels.c.part_id == bindparam("k_part"))
+        .values(on_hand=levels.c.on_hand + bindparam("k_delta")),
+        [{"k_location": loc, "k_part": part, "k_delta": deltas[(loc, part)]} for loc, part in ordered])
+    connection.execute(StockMovement.__table__.insert(), [{
+        "kind": MovementKind.consumed, "location_id": u["location_id"], "part_id": u["part_id"],
+        "spare_unit_id": None, "quantity": -u["quantity"], "at": at, "job_id": u["job_id"],
+        "source": f"part_usage:{u['id']}", "under_warranty": u["under_warranty"], "serial_numbers": None,
+        "by_user_id": None, "note": None, "condition": StockCondition.good, "reason": None,
+        "counterpart_location_id": None,
+    } for u in usages])
+
+    # Balances after each usage, walking back from the level each key ends at.
+    final = {(row.location_id, row.part_id): row.on_hand for row in session.execute(
+        select(StockLevel.location_id, StockLevel.part_id, StockLevel.on_hand)
+        .where(tuple_(StockLevel.location_id, StockLevel.part_id).in_(ordered)))}
+    short = []
+    running = dict(final)
+    for usage in reversed(usages):
+        key = (usage["location_id"], usage["part_id"])
+        balance_after = running[key]
+        running[key] = balance_after + usage["quantity"]
+        if balance_after < 0:
+            short.append((usage, balance_after))
+    if not short:
+        return
+    movement_ids = dict(session.execute(select(StockMovement.source, StockMovement.id).where(
+        StockMovement.source.in_([f"part_usage:{u['id']}" for u, _ in short]))).all())
+    for usage, balance_after in reversed(short):
+        shortfall = min(usage["quantity"], -balance_after)
+        session.add(StockDiscrepancy(kind=DiscrepancyKind.negative_balance, location_id=usage["location_id"],
+                                     part_id=usage["part_id"], quantity=-shortfall, balance_after=balance_after,
+                                     movement_id=movement_ids[f"part_usage:{usage['id']}"], job_id=usage["job_id"],
+                                     detected_at=at))
+    session.flush()
 
 
 def record_field_consumption(session: Session, *, usage_id: uuid.UUID, job_id: uuid.UUID, part_id: uuid.UUID,
