@@ -18,7 +18,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from _common import Server, migrated_app, scratch_urls
+from _sync_common import Server, migrated_app, scratch_urls
 
 BATCH = 500
 BATCHES = int(os.environ.get("BENCH_BATCHES", "20"))
