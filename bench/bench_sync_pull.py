@@ -19,7 +19,7 @@ import statistics
 import time
 import tracemalloc
 
-from _common import migrated_app, scratch_urls
+from _sync_common import migrated_app, scratch_urls
 
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 JOBS = 400  # each brings its ticket, customer, site and asset: 2,000 records

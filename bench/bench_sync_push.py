@@ -18,7 +18,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from _common import Server, migrated_app, scratch_urls
+from _sync_common import Server, migrated_app, scratch_urls
 
 BATCH = 500
 BATCHES = int(os.environ.get("BENCH_BATCHES", "20"))
@@ -194,8 +194,10 @@ def bench_wsgi(app, world: dict) -> float:
     return BATCHES * BATCH / elapsed
 
 
-def bench_engine(app, world: dict, bookkeeping: bool) -> float:
-    """The engine in-process, with or without its exactly-once bookkeeping."""
+def bench_engine(app, world: dict) -> tuple[float, float]:
+    """The engine in-process, with and without its exactly-once bookkeeping
+    (the ``sync_ops`` lookup and insert), batches alternating so that the
+    database growing during the run weighs on both alike."""
     from schemas.sync import parse_operation
     from server.db import utcnow
     from server.extensions import db
@@ -203,10 +205,9 @@ def bench_engine(app, world: dict, bookkeeping: bool) -> float:
     from sync.push import Pusher, push
 
     saved = (push_module._recorded_outcomes, push_module._record_ops)
-    if not bookkeeping:
-        push_module._recorded_outcomes = lambda session, op_ids: {}
-        push_module._record_ops = lambda session, pusher, done, now: None
-    batches = Batches(world, 2 if bookkeeping else 3)
+    skipped = (lambda session, op_ids: {}, lambda session, pusher, done, now: None)
+    batches = Batches(world, 2)
+    elapsed = {True: 0.0, False: 0.0}
     try:
         with app.app_context():
             from server.accounts.models import User
@@ -214,8 +215,9 @@ def bench_engine(app, world: dict, bookkeeping: bool) -> float:
             user_id = db.session.query(User.id).filter_by(username="bench-tech").scalar()
             pusher = Pusher(technician_id=world["technician_id"], user_id=user_id, device_id=None,
                             van_location_id=world["van"])
-            elapsed = 0.0
-            for n in range(BATCHES + 2):
+            for n in range(2 * (BATCHES + 2)):
+                bookkeeping = n % 2 == 0
+                push_module._recorded_outcomes, push_module._record_ops = saved if bookkeeping else skipped
                 ops, _rows = batches.next()
                 started = time.perf_counter()
                 parsed = [parse_operation(i, raw) for i, raw in enumerate(ops)]
@@ -223,11 +225,11 @@ def bench_engine(app, world: dict, bookkeeping: bool) -> float:
                 db.session.commit()
                 took = time.perf_counter() - started
                 batches.learn(result.results)
-                if n >= 2:
-                    elapsed += took
+                if n >= 4:
+                    elapsed[bookkeeping] += took
     finally:
         push_module._recorded_outcomes, push_module._record_ops = saved
-    return BATCHES * BATCH / elapsed
+    return BATCHES * BATCH / elapsed[True], BATCHES * BATCH / elapsed[False]
 
 
 def bench_core_insert(app, world: dict) -> float:
@@ -295,8 +297,7 @@ def main() -> None:
 
             db.engine.dispose()
         core = bench_core_insert(app, world)
-        with_bookkeeping = bench_engine(app, world, bookkeeping=True)
-        without = bench_engine(app, world, bookkeeping=False)
+        with_bookkeeping, without = bench_engine(app, world)
         with app.app_context():
             wsgi = bench_wsgi(app, world)
             db.engine.dispose()

@@ -263,10 +263,11 @@ class _Batch:
         if not keys:
             return []
         out = []
+        keys.sort()
         for start in range(0, len(keys), 500):
             stmt = select(spec.table).where(spec.table.c.id.in_(keys[start:start + 500]))
-            if lock:
-                stmt = stmt.with_for_update()
+            if lock:  # in key order: two batches locking the same rows cannot deadlock
+                stmt = stmt.order_by(spec.table.c.id).with_for_update()
             out.extend(dict(row) for row in self.session.execute(stmt).mappings())
         return out
 

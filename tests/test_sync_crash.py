@@ -47,10 +47,11 @@ class CrashServer:
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(200):
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if requests.get(self.url + "/healthz", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError("the crash server did not start")
 
     def stop(self) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from server.extensions import db
-from server.jobs.models import Adjustment, CheckIn, Job
+from server.jobs.models import Adjustment, CheckIn, Job, JobStatus
 from sync.models import SyncOp
 from sync.pull import snapshot
 from tests import factories as f
@@ -38,6 +38,7 @@ actions = st.one_of(
     st.tuples(st.just("check_in"), st.integers(0, 1)),
     st.tuples(st.just("push"), st.booleans()),
     st.tuples(st.just("office_edit"), st.integers(0, 1), st.sampled_from(sorted(OFFICE_FIELDS)), st.integers(0, 2)),
+    st.tuples(st.just("office_cancel"), st.integers(0, 1)),
     st.tuples(st.just("pull"),),
 )
 
@@ -133,6 +134,12 @@ def test_device_converges_and_every_operation_applies_once(app, client, steps):
             values = OFFICE_FIELDS[name]
             setattr(job, name, values[v % len(values)])
             db.session.commit()
+        elif kind == "office_cancel":
+            # A dispatcher cancels while the technician may be working on it offline.
+            job = db.session.get(Job, uuid.UUID(jobs[step[1]]))
+            if job.status not in (JobStatus.completed, JobStatus.cancelled):
+                job.status = JobStatus.cancelled
+                db.session.commit()
         else:
             device.sync_pull()
         db.session.rollback()

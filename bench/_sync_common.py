@@ -84,10 +84,10 @@ class Server:
 
         for _ in range(300):
             try:
-                requests.get(self.url + "/healthz", timeout=1)
+                requests.get(self.url + "/healthz", timeout=5)
                 return
-            except requests.ConnectionError:
-                time.sleep(0.05)
+            except requests.RequestException:
+                time.sleep(0.1)
         self.stop()
         raise RuntimeError("gunicorn did not start")
 
