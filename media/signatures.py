@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from media import report as reports
 from media.models import Signature, SigningLink
-from server.exceptions import AuthenticationFailed, Conflict, DomainError, InvalidInput, NotFound
+from server.exceptions import AuthenticationFailed, Conflict, Gone, InvalidInput, NotFound
 from server.jobs.models import Job
 
 
-class SigningLinkGone(DomainError):
+class SigningLinkGone(Gone):
     """The link was used already (``signing_link_used``) or expired (``signing_link_expired``): HTTP 410."""
 
     code = "signing_link_gone"

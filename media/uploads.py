@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session
 from media import images, processing
 from media.models import Blob, Upload
 from media.storage import Storage, blob_key
-from server.exceptions import Conflict, DomainError, InvalidInput, NotFound
+from server.exceptions import Conflict, DomainError, Gone, InvalidInput, Locked, NotFound, PayloadTooLarge
 
 CHUNK = 1024 * 1024  # bytes moved per read: bounded memory, few Python round trips
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
-class UploadTooLarge(DomainError):
+class UploadTooLarge(PayloadTooLarge):
     """More bytes than the limit or than the upload declared (HTTP 413)."""
 
     code = "upload_too_large"
@@ -47,13 +47,13 @@ class TooManyUploads(DomainError):
     code = "too_many_uploads"
 
 
-class UploadGone(DomainError):
+class UploadGone(Gone):
     """The upload expired or was terminated (HTTP 410)."""
 
     code = "upload_expired"
 
 
-class UploadLocked(Conflict):
+class UploadLocked(Locked):
     """Another connection is appending to this upload right now (HTTP 423)."""
 
     code = "upload_locked"

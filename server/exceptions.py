@@ -53,3 +53,29 @@ class RateLimited(DomainError):
     def __init__(self, message: str, *, retry_after: int, **kwargs):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class Gone(DomainError):
+    """Was there, is no more: a spent link, an expired upload, a cursor past retention."""
+
+    code = "gone"
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+
+
+class Locked(DomainError):
+    """Busy with another request right now; retry shortly."""
+
+    code = "locked"
+
+
+class Unsupported(DomainError):
+    """A request this server cannot serve as asked (e.g. an old protocol version)."""
+
+    code = "unsupported"

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from server.exceptions import DomainError, InvalidInput
+from server.exceptions import Gone, InvalidInput, PayloadTooLarge, Unsupported
 
 # The protocol versions this server speaks. Version 1: FieldSync push/pull.
 PROTOCOL_MIN = 1
 PROTOCOL_MAX = 1
 
 
-class ResyncRequired(DomainError):
+class ResyncRequired(Gone):
     """The cursor is older than the tombstone retention: deletions may have
     been forgotten, so the device must drop its copy and sync from scratch."""
 
     code = "resync_required"
-    status = 410
 
 
-class ProtocolUnsupported(DomainError):
+class ProtocolUnsupported(Unsupported):
     code = "protocol_unsupported"
-    status = 400
 
 
-class BatchTooLarge(DomainError):
+class BatchTooLarge(PayloadTooLarge):
     code = "batch_too_large"
-    status = 413
 
 
 class InvalidCursor(InvalidInput):

@@ -30,6 +30,7 @@ STATUS_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    423: "locked",
     428: "precondition_required",
     429: "rate_limited",
     500: "internal_error",
@@ -44,6 +45,11 @@ DOMAIN_STATUS = {
     domain.Conflict: 409,
     domain.PreconditionFailed: 412,
     domain.RateLimited: 429,
+    domain.Gone: 410,
+    domain.PayloadTooLarge: 413,
+    domain.UnsupportedMediaType: 415,
+    domain.Locked: 423,
+    domain.Unsupported: 400,
 }
 
 

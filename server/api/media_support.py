@@ -14,11 +14,8 @@ from server.api.errors import ApiError
 from server.exceptions import DomainError
 from server.jobs.models import Job
 
-# Media errors whose status is not the domain default.
+# Media errors whose status is not their class's (server/api/errors.py).
 MEDIA_STATUS = {
-    "upload_too_large": 413,
-    "upload_expired": 410,
-    "upload_locked": 423,
     "too_many_uploads": 429,
     "checksum_mismatch": 460,  # tus checksum extension
     "unsupported_image_format": 415,

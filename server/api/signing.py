@@ -27,7 +27,6 @@ from server.jobs.models import Job
 blp = Blueprint("signing", __name__, url_prefix="/api/v1/signing",
                 description="Customer signing links (authenticated by the link's token)")
 
-SIGNING_STATUS = {"signing_link_used": 410, "signing_link_expired": 410}
 
 
 def link_token() -> str | None:
@@ -44,8 +43,6 @@ def signing_errors(view):
             return view(*args, **kwargs)
         except DomainError as exc:
             db.session.rollback()
-            if exc.code in SIGNING_STATUS:
-                raise ApiError(SIGNING_STATUS[exc.code], exc.message, code=exc.code) from exc
             raise as_http(exc) from exc
     return wrapper
 

@@ -44,7 +44,6 @@ from schemas.watermelon import (
     WatermelonPushResponseSchema,
 )
 from server.accounts.models import Role
-from server.api import errors
 from server.api.errors import ApiError
 from server.api.security import current_principal, requires
 from server.db import utcnow
@@ -53,7 +52,7 @@ from server.extensions import db
 from server.pagination import paginate
 from server.technicians.models import Technician
 from sync import changelog, conflicts, watermelon
-from sync.errors import BatchTooLarge, ProtocolUnsupported, ResyncRequired, check_protocol
+from sync.errors import BatchTooLarge, check_protocol
 from sync.memory import no_cyclic_gc
 from sync.models import SyncConflict
 from sync.pull import pull
@@ -62,7 +61,6 @@ from sync.push import Pusher, push
 blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync",
                 description="Offline sync: exactly-once push, gap-free pull, conflicts")
 
-errors.DOMAIN_STATUS.update({ResyncRequired: 410, ProtocolUnsupported: 400, BatchTooLarge: 413})
 
 DEFAULT_MAX_OPS = 1000
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
