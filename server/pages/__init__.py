@@ -41,8 +41,15 @@ PAGES: list[Page] = [
     Page("/login", "login", "登录 Sign in", nav=False),
     Page("/", "board", "工单看板 Ticket board"),
     Page("/tickets/<uuid:ticket_id>", "ticket", "工单 Ticket", nav=False, context={"extra": _ticket_context}),
+    Page("/tickets/<uuid:ticket_id>/dispatch", "dispatch", "派工 Dispatch", nav=False),
     Page("/technicians", "technicians", "技术人员 Technicians"),
     Page("/customers", "customers", "客户 Customers"),
+    Page("/conflicts", "conflicts", "同步冲突 Sync conflicts"),
+    Page("/swaps", "swaps", "备用机调换 Swaps"),
+    Page("/stock", "stock", "库存 Stock"),
+    Page("/stock/discrepancies", "discrepancies", "库存差异 Discrepancies"),
+    Page("/stock/reconciliation", "reconciliation", "对账 Reconciliation"),
+    Page("/stock/summary", "summary", "对账汇总 Stock summary"),
 ]
 
 
