@@ -54,8 +54,14 @@
       }
       choices[name] = pick();
       const kept = (which) => (side.kept === which ? "kept" : null);
-      return el("tr", {}, el("th", {}, name),
-        el("td", { class: kept("server") }, show(side.server)), el("td", { class: kept("device") }, show(side.device)),
+      const value = (which) => {
+        const td = el("td", { class: kept(which) }, show(side[which]));
+        if (fixed && side[which]) {  // a technician: by name
+          nameOf(API.technician, side[which], (t) => t.name).then((n) => { td.textContent = n + " (" + side[which].slice(0, 8) + ")"; });
+        }
+        return td;
+      };
+      return el("tr", {}, el("th", {}, name), value("server"), value("device"),
         el("td", {}, side.kept === "device" ? "设备 device" : "服务器 server"),
         el("td", {}, fixed ? el("span", { class: "small" }, "reassignment stands") : [select, " ", custom]));
     });

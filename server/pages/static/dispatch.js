@@ -249,9 +249,10 @@
             el("tbody", {}, s.options.map((o) => el("tr", {}, el("td", {}, o.serial_number),
               el("td", {}, o.location_code + " (" + (KINDS[o.location_kind] || o.location_kind) + ")"),
               el("td", {}, km(o.distance_km)),
-              el("td", {}, el("ul", {}, o.couriers.map((c) => el("li", {}, c.name + ": "
+              el("td", {}, o.couriers.length ? el("ul", {}, o.couriers.map((c) => el("li", {}, c.name + ": "
                 + (c.holds_unit_in_van ? "has it in the van, " : km(c.to_pickup_km) + " to pick up, ")
-                + "delivers " + FS.fmtTime(c.delivered_at))))))))) : null));
+                + "delivers " + FS.fmtTime(c.delivered_at)))) : "无人可送 nobody available now")))))
+            : null));
       } catch (e) { blocks.push(el("p", {}, FS.errorText(e))); }
     }
     box.replaceChildren(...blocks);

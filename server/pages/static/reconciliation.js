@@ -27,16 +27,18 @@
     return el("td", {}, reference || (jobId ? "job " + jobId.slice(0, 8) : "—"));
   }
 
+  let shownPeriod = "";
+
   function render(r) {
     document.getElementById("report-title").textContent = "对账 " + r.location.code + " · " + r.location.name + " ("
-      + (STOCK.KINDS[r.location.kind] || r.location.kind) + ") · " + FS.fmtTime(r.from) + " – " + FS.fmtTime(r.to);
+      + (STOCK.KINDS[r.location.kind] || r.location.kind) + ") · " + shownPeriod;
     const totals = document.getElementById("totals");
     totals.tHead.replaceChildren(el("tr", {}, FIGURES.map((f) => el("th", {}, LABELS[f]))));
     totals.tBodies[0].replaceChildren(el("tr", {}, FIGURES.map((f) => num(r.totals[f]))));
 
     const lines = document.querySelector("#lines tbody");
     lines.replaceChildren(...r.lines.map((l) => el("tr", { class: l.count_difference || l.closing < 0 ? "escalated" : null },
-      el("td", {}, l.part_number, el("div", { class: "small" }, l.part_name)), ...FIGURES.map((f) => num(l[f])),
+      el("td", { class: "nowrap" }, l.part_number, el("div", { class: "small" }, l.part_name)), ...FIGURES.map((f) => num(l[f])),
       el("td", { class: "num", title: l.counted_at ? "counted " + FS.fmtTime(l.counted_at) : null },
          l.counted === null ? "—" : String(l.counted)),
       num(l.count_difference), num(l.in_transit_now), num(l.reserved_now))));
@@ -69,6 +71,7 @@
     try { q = query(); } catch (e) { FS.flash(e.message); return; }
     csv.disabled = true;
     try {
+      shownPeriod = form.elements.from.value + " – " + form.elements.to.value + " (incl.)";
       render(await call(API.report, { query: q }));
       csv.disabled = false;
       FS.flash("");

@@ -8,8 +8,8 @@ const STOCK = (() => {
     part: "GET /api/v1/parts/{id}",
   };
   const { el, call } = FS;
-  const KINDS = { central_warehouse: "一级备件仓库 central warehouse", regional_warehouse: "二级备件仓库 regional warehouse",
-                  service_station: "服务站点 service station", van: "车辆 van" };
+  const KINDS = { central_warehouse: "一级仓库 central", regional_warehouse: "二级仓库 regional",
+                  service_station: "服务站点 station", van: "车辆 van" };
   let locationsPromise = null;
   const partCache = new Map();
 

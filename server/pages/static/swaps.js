@@ -20,9 +20,10 @@
     if (!s.options.length) return "—";
     return el("ul", { class: "reasons" }, s.options.map((o) => el("li", {},
       o.serial_number + " @ " + o.location_code + " (" + km(o.distance_km) + ")",
-      el("ul", {}, o.couriers.map((c) => el("li", { class: "small" }, c.name + ": "
+      o.couriers.length ? el("ul", {}, o.couriers.map((c) => el("li", { class: "small" }, c.name + ": "
         + (c.holds_unit_in_van ? "in the van" : km(c.to_pickup_km) + " to pick up")
-        + ", delivers " + FS.fmtTime(c.delivered_at)))))));
+        + ", delivers " + FS.fmtTime(c.delivered_at))))
+        : el("div", { class: "small" }, "无人可送 nobody available to bring it now"))));
   }
 
   function row(s) {
