@@ -157,3 +157,11 @@ def test_api_calls_the_scripts_make_exist(app, script, method, path):
     except NotFound:
         pytest.fail(f"{script}: no route {method} {path}")
     assert not endpoint.startswith("pages."), (script, path)
+
+
+def test_navigation_marks_the_roles_each_entry_is_for(client):
+    """app.js hides the entries whose API the signed-in role may not use (the API refuses it anyway)."""
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(r'href="/conflicts"[^>]*data-roles="admin dispatcher"', html)
+    assert re.search(r'href="/stock"[^>]*data-roles="admin warehouse dispatcher"', html)
+    assert not re.search(r'href="/technicians"[^>]*data-roles', html)

@@ -14,10 +14,11 @@ import pytest
 from server.accounts.models import Role
 from server.db import utcnow
 from server.extensions import db
-from server.jobs.models import Job
+from server.jobs.models import Job, JobStatus
 from server.stock import ledger
-from server.stock.models import LocationKind, MovementKind, Reservation
-from server.tickets.models import TicketPart
+from server.stock.models import DiscrepancyStatus, LocationKind, MovementKind, Reservation, StockDiscrepancy
+from server.technicians.models import Technician
+from server.tickets.models import TicketPart, TicketStatus
 from tests import factories as f
 from tests.browser import Browser, chromium_path
 from tests.conftest import tool_missing
@@ -179,14 +180,30 @@ def test_warehouse_pages_show_levels_and_download_the_reconciliation_csv(app, cl
     sign_in(browser, live_server, client, f.user(Role.warehouse))
 
     browser.goto(f"{live_server}/stock?part=FILTER-3")
+    visible = browser.evaluate("[...document.querySelectorAll('#nav a')].filter((a) => !a.hidden)"
+                               ".map((a) => a.textContent)")
+    assert "库存 Stock" in visible and "同步冲突 Sync conflicts" not in visible  # not for warehouse staff
     browser.wait_for("document.querySelectorAll('#levels tbody tr').length === 2 && "
                      "!document.querySelector('#levels tbody').textContent.includes('Choose')")
     rows = browser.evaluate("[...document.querySelectorAll('#levels tbody tr')].map((r) => r.textContent)")
     assert any("WH-BJ-01" in r and "7" in r for r in rows) and any("VAN-07" in r and "-1" in r for r in rows)
+    browser.evaluate("[...document.querySelectorAll('#levels tbody tr')].find((r) => r.textContent.includes('VAN-07'))"
+                     ".querySelector('button').click()")  # the ledger behind a level
+    assert "consumed-1" in browser.wait_for("document.querySelector('#levels tbody table') && "
+                                            "document.querySelector('#levels tbody table').textContent")
 
     browser.goto(f"{live_server}/stock/discrepancies")
     browser.wait_for("document.querySelector('#discrepancies tr[data-discrepancy-id]')")
     assert "VAN-07" in browser.evaluate("document.querySelector('#discrepancies tbody').textContent")
+    browser.wait_for("document.querySelector('#discrepancies tbody').textContent.includes('FILTER-3')")
+    browser.evaluate("const row = document.querySelector('#discrepancies tr[data-discrepancy-id]');"
+                     "row.querySelector('input').value = '漏报领料 issue not recorded';"
+                     "row.querySelector('button').click()")
+    browser.wait_for("document.querySelector('#discrepancies .pill.resolved')")
+    db.session.expire_all()
+    (found,) = db.session.query(StockDiscrepancy).all()
+    assert found.status is DiscrepancyStatus.resolved and found.resolution_note == "漏报领料 issue not recorded"
+    release_db()
 
     browser.goto(f"{live_server}/stock/reconciliation?location={warehouse_id}")
     browser.wait_for("!document.getElementById('report').hidden && !document.getElementById('csv').disabled")
@@ -205,4 +222,22 @@ def test_warehouse_pages_show_levels_and_download_the_reconciliation_csv(app, cl
     browser.goto(f"{live_server}/stock/summary")
     browser.wait_for("document.querySelector('#summary tbody a')")
     assert "VAN-07" in browser.evaluate("document.querySelector('#summary tbody').textContent")
+    assert browser.errors == []
+
+
+def test_swaps_page_lists_a_visit_on_site_too_long(app, client, live_server, browser):
+    site = f.site(latitude=SITE[0], longitude=SITE[1])
+    ticket = f.ticket(st=site, ast=f.asset(site, model="CH-200"), status=TicketStatus.on_site)
+    on_site = f.technician(latitude=SITE[0], longitude=SITE[1], name="在场 On site")
+    f.job(ticket, on_site, status=JobStatus.on_site, arrived_at=utcnow() - timedelta(hours=5))
+    van_owner = f.technician(latitude=north_of_site(12)[0], longitude=SITE[1], name="送机 Courier")
+    f.spare_unit(db.session.get(Technician, van_owner.id).van, model="CH-200", serial_number="SU-VAN-1")
+    reference = ticket.reference
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    browser.goto(f"{live_server}/swaps")
+    text = browser.wait_for("document.querySelector('#swaps tbody').textContent.includes('SU-VAN-1') && "
+                            "document.querySelector('#swaps tbody').textContent.includes('" + reference + "') && "
+                            "document.querySelector('#swaps tbody').textContent.includes('在场 On site') && "
+                            "document.querySelector('#swaps tbody').textContent")
+    assert "送机 Courier" in text and "in the van" in text and "在场 On site" in text
     assert browser.errors == []

@@ -185,6 +185,9 @@ const FS = (() => {
     const a = auth();
     if (page !== "login") {
       if (!a) { toLogin(); return; }
+      for (const link of document.querySelectorAll("#nav a[data-roles]")) {  // entries this role cannot use
+        if (!link.dataset.roles.split(" ").includes(a.role)) link.hidden = true;
+      }
       const who = document.getElementById("whoami");
       if (who) who.textContent = a.username + " (" + a.role + ")";
       const logout = document.getElementById("logout");
