@@ -184,7 +184,8 @@ def test_warehouse_pages_show_levels_and_download_the_reconciliation_csv(app, cl
                                ".map((a) => a.textContent)")
     assert "库存 Stock" in visible and "同步冲突 Sync conflicts" not in visible  # not for warehouse staff
     browser.wait_for("document.querySelectorAll('#levels tbody tr').length === 2 && "
-                     "!document.querySelector('#levels tbody').textContent.includes('Choose')")
+                     "document.querySelector('#levels tbody').textContent.includes('VAN-07') && "
+                     "document.querySelector('#levels tbody').textContent.includes('WH-BJ-01')")
     rows = browser.evaluate("[...document.querySelectorAll('#levels tbody tr')].map((r) => r.textContent)")
     assert any("WH-BJ-01" in r and "7" in r for r in rows) and any("VAN-07" in r and "-1" in r for r in rows)
     browser.evaluate("[...document.querySelectorAll('#levels tbody tr')].find((r) => r.textContent.includes('VAN-07'))"
@@ -192,10 +193,14 @@ def test_warehouse_pages_show_levels_and_download_the_reconciliation_csv(app, cl
     assert "consumed-1" in browser.wait_for("document.querySelector('#levels tbody table') && "
                                             "document.querySelector('#levels tbody table').textContent")
 
+    browser.goto(f"{live_server}/stock?location=van-07")  # a location by its code, as typed
+    browser.wait_for("document.querySelectorAll('#levels tbody tr').length === 1 && "
+                     "document.querySelector('#levels tbody').textContent.includes('VAN-07')")
+
     browser.goto(f"{live_server}/stock/discrepancies")
     browser.wait_for("document.querySelector('#discrepancies tr[data-discrepancy-id]')")
-    assert "VAN-07" in browser.evaluate("document.querySelector('#discrepancies tbody').textContent")
-    browser.wait_for("document.querySelector('#discrepancies tbody').textContent.includes('FILTER-3')")
+    browser.wait_for("document.querySelector('#discrepancies tbody').textContent.includes('FILTER-3') && "
+                     "document.querySelector('#discrepancies tbody').textContent.includes('VAN-07')")
     browser.evaluate("const row = document.querySelector('#discrepancies tr[data-discrepancy-id]');"
                      "row.querySelector('input').value = '漏报领料 issue not recorded';"
                      "row.querySelector('button').click()")

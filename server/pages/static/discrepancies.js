@@ -11,7 +11,8 @@
   const form = document.getElementById("filters");
   const KINDS = { negative_balance: "负库存 negative balance", count_difference: "盘点差异 count difference",
                   transit_shortfall: "在途短少 transit shortfall", unknown_serial: "未知序列号 unknown serial" };
-  let places = new Map();
+  const picker = STOCK.locationPicker(form.elements.location, document.getElementById("location-list"));
+  let filter = {};
 
   function source(d) {
     const bits = [];
@@ -47,9 +48,8 @@
   }
 
   function row(d) {
-    const place = places.get(d.location_id);
     const tr = el("tr", { class: d.status === "open" ? "escalated" : null, dataset: { discrepancyId: d.id } },
-      el("td", {}, FS.fmtTime(d.detected_at)), el("td", {}, place ? place.code : d.location_id.slice(0, 8)),
+      el("td", {}, FS.fmtTime(d.detected_at)), STOCK.placeCell(d.location_id),
       el("td", {}, KINDS[d.kind] || d.kind), STOCK.partCell(d.part_id), num(d.quantity), num(d.balance_after),
       source(d));
     tr.append(resolution(d, (updated) => tr.replaceWith(row(updated))));
@@ -58,18 +58,23 @@
 
   const list = FS.pager({
     tbody: document.querySelector("#discrepancies tbody"), more: document.getElementById("more"),
-    load: (cursor) => call(API.list, { query: Object.fromEntries(FS.formQuery(form, { limit: 50, cursor })) }),
+    load: (cursor) => call(API.list, { query: { ...filter, limit: 50, ...(cursor ? { cursor } : {}) } }),
     render: row, empty: "没有差异 No discrepancies.",
   });
 
   (async () => {
     STOCK.restore(form);
-    try {
-      places = await STOCK.locationMap();
-      await STOCK.fillLocations(form.elements.location_id, { empty: "全部 all",
-        value: new URLSearchParams(location.search).get("location_id") });
-    } catch (e) { FS.flash(FS.errorText(e)); }
-    form.addEventListener("submit", (event) => { event.preventDefault(); STOCK.remember(form); list.reload(); });
-    list.reload();
+    try { await picker.show(form.elements.location.value); } catch (e) { FS.flash(FS.errorText(e)); }
+    async function apply() {
+      try {
+        const place = await picker.resolve();
+        filter = {};
+        if (place) filter.location_id = place.id;
+        for (const name of ["status", "kind"]) if (form.elements[name].value) filter[name] = form.elements[name].value;
+      } catch (e) { FS.flash(FS.errorText(e)); return; }
+      list.reload();
+    }
+    form.addEventListener("submit", (event) => { event.preventDefault(); STOCK.remember(form); apply(); });
+    apply();
   })();
 })();

@@ -17,10 +17,12 @@
     returned_defective: "故障退回 Defective", expected_closing: "应有 Expected", adjusted: "调整 Adjusted",
     closing: "期末 Closing" };
 
-  function query() {
-    const locationId = form.elements.location.value;
-    if (!locationId) throw new Error("选择地点 Choose a location.");
-    return { location: locationId, ...STOCK.period(form.elements.from.value, form.elements.to.value) };
+  const picker = STOCK.locationPicker(form.elements.location, document.getElementById("location-list"));
+
+  async function query() {
+    const place = await picker.resolve();
+    if (!place) throw new Error("选择地点 Choose a location.");
+    return { location: place.id, ...STOCK.period(form.elements.from.value, form.elements.to.value) };
   }
 
   function ticket(reference, jobId) {
@@ -68,7 +70,7 @@
 
   async function load() {
     let q;
-    try { q = query(); } catch (e) { FS.flash(e.message); return; }
+    try { q = await query(); } catch (e) { FS.flash(FS.errorText(e)); return; }
     csv.disabled = true;
     try {
       shownPeriod = form.elements.from.value + " – " + form.elements.to.value + " (incl.)";
@@ -80,7 +82,7 @@
 
   csv.addEventListener("click", async () => {
     try {
-      await FS.download(API.report, { query: { ...query(), format: "csv" }, accept: "text/csv",
+      await FS.download(API.report, { query: { ...(await query()), format: "csv" }, accept: "text/csv",
                                       filename: "reconciliation.csv" });
     } catch (e) { FS.flash(FS.errorText(e)); }
   });
@@ -90,10 +92,7 @@
     form.elements.from.value = days.from;
     form.elements.to.value = days.to;
     STOCK.restore(form);
-    const wanted = new URLSearchParams(location.search).get("location");
-    try {
-      await STOCK.fillLocations(form.elements.location, { empty: "— 选择 choose —", value: wanted });
-    } catch (e) { FS.flash(FS.errorText(e)); }
+    try { await picker.show(form.elements.location.value); } catch (e) { FS.flash(FS.errorText(e)); }
     form.addEventListener("submit", (event) => { event.preventDefault(); STOCK.remember(form); load(); });
     if (form.elements.location.value) load();
   })();

@@ -1,54 +1,101 @@
 "use strict";
-/* Shared by the stock pages: stock locations and parts for the filters, part
-   numbers by id, and a period of whole local days for the API. */
+/* Shared by the stock pages: finding stock locations and parts for the filters,
+   showing them by id, and a period of whole local days for the API. */
 const STOCK = (() => {
   const API = {
-    locations: "GET /api/v1/stock/locations",
+    locations: "GET /api/v1/locations",
+    location: "GET /api/v1/locations/{id}",
     parts: "GET /api/v1/parts",
     part: "GET /api/v1/parts/{id}",
   };
   const { el, call } = FS;
   const KINDS = { central_warehouse: "一级仓库 central", regional_warehouse: "二级仓库 regional",
                   service_station: "服务站点 station", van: "车辆 van" };
-  let locationsPromise = null;
+  const DEPOT_KINDS = ["central_warehouse", "regional_warehouse", "service_station"];
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  let depotsPromise = null;
+  const placeCache = new Map();
   const partCache = new Map();
 
-  /* Every stock location, by code (one or a few pages of 500). */
-  function locations() {
-    if (!locationsPromise) {
-      locationsPromise = (async () => {
+  /* Warehouses and service stations: a few dozen, loaded once. Vans (one per
+     technician, so possibly many thousands) are searched and looked up one by one. */
+  function depots() {
+    if (!depotsPromise) {
+      depotsPromise = (async () => {
         const all = [];
         let cursor = null;
         do {
-          const query = { limit: 500 };
-          if (cursor) query.cursor = cursor;
+          const query = new URLSearchParams({ limit: 500 });
+          for (const kind of DEPOT_KINDS) query.append("kind", kind);
+          if (cursor) query.set("cursor", cursor);
           const page = await call(API.locations, { query });
           all.push(...page.items);
           cursor = page.has_more ? page.next_cursor : null;
-        } while (cursor);
+        } while (cursor && all.length < 5000);
+        for (const l of all) placeCache.set(l.id, Promise.resolve(l));
         return all;
       })();
     }
-    return locationsPromise;
+    return depotsPromise;
   }
 
-  async function locationMap() {
-    return new Map((await locations()).map((l) => [l.id, l]));
-  }
-
-  /* Fill a <select> with the locations, grouped by kind; keeps the current choice. */
-  async function fillLocations(select, { empty = null, value = null } = {}) {
-    const all = await locations();
-    const groups = {};
-    for (const l of all) (groups[l.kind] = groups[l.kind] || []).push(l);
-    const children = empty === null ? [] : [el("option", { value: "" }, empty)];
-    for (const kind of Object.keys(KINDS)) {
-      if (!groups[kind]) continue;
-      children.push(el("optgroup", { label: KINDS[kind] }, groups[kind].map((l) =>
-        el("option", { value: l.id }, l.code + " · " + l.name))));
+  /* A location by id (cached); null when it cannot be read. */
+  async function place(locationId) {
+    await depots().catch(() => null);
+    if (!placeCache.has(locationId)) {
+      placeCache.set(locationId, call(API.location, { params: { id: locationId } }).catch(() => null));
     }
-    select.replaceChildren(...children);
-    if (value) select.value = value;
+    return placeCache.get(locationId);
+  }
+
+  /* A cell that shows a location's code and name once known. */
+  function placeCell(locationId) {
+    const td = el("td", {}, locationId.slice(0, 8));
+    place(locationId).then((l) => { if (l) td.replaceChildren(l.code, el("div", { class: "small" }, l.name)); });
+    return td;
+  }
+
+  /* A location typed by code or name, with suggestions: warehouses and stations at once, vans as typed. */
+  function locationPicker(input, datalist) {
+    let timer = null;
+    let seen = [];
+    const option = (l) => el("option", { value: l.code }, l.name + " · " + (KINDS[l.kind] || l.kind));
+    depots().then((all) => { seen = all; datalist.replaceChildren(...all.map(option)); }, () => {});
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      const q = input.value.trim();
+      if (q.length < 2) return;
+      timer = setTimeout(async () => {
+        try {
+          const page = await call(API.locations, { query: { q, limit: 20 } });
+          seen = page.items.concat(seen.filter((l) => !page.items.some((x) => x.id === l.id)));
+          datalist.replaceChildren(...page.items.map(option));
+        } catch (e) { /* suggestions only */ }
+      }, 250);
+    });
+    return {
+      /* Show a location given by id (from a link) as its code. */
+      async show(value) {
+        if (!value || !UUID.test(value)) return;
+        const l = await place(value);
+        if (l) input.value = l.code;
+      },
+      /* The location meant, or null when the field is empty; an error names the choices. */
+      async resolve() {
+        const wanted = input.value.trim();
+        if (!wanted) return null;
+        const same = (l) => l.code.toLowerCase() === wanted.toLowerCase();
+        const known = seen.find(same);
+        if (known) return known;
+        const page = await call(API.locations, { query: { q: wanted, limit: 20 } });
+        const exact = page.items.find(same);
+        if (exact) return exact;
+        if (page.items.length === 1) return page.items[0];
+        if (!page.items.length) throw new Error("没有此地点 No stock location matches “" + wanted + "”.");
+        throw new Error("多个地点匹配 Several locations match “" + wanted + "”: "
+          + page.items.slice(0, 8).map((l) => l.code).join(", ") + (page.has_more ? ", …" : "") + ".");
+      },
+    };
   }
 
   /* A part from what someone typed: its exact number, else the only match; several: say which. */
@@ -134,6 +181,6 @@ const STOCK = (() => {
 
   const canWrite = () => ["admin", "warehouse"].includes((FS.auth() || {}).role);
 
-  return { KINDS, locations, locationMap, fillLocations, findPart, suggestParts, partNumber, partCell, period,
+  return { KINDS, depots, place, placeCell, locationPicker, findPart, suggestParts, partNumber, partCell, period,
            defaultDays, ymd, restore, remember, num, canWrite };
 })();

@@ -10,7 +10,7 @@
   const form = document.getElementById("filters");
   const tbody = document.querySelector("#levels tbody");
   const more = document.getElementById("more");
-  let places = new Map();
+  const picker = STOCK.locationPicker(form.elements.location, document.getElementById("location-list"));
   let base = null;
   let cursor = null;
 
@@ -32,12 +32,9 @@
   }
 
   function row(level) {
-    const place = places.get(level.location_id);
     const ledger = el("td", {});
     ledger.append(movements(level, ledger));
-    return el("tr", { class: level.on_hand < 0 ? "escalated" : null },
-      el("td", {}, place ? place.code : level.location_id.slice(0, 8),
-         place ? el("div", { class: "small" }, place.name) : null),
+    return el("tr", { class: level.on_hand < 0 ? "escalated" : null }, STOCK.placeCell(level.location_id),
       el("td", {}, level.part_number || level.part_id),
       num(level.on_hand), num(level.reserved), num(level.available), num(level.in_transit),
       num(level.defective), num(level.awaiting_inspection), ledger);
@@ -49,8 +46,8 @@
         cursor = null;
         tbody.replaceChildren();
         base = {};
-        const locationId = form.elements.location_id.value;
-        if (locationId) base.location_id = locationId;
+        const place = await picker.resolve();
+        if (place) base.location_id = place.id;
         const part = await STOCK.findPart(form.elements.part.value);
         if (part) base.part_id = part.id;
         if (!base.location_id && !base.part_id) {
@@ -72,11 +69,7 @@
   (async () => {
     STOCK.suggestParts(form.elements.part, document.getElementById("part-list"));
     STOCK.restore(form);
-    try {
-      places = await STOCK.locationMap();
-      await STOCK.fillLocations(form.elements.location_id, { empty: "全部 all",
-        value: new URLSearchParams(location.search).get("location_id") });
-    } catch (e) { FS.flash(FS.errorText(e)); }
+    try { await picker.show(form.elements.location.value); } catch (e) { FS.flash(FS.errorText(e)); }
     more.addEventListener("click", () => load(false));
     form.addEventListener("submit", (event) => { event.preventDefault(); STOCK.remember(form); load(true); });
     load(true);
