@@ -246,3 +246,25 @@ def test_swaps_page_lists_a_visit_on_site_too_long(app, client, live_server, bro
                             "document.querySelector('#swaps tbody').textContent")
     assert "送机 Courier" in text and "in the van" in text and "在场 On site" in text
     assert browser.errors == []
+
+
+def test_dispatch_page_reserves_a_spare_unit_when_asked(app, client, live_server, browser, scene):
+    unit = f.spare_unit(db.session.get(Technician, scene["far"]).van, model="CH-200", serial_number="SU-CH-9")
+    unit_id = unit.id
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    browser.goto(f"{live_server}/tickets/{scene['ticket']}/dispatch")
+    browser.wait_for("document.querySelectorAll('#candidates tr[data-technician-id]').length === 2")
+    browser.evaluate("document.getElementById('o-spare').checked = true;"
+                     "document.querySelector('#options button[type=submit]').click()")
+    # The spare unit is a second need, with its own stock options, preselected as asked.
+    browser.wait_for("document.querySelector('#stock-options [data-need=\"spare_unit:CH-200\"] select')")
+    assert "SU-CH-9" in browser.evaluate("document.querySelector('#stock-options').textContent")
+    assert "one spare unit" in browser.evaluate("document.getElementById('assign-summary').textContent")
+    browser.evaluate("document.getElementById('assign').click()")
+    browser.wait_for("document.getElementById('flash').className.includes('ok')")
+    db.session.expire_all()
+    job = db.session.query(Job).filter_by(ticket_id=scene["ticket"]).one()
+    reserved = {(r.part_id, r.spare_unit_id) for r in db.session.query(Reservation).filter_by(job_id=job.id)}
+    assert reserved == {(scene["part"], None), (None, unit_id)}
+    release_db()
+    assert browser.errors == []
