@@ -268,3 +268,35 @@ def test_dispatch_page_reserves_a_spare_unit_when_asked(app, client, live_server
     assert reserved == {(scene["part"], None), (None, unit_id)}
     release_db()
     assert browser.errors == []
+
+
+def test_conflicts_page_sets_a_typed_value_and_leaves_the_rest_as_merged(app, client, live_server, browser):
+    from sync.models import SyncConflict
+
+    tech = f.technician()
+    job = f.job(tech=tech, work_done="换阀 valve", fault_cause="密封老化 worn seal")  # the device's values won
+    conflict = SyncConflict(table_name="jobs", record_id=str(job.id), kind="field_conflict", status="open",
+                            fields={"work_done": {"server": "检查 inspected", "device": "换阀 valve", "kept": "device"},
+                                    "fault_cause": {"server": "未知 unknown", "device": "密封老化 worn seal",
+                                                    "kept": "device"}},
+                            technician_id=tech.id, base_version=1, version=2, created_at=utcnow())
+    db.session.add(conflict)
+    db.session.commit()
+    conflict_id, job_id = conflict.id, job.id
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    browser.goto(f"{live_server}/conflicts")
+    browser.wait_for(f"document.querySelector('[data-conflict-id=\"{conflict_id}\"]')")
+    browser.evaluate("const select = document.querySelector('select[aria-label=\"settle work_done\"]');"
+                     "select.value = 'custom'; select.dispatchEvent(new Event('change'));"
+                     "const input = document.querySelector('input[aria-label=\"value for work_done\"]');"
+                     "input.value = '换阀和密封圈 valve and seal';"
+                     "[...document.querySelectorAll('.conflict button')]"
+                     ".find((b) => b.textContent.includes('Settle as chosen')).click()")
+    browser.wait_for("document.querySelector('.conflict .pill.resolved')")
+    db.session.expire_all()
+    settled = db.session.get(Job, job_id)
+    assert (settled.work_done, settled.fault_cause) == ("换阀和密封圈 valve and seal", "密封老化 worn seal")
+    assert db.session.get(SyncConflict, conflict_id).resolution == {
+        "keep": "values", "values": {"work_done": "换阀和密封圈 valve and seal"}}
+    release_db()
+    assert browser.errors == []

@@ -67,18 +67,23 @@
     });
   }
 
-  /* What to send: the fields whose chosen value differs from what the record holds now
-     (nothing differs: keep=server, i.e. the record stays as merged). */
+  /* What to send: the values of the fields whose chosen value differs from what the
+     record holds now. When nothing differs the record stays as merged: "keep" the side
+     every field already holds, or (sides mixed) set each field to the value it has. */
   function settlement(c, choices, everything) {
-    const values = {};
+    const values = {}, current = {}, sides = new Set();
     for (const [name, side] of Object.entries(c.fields)) {
       if (name === "technician_id") continue;
       const choice = everything ? { side: everything } : choices[name];
       const now = side.kept === "device" ? side.device : side.server;
       const wanted = choice.custom ? choice.value : choice.side === "device" ? side.device : side.server;
       if (JSON.stringify(wanted) !== JSON.stringify(now)) values[name] = wanted;
+      current[name] = now;
+      sides.add(side.kept === "device" ? "device" : "server");
     }
-    return Object.keys(values).length ? { keep: "values", values } : { keep: "server" };
+    if (Object.keys(values).length) return { keep: "values", values };
+    if (sides.size <= 1) return { keep: sides.has("device") ? "device" : "server" };
+    return { keep: "values", values: current };
   }
 
   function card(c) {
