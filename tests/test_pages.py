@@ -3,11 +3,18 @@ load nothing from outside the server."""
 
 import json
 import re
+import shutil
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 
-from server.pages import PAGES
+from server.pages import PAGES, bp
+from tests.conftest import tool_missing
+
+STATIC = Path(bp.static_folder)
 
 EXPECTED = {
     "/login": ['id="login-form"', 'id="username"', 'id="password"', "login.js"],
@@ -15,6 +22,16 @@ EXPECTED = {
           "响应 Response", "到场 On site", "解决 Resolve"],
     "/technicians": ['id="technicians"', 'id="f-product-line"', "technicians.js"],
     "/customers": ['id="customers"', 'id="f-city"', "customers.js"],
+    "/conflicts": ['id="conflicts"', 'id="f-status"', 'id="more"', "conflicts.js"],
+    "/swaps": ['id="swaps"', 'id="refresh"', "swaps.js"],
+    "/stock": ['id="levels"', 'id="f-location"', 'id="location-list"', 'id="f-part"', 'id="part-list"',
+               "stock-common.js", "stock.js", "在库 On hand", "可用 Available"],
+    "/stock/discrepancies": ['id="discrepancies"', 'id="f-location"', 'id="f-status"', 'id="f-kind"',
+                             "stock-common.js", "discrepancies.js"],
+    "/stock/reconciliation": ['id="f-location"', 'id="f-from"', 'id="f-to"', 'id="csv"', 'id="totals"',
+                              'id="lines"', 'id="consumption"', 'id="recon-discrepancies"', "stock-common.js",
+                              "reconciliation.js"],
+    "/stock/summary": ['id="summary"', 'id="largest"', 'id="f-from"', 'id="f-to"', "stock-common.js", "summary.js"],
 }
 
 
@@ -46,7 +63,9 @@ def test_navigation_lists_every_nav_page(client):
             assert page.title in html
 
 
-@pytest.mark.parametrize("path", ["/login", "/", "/technicians", "/customers", f"/tickets/{uuid.uuid4()}"])
+@pytest.mark.parametrize("path", ["/login", "/", "/technicians", "/customers", f"/tickets/{uuid.uuid4()}",
+                                  f"/tickets/{uuid.uuid4()}/dispatch", "/conflicts", "/swaps", "/stock",
+                                  "/stock/discrepancies", "/stock/reconciliation", "/stock/summary"])
 def test_pages_load_only_local_assets(client, path):
     html = client.get(path).get_data(as_text=True)
     assert not re.search(r"(src|href)\s*=\s*\"(https?:)?//", html)
@@ -54,3 +73,95 @@ def test_pages_load_only_local_assets(client, path):
         r = client.get(asset)
         assert r.status_code == 200, asset
         assert not re.search(rb"https?://", r.data), f"{asset} names an external URL"
+
+
+def test_dispatch_page_is_linked_from_the_ticket_page(client):
+    ticket_id = uuid.uuid4()
+    assert f'href="/tickets/{ticket_id}/dispatch"' in client.get(f"/tickets/{ticket_id}").get_data(as_text=True)
+    r = client.get(f"/tickets/{ticket_id}/dispatch")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert f'data-ticket-id="{ticket_id}"' in html
+    for needle in ('id="summary"', 'id="options"', 'id="o-product-line"', 'id="o-spare"', 'id="candidates"',
+                   'id="excluded"', 'id="stock-options"', 'id="assign-form"', 'id="assign"', 'id="assign-error"',
+                   'id="swaps"', "dispatch.js", "候选技术人员 Candidates", "已排除 Filtered out"):
+        assert needle in html, needle
+    assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+    assert client.get("/tickets/not-a-uuid/dispatch").status_code == 404
+
+
+def test_stock_pages_load_the_shared_script_before_their_own(client):
+    for path, own in (("/stock", "stock.js"), ("/stock/discrepancies", "discrepancies.js"),
+                      ("/stock/reconciliation", "reconciliation.js"), ("/stock/summary", "summary.js")):
+        scripts = re.findall(r'<script src="/static/pages/([^"]+)"', client.get(path).get_data(as_text=True))
+        assert scripts == ["app.js", "stock-common.js", own], path
+
+
+def test_pages_have_no_inline_script_or_style(client):
+    """The CSP forbids inline code: a page that relied on it would break in the browser."""
+    for page in PAGES:
+        rule = page.rule.replace("<uuid:ticket_id>", str(uuid.uuid4()))
+        html = client.get(rule).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), rule
+        assert not re.search(r"\son[a-z]+\s*=", html), rule
+        assert "<style" not in html and "style=" not in html, rule
+
+
+def _scripts() -> list[Path]:
+    return sorted(STATIC.rglob("*.js"))
+
+
+@pytest.mark.parametrize("script", _scripts(), ids=lambda p: str(p.relative_to(STATIC)))
+def test_page_scripts_are_valid_javascript(script):
+    node = shutil.which("node")
+    if node is None:
+        tool_missing("node is not installed")
+    result = subprocess.run([node, "--check", str(script)], capture_output=True, text=True, timeout=60,  # noqa: S603
+                            check=False)
+    assert result.returncode == 0, result.stderr
+
+
+ENDPOINT = re.compile(r'"(GET|POST|PUT|PATCH|DELETE) (/api/v1/[^"?]*)"')
+
+
+def _declared_endpoints() -> list[tuple[str, str, str]]:
+    found = []
+    for script in _scripts():
+        for method, path in ENDPOINT.findall(script.read_text(encoding="utf-8")):
+            found.append((script.name, method, path))
+    return found
+
+
+def test_scripts_declare_every_api_call_they_make():
+    """Scripts that declare their endpoints ("METHOD /api/v1/...", called through FS.call) name the API
+    nowhere else, so the route check below sees every call they make."""
+    declaring = {name for name, _, _ in _declared_endpoints()}
+    assert {"dispatch.js", "conflicts.js", "swaps.js", "stock-common.js", "stock.js", "discrepancies.js",
+            "reconciliation.js", "summary.js"} <= declaring
+    for script in _scripts():
+        if script.name not in declaring:
+            continue
+        text = ENDPOINT.sub("", script.read_text(encoding="utf-8"))
+        assert "/api/v1" not in text, f"{script.name} calls the API outside its declared endpoints"
+
+
+@pytest.mark.parametrize(("script", "method", "path"), _declared_endpoints(), ids=lambda v: str(v))
+def test_api_calls_the_scripts_make_exist(app, script, method, path):
+    """Each endpoint a script declares is a route of the API, with that method."""
+    concrete = re.sub(r"\{\w+\}", str(uuid.uuid4()), path)
+    adapter = app.url_map.bind("localhost")
+    try:
+        endpoint, _ = adapter.match(concrete, method=method)
+    except MethodNotAllowed:
+        pytest.fail(f"{script}: {path} does not take {method}")
+    except NotFound:
+        pytest.fail(f"{script}: no route {method} {path}")
+    assert not endpoint.startswith("pages."), (script, path)
+
+
+def test_navigation_marks_the_roles_each_entry_is_for(client):
+    """app.js hides the entries whose API the signed-in role may not use (the API refuses it anyway)."""
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(r'href="/conflicts"[^>]*data-roles="admin dispatcher"', html)
+    assert re.search(r'href="/stock"[^>]*data-roles="admin warehouse dispatcher"', html)
+    assert not re.search(r'href="/technicians"[^>]*data-roles', html)

@@ -29,6 +29,7 @@ class Page:
     title: str
     nav: bool = True  # listed in the top navigation
     context: dict = field(default_factory=dict)  # extra template variables (callables are called)
+    roles: tuple[str, ...] = ()  # the roles its navigation entry is shown to (empty: every office role)
 
 
 def _ticket_context() -> dict:
@@ -37,12 +38,22 @@ def _ticket_context() -> dict:
     return {"allowed_transitions": {s.value: sorted(t.value for t in targets) for s, targets in ALLOWED.items()}}
 
 
+DISPATCH = ("admin", "dispatcher")  # what the API lets each role use (server/api/dispatch.py, sync.py, stock.py)
+STOCK = ("admin", "warehouse", "dispatcher")
+
 PAGES: list[Page] = [
     Page("/login", "login", "登录 Sign in", nav=False),
     Page("/", "board", "工单看板 Ticket board"),
     Page("/tickets/<uuid:ticket_id>", "ticket", "工单 Ticket", nav=False, context={"extra": _ticket_context}),
+    Page("/tickets/<uuid:ticket_id>/dispatch", "dispatch", "派工 Dispatch", nav=False),
     Page("/technicians", "technicians", "技术人员 Technicians"),
     Page("/customers", "customers", "客户 Customers"),
+    Page("/conflicts", "conflicts", "同步冲突 Sync conflicts", roles=DISPATCH),
+    Page("/swaps", "swaps", "备用机调换 Swaps", roles=DISPATCH),
+    Page("/stock", "stock", "库存 Stock", roles=STOCK),
+    Page("/stock/discrepancies", "discrepancies", "库存差异 Discrepancies", roles=STOCK),
+    Page("/stock/reconciliation", "reconciliation", "对账 Reconciliation", roles=STOCK),
+    Page("/stock/summary", "summary", "对账汇总 Stock summary", roles=STOCK),
 ]
 
 

@@ -23,6 +23,8 @@ const FS = (() => {
       this.status = status;
       this.code = err.code;
       this.fields = err.fields;
+      this.details = err.details || {};
+      this.requestId = err.request_id;
     }
   }
 
@@ -41,6 +43,56 @@ const FS = (() => {
     if (response.status === 401 && !options.noRedirect) { clearAuth(); toLogin(); }
     if (!response.ok) throw new ApiError(response.status, body);
     return body;
+  }
+
+  /* An endpoint is declared once per script as "METHOD /api/v1/path/{name}" (tests check each one
+     against the server's routes); call() fills the {names}, adds the query and sends it. */
+  function endpoint(spec, params = {}, query = null) {
+    const [method, template] = spec.split(" ");
+    const path = template.replace(/\{(\w+)\}/g, (_, name) => {
+      if (params[name] === undefined || params[name] === null) throw new Error("missing " + name + " for " + spec);
+      return encodeURIComponent(params[name]);
+    });
+    const qs = query ? new URLSearchParams(query).toString() : "";
+    return { method, url: qs ? path + "?" + qs : path };
+  }
+
+  function call(spec, { params, query, body, noRedirect } = {}) {
+    const { method, url } = endpoint(spec, params, query);
+    return api(url, { method, body, noRedirect });
+  }
+
+  /* Download a file the API makes (a link cannot send the bearer token): fetch, then save the blob. */
+  async function download(spec, { params, query, accept, filename } = {}) {
+    const { method, url } = endpoint(spec, params, query);
+    const headers = { "Accept": accept || "*/*" };
+    const a = auth();
+    if (a && a.token) headers["Authorization"] = "Bearer " + a.token;
+    const response = await fetch(url, { method, headers });
+    if (response.status === 401) { clearAuth(); toLogin(); }
+    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    const disposition = response.headers.get("Content-Disposition") || "";
+    const named = /filename="?([^";]+)"?/.exec(disposition);
+    const href = URL.createObjectURL(await response.blob());
+    const link = el("a", { href, download: (named && named[1]) || filename || "download" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(href), 10000);
+  }
+
+  /* An error for people: the message, each field's complaint, and the reasons a 409 gives. */
+  function errorText(e) {
+    if (!(e instanceof ApiError)) return String(e && e.message || e);
+    const parts = [e.message];
+    const walk = (value, prefix) => {
+      if (Array.isArray(value)) { parts.push(prefix + ": " + value.join(" ")); return; }
+      if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) walk(v, prefix ? prefix + "." + k : k);
+    };
+    for (const where of Object.values(e.fields || {})) walk(where, "");
+    for (const r of (e.details.reasons || [])) parts.push("• " + (r.message || r.code));
+    if (e.code) parts.push("(" + e.status + " " + e.code + (e.requestId ? ", request " + e.requestId : "") + ")");
+    return parts.join("\n");
   }
 
   /* el("td", {class: "x"}, "text", childNode): text is always text, never HTML. */
@@ -133,6 +185,9 @@ const FS = (() => {
     const a = auth();
     if (page !== "login") {
       if (!a) { toLogin(); return; }
+      for (const link of document.querySelectorAll("#nav a[data-roles]")) {  // entries this role cannot use
+        if (!link.dataset.roles.split(" ").includes(a.role)) link.hidden = true;
+      }
       const who = document.getElementById("whoami");
       if (who) who.textContent = a.username + " (" + a.role + ")";
       const logout = document.getElementById("logout");
@@ -145,5 +200,6 @@ const FS = (() => {
   }
 
   document.addEventListener("DOMContentLoaded", init);
-  return { api, auth, saveAuth, clearAuth, el, flash, fmtTime, fmtDuration, clock, clockCell, pager, formQuery };
+  return { api, auth, saveAuth, clearAuth, el, flash, fmtTime, fmtDuration, clock, clockCell, pager, formQuery,
+           ApiError, endpoint, call, download, errorText };
 })();

@@ -1,0 +1,297 @@
+"use strict";
+/* Dispatch a ticket: ranked candidates with their score explained, the nearest
+   technicians filtered out and why, the nearest stock of what the ticket needs,
+   and one-click assign (the best candidate and the best stock come preselected). */
+(() => {
+  const API = {
+    ticket: "GET /api/v1/tickets/{id}",
+    candidates: "GET /api/v1/tickets/{id}/candidates",
+    stock: "GET /api/v1/tickets/{id}/stock-options",
+    assign: "POST /api/v1/tickets/{id}/assign",
+    jobs: "GET /api/v1/jobs",
+    swap: "GET /api/v1/jobs/{id}/swap-suggestion",
+  };
+  const { el, call } = FS;
+  const root = document.getElementById("dispatch");
+  const id = root.dataset.ticketId;
+  const form = document.getElementById("options");
+  const state = { ticket: null, report: null, stock: null, technician: null, picks: {}, unit: null };
+  const CRITERIA = { eta: "到达 ETA", deadline: "时限 Deadline", parts: "备件 Parts", workload: "工作量 Load" };
+  const KINDS = { central_warehouse: "一级备件仓库 central", regional_warehouse: "二级备件仓库 regional",
+                  service_station: "服务站点 station", van: "车 van" };
+
+  const km = (x) => (x === null || x === undefined ? "—" : x.toFixed(x < 10 ? 1 : 0) + " km");
+  const minutes = (m) => FS.fmtDuration(m * 60000);
+
+  function summary(t, report) {
+    const rows = [["客户 Customer", t.customer_name], ["类别 Category", t.category], ["优先级 Priority", t.priority],
+      ["状态 Status", t.status], ["摘要 Summary", t.summary]];
+    if (report) {
+      rows.push(["产品线 Product line", report.product_line || "—"],
+                ["保修 Warranty", report.under_warranty ? "在保 under warranty" : "保外 out of warranty"],
+                ["需要 Needs", report.needs.length ? report.needs.map((n) => n.label + " × " + n.quantity).join(", ")
+                                                    : "—"]);
+    }
+    const dd = [];
+    for (const [k, v] of rows) dd.push(el("dt", {}, k), el("dd", {}, v));
+    dd.push(el("dt", {}, "到场 On site by"),
+            el("dd", {}, FS.fmtTime(t.on_site_due_at) + " ", el("span", { class: "clock " +
+              FS.clock(t.on_site_due_at, t.on_site_at).cls }, FS.clock(t.on_site_due_at, t.on_site_at).text)));
+    document.getElementById("summary").replaceChildren(...dd);
+    document.getElementById("dispatch-ref").textContent = "派工 Dispatch · " + t.reference;
+  }
+
+  function breakdown(c) {
+    return el("details", {}, el("summary", {}, c.score.toFixed(2)),
+      el("ul", { class: "breakdown" }, Object.entries(c.score_breakdown).map(([name, k]) =>
+        el("li", {}, el("b", {}, CRITERIA[name] || name), " " + k.points.toFixed(2) + " / " + k.weight.toFixed(2)
+           + " — " + k.explanation))));
+  }
+
+  function candidateRow(c) {
+    const pick = el("input", { type: "radio", name: "technician", value: c.technician_id,
+      "aria-label": "pick " + c.name, checked: state.technician === c.technician_id,
+      onchange: () => { state.technician = c.technician_id; markVans(); assignSummary(); } });
+    const held = Object.entries(c.van_holds || {});
+    return el("tr", { class: c.meets_deadline ? null : "late", dataset: { technicianId: c.technician_id } },
+      el("td", {}, pick), el("td", {}, String(c.rank)), el("td", {}, c.name),
+      el("td", {}, km(c.distance_km)),
+      el("td", { title: "sets off " + FS.fmtTime(c.departs_at) }, minutes(c.eta_minutes), el("br"),
+         el("span", { class: "small" }, "arrives " + FS.fmtTime(c.arrival_at))),
+      el("td", { class: "clock " + (c.meets_deadline ? "met" : "breached") },
+         c.meets_deadline ? "✓ 按时 in time" : "✗ 超时 late"),
+      el("td", {}, c.open_jobs + " / " + c.max_open_jobs, c.on_shift_now ? null : el("br"),
+         c.on_shift_now ? null : el("span", { class: "small" }, "off shift now")),
+      el("td", {}, held.length ? held.map(([label, n]) => el("span", { class: "cert " + (n > 0 ? "valid" : "expired") },
+         label + " × " + n)) : "—"),
+      el("td", {}, breakdown(c)),
+      el("td", { class: "small" }, (c.notes || []).map((n) => el("div", {}, n))));
+  }
+
+  function position(p) {
+    if (!p) return "—";
+    if (p.source === "home_base") return "home base (no known position)";
+    return (p.stale ? "stale, " : "") + (p.age_minutes === null ? "age unknown" : minutes(p.age_minutes) + " old");
+  }
+
+  function renderCandidates(report) {
+    const tbody = document.querySelector("#candidates tbody");
+    const ids = report.candidates.map((c) => c.technician_id);
+    if (!ids.includes(state.technician)) state.technician = ids[0] || null;
+    tbody.replaceChildren(...report.candidates.map(candidateRow));
+    if (!report.candidates.length) {
+      tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 10 }, "No available qualified technician.")));
+    }
+    document.getElementById("candidates-note").textContent = "Evaluated " + FS.fmtTime(report.evaluated_at)
+      + " · " + report.examined + " examined (" + report.search + ") · weights: "
+      + Object.entries(report.weights).map(([k, w]) => k + " " + w).join(", ");
+    const excluded = document.querySelector("#excluded tbody");
+    excluded.replaceChildren(...report.excluded.map((x) => el("tr", {},
+      el("td", {}, x.name), el("td", {}, km(x.distance_km)),
+      el("td", {}, el("ul", { class: "reasons" }, x.reasons.map((r) => el("li", { title: r.code }, r.message)))),
+      el("td", { class: "small" }, position(x.position)))));
+    if (!report.excluded.length) excluded.append(el("tr", { class: "empty" }, el("td", { colspan: 4 }, "—")));
+  }
+
+  function needKey(need) { return need.kind + ":" + (need.part_id || need.label); }
+
+  function renderStock(stock) {
+    const box = document.getElementById("stock-options");
+    const blocks = [];
+    for (const { need, options } of stock.items) {
+      const key = needKey(need);
+      const wantSpare = need.kind === "spare_unit";
+      if (!(key in state.picks)) {
+        const best = options.find((o) => o.sufficient);
+        state.picks[key] = best && (!wantSpare || form.elements.with_spare_unit.checked) ? best.location_id : "";
+      }
+      const name = "stock-" + key;
+      const none = el("label", {}, el("input", { type: "radio", name, value: "", checked: !state.picks[key],
+        onchange: () => { state.picks[key] = ""; assignSummary(); } }), " 不预留 reserve nothing");
+      const rows = options.map((o) => el("tr", { class: o.sufficient ? null : "short", dataset: { locationId: o.location_id } },
+        el("td", {}, el("input", { type: "radio", name, value: o.location_id, checked: state.picks[key] === o.location_id,
+          "aria-label": "take from " + o.code,
+          onchange: () => { state.picks[key] = o.location_id; assignSummary(); } })),
+        el("td", {}, String(o.rank)), el("td", {}, o.code, el("br"), el("span", { class: "small" }, o.name)),
+        el("td", {}, KINDS[o.kind] || o.kind), el("td", {}, km(o.distance_km)),
+        el("td", {}, o.transfer_hours.toFixed(1) + " h"),
+        el("td", {}, String(o.on_hand)), el("td", {}, String(o.reserved)), el("td", {}, String(o.available)),
+        el("td", {}, String(o.claimable) + (o.held_for_warranty ? " (" + o.held_for_warranty + " held for warranty)" : "")),
+        el("td", { class: o.sufficient ? "clock met" : "clock breached" }, o.sufficient ? "✓ enough" : "✗ short"),
+        el("td", {}, wantSpare ? unitPicker(o) : "")));
+      const table = el("table", { class: "grid" },
+        el("thead", {}, el("tr", {}, ["选 Pick", "#", "地点 Location", "类型 Kind", "距离 Distance", "调拨 Transfer",
+          "在库 On hand", "预留 Reserved", "可用 Available", "可取 Claimable", "", wantSpare ? "备用机 Unit" : ""]
+          .map((h) => el("th", {}, h)))),
+        el("tbody", {}, rows.length ? rows : [el("tr", { class: "empty" },
+          el("td", { colspan: 12 }, "Nowhere holds this."))]));
+      blocks.push(el("div", { class: "need", dataset: { need: key } },
+        el("h3", {}, (wantSpare ? "备用机 Spare unit " : "备件 Part ") + need.label + " × " + need.quantity), none, table));
+    }
+    box.replaceChildren(...(blocks.length ? blocks : [el("p", {}, "The ticket needs nothing brought.")]));
+    markVans();
+  }
+
+  function unitPicker(option) {
+    if (!option.spare_units.length) return "—";
+    return el("select", { "aria-label": "spare unit at " + option.code, onchange: (e) => { state.unit = e.target.value; assignSummary(); } },
+      option.spare_units.map((u) => el("option", { value: u.id, selected: u.id === state.unit }, u.serial_number)));
+  }
+
+  /* The chosen technician's own van is worth pointing out among the stock options. */
+  function markVans() {
+    const c = state.report && state.report.candidates.find((x) => x.technician_id === state.technician);
+    for (const row of document.querySelectorAll("#stock-options tr[data-location-id]")) {
+      row.classList.toggle("own-van", !!c && row.dataset.locationId === c.van_location_id);
+    }
+  }
+
+  function chosenParts() {
+    const parts = [];
+    let unit = null;
+    for (const { need, options } of (state.stock ? state.stock.items : [])) {
+      const location = state.picks[needKey(need)];
+      if (!location) continue;
+      if (need.kind === "part") parts.push({ part_id: need.part_id, location_id: location, quantity: need.quantity });
+      else {
+        const option = options.find((o) => o.location_id === location);
+        const units = option ? option.spare_units : [];
+        unit = (units.find((u) => u.id === state.unit) || units[0] || {}).id || null;
+      }
+    }
+    return { parts, unit };
+  }
+
+  function assignSummary() {
+    const c = state.report && state.report.candidates.find((x) => x.technician_id === state.technician);
+    const { parts, unit } = chosenParts();
+    const text = c ? "→ " + c.name + " (" + km(c.distance_km) + ", arrives " + FS.fmtTime(c.arrival_at) + ")"
+                   : "Pick a technician.";
+    document.getElementById("assign-summary").textContent = text + " · reserve " + parts.length + " part line(s)"
+      + (unit ? " and one spare unit" : "");
+    document.getElementById("assign").disabled = !c;
+  }
+
+  function query() {
+    const q = {};
+    const line = form.elements.product_line.value.trim();
+    if (line) q.product_line = line;
+    if (form.elements.with_spare_unit.checked) q.with_spare_unit = "true";
+    const limit = form.elements.limit.value;
+    if (limit) q.limit = limit;
+    return q;
+  }
+
+  async function load() {
+    FS.flash("");
+    try {
+      state.ticket = await call(API.ticket, { params: { id } });
+      summary(state.ticket, null);
+    } catch (e) { FS.flash(FS.errorText(e)); return; }
+    const results = await Promise.allSettled([
+      call(API.candidates, { params: { id }, query: query() }),
+      call(API.stock, { params: { id } }),
+    ]);
+    const [candidates, stock] = results;
+    const problems = [];
+    if (candidates.status === "fulfilled") {
+      state.report = candidates.value;
+      summary(state.ticket, state.report);
+      renderCandidates(state.report);
+    } else {
+      state.report = null;
+      document.querySelector("#candidates tbody").replaceChildren();
+      document.querySelector("#excluded tbody").replaceChildren();
+      problems.push("候选 Candidates: " + FS.errorText(candidates.reason));
+      if (candidates.reason.code === "product_line_unknown") form.elements.product_line.focus();
+    }
+    if (stock.status === "fulfilled") {
+      state.stock = await withSpareUnit(stock.value);
+      renderStock(state.stock);
+    } else {
+      state.stock = null;
+      const reason = stock.reason;
+      document.getElementById("stock-options").replaceChildren(el("p", {}, reason.code === "nothing_to_look_for"
+        ? "The ticket names no parts and no asset." : FS.errorText(reason)));
+      if (reason.code !== "nothing_to_look_for") problems.push("库存 Stock: " + FS.errorText(reason));
+    }
+    if (problems.length) FS.flash(problems.join("\n"));
+    assignSummary();
+    swaps();
+  }
+
+  /* With "bring a spare unit", also look up the asset's model (the stock options
+     list only the parts when the ticket names some). */
+  async function withSpareUnit(stock) {
+    const need = state.report && state.report.needs.find((n) => n.kind === "spare_unit");
+    if (!need || stock.items.some((i) => i.need.kind === "spare_unit")) return stock;
+    try {
+      const more = await call(API.stock, { params: { id }, query: { model: need.label } });
+      return { ...stock, items: stock.items.concat(more.items) };
+    } catch (e) { FS.flash(FS.errorText(e)); return stock; }
+  }
+
+  async function swaps() {
+    const box = document.getElementById("swaps");
+    let jobs;
+    try { jobs = await call(API.jobs, { query: { ticket_id: id } }); } catch (e) { return; }
+    const onSite = jobs.items.filter((j) => ["on_site", "incomplete"].includes(j.status));
+    if (!onSite.length) { box.replaceChildren(el("p", { class: "small" }, "No visit is on site: no swap to suggest.")); return; }
+    const blocks = [];
+    for (const job of onSite) {
+      try {
+        const s = await call(API.swap, { params: { id: job.id } });
+        blocks.push(el("div", {}, el("p", {}, "Visit on site " + (s.on_site_hours || 0).toFixed(1) + " h"
+          + (s.model ? " · model " + s.model : "") + (s.note ? " · " + s.note : "")),
+          s.options.length ? el("table", { class: "grid" },
+            el("thead", {}, el("tr", {}, ["备用机 Unit", "地点 Location", "距离 Distance", "谁送 Who can bring it"]
+              .map((h) => el("th", {}, h)))),
+            el("tbody", {}, s.options.map((o) => el("tr", {}, el("td", {}, o.serial_number),
+              el("td", {}, o.location_code + " (" + (KINDS[o.location_kind] || o.location_kind) + ")"),
+              el("td", {}, km(o.distance_km)),
+              el("td", {}, o.couriers.length ? el("ul", {}, o.couriers.map((c) => el("li", {}, c.name + ": "
+                + (c.holds_unit_in_van ? "has it in the van, " : km(c.to_pickup_km) + " to pick up, ")
+                + "delivers " + FS.fmtTime(c.delivered_at)))) : "无人可送 nobody available now")))))
+            : null));
+      } catch (e) { blocks.push(el("p", {}, FS.errorText(e))); }
+    }
+    box.replaceChildren(...blocks);
+  }
+
+  document.getElementById("assign-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const errorBox = document.getElementById("assign-error");
+    errorBox.hidden = true;
+    if (!state.technician) return;
+    const { parts, unit } = chosenParts();
+    const body = { technician_id: state.technician, parts, spare_unit_id: unit };
+    const line = form.elements.product_line.value.trim();
+    if (line) body.product_line = line;
+    const start = document.getElementById("a-planned-start").value;
+    if (start) body.planned_start = new Date(start).toISOString();
+    const instructions = document.getElementById("a-instructions").value.trim();
+    if (instructions) body.instructions = instructions;
+    const button = document.getElementById("assign");
+    button.disabled = true;
+    try {
+      const result = await call(API.assign, { params: { id }, body });
+      FS.flash("已派工 Assigned: job " + result.job.id.slice(0, 8) + ", " + result.reservations.length
+        + " reservation(s), arrival " + FS.fmtTime(result.arrival_at)
+        + (result.meets_deadline ? "" : " — misses the on-site deadline"), "ok");
+      setTimeout(() => location.assign("/tickets/" + id), 1500);
+    } catch (e) {
+      errorBox.textContent = (e.status === 409 ? "未派工 Not assigned: " : "") + FS.errorText(e);
+      errorBox.hidden = false;
+      button.disabled = false;
+      if (e.status === 409) {  // someone else acted: show what is true now, keep the error in view
+        await load();
+        const row = e.details.technician_id &&
+          document.querySelector('#candidates tr[data-technician-id="' + e.details.technician_id + '"]');
+        if (row) row.classList.add("refused");
+      }
+    }
+  });
+
+  form.addEventListener("submit", (event) => { event.preventDefault(); state.picks = {}; load(); });
+  load();
+})();

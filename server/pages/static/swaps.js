@@ -1,0 +1,53 @@
+"use strict";
+/* Spare-unit swaps: visits on site too long, with the nearest unit and its couriers. */
+(() => {
+  const API = {
+    list: "GET /api/v1/dispatch/swap-suggestions",
+    ticket: "GET /api/v1/tickets/{id}",
+    technician: "GET /api/v1/technicians/{id}",
+  };
+  const { el, call } = FS;
+  const cache = new Map();
+  const lookup = (spec, objectId, pick) => {
+    if (!objectId) return Promise.resolve("—");
+    const key = spec + objectId;
+    if (!cache.has(key)) cache.set(key, call(spec, { params: { id: objectId } }).then(pick, () => objectId.slice(0, 8)));
+    return cache.get(key);
+  };
+  const km = (x) => (x === null || x === undefined ? "—" : x.toFixed(x < 10 ? 1 : 0) + " km");
+
+  function options(s) {
+    if (!s.options.length) return "—";
+    return el("ul", { class: "reasons" }, s.options.map((o) => el("li", {},
+      o.serial_number + " @ " + o.location_code + " (" + km(o.distance_km) + ")",
+      o.couriers.length ? el("ul", {}, o.couriers.map((c) => el("li", { class: "small" }, c.name + ": "
+        + (c.holds_unit_in_van ? "in the van" : km(c.to_pickup_km) + " to pick up")
+        + ", delivers " + FS.fmtTime(c.delivered_at))))
+        : el("div", { class: "small" }, "无人可送 nobody available to bring it now"))));
+  }
+
+  function row(s) {
+    const ticket = el("a", { href: "/tickets/" + s.ticket_id + "/dispatch" }, s.ticket_id.slice(0, 8));
+    const tech = el("td", {}, "…");
+    lookup(API.ticket, s.ticket_id, (t) => t.reference).then((ref) => { ticket.textContent = ref; });
+    lookup(API.technician, s.technician_id, (t) => t.name).then((n) => { tech.textContent = n; });
+    return el("tr", {}, el("td", {}, ticket), tech, el("td", {}, s.model || "—"),
+      el("td", { class: "clock breached", title: "since " + FS.fmtTime(s.on_site_since) },
+         (s.on_site_hours || 0).toFixed(1) + " h"),
+      el("td", {}, options(s)), el("td", {}, s.note || ""));
+  }
+
+  async function load() {
+    const tbody = document.querySelector("#swaps tbody");
+    try {
+      const body = await call(API.list);
+      tbody.replaceChildren(...body.items.map(row));
+      if (!body.items.length) tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 6 }, "No visit needs a swap.")));
+      FS.flash("");
+    } catch (e) { FS.flash(FS.errorText(e)); }
+  }
+
+  document.getElementById("refresh").addEventListener("click", load);
+  load();
+  setInterval(() => { if (!document.hidden) load(); }, 120000);
+})();
