@@ -1,0 +1,50 @@
+"""Security review: scope, roles and robustness holes found after the merge.
+Each test shows one hole (it failed before its fix), through the real HTTP
+stack, on both databases."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+from sqlalchemy import func, select
+
+from server.accounts.models import Role
+from server.extensions import db
+from server.jobs.models import PartUsage
+from server.stock.models import LocationKind, StockMovement
+from tests import factories as f
+from tests.syncing import Handheld, op, part_usage
+from tests.test_errors import assert_error
+
+
+def _count(model, *where) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+# --- sync push: parts used may only come off the technician's own van (or a warehouse) ---------------------------
+
+def test_push_cannot_take_parts_off_another_technicians_van(client):
+    mine, theirs = f.technician(), f.technician()
+    job = f.job(tech=mine)
+    part = f.part()
+    device = Handheld(client, mine)
+    answer = device.push([part_usage(job.id, part.id, location_id=str(theirs.van_location_id))])
+    result = answer["results"][0]
+    assert result["status"] == "rejected", result
+    assert result["error"]["code"] == "not_found"
+    assert _count(PartUsage) == 0
+    assert _count(StockMovement, StockMovement.location_id == theirs.van_location_id) == 0
+
+
+def test_push_may_take_parts_from_own_van_or_a_warehouse(client):
+    mine = f.technician()
+    job = f.job(tech=mine)
+    part = f.part()
+    warehouse = f.location(LocationKind.regional_warehouse)
+    device = Handheld(client, mine)
+    answer = device.push([part_usage(job.id, part.id, location_id=str(mine.van_location_id)),
+                          part_usage(job.id, part.id, location_id=str(warehouse.id))])
+    assert [r["status"] for r in answer["results"]] == ["applied", "applied"], answer
