@@ -48,3 +48,33 @@ def test_push_may_take_parts_from_own_van_or_a_warehouse(client):
     answer = device.push([part_usage(job.id, part.id, location_id=str(mine.van_location_id)),
                           part_usage(job.id, part.id, location_id=str(warehouse.id))])
     assert [r["status"] for r in answer["results"]] == ["applied", "applied"], answer
+
+
+# --- sync push: a signature's strokes are points, as on the REST path ----------------------------------------------
+
+def _signature_op(job_id, strokes) -> dict:
+    return op("signatures", uuid.uuid4(), "create", {
+        "job_id": str(job_id), "signer_name": "王先生", "strokes": strokes, "report_sha256": "a" * 64})
+
+
+def test_push_refuses_strokes_that_are_not_points(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    device = Handheld(client, tech)
+    bad = [[["x"]], [[{"x": "a", "y": 1, "t": 0}]], [[{"x": 1, "y": 2}]], [[{"x": 1e308, "y": 1, "t": 0}]],
+           [[{"x": 1, "y": 1, "t": 0, "evil": "<script>"}]], [[1, 2, 3]]]
+    answer = device.push([_signature_op(job.id, strokes) for strokes in bad])
+    assert [r["status"] for r in answer["results"]] == ["rejected"] * len(bad), answer
+    office = f.login_as(client, f.user(Role.dispatcher))
+    assert_error(client.get(f"/api/v1/jobs/{job.id}/signature.png", headers=office), 404, "signature_not_found")
+
+
+def test_push_with_nan_in_strokes_is_rejected_not_a_500(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    device = Handheld(client, tech)
+    body = json.dumps({"protocol": 1, "ops": [_signature_op(job.id, [[{"x": 1, "y": 1, "t": 0}]])]})
+    body = body.replace('"x": 1', '"x": NaN')
+    response = client.post("/api/v1/sync/push", data=body, content_type="application/json", headers=device.headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["results"][0]["status"] == "rejected"
