@@ -78,3 +78,42 @@ def test_push_with_nan_in_strokes_is_rejected_not_a_500(client):
     response = client.post("/api/v1/sync/push", data=body, content_type="application/json", headers=device.headers)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["results"][0]["status"] == "rejected"
+
+
+# --- cursors: forged ones are a 422, never a 500 -----------------------------------------------------------------
+
+def _forged(payload: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+def test_forged_pull_cursors_are_422(client):
+    tech = f.technician()
+    f.job(tech=tech)
+    device = Handheld(client, tech)
+    for payload in ({"p": 10 ** 30, "f": 0}, {"p": 2 ** 63, "f": 1}, {"p": True, "f": 0}, {"p": 1.5, "f": 0},
+                    {"p": 1, "f": "yes"}, {"p": -1, "f": 0}, {"p": [], "f": {}}):
+        response = client.get("/api/v1/sync/pull", query_string={"protocol": 1, "cursor": _forged(payload)},
+                              headers=device.headers)
+        assert_error(response, 422, "invalid_cursor")
+    for text in ("%%%", "e30", "bnVsbA", "W10", "!" * 4000):
+        response = client.get("/api/v1/sync/pull", query_string={"protocol": 1, "cursor": text},
+                              headers=device.headers)
+        assert_error(response, 422, "invalid_cursor")
+
+
+def test_forged_list_cursors_are_422(client):
+    headers = f.login_as(client, f.user(Role.admin))
+    forged = {
+        "/api/v1/stock/movements": [[["v", 10 ** 30]], [["v", 2 ** 63]], [["v", -(2 ** 63) - 1]]],
+        "/api/v1/tickets": [[["dt", "0001-01-01T00:00:00+05:00"], ["u", str(uuid.uuid4())]],
+                            [["dt", "9999-12-31T23:59:59-05:00"], ["u", str(uuid.uuid4())]],
+                            [["dt", "2026-01-01T00:00:00+00:00"], ["u", "nope"]],
+                            [["zz"], ["u", str(uuid.uuid4())]], [["v", "x"], ["u", str(uuid.uuid4())]],
+                            [["v", 5], ["u", str(uuid.uuid4())]], [["v", None], ["v", None]]],
+        "/api/v1/technicians": [[["v", "\x00"], ["u", str(uuid.uuid4())]]],
+    }
+    for path, cursors in forged.items():
+        for values in cursors:
+            cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+            response = client.get(path, query_string={"cursor": cursor}, headers=headers)
+            assert_error(response, 422, "invalid_cursor")
