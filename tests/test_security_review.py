@@ -117,3 +117,43 @@ def test_forged_list_cursors_are_422(client):
             cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
             response = client.get(path, query_string={"cursor": cursor}, headers=headers)
             assert_error(response, 422, "invalid_cursor")
+
+
+# --- a signed report snapshot is the canonical shape, so later diffs cannot fail --------------------------------
+
+def _canonical_skeleton(job_id, **overrides) -> dict:
+    report = {"version": 1, "job_id": str(job_id), "work_done": None, "fault_cause": None, "solution": None,
+              "arrived_at": None, "departed_at": None, "parts_used": [], "adjustments": []}
+    report.update(overrides)
+    return report
+
+
+def _sha(report: dict) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(report, ensure_ascii=False, sort_keys=True,
+                                     separators=(",", ":")).encode()).hexdigest()
+
+
+def test_signature_with_a_misshapen_report_is_refused(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    headers = f.login_as(client, tech)
+    strokes = [[{"x": 1, "y": 1, "t": 0}, {"x": 5, "y": 5, "t": 10}]]
+    bad_reports = [
+        _canonical_skeleton(job.id, parts_used=[1]),
+        _canonical_skeleton(job.id, adjustments=[{"parameter": "p"}]),
+        _canonical_skeleton(job.id, work_done=5),
+        _canonical_skeleton(job.id, arrived_at={"a": 1}),
+        _canonical_skeleton(job.id, parts_used=[{"id": "x", "part_id": "y", "quantity": 1e400,
+                                                 "serial_numbers": [], "under_warranty": False}]),
+    ]
+    for report in bad_reports:
+        body = {"signer_name": "李", "strokes": strokes, "report_sha256": _sha(report), "report": report}
+        data = json.dumps(body, allow_nan=True)
+        response = client.post(f"/api/v1/jobs/{job.id}/signature", data=data, content_type="application/json",
+                               headers=headers)
+        assert_error(response, 422, "report_not_canonical")
+    # The job's signature view still answers (a misshapen snapshot would have broken its diff).
+    office = f.login_as(client, f.user(Role.dispatcher))
+    assert_error(client.get(f"/api/v1/jobs/{job.id}/signature", headers=office), 404, "signature_not_found")
