@@ -157,3 +157,15 @@ def test_signature_with_a_misshapen_report_is_refused(client):
     # The job's signature view still answers (a misshapen snapshot would have broken its diff).
     office = f.login_as(client, f.user(Role.dispatcher))
     assert_error(client.get(f"/api/v1/jobs/{job.id}/signature", headers=office), 404, "signature_not_found")
+
+
+# --- path arguments: bad ones are a 4xx in the one error format ---------------------------------------------------
+
+def test_bad_path_arguments_are_4xx(app, client):
+    headers = f.login_as(client, f.user(Role.admin))
+    for value in ("%00", "a%00b", "x" * 5000, "%E4%B8%8A%00", "..%2F..%2Fetc%2Fpasswd", "%FF%FE", "0" * 64 + "%00"):
+        for path in (f"/api/v1/stock/serials/{value}/history", f"/api/v1/blobs/{value}",
+                     f"/api/v1/jobs/{value}", f"/api/v1/blobs/{'a' * 63}{value}"):
+            response = client.get(path, headers=headers)
+            assert 400 <= response.status_code < 500, (path, response.status_code, response.get_data(as_text=True))
+            assert response.get_json()["error"]["code"], path
