@@ -169,3 +169,16 @@ def test_bad_path_arguments_are_4xx(app, client):
             response = client.get(path, headers=headers)
             assert 400 <= response.status_code < 500, (path, response.status_code, response.get_data(as_text=True))
             assert response.get_json()["error"]["code"], path
+
+
+# --- a technician account without its profile yet sees nothing (not every job no one holds) ----------------------
+
+def test_technician_account_without_profile_sees_no_jobs(client):
+    account = f.user(Role.technician)
+    unassigned = f.job(tech=None)
+    headers = f.login(client, account.username, device_id="handheld-x")
+    for collection in ("jobs", "tickets", "customers", "sites", "assets"):
+        listed = client.get(f"/api/v1/{collection}", headers=headers).get_json()["items"]
+        assert listed == [], (collection, listed)
+    assert_error(client.get(f"/api/v1/jobs/{unassigned.id}", headers=headers), 404, "not_found")
+    assert_error(client.get(f"/api/v1/tickets/{unassigned.ticket_id}", headers=headers), 404, "not_found")
