@@ -182,3 +182,45 @@ def test_technician_account_without_profile_sees_no_jobs(client):
         assert listed == [], (collection, listed)
     assert_error(client.get(f"/api/v1/jobs/{unassigned.id}", headers=headers), 404, "not_found")
     assert_error(client.get(f"/api/v1/tickets/{unassigned.ticket_id}", headers=headers), 404, "not_found")
+
+
+# --- signing links die with the handheld or account that made them --------------------------------------------
+
+def _signing_link(client, headers, job) -> str:
+    response = client.post(f"/api/v1/jobs/{job.id}/signing-links", json={}, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["token"]
+
+
+def test_revoking_a_device_ends_the_signing_links_its_technician_made(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    headers = f.login_as(client, tech)
+    token = _signing_link(client, headers, job)
+    assert client.get("/api/v1/signing/report", headers={"X-Signing-Token": token}).status_code == 200
+    admin = f.login_as(client, f.user(Role.admin))
+    device_id = client.get("/api/v1/auth/me", headers=headers).get_json()["device_id"]
+    assert client.post(f"/api/v1/devices/{device_id}/revoke", headers=admin).status_code == 200
+    assert_error(client.get("/api/v1/signing/report", headers={"X-Signing-Token": token}), 410,
+                 "signing_link_expired")
+    sha = "a" * 64
+    response = client.post("/api/v1/signing/signature", headers={"X-Signing-Token": token},
+                           json={"signer_name": "x", "strokes": [[{"x": 1, "y": 1, "t": 0}]], "report_sha256": sha})
+    assert_error(response, 410, "signing_link_expired")
+    assert client.get(f"/sign/?token={token}").status_code == 410
+
+
+def test_disabling_an_account_ends_the_signing_links_it_made(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    headers = f.login_as(client, tech)
+    token = _signing_link(client, headers, job)
+    other_tech = f.technician()
+    other_token = _signing_link(client, f.login_as(client, other_tech), f.job(tech=other_tech))
+    admin = f.login_as(client, f.user(Role.admin))
+    response = client.patch(f"/api/v1/users/{tech.user_id}", json={"active": False}, headers=admin)
+    assert response.status_code == 200, response.get_json()
+    assert_error(client.get("/api/v1/signing/report", headers={"X-Signing-Token": token}), 410,
+                 "signing_link_expired")
+    # Someone else's links are untouched.
+    assert client.get("/api/v1/signing/report", headers={"X-Signing-Token": other_token}).status_code == 200

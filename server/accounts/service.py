@@ -149,4 +149,18 @@ def revoke_device(session: Session, device_id: uuid.UUID, *, now: datetime) -> D
         for token in session.scalars(select(AuthToken).where(AuthToken.device_id == device.id,
                                                              AuthToken.revoked_at.is_(None))):
             token.revoked_at = now
+        end_signing_links(session, device.user_id, now=now)
     return device
+
+
+def end_signing_links(session: Session, user_id: uuid.UUID, *, now: datetime) -> None:
+    """Expire the unused signing links this user made. The customer signs on
+    the technician's handheld, so a revoked handheld (or a disabled account)
+    must not keep a way to sign in the customer's name. Links do not record
+    the device that made them: every one of the user's links ends."""
+    from sqlalchemy import update
+
+    from media.models import SigningLink
+
+    session.execute(update(SigningLink).where(SigningLink.created_by_id == user_id, SigningLink.used_at.is_(None),
+                                              SigningLink.expires_at > now).values(expires_at=now))
