@@ -224,3 +224,18 @@ def test_disabling_an_account_ends_the_signing_links_it_made(client):
                  "signing_link_expired")
     # Someone else's links are untouched.
     assert client.get("/api/v1/signing/report", headers={"X-Signing-Token": other_token}).status_code == 200
+
+
+# --- an unknown username costs the same Argon2 work as a wrong password -----------------------------------------
+
+def test_unknown_username_is_checked_against_a_production_cost_hash(client):
+    from argon2 import PasswordHasher, extract_parameters
+
+    from server.accounts import passwords
+
+    response = client.post("/api/v1/auth/token", json={"username": "nobody-here", "password": "guess"})
+    assert_error(response, 401, "invalid_credentials")
+    production = PasswordHasher()
+    used = extract_parameters(passwords.dummy_hash())
+    assert (used.time_cost, used.memory_cost, used.parallelism) == (
+        production.time_cost, production.memory_cost, production.parallelism)

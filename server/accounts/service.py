@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import AuthToken, Device, LoginFailure, Role, User
-from server.accounts.passwords import DUMMY_HASH, verify_password
+from server.accounts.passwords import dummy_hash, verify_password
 from server.exceptions import AuthenticationFailed, InvalidInput, PermissionDenied, RateLimited
 
 
@@ -76,7 +76,7 @@ def login(
     device; the device is registered on first use and refused once revoked."""
     check_rate_limit(session, username, now=now, max_failures=max_failures, window_seconds=window_seconds)
     user = session.scalar(select(User).where(User.username == username))
-    ok = verify_password(user.password_hash if user else DUMMY_HASH, password) and user is not None
+    ok = verify_password(user.password_hash if user else dummy_hash(), password) and user is not None
     if not ok or not user.active:
         session.add(LoginFailure(username=username, remote_addr=remote_addr, at=now))
         raise AuthenticationFailed("wrong username or password", code="invalid_credentials")
