@@ -239,3 +239,20 @@ def test_unknown_username_is_checked_against_a_production_cost_hash(client):
     used = extract_parameters(passwords.dummy_hash())
     assert (used.time_cost, used.memory_cost, used.parallelism) == (
         production.time_cost, production.memory_cost, production.parallelism)
+
+
+# --- tus: Upload-Metadata is bounded and NUL-free -----------------------------------------------------------------
+
+def test_upload_metadata_with_nul_or_huge_values_is_4xx(client):
+    from tests.media_support import TUS, jpeg_bytes, sha256, tus_metadata
+
+    headers = f.login_as(client, f.technician())
+    data = jpeg_bytes(32, 32)
+    for extra in ({"filename": "a\x00b.jpg"}, {"filename": "x" * 20_000}, {"\u4e0a": "x"}):
+        meta = tus_metadata(sha256=sha256(data), **{k: v for k, v in extra.items() if k.isascii()})
+        if not all(k.isascii() for k in extra):
+            meta += ",\u4e0a eA=="
+        response = client.post("/api/v1/uploads/", headers={**headers, **TUS, "Upload-Length": str(len(data)),
+                                                            "Upload-Metadata": meta})
+        assert 400 <= response.status_code < 500, (extra, response.status_code, response.get_data(as_text=True))
+        assert response.get_json()["error"]["code"]
