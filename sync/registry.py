@@ -67,7 +67,13 @@ def _datetime(value):
         raise FieldError("not an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
         raise FieldError("must carry a time zone (UTC: 'Z')")
-    return parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 pushed past the calendar by its offset
+        raise FieldError("outside 1970-2200") from None
+    if not 1970 <= parsed.year <= 2200:
+        raise FieldError("outside 1970-2200")
+    return parsed
 
 
 def _uuid(required: bool = False):

@@ -256,3 +256,48 @@ def test_upload_metadata_with_nul_or_huge_values_is_4xx(client):
                                                             "Upload-Metadata": meta})
         assert 400 <= response.status_code < 500, (extra, response.status_code, response.get_data(as_text=True))
         assert response.get_json()["error"]["code"]
+
+
+# --- sync push: every malformed operation is rejected on its own, never a 500 -------------------------------------
+
+def test_malformed_sync_operations_are_rejected_one_by_one(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    part = f.part()
+    device = Handheld(client, tech)
+    jid = str(job.id)
+    bad = [
+        op("jobs", job.id, "update", {"status": "flying"}, base_version=1),
+        op("jobs", job.id, "update", {"status": "cancelled"}, base_version=1),
+        op("jobs", job.id, "update", {"technician_id": str(uuid.uuid4())}, base_version=1),
+        op("jobs", job.id, "update", {"priority": "urgent"}, base_version=1),
+        op("jobs", job.id, "update", {"customer_rating": 5}, base_version=1),
+        op("jobs", job.id, "update", {"arrived_at": "2026-13-45T99:00:00Z"}, base_version=1),
+        op("jobs", job.id, "update", {"arrived_at": "9999-12-31T23:59:59-12:00"}, base_version=1),
+        op("jobs", job.id, "update", {"work_done": "x"}, base_version=10 ** 30),
+        op("jobs", job.id, "create", {"work_done": "x"}),
+        op("check_ins", uuid.uuid4(), "create", {"kind": "arrival", "latitude": 1e400, "longitude": 0}),
+        op("check_ins", uuid.uuid4(), "create", {"kind": "teleport", "latitude": 1, "longitude": 1}),
+        op("check_ins", uuid.uuid4(), "create", {"kind": "arrival", "latitude": 91, "longitude": 1}),
+        op("check_ins", uuid.uuid4(), "create", {"kind": "arrival", "latitude": 1, "longitude": 1,
+                                                  "recorded_at": "0001-01-01T00:00:00+05:00"}),
+        op("part_usages", uuid.uuid4(), "create", {"job_id": jid, "part_id": str(part.id), "quantity": 2 ** 70}),
+        op("part_usages", uuid.uuid4(), "create", {"job_id": jid, "part_id": "nope", "quantity": 1}),
+        op("part_usages", uuid.uuid4(), "create", {"job_id": jid, "part_id": str(part.id), "quantity": 1,
+                                                    "serial_numbers": [1, 2]}),
+        op("photos", uuid.uuid4(), "create", {"job_id": jid, "blob_sha256": "../../etc/passwd"}),
+        op("photos", uuid.uuid4(), "create", {"job_id": jid, "blob_sha256": "A" * 64}),
+        op("adjustments", uuid.uuid4(), "create", {"job_id": jid, "parameter": ["p"]}),
+        op("adjustments", uuid.uuid4(), "delete", base_version=1),
+        op("users", uuid.uuid4(), "create", {"role": "admin"}),
+        op("tickets", uuid.uuid4(), "update", {"priority": "urgent"}, base_version=1),
+        {"op_id": str(uuid.uuid4()), "table": "jobs", "id": jid, "action": "update", "base_version": 1.5,
+         "fields": {}},
+        {"op_id": str(uuid.uuid4()), "table": ["jobs"], "id": {"a": 1}, "action": None, "fields": []},
+        {"op_id": "nope"}, [], "text", 7,
+        {**op("jobs", job.id, "update", {"status": "flying"}, base_version=1),
+         "device_time": "0001-01-01T00:00:00+05:00"},
+    ]
+    answer = device.push(bad)
+    statuses = [r["status"] for r in answer["results"]]
+    assert statuses == ["rejected"] * len(bad), list(zip(statuses, [r.get("error") for r in answer["results"]]))
