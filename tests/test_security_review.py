@@ -301,3 +301,29 @@ def test_malformed_sync_operations_are_rejected_one_by_one(client):
     answer = device.push(bad)
     statuses = [r["status"] for r in answer["results"]]
     assert statuses == ["rejected"] * len(bad), list(zip(statuses, [r.get("error") for r in answer["results"]]))
+
+
+# --- more bad query strings, on every list, as an office role and as a technician ---------------------------------
+
+EXTRA_QUERIES = ["?limit=99999999999999999999999", "?limit=NaN", "?limit=0", "?cursor=" + "A" * 3000,
+                 "?cursor=W1sidiIsIDFlOTk5XV0", "?start=0001-01-01T00:00:00%2B05:00",
+                 "?end=9999-12-31T23:59:59-12:00", "?location=nope", "?location_id=%00",
+                 "?status=new&status=%00", "?part_id=" + "f" * 40, "?protocol=1e9", "?protocol=-1",
+                 "?variant=../../etc/passwd", "?format=exe"]
+
+
+def test_more_bad_queries_are_4xx_for_every_role(app, client, subtests):
+    from tests.test_access import ANY, api_routes
+
+    tech = f.technician()
+    f.job(tech=tech)
+    callers = {"admin": f.login_as(client, f.user(Role.admin)), "technician": f.login_as(client, tech)}
+    paths = [p for m, p in api_routes(app) if m == "GET" and ANY not in p and "a" * 64 not in p]
+    for role, headers in callers.items():
+        for path in paths:
+            with subtests.test(f"{role} {path}"):
+                for query in EXTRA_QUERIES:
+                    response = client.get(path + query, headers=headers)
+                    assert 400 <= response.status_code < 500, (query, response.status_code,
+                                                               response.get_data(as_text=True)[:300])
+                    assert response.get_json()["error"]["code"]
