@@ -327,3 +327,70 @@ def test_more_bad_queries_are_4xx_for_every_role(app, client, subtests):
                     assert 400 <= response.status_code < 500, (query, response.status_code,
                                                                response.get_data(as_text=True)[:300])
                     assert response.get_json()["error"]["code"]
+
+
+# --- a technician reaches nothing of another technician's, on any route ------------------------------------------
+
+def test_technician_reaches_nothing_of_another_technicians(client, fresh_media, subtests):
+    from datetime import timedelta
+
+    from media.models import Photo
+    from server.db import utcnow
+    from tests.media_support import TUS, jpeg_bytes, sha256, tus_create, tus_upload
+
+    me, other = f.technician(), f.technician()
+    mine, theirs = f.job(tech=me), f.job(tech=other)
+    mine_h, theirs_h = f.login_as(client, me), f.login_as(client, other, device_id="handheld-b")
+    data = jpeg_bytes(64, 48)
+    assert tus_upload(client, theirs_h, data).status_code == 204
+    sha = sha256(data)
+    db.session.add(Photo(job_id=theirs.id, blob_sha256=sha))
+    db.session.commit()
+    photo_id = db.session.scalar(select(Photo.id))
+    strokes = [[{"x": 1, "y": 1, "t": 0}]]
+    client.post(f"/api/v1/jobs/{theirs.id}/signature", headers=theirs_h,
+                json={"signer_name": "x", "strokes": strokes, "report_sha256": "b" * 64})
+    open_upload = tus_create(client, theirs_h, jpeg_bytes(10, 10)).headers["Location"]
+    van = other.van_location_id
+    start, end = (utcnow() - timedelta(days=1)).isoformat(), utcnow().isoformat()
+
+    not_found = [
+        ("GET", f"/api/v1/jobs/{theirs.id}"), ("GET", f"/api/v1/jobs/{theirs.id}/photos"),
+        ("POST", f"/api/v1/jobs/{theirs.id}/photos"), ("GET", f"/api/v1/jobs/{theirs.id}/report"),
+        ("GET", f"/api/v1/jobs/{theirs.id}/report.pdf"), ("GET", f"/api/v1/jobs/{theirs.id}/signature"),
+        ("POST", f"/api/v1/jobs/{theirs.id}/signature"), ("GET", f"/api/v1/jobs/{theirs.id}/signature.png"),
+        ("GET", f"/api/v1/jobs/{theirs.id}/signature.svg"), ("POST", f"/api/v1/jobs/{theirs.id}/signing-links"),
+        ("GET", f"/api/v1/tickets/{theirs.ticket_id}"), ("GET", f"/api/v1/blobs/{sha}"),
+        ("GET", f"/api/v1/blobs/{sha}?variant=thumb-256"), ("GET", f"/api/v1/blobs/{sha}?variant=customer"),
+        ("GET", f"/api/v1/technicians/{other.id}"), ("GET", f"/api/v1/technicians/{other.id}/shifts"),
+        ("GET", f"/api/v1/technicians/{other.id}/leave"), ("GET", f"/api/v1/locations/{van}"),
+    ]
+    bodies = {"POST": {"blob_sha256": sha}}
+    for method, path in not_found:
+        with subtests.test(f"{method} {path}"):
+            body = bodies.get(method) if path.endswith("/photos") else (
+                {"signer_name": "x", "strokes": strokes, "report_sha256": "b" * 64} if path.endswith("/signature")
+                else ({} if method == "POST" else None))
+            response = client.open(path, method=method, json=body, headers=mine_h)
+            assert response.status_code == 404, (response.status_code, response.get_data(as_text=True)[:300])
+    for path in (f"/api/v1/stock/levels?location_id={van}", f"/api/v1/stock/movements?location_id={van}",
+                 f"/api/v1/stock/transfers?location_id={van}", f"/api/v1/stock/spare-units?location_id={van}",
+                 f"/api/v1/stock/reservations?location_id={van}",
+                 f"/api/v1/stock/reconciliation?location={van}&from={start}&to={end}".replace("+", "%2B")):
+        with subtests.test(path):
+            assert_error(client.get(path, headers=mine_h), 403, "not_your_van")
+    with subtests.test("their photo through a signing link of my job"):
+        token = _signing_link(client, mine_h, mine)
+        assert client.get(f"/api/v1/signing/photos/{photo_id}", headers={"X-Signing-Token": token}).status_code == 404
+    with subtests.test("their unfinished upload"):
+        for method, extra in (("HEAD", {}), ("DELETE", {}),
+                              ("PATCH", {"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}),
+                              ("POST", {"X-HTTP-Method-Override": "DELETE"})):
+            response = client.open(open_upload, method=method, headers={**mine_h, **TUS, **extra}, data=b"x")
+            assert response.status_code == 404, (method, response.status_code)
+        assert client.head(open_upload, headers={**theirs_h, **TUS}).status_code == 200
+    with subtests.test("pull"):
+        changes = Handheld(client, me, device_id="handheld-c").pull()
+        seen = {(c["table"], c["id"]) for c in changes}
+        assert ("jobs", str(theirs.id)) not in seen and ("jobs", str(mine.id)) in seen
+        assert not [c for c in changes if c["table"] in ("photos", "signatures")]
