@@ -10,7 +10,7 @@ import uuid
 
 from sqlalchemy import func, select
 
-from server.accounts.models import Role
+from server.accounts.models import Role, User
 from server.extensions import db
 from server.jobs.models import PartUsage
 from server.stock.models import LocationKind, StockMovement
@@ -394,3 +394,35 @@ def test_technician_reaches_nothing_of_another_technicians(client, fresh_media, 
         seen = {(c["table"], c["id"]) for c in changes}
         assert ("jobs", str(theirs.id)) not in seen and ("jobs", str(mine.id)) in seen
         assert not [c for c in changes if c["table"] in ("photos", "signatures")]
+
+
+# --- a disabled account or a revoked handheld is refused everywhere, sync and uploads included ---------------------
+
+def test_disabled_account_and_revoked_device_are_refused_by_sync_and_uploads(client, fresh_media):
+    from tests.media_support import TUS, jpeg_bytes, tus_create
+
+    admin = f.login_as(client, f.user(Role.admin))
+    for ending in ("disable", "revoke"):
+        tech = f.technician()
+        f.job(tech=tech)
+        device = Handheld(client, tech, device_id=f"handheld-{ending}")
+        location = tus_create(client, device.headers, jpeg_bytes(10, 10)).headers["Location"]
+        if ending == "disable":
+            assert client.patch(f"/api/v1/users/{tech.user_id}", json={"active": False},
+                                headers=admin).status_code == 200
+            code = "token_revoked"
+        else:
+            device_id = client.get("/api/v1/auth/me", headers=device.headers).get_json()["device_id"]
+            assert client.post(f"/api/v1/devices/{device_id}/revoke", headers=admin).status_code == 200
+            code = "token_revoked"
+        h = device.headers
+        assert_error(client.post("/api/v1/sync/push", json={"protocol": 1, "ops": []}, headers=h), 401, code)
+        assert_error(client.get("/api/v1/sync/pull?protocol=1", headers=h), 401, code)
+        assert_error(client.post("/api/v1/uploads/", headers={**h, **TUS, "Upload-Length": "5"}), 401, code)
+        assert client.head(location, headers={**h, **TUS}).status_code == 401
+        assert client.delete(location, headers={**h, **TUS}).status_code == 401
+        assert client.get("/api/v1/jobs", headers=h).status_code == 401
+        # Logging in again does not help.
+        again = client.post("/api/v1/auth/token", json={"username": f"{db.session.get(User, tech.user_id).username}",
+                                                        "password": f.PASSWORD, "device_id": f"handheld-{ending}"})
+        assert again.status_code in (401, 403), again.get_json()
