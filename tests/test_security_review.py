@@ -426,3 +426,37 @@ def test_disabled_account_and_revoked_device_are_refused_by_sync_and_uploads(cli
         again = client.post("/api/v1/auth/token", json={"username": f"{db.session.get(User, tech.user_id).username}",
                                                         "password": f.PASSWORD, "device_id": f"handheld-{ending}"})
         assert again.status_code in (401, 403), again.get_json()
+
+
+# --- a signing link signs once, even when two submissions race -------------------------------------------------
+
+def test_signing_link_signs_once_under_concurrency(app, client):
+    import threading
+
+    from media.models import Signature
+
+    tech = f.technician()
+    job = f.job(tech=tech, work_done="换阀门")
+    token = _signing_link(client, f.login_as(client, tech), job)
+    sha = client.get("/api/v1/signing/report", headers={"X-Signing-Token": token}).get_json()["report_sha256"]
+    db.session.rollback()
+    clients = [app.test_client() for _ in range(4)]
+    barrier = threading.Barrier(len(clients))
+    statuses = [None] * len(clients)
+
+    def run(i):
+        with app.app_context():
+            barrier.wait()
+            response = clients[i].post("/api/v1/signing/signature", headers={"X-Signing-Token": token},
+                                       json={"signer_name": f"signer {i}", "strokes": [[{"x": 1, "y": 1, "t": 0}]],
+                                             "report_sha256": sha})
+            statuses[i] = (response.status_code, (response.get_json().get("error") or {}).get("code"))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(s[0] for s in statuses) == [201] + [410] * (len(clients) - 1), statuses
+    assert {s[1] for s in statuses if s[0] == 410} == {"signing_link_used"}
+    assert _count(Signature) == 1
