@@ -460,3 +460,18 @@ def test_signing_link_signs_once_under_concurrency(app, client):
     assert sorted(s[0] for s in statuses) == [201] + [410] * (len(clients) - 1), statuses
     assert {s[1] for s in statuses if s[0] == 410} == {"signing_link_used"}
     assert _count(Signature) == 1
+
+
+# --- a photo whose EXIF capture time falls off the calendar is still a photo (no 500) ---------------------------
+
+def test_exif_capture_time_out_of_range_is_dropped_not_a_500(client, fresh_media):
+    from media.models import Blob
+    from tests.media_support import jpeg_bytes, sha256, tus_upload
+
+    headers = f.login_as(client, f.technician())
+    for taken in ("0001:01:01 00:00:00", "1900:01:01 00:00:00"):
+        data = jpeg_bytes(64, 48, taken=taken)  # with OffsetTimeOriginal +08:00
+        response = tus_upload(client, headers, data)
+        assert response.status_code == 204, response.get_data(as_text=True)
+        db.session.expire_all()
+        assert db.session.get(Blob, sha256(data)).taken_at is None
