@@ -475,3 +475,30 @@ def test_exif_capture_time_out_of_range_is_dropped_not_a_500(client, fresh_media
         assert response.status_code == 204, response.get_data(as_text=True)
         db.session.expire_all()
         assert db.session.get(Blob, sha256(data)).taken_at is None
+
+
+# --- sync push: no fact of any kind on another technician's job, no edit of their records --------------------------
+
+def test_push_creates_no_fact_on_another_technicians_job(client):
+    from server.jobs.models import Adjustment
+
+    mine, theirs = f.technician(), f.technician()
+    their_job = f.job(tech=theirs)
+    part = f.part()
+    adjustment = Adjustment(job_id=their_job.id, parameter="p", value_before="1", value_after="2")
+    db.session.add(adjustment)
+    db.session.commit()
+    jid = str(their_job.id)
+    device = Handheld(client, mine)
+    answer = device.push([
+        part_usage(their_job.id, part.id),
+        op("photos", uuid.uuid4(), "create", {"job_id": jid, "blob_sha256": "c" * 64}),
+        _signature_op(their_job.id, [[{"x": 1, "y": 1, "t": 0}]]),
+        op("adjustments", adjustment.id, "update", {"value_after": "9"}, base_version=1),
+        op("adjustments", adjustment.id, "delete", base_version=1),
+        op("jobs", their_job.id, "update", {"status": "completed"}, base_version=1),
+    ])
+    assert [r["error"]["code"] for r in answer["results"]] == ["out_of_scope"] * 6, answer
+    db.session.expire_all()
+    assert db.session.get(Adjustment, adjustment.id).value_after == "2"
+    assert _count(PartUsage) == 0
