@@ -502,3 +502,21 @@ def test_push_creates_no_fact_on_another_technicians_job(client):
     db.session.expire_all()
     assert db.session.get(Adjustment, adjustment.id).value_after == "2"
     assert _count(PartUsage) == 0
+
+
+# --- a signature's points are bounded in all, on REST and the signing link as on sync ------------------------------
+
+def test_signature_point_total_is_bounded_on_every_path(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    headers = f.login_as(client, tech)
+    strokes = [[{"x": i % 100, "y": 1, "t": i} for i in range(5000)] for _ in range(5)]  # 25,000 points
+    body = {"signer_name": "x", "strokes": strokes, "report_sha256": "a" * 64}
+    response = client.post(f"/api/v1/jobs/{job.id}/signature", json=body, headers=headers)
+    assert_error(response, 422, "validation_error")
+    token = _signing_link(client, headers, job)
+    response = client.post("/api/v1/signing/signature", json=body, headers={"X-Signing-Token": token})
+    assert_error(response, 422, "validation_error")
+    device = Handheld(client, tech, device_id="handheld-2")
+    answer = device.push([_signature_op(job.id, strokes)])
+    assert answer["results"][0]["status"] == "rejected"
