@@ -300,7 +300,8 @@ def test_malformed_sync_operations_are_rejected_one_by_one(client):
     ]
     answer = device.push(bad)
     statuses = [r["status"] for r in answer["results"]]
-    assert statuses == ["rejected"] * len(bad), list(zip(statuses, [r.get("error") for r in answer["results"]]))
+    errors = [r.get("error") for r in answer["results"]]
+    assert statuses == ["rejected"] * len(bad), list(zip(statuses, errors, strict=True))
 
 
 # --- more bad query strings, on every list, as an office role and as a technician ---------------------------------
