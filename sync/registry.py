@@ -159,10 +159,11 @@ def _finite(value, low, high) -> bool:
 
 def _point(point) -> bool:
     """A point as the REST path takes it (``schemas.media.PointSchema``): x, y
-    in canvas units, t in ms since the first point, optional pressure p."""
-    return (isinstance(point, dict) and {"x", "y", "t"} <= set(point) <= {"x", "y", "t", "p"}
+    in canvas units, t in ms since the first point (optional here: older
+    apps leave it out), optional pressure p."""
+    return (isinstance(point, dict) and {"x", "y"} <= set(point) <= {"x", "y", "t", "p"}
             and _finite(point["x"], 0, 100_000) and _finite(point["y"], 0, 100_000)
-            and not isinstance(point["t"], bool) and isinstance(point["t"], int) and 0 <= point["t"] < 2 ** 53
+            and (point.get("t") is None or (type(point["t"]) is int and 0 <= point["t"] < 2 ** 53))
             and (point.get("p") is None or _finite(point["p"], 0, 1)))
 
 
@@ -172,7 +173,7 @@ def _strokes(value):
     if len(value) > 200 or any(len(s) > 5000 for s in value) or sum(len(s) for s in value) > 20_000:
         raise FieldError("too many strokes or points")
     if not all(_point(p) for s in value for p in s):
-        raise FieldError("each point is {x, y, t, p?}: x, y 0-100000, t whole milliseconds >= 0, p 0-1")
+        raise FieldError("each point is {x, y, t?, p?}: x, y 0-100000, t whole milliseconds >= 0, p 0-1")
     return value
 
 

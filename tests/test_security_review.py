@@ -61,7 +61,8 @@ def test_push_refuses_strokes_that_are_not_points(client):
     tech = f.technician()
     job = f.job(tech=tech)
     device = Handheld(client, tech)
-    bad = [[["x"]], [[{"x": "a", "y": 1, "t": 0}]], [[{"x": 1, "y": 2}]], [[{"x": 1e308, "y": 1, "t": 0}]],
+    bad = [[["x"]], [[{"x": "a", "y": 1, "t": 0}]], [[{"y": 2, "t": 0}]], [[{"x": 1e308, "y": 1, "t": 0}]],
+           [[{"x": 1, "y": 1, "t": -5}]], [[{"x": 1, "y": 1, "t": 0, "p": 7}]],
            [[{"x": 1, "y": 1, "t": 0, "evil": "<script>"}]], [[1, 2, 3]]]
     answer = device.push([_signature_op(job.id, strokes) for strokes in bad])
     assert [r["status"] for r in answer["results"]] == ["rejected"] * len(bad), answer
