@@ -522,3 +522,30 @@ def test_signature_point_total_is_bounded_on_every_path(client):
     device = Handheld(client, tech, device_id="handheld-2")
     answer = device.push([_signature_op(job.id, strokes)])
     assert answer["results"][0]["status"] == "rejected"
+
+
+# --- a signing link ends when its job is cancelled or leaves the technician who made it ------------------------------
+
+def test_signing_link_ends_when_the_job_is_reassigned_or_cancelled(client):
+    office = f.login_as(client, f.user(Role.dispatcher))
+    a, b = f.technician(), f.technician()
+    moved, cancelled = f.job(tech=a), f.job(tech=a)
+    a_headers = f.login_as(client, a)
+    moved_token, cancelled_token = _signing_link(client, a_headers, moved), _signing_link(client, a_headers, cancelled)
+    office_token = _signing_link(client, office, moved)  # an office link follows the job, not a technician
+    response = client.post(f"/api/v1/jobs/{moved.id}/reassign", json={"technician_id": str(b.id)}, headers=office)
+    assert response.status_code == 200, response.get_json()
+    response = client.post(f"/api/v1/jobs/{cancelled.id}/cancel", json={"reason": "customer called"}, headers=office)
+    assert response.status_code == 200, response.get_json()
+    for token in (moved_token, cancelled_token):
+        assert_error(client.get("/api/v1/signing/report", headers={"X-Signing-Token": token}), 410,
+                     "signing_link_revoked")
+        response = client.post("/api/v1/signing/signature", headers={"X-Signing-Token": token},
+                               json={"signer_name": "x", "strokes": [[{"x": 1, "y": 1, "t": 0}]],
+                                     "report_sha256": "a" * 64})
+        assert_error(response, 410, "signing_link_revoked")
+        assert client.get(f"/sign/?token={token}").status_code == 410
+    assert client.get("/api/v1/signing/report", headers={"X-Signing-Token": office_token}).status_code == 200
+    # The new technician makes their own link.
+    assert client.get("/api/v1/signing/report", headers={
+        "X-Signing-Token": _signing_link(client, f.login_as(client, b, device_id="hb"), moved)}).status_code == 200

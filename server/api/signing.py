@@ -27,7 +27,7 @@ from server.jobs.models import Job
 blp = Blueprint("signing", __name__, url_prefix="/api/v1/signing",
                 description="Customer signing links (authenticated by the link's token)")
 
-SIGNING_STATUS = {"signing_link_used": 410, "signing_link_expired": 410}
+SIGNING_STATUS = {"signing_link_used": 410, "signing_link_expired": 410, "signing_link_revoked": 410}
 
 
 def link_token() -> str | None:
