@@ -170,7 +170,16 @@ def gps_position(exif) -> tuple[float | None, float | None]:
 def capture_time(exif, naive_timezone: str = "UTC") -> datetime | None:
     """When the photo was taken, in UTC: DateTimeOriginal with its offset;
     else the GPS clock (UTC by definition); else DateTimeOriginal read in
-    ``naive_timezone`` (the technicians' zone)."""
+    ``naive_timezone`` (the technicians' zone). A time off the calendar or
+    outside 1970-2200 (a camera whose clock was never set) is no time."""
+    try:
+        found = _capture_time(exif, naive_timezone)
+    except OverflowError:  # year 1 moved back by its offset
+        return None
+    return found if found is None or 1970 <= found.year <= 2200 else None
+
+
+def _capture_time(exif, naive_timezone: str) -> datetime | None:
     try:
         sub = exif.get_ifd(TAG_EXIF_IFD)
     except Exception:  # a broken Exif IFD means no capture time

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from datetime import UTC, datetime
 
@@ -82,11 +83,41 @@ def report_sha256(report: dict) -> str:
     return hashlib.sha256(canonical_bytes(report)).hexdigest()
 
 
+_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+def _text_or_none(value) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _part_item(item) -> bool:
+    return (set(item) == {"id", "part_id", "quantity", "serial_numbers", "under_warranty"}
+            and isinstance(item["id"], str) and isinstance(item["part_id"], str)
+            and type(item["quantity"]) is int and isinstance(item["serial_numbers"], list)
+            and all(isinstance(s, str) for s in item["serial_numbers"]) and isinstance(item["under_warranty"], bool))
+
+
+def _adjustment_item(item) -> bool:
+    return (set(item) == {"id", "parameter", "value_before", "value_after", "unit"} and isinstance(item["id"], str)
+            and all(_text_or_none(item[k]) for k in ("parameter", "value_before", "value_after", "unit")))
+
+
 def is_canonical(report: dict) -> bool:
-    """Whether a report sent by a device has exactly the canonical shape."""
+    """Whether a report sent by a device has exactly the canonical shape, down
+    to each list item (it is kept and later compared item by item)."""
     expected = {"version", "job_id", *TEXT_FIELDS, *TIME_FIELDS, *LIST_FIELDS}
-    return isinstance(report, dict) and set(report) == expected and report.get("version") == VERSION and all(
-        isinstance(report[name], list) for name in LIST_FIELDS)
+    if not (isinstance(report, dict) and set(report) == expected and type(report["version"]) is int
+            and report["version"] == VERSION and isinstance(report["job_id"], str)):
+        return False
+    if not all(_text_or_none(report[name]) for name in TEXT_FIELDS):
+        return False
+    if not all(report[name] is None or (isinstance(report[name], str) and _TIME.match(report[name]))
+               for name in TIME_FIELDS):
+        return False
+    checks = {"parts_used": _part_item, "adjustments": _adjustment_item}
+    return all(isinstance(report[name], list)
+               and all(isinstance(item, dict) and checks[name](item) for item in report[name])
+               for name in LIST_FIELDS)
 
 
 def diff_reports(signed: dict, current: dict) -> list[dict]:

@@ -139,7 +139,22 @@ def open_link(session: Session, token: str | None, *, now: datetime) -> SigningL
     if link.expires_at <= now:
         raise SigningLinkGone("this signing link has expired; ask the technician for a new one",
                               code="signing_link_expired")
+    _check_link_still_in_scope(session, link)
     return link
+
+
+def _check_link_still_in_scope(session: Session, link: SigningLink) -> None:
+    """A link opens its job while the job is live and, for a link a technician
+    made, while the job is still theirs: a cancelled job, or one reassigned to
+    someone else, is no longer signed through the old technician's link."""
+    from server.jobs.models import JobStatus
+    from server.technicians.models import Technician
+
+    job = session.get(Job, link.job_id)
+    maker = session.scalar(select(Technician.id).where(Technician.user_id == link.created_by_id))
+    if job is None or job.status is JobStatus.cancelled or (maker is not None and job.technician_id != maker):
+        raise SigningLinkGone("this job was cancelled or handed to another technician; this link no longer "
+                              "opens it", code="signing_link_revoked")
 
 
 def sign_with_link(session: Session, token: str | None, data: dict, *, now: datetime) -> Signature:

@@ -33,6 +33,8 @@ from server.exceptions import Conflict, DomainError, Gone, InvalidInput, Locked,
 
 CHUNK = 1024 * 1024  # bytes moved per read: bounded memory, few Python round trips
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+MAX_METADATA_KEYS = 32
+MAX_METADATA_VALUE = 1024
 
 
 class UploadTooLarge(PayloadTooLarge):
@@ -107,6 +109,11 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         except (binascii.Error, UnicodeDecodeError):
             raise InvalidInput(f"Upload-Metadata value for {key!r} is not base64 UTF-8",
                                code="malformed_metadata") from None
+        # Kept with the upload and echoed by HEAD: bounded, and no NUL (as everywhere else).
+        if "\x00" in key or "\x00" in result[key] or len(key) > 64 or len(result[key]) > MAX_METADATA_VALUE \
+                or len(result) > MAX_METADATA_KEYS:
+            raise InvalidInput(f"Upload-Metadata: at most {MAX_METADATA_KEYS} keys of 64 characters, values of "
+                               f"{MAX_METADATA_VALUE}, no NUL characters", code="malformed_metadata")
     return result
 
 

@@ -49,6 +49,14 @@ class PointSchema(BaseSchema):
     p = fields.Float(allow_none=True, validate=validate.Range(min=0, max=1), metadata={"description": "Pressure."})
 
 
+MAX_SIGNATURE_POINTS = 20_000  # as the sync path (sync.registry): a signature is drawn on every view
+
+
+def _check_point_total(data) -> None:
+    if sum(len(stroke) for stroke in data.get("strokes") or []) > MAX_SIGNATURE_POINTS:
+        raise ValidationError(f"at most {MAX_SIGNATURE_POINTS} points in all", "strokes")
+
+
 class SignatureCreateSchema(BaseSchema):
     id = fields.UUID()
     signer_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -66,6 +74,7 @@ class SignatureCreateSchema(BaseSchema):
     def _position_pairs(self, data, **kwargs):
         if (data.get("latitude") is None) != (data.get("longitude") is None):
             raise ValidationError("latitude and longitude come together", "latitude")
+        _check_point_total(data)
 
 
 class SignatureSchema(BaseSchema):
@@ -132,3 +141,7 @@ class SigningSubmitSchema(BaseSchema):
     latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
     longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
     signed_at_device = fields.AwareDateTime(allow_none=True)
+
+    @validates_schema
+    def _bounded(self, data, **kwargs):
+        _check_point_total(data)

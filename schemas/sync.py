@@ -37,7 +37,10 @@ def _device_time(value):
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None  # the device's clock is only recorded: a bad one is dropped, not fatal
-    return parsed.astimezone(UTC) if parsed.tzinfo else None
+    try:
+        return parsed.astimezone(UTC) if parsed.tzinfo else None
+    except OverflowError:  # year 1 or 9999 pushed past the calendar by its offset
+        return None
 
 
 def parse_operation(index: int, raw) -> Operation | InvalidOperation:

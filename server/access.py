@@ -6,7 +6,7 @@ see everything their role allows."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from server.accounts.service import Principal
 from server.jobs.models import Job, JobStatus
@@ -16,18 +16,27 @@ ACTIVE_JOB_STATUSES = (JobStatus.assigned, JobStatus.accepted, JobStatus.en_rout
                        JobStatus.incomplete, JobStatus.completed)
 
 
+def owns_job(principal: Principal):
+    """``Job.technician_id == <theirs>``; nothing at all for a technician
+    account whose profile does not exist yet (``== None`` would be SQL's
+    ``IS NULL``: every job no one holds)."""
+    if principal.technician_id is None:
+        return false()
+    return Job.technician_id == principal.technician_id
+
+
 def technician_job_ids(principal: Principal):
     """A subquery of the job ids this technician may see."""
-    return select(Job.id).where(Job.technician_id == principal.technician_id)
+    return select(Job.id).where(owns_job(principal))
 
 
 def technician_ticket_ids(principal: Principal):
-    return select(Job.ticket_id).where(Job.technician_id == principal.technician_id)
+    return select(Job.ticket_id).where(owns_job(principal))
 
 
 def scope_jobs(stmt, principal: Principal):
     if principal.is_technician:
-        return stmt.where(Job.technician_id == principal.technician_id)
+        return stmt.where(owns_job(principal))
     return stmt
 
 
@@ -42,13 +51,11 @@ def scope_tickets(stmt, principal: Principal):
 
 
 def technician_site_ids(principal: Principal):
-    return select(Ticket.site_id).join(Job, Job.ticket_id == Ticket.id).where(
-        Job.technician_id == principal.technician_id)
+    return select(Ticket.site_id).join(Job, Job.ticket_id == Ticket.id).where(owns_job(principal))
 
 
 def technician_customer_ids(principal: Principal):
-    return select(Ticket.customer_id).join(Job, Job.ticket_id == Ticket.id).where(
-        Job.technician_id == principal.technician_id)
+    return select(Ticket.customer_id).join(Job, Job.ticket_id == Ticket.id).where(owns_job(principal))
 
 
 def scope_customers(stmt, principal: Principal):

@@ -6,9 +6,10 @@ from __future__ import annotations
 import base64
 import enum
 import json
+import math
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, or_
@@ -44,6 +45,8 @@ def _decode_value(tagged):
         return date.fromisoformat(raw)
     if tag == "u":
         return uuid.UUID(raw)
+    if tag not in ("s", "v"):
+        raise ValueError(tag)
     return raw
 
 
@@ -72,9 +75,15 @@ def _typed(columns: list, values: list) -> list:
         try:
             expected = column.type.python_type
         except NotImplementedError:
-            typed.append(value)
-            continue
+            try:  # a TypeDecorator (UTCDateTime): the type it stores
+                expected = column.type.impl.python_type
+            except (AttributeError, NotImplementedError):
+                expected = None
         try:
+            if expected is None:
+                _check_bindable(value)
+                typed.append(value)
+                continue
             if value is None or isinstance(value, bool) != (expected is bool):
                 raise TypeError
             if isinstance(expected, type) and issubclass(expected, enum.Enum):
@@ -85,11 +94,26 @@ def _typed(columns: list, values: list) -> list:
                 raise TypeError
             if isinstance(value, datetime) and value.tzinfo is None:
                 raise TypeError
-        except (TypeError, ValueError):
+            _check_bindable(value)
+        except (TypeError, ValueError, OverflowError):
             raise InvalidInput("the cursor is not one this API gave out", code="invalid_cursor",
                                details={"fields": {"query": {"cursor": ["Invalid cursor."]}}}) from None
         typed.append(value)
     return typed
+
+
+def _check_bindable(value) -> None:
+    """Refuse values no database column can hold, which the driver would
+    otherwise turn into a 500: integers past 64 bits, NaN, NUL characters,
+    times that overflow when moved to UTC."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2 ** 63) <= value < 2 ** 63:
+        raise ValueError
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError
+    if isinstance(value, datetime) and not 1970 <= value.astimezone(UTC).year <= 2200:
+        raise ValueError
 
 
 def paginate(session: Session, stmt: Select, *, order_by: list, limit: int, cursor: str | None,

@@ -43,9 +43,12 @@ class Cursor:
             return None
         try:
             data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-            position, full = data["p"], bool(data["f"])
-            if not isinstance(position, int) or position < 0:
+            position, full = data["p"], data["f"]
+            # Exactly what encode() writes: a forged value is a 422, never a database overflow.
+            if type(position) is not int or not 0 <= position < 2 ** 63 or full not in (0, 1) \
+                    or type(full) is not int:
                 raise ValueError
+            full = bool(full)
         except (ValueError, TypeError, KeyError, binascii.Error):
             raise InvalidCursor("the cursor is not one this server gave out",
                                 details={"fields": {"query": {"cursor": ["Invalid cursor."]}}}) from None

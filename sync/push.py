@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from media.models import Blob
 from server.jobs.models import JobStatus
-from server.stock.models import Part, StockLocation
+from server.stock.models import LocationKind, Part, StockLocation
 from server.technicians.models import Technician
 from sync import changelog, facts, registry
 from sync.conflicts import ConflictDraft
@@ -239,8 +239,11 @@ class _Batch:
             self.parts = {str(i) for i in self.session.scalars(
                 select(Part.id).where(Part.id.in_([uuid.UUID(p) for p in part_ids if p])))}
         if location_ids - {None}:
+            # Scope: parts come off the technician's own van or a warehouse/station, never another's van.
             self.locations = {str(i) for i in self.session.scalars(
-                select(StockLocation.id).where(StockLocation.id.in_([uuid.UUID(p) for p in location_ids if p])))}
+                select(StockLocation.id).where(StockLocation.id.in_([uuid.UUID(p) for p in location_ids if p]),
+                                               (StockLocation.kind != LocationKind.van)
+                                               | (StockLocation.id == self.pusher.van_location_id)))}
         usage_jobs = [uuid.UUID(r) for (t, r) in self.rows if t == "jobs"]
         if any(op.table == "part_usages" for op in ops) and usage_jobs:
             from server.customers.models import Asset

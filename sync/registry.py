@@ -68,7 +68,13 @@ def _datetime(value):
         raise FieldError("not an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
         raise FieldError("must carry a time zone (UTC: 'Z')")
-    return parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 pushed past the calendar by its offset
+        raise FieldError("outside 1970-2200") from None
+    if not 1970 <= parsed.year <= 2200:
+        raise FieldError("outside 1970-2200")
+    return parsed
 
 
 def _uuid(required: bool = False):
@@ -147,11 +153,28 @@ def _string_list(value):
     return value
 
 
+def _finite(value, low, high) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+            and low <= value <= high)
+
+
+def _point(point) -> bool:
+    """A point as the REST path takes it (``schemas.media.PointSchema``): x, y
+    in canvas units, t in ms since the first point (optional here: older
+    apps leave it out), optional pressure p."""
+    return (isinstance(point, dict) and {"x", "y"} <= set(point) <= {"x", "y", "t", "p"}
+            and _finite(point["x"], 0, 100_000) and _finite(point["y"], 0, 100_000)
+            and (point.get("t") is None or (type(point["t"]) is int and 0 <= point["t"] < 2 ** 53))
+            and (point.get("p") is None or _finite(point["p"], 0, 1)))
+
+
 def _strokes(value):
-    if not isinstance(value, list) or not value or not all(isinstance(s, list) for s in value):
+    if not isinstance(value, list) or not value or not all(isinstance(s, list) and s for s in value):
         raise FieldError("must be a non-empty list of strokes (lists of points)")
-    if sum(len(s) for s in value) > 20_000:
-        raise FieldError("too many points")
+    if len(value) > 200 or any(len(s) > 5000 for s in value) or sum(len(s) for s in value) > 20_000:
+        raise FieldError("too many strokes or points")
+    if not all(_point(p) for s in value for p in s):
+        raise FieldError("each point is {x, y, t?, p?}: x, y 0-100000, t whole milliseconds >= 0, p 0-1")
     return value
 
 

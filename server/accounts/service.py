@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import AuthToken, Device, LoginFailure, Role, User
-from server.accounts.passwords import DUMMY_HASH, verify_password
+from server.accounts.passwords import dummy_hash, verify_password
 from server.exceptions import AuthenticationFailed, InvalidInput, PermissionDenied, RateLimited
 
 
@@ -76,7 +76,7 @@ def login(
     device; the device is registered on first use and refused once revoked."""
     check_rate_limit(session, username, now=now, max_failures=max_failures, window_seconds=window_seconds)
     user = session.scalar(select(User).where(User.username == username))
-    ok = verify_password(user.password_hash if user else DUMMY_HASH, password) and user is not None
+    ok = verify_password(user.password_hash if user else dummy_hash(), password) and user is not None
     if not ok or not user.active:
         session.add(LoginFailure(username=username, remote_addr=remote_addr, at=now))
         raise AuthenticationFailed("wrong username or password", code="invalid_credentials")
@@ -149,4 +149,18 @@ def revoke_device(session: Session, device_id: uuid.UUID, *, now: datetime) -> D
         for token in session.scalars(select(AuthToken).where(AuthToken.device_id == device.id,
                                                              AuthToken.revoked_at.is_(None))):
             token.revoked_at = now
+        end_signing_links(session, device.user_id, now=now)
     return device
+
+
+def end_signing_links(session: Session, user_id: uuid.UUID, *, now: datetime) -> None:
+    """Expire the unused signing links this user made. The customer signs on
+    the technician's handheld, so a revoked handheld (or a disabled account)
+    must not keep a way to sign in the customer's name. Links do not record
+    the device that made them: every one of the user's links ends."""
+    from sqlalchemy import update
+
+    from media.models import SigningLink
+
+    session.execute(update(SigningLink).where(SigningLink.created_by_id == user_id, SigningLink.used_at.is_(None),
+                                              SigningLink.expires_at > now).values(expires_at=now))

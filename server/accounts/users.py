@@ -24,8 +24,12 @@ def create_user(session: Session, data: dict, *, kdf_profile: str = "default") -
 
 
 def revoke_all_tokens(session: Session, user: User, *, now: datetime) -> None:
+    """End every session of the account: its tokens and its unused signing links."""
+    from server.accounts.service import end_signing_links
+
     session.execute(update(AuthToken).where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
                     .values(revoked_at=now))
+    end_signing_links(session, user.id, now=now)
 
 
 def update_user(session: Session, user: User, data: dict, *, acting_user_id, now: datetime) -> User:

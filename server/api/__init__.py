@@ -31,6 +31,7 @@ def register_api(app: Flask) -> None:
     errors.init_app(app)
     _refuse_unknown_query_arguments()
     _refuse_query_strings_nobody_reads(app)
+    _refuse_nul_in_path_arguments(app)
     _require_json_bodies(app)
     _serve_docs_assets(app)
 
@@ -93,6 +94,21 @@ def _refuse_query_strings_nobody_reads(app: Flask) -> None:
         if unknown:
             raise ApiError(422, "The request is invalid; see fields.", code="validation_error",
                            fields={"query": {name: ["Unknown field."] for name in unknown}})
+
+
+def _refuse_nul_in_path_arguments(app: Flask) -> None:
+    """A NUL character in a path argument (``/stock/serials/%00/history``) is
+    bad input, as in bodies and query strings: PostgreSQL cannot compare text
+    holding one, and would answer a 500."""
+
+    @app.before_request
+    def check_path():
+        if not request.path.startswith("/api/") or not request.view_args:
+            return
+        bad = sorted(name for name, value in request.view_args.items() if isinstance(value, str) and "\x00" in value)
+        if bad:
+            raise ApiError(422, "The request is invalid; see fields.", code="validation_error",
+                           fields={"path": {name: ["NUL characters are not allowed."] for name in bad}})
 
 
 def _require_json_bodies(app: Flask) -> None:

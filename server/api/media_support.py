@@ -9,6 +9,7 @@ from sqlalchemy import exists, select
 from media import images, uploads
 from media.models import Blob, Photo, Upload
 from media.storage import Storage, storage_from_config
+from server.access import owns_job
 from server.accounts.service import Principal
 from server.api.errors import ApiError
 from server.exceptions import DomainError
@@ -57,6 +58,5 @@ def may_see_blob(session, principal: Principal, sha256: str) -> bool:
         return session.get(Blob, sha256) is not None
     uploaded = exists().where(Upload.user_id == principal.user_id, Upload.sha256 == sha256,
                               Upload.completed_at.is_not(None))
-    on_own_job = (exists().where(Photo.blob_sha256 == sha256, Photo.job_id == Job.id,
-                                 Job.technician_id == principal.technician_id))
+    on_own_job = exists().where(Photo.blob_sha256 == sha256, Photo.job_id == Job.id, owns_job(principal))
     return bool(session.scalar(select(uploaded | on_own_job))) and session.get(Blob, sha256) is not None
