@@ -331,6 +331,7 @@ def run_engine(label: str, url: str, rows, args) -> dict:
         "examined": statistics.median(examined), "spatial_mismatches": mismatches, "samples": len(samples),
         "brute_mismatches": brute_mismatches, "brute_runs": args.brute_runs,
     }
+    print(f"   machine load average (1 min) at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPU(s)")
     print(f"   candidates   p50 {result['cand_p50']:7.2f} ms   p95 {result['cand_p95']:7.2f} ms   "
           f"(technicians examined, median: {result['examined']:.0f})")
     print(f"   stock-options p50 {result['stock_p50']:6.2f} ms   p95 {result['stock_p95']:7.2f} ms")
