@@ -210,13 +210,13 @@ class EveryPointGeodesic(SpatialIndex):
 
     name = "brute_force_geodesic"
 
-    def iter_nearest(self, session, layer, latitude, longitude, *, where=None, batch=16, columns=()):
+    def iter_nearest(self, session, layer, latitude, longitude, *, where=None, batch=16, columns=(), params=None):
         stmt = sa.select(layer.model.id, sa.literal_column(layer.latitude_sql), sa.literal_column(layer.longitude_sql))
         if where is not None:
             stmt = stmt.where(where)
         origin = (latitude, longitude)
         measured = [Neighbour(geodesic(origin, (a, b)).meters, spatial._as_uuid(i), a, b)
-                    for i, a, b in session.execute(stmt)]
+                    for i, a, b in session.execute(stmt, params or {})]
         measured.sort(key=lambda n: (n.distance_m, str(n.id)))
         if not columns:
             yield from measured
@@ -225,7 +225,7 @@ class EveryPointGeodesic(SpatialIndex):
         for start in range(0, len(measured), batch):
             chunk = measured[start:start + batch]
             extras = {spatial._as_uuid(i): tuple(rest) for i, *rest in session.execute(
-                sa.select(layer.model.id, *columns).where(layer.model.id.in_([n.id for n in chunk])))}
+                sa.select(layer.model.id, *columns).where(layer.model.id.in_([n.id for n in chunk])), params or {})}
             for n in chunk:
                 yield Neighbour(n.distance_m, n.id, n.latitude, n.longitude, extras[n.id])
 
@@ -331,6 +331,7 @@ def run_engine(label: str, url: str, rows, args) -> dict:
         "examined": statistics.median(examined), "spatial_mismatches": mismatches, "samples": len(samples),
         "brute_mismatches": brute_mismatches, "brute_runs": args.brute_runs,
     }
+    print(f"   machine load average (1 min) at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPU(s)")
     print(f"   candidates   p50 {result['cand_p50']:7.2f} ms   p95 {result['cand_p95']:7.2f} ms   "
           f"(technicians examined, median: {result['examined']:.0f})")
     print(f"   stock-options p50 {result['stock_p50']:6.2f} ms   p95 {result['stock_p95']:7.2f} ms")

@@ -131,7 +131,7 @@ def json_rows(dialect: str, *columns):
     return func.json_group_array(func.json_array(*columns))
 
 
-def fact_columns(dialect: str, *, product_line: str, window_start: datetime, window_end: datetime) -> list:
+def fact_columns(dialect: str, *, product_line, window_start, window_end) -> list:
     """Correlated subqueries on ``technicians`` that carry every fact the filters
     need, so the spatial search returns them with each technician it finds."""
     certifications, slots, leaves = Certification.__table__, ShiftSlot.__table__, ShiftException.__table__

@@ -24,12 +24,13 @@ Score (higher is better), points per criterion, weights configurable:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from server.customers.models import Asset, Site
@@ -208,7 +209,7 @@ class CandidateReport:
     search: str
 
 
-def certified_prefilter(product_line: str, first_day: date, last_day: date):
+def certified_prefilter(product_line, first_day, last_day):
     """SQL: active and holding a certification for the line that is valid at some
     point of the window (the exact visit date is checked in Python)."""
     return and_(Technician.active.is_(True),
@@ -218,19 +219,44 @@ def certified_prefilter(product_line: str, first_day: date, last_day: date):
 
 
 def van_columns(needs: list[Need]) -> list:
-    """Correlated subqueries: how much of each need the technician's van holds, unreserved."""
+    """Correlated subqueries: how much of each need the technician's van holds,
+    unreserved. Need ``i`` binds its part id or model as ``dispatch_need_<i>``."""
     van = Technician.__table__.c.van_location_id
     columns = []
-    for need in needs:
+    for i, need in enumerate(needs):
+        value = bindparam(f"dispatch_need_{i}")
         if need.kind == "part":
             columns.append(select(StockLevel.on_hand - StockLevel.reserved)
-                           .where(StockLevel.location_id == van, StockLevel.part_id == need.part_id)
+                           .where(StockLevel.location_id == van, StockLevel.part_id == value)
                            .scalar_subquery())
         else:
             columns.append(select(func.count()).select_from(SpareUnit)
-                           .where(SpareUnit.location_id == van, SpareUnit.model == need.key,
+                           .where(SpareUnit.location_id == van, SpareUnit.model == value,
                                   SpareUnit.status == SpareUnitStatus.available).scalar_subquery())
     return columns
+
+
+@functools.lru_cache(maxsize=32)
+def search_shape(dialect: str, need_kinds: tuple[str, ...]):
+    """The SQL of a candidates search, built once per engine and kinds of needs,
+    its values bound at execution (:func:`search_params`): the statements and
+    their cache keys are reused from one query to the next."""
+    columns = availability.fact_columns(dialect, product_line=bindparam("dispatch_product_line"),
+                                        window_start=bindparam("dispatch_window_start"),
+                                        window_end=bindparam("dispatch_window_end"))
+    columns += van_columns([Need(kind, "", "") for kind in need_kinds])
+    prefilter = certified_prefilter(bindparam("dispatch_product_line"), bindparam("dispatch_first_day"),
+                                    bindparam("dispatch_last_day"))
+    return tuple(columns), prefilter, Technician.active.is_(True)
+
+
+def search_params(context: TicketContext, window_start: datetime, window_end: datetime) -> dict:
+    params = {"dispatch_product_line": context.product_line, "dispatch_window_start": window_start,
+              "dispatch_window_end": window_end, "dispatch_first_day": window_start.date(),
+              "dispatch_last_day": window_end.date()}
+    for i, need in enumerate(context.needs):
+        params[f"dispatch_need_{i}"] = need.part_id if need.kind == "part" else need.key
+    return params
 
 
 def find_candidates(session: Session, context: TicketContext, *, settings: DispatchSettings, now: datetime,
@@ -243,12 +269,11 @@ def find_candidates(session: Session, context: TicketContext, *, settings: Dispa
     index = index or index_for(session, start_radius_m=settings.search_start_km * 1000)
     limit = limit or settings.limit
     pool_size = max(settings.pool_size, limit)
+    # Certification dates are local dates: the window is a day wider either side.
     window_start, window_end = now - timedelta(days=1), max(context.due, now) + timedelta(days=1)
-    # Certification dates are local dates: widen by a day either side.
-    prefilter = certified_prefilter(context.product_line, window_start.date(), window_end.date())
-    columns = availability.fact_columns(session.get_bind().dialect.name, product_line=context.product_line,
-                                        window_start=window_start, window_end=window_end)
-    columns += van_columns(context.needs)
+    columns, prefilter, active = search_shape(session.get_bind().dialect.name,
+                                              tuple(need.kind for need in context.needs))
+    params = search_params(context, window_start, window_end)
     n_facts = len(columns) - len(context.needs)
 
     def evaluate(n: Neighbour):
@@ -279,8 +304,8 @@ def find_candidates(session: Session, context: TicketContext, *, settings: Dispa
     #    (prefiltered in SQL: a rare line never scans the fleet) until the pool is full.
     nearby, certified = index.iter_nearest_many(
         session, TECHNICIANS, context.latitude, context.longitude,
-        [(Technician.active.is_(True), max(settings.excluded_limit, 1)),
-         (prefilter, pool_size + settings.excluded_limit)], columns=columns)
+        [(active, max(settings.excluded_limit, 1)), (prefilter, pool_size + settings.excluded_limit)],
+        columns=columns, params=params)
     for n in itertools.islice(nearby, settings.excluded_limit):
         consider(n)
     if len(pool) < pool_size:

@@ -174,25 +174,27 @@ class SpatialIndex(ABC):
     inline_columns = True
 
     def iter_nearest(self, session: Session, layer: Layer, latitude: float, longitude: float, *,
-                     where=None, batch: int = 16, columns=()) -> Iterator[Neighbour]:
+                     where=None, batch: int = 16, columns=(), params=None) -> Iterator[Neighbour]:
         lat, lon = check_point(latitude, longitude)
         columns = tuple(columns)
         # Engines whose prefilter returns many more rows than are handed out
         # fetch the extra columns afterwards, for the rows handed out only.
         hydrate = bool(columns) and not self.inline_columns
-        scan = self._scan(session, layer, lat, lon, where, batch, () if hydrate else columns)
-        return self._iterate(session, layer, lat, lon, scan, batch, columns if hydrate else ())
+        params = dict(params or {})
+        scan = self._scan(session, layer, lat, lon, where, batch, () if hydrate else columns, params)
+        return self._iterate(session, layer, lat, lon, scan, batch, columns if hydrate else (), params)
 
     def iter_nearest_many(self, session: Session, layer: Layer, latitude: float, longitude: float,
-                          searches: list[tuple], *, columns=()) -> list[Iterator[Neighbour]]:
+                          searches: list[tuple], *, columns=(), params=None) -> list[Iterator[Neighbour]]:
         """Several searches around one point, ``searches`` being ``(where, batch)``
         pairs: one iterator each, as :meth:`iter_nearest` gives. An engine that
         can answer the first step of all of them in one round trip does."""
-        return [self.iter_nearest(session, layer, latitude, longitude, where=where, batch=batch, columns=columns)
+        return [self.iter_nearest(session, layer, latitude, longitude, where=where, batch=batch, columns=columns,
+                                  params=params)
                 for where, batch in searches]
 
     def _iterate(self, session: Session, layer: Layer, lat: float, lon: float, scan: Iterator[ScanStep],
-                 batch: int, hydrate_columns: tuple) -> Iterator[Neighbour]:
+                 batch: int, hydrate_columns: tuple, params: dict) -> Iterator[Neighbour]:
         hydrate = bool(hydrate_columns)
         # Two heaps: points whose geodesic distance is known, keyed by it, and
         # points only known by their cheap lower bound.
@@ -216,7 +218,7 @@ class SpatialIndex(ABC):
                 if len(ready) < batch:
                     continue
             if ready:
-                yield from self._hydrate(session, layer, ready, hydrate_columns)
+                yield from self._hydrate(session, layer, ready, hydrate_columns, params)
                 ready = []
                 continue
             if exhausted:
@@ -230,21 +232,21 @@ class SpatialIndex(ABC):
                 lower = great_circle_m(lat, lon, row[1], row[2]) * SPHERE_TO_GEODESIC_LOWER
                 heapq.heappush(rough, (lower, str(row[0]), row))
 
-    def _hydrate(self, session: Session, layer: Layer, neighbours: list[Neighbour], columns: tuple):
+    def _hydrate(self, session: Session, layer: Layer, neighbours: list[Neighbour], columns: tuple, params: dict):
         """The same neighbours, in the same order, with ``columns`` fetched by id in one query."""
         stmt = sa.select(layer.model.id, *columns).where(layer.model.id.in_([n.id for n in neighbours]))
-        extras = {_as_uuid(i): tuple(rest) for i, *rest in session.execute(stmt)}
+        extras = {_as_uuid(i): tuple(rest) for i, *rest in session.execute(stmt, params)}
         for n in neighbours:
             yield Neighbour(n.distance_m, n.id, n.latitude, n.longitude, extras[n.id])
 
     def nearest(self, session: Session, layer: Layer, latitude: float, longitude: float, k: int, *,
-                where=None, columns=()) -> list[Neighbour]:
+                where=None, columns=(), params=None) -> list[Neighbour]:
         """The ``k`` nearest points (fewer if the layer holds fewer)."""
         if k <= 0:
             return []
         found = []
         for neighbour in self.iter_nearest(session, layer, latitude, longitude, where=where, batch=k,
-                                           columns=columns):
+                                           columns=columns, params=params):
             found.append(neighbour)
             if len(found) == k:
                 break
@@ -252,7 +254,7 @@ class SpatialIndex(ABC):
 
     @abstractmethod
     def _scan(self, session: Session, layer: Layer, lat: float, lon: float, where, batch: int,
-              columns: tuple) -> Iterator[ScanStep]:
+              columns: tuple, params: dict) -> Iterator[ScanStep]:
         """Yield candidate points in growing steps, each with its lower bound."""
 
 
@@ -266,12 +268,12 @@ class BruteForceIndex(SpatialIndex):
     name = "brute_force"
     inline_columns = False
 
-    def _scan(self, session, layer, lat, lon, where, batch, columns):
+    def _scan(self, session, layer, lat, lon, where, batch, columns, params):
         stmt = sa.select(layer.model.id, sa.literal_column(layer.latitude_sql),
                          sa.literal_column(layer.longitude_sql), *columns)
         if where is not None:
             stmt = stmt.where(where)
-        rows = [(_as_uuid(i), float(a), float(b), *extra) for i, a, b, *extra in session.execute(stmt)]
+        rows = [(_as_uuid(i), float(a), float(b), *extra) for i, a, b, *extra in session.execute(stmt, params)]
         yield rows, math.inf
 
 
@@ -289,7 +291,7 @@ class SQLiteRTreeIndex(SpatialIndex):
     def __init__(self, start_radius_m: float = 10_000.0):
         self.start_radius_m = start_radius_m
 
-    def _scan(self, session, layer, lat, lon, where, batch, columns):
+    def _scan(self, session, layer, lat, lon, where, batch, columns, params):
         rtree = sa.table(layer.rtree, sa.column("key"), sa.column("min_lat"), sa.column("max_lat"),
                          sa.column("min_lon"), sa.column("max_lon"), sa.column(layer.key_column),
                          sa.column("lat"), sa.column("lon"))
@@ -308,7 +310,7 @@ class SQLiteRTreeIndex(SpatialIndex):
             for (lat_min, lat_max, lon_min, lon_max), _ in boxes:
                 stmt = base.where(rtree.c.max_lat >= lat_min, rtree.c.min_lat <= lat_max,
                                   rtree.c.max_lon >= lon_min, rtree.c.min_lon <= lon_max)
-                for key, plat, plon, *extra in session.execute(stmt):
+                for key, plat, plon, *extra in session.execute(stmt, params):
                     if key not in seen:
                         seen.add(key)
                         fresh.append((_as_uuid(key), plat, plon, *extra))
@@ -376,7 +378,7 @@ class PostGISIndex(SpatialIndex):
         # to prove the first ``batch`` by geodesic distance.
         return batch + max(8, batch // 2)
 
-    def _scan(self, session, layer, lat, lon, where, batch, columns, first_rows=None):
+    def _scan(self, session, layer, lat, lon, where, batch, columns, params, first_rows=None):
         stmt = self._statement(layer, where, columns)
         seen: set[uuid.UUID] = set()
         limit = self._first_limit(batch)
@@ -384,7 +386,7 @@ class PostGISIndex(SpatialIndex):
             if first_rows is not None:
                 rows, first_rows = first_rows, None
             else:
-                rows = session.execute(stmt.limit(limit), {"qlon": lon, "qlat": lat}).all()
+                rows = session.execute(stmt.limit(limit), {**params, "qlon": lon, "qlat": lat}).all()
             fresh = [(r[0], float(r[1]), float(r[2]), *r[4:]) for r in rows if r[0] not in seen]
             seen.update(r[0] for r in fresh)
             if len(rows) < limit:
@@ -393,18 +395,36 @@ class PostGISIndex(SpatialIndex):
             yield fresh, max(float(r[3]) for r in rows) * SPHERE_TO_GEODESIC_LOWER
             limit *= 2
 
-    def iter_nearest_many(self, session, layer, latitude, longitude, searches, *, columns=()):
+    # Union statements by the identity of what they are built from: a caller that
+    # reuses its conditions and columns (bound parameters for the values) reuses
+    # the statement, and SQLAlchemy its memoised cache key. Bounded.
+    _unions: dict = {}
+
+    def _union(self, layer, searches, columns):
+        key = (layer.name, tuple((id(where), batch) for where, batch in searches), id(columns))
+        cached = self._unions.get(key)
+        if cached is not None and cached[1] is columns and all(
+                w is where for w, (where, _) in zip(cached[2], searches, strict=True)):
+            return cached[0]
+        parts = [self._statement(layer, where, columns).add_columns(sa.literal(i).label("search"))
+                 .limit(self._first_limit(batch)).subquery() for i, (where, batch) in enumerate(searches)]
+        union = sa.union_all(*(sa.select(part) for part in parts))
+        if len(self._unions) >= 64:
+            self._unions.clear()
+        self._unions[key] = (union, columns, tuple(where for where, _ in searches))
+        return union
+
+    def iter_nearest_many(self, session, layer, latitude, longitude, searches, *, columns=(), params=None):
         """The first step of every search in one statement (UNION ALL of the KNN queries)."""
         lat, lon = check_point(latitude, longitude)
         columns = tuple(columns)
-        parts = [self._statement(layer, where, columns).add_columns(sa.literal(i).label("search"))
-                 .limit(self._first_limit(batch)).subquery() for i, (where, batch) in enumerate(searches)]
+        params = dict(params or {})
         rows: list[list] = [[] for _ in searches]
-        for row in session.execute(sa.union_all(*(sa.select(part) for part in parts)), {"qlon": lon, "qlat": lat}):
+        for row in session.execute(self._union(layer, searches, columns), {**params, "qlon": lon, "qlat": lat}):
             rows[row[-1]].append(tuple(row[:-1]))
         return [self._iterate(session, layer, lat, lon,
-                              self._scan(session, layer, lat, lon, where, batch, columns, first_rows=rows[i]),
-                              batch, ())
+                              self._scan(session, layer, lat, lon, where, batch, columns, params, first_rows=rows[i]),
+                              batch, (), params)
                 for i, (where, batch) in enumerate(searches)]
 
 
