@@ -35,8 +35,10 @@ class DefaultConfig:
     # Dispatch (server/dispatch/settings.py says what each does)
     DISPATCH_ROAD_FACTOR = 1.3  # road distance / geodesic distance
     DISPATCH_SPEED_KMH = 50  # a technician's average travel speed
-    DISPATCH_WEIGHTS = {"eta": 40, "deadline": 30, "parts": 20, "workload": 10}  # score points per criterion
-    DISPATCH_ETA_HALF_SCORE_MINUTES = 120  # an arrival this far away earns half the ETA points
+    # Score points per criterion. Arrival dominates; a van already holding the
+    # parts is worth roughly a 30-60 minute detour at city range, never a day's drive.
+    DISPATCH_WEIGHTS = {"eta": 50, "deadline": 30, "parts": 12, "workload": 8}
+    DISPATCH_ETA_HALF_SCORE_MINUTES = 360  # an arrival this far away earns half the ETA points
     DISPATCH_STALE_POSITION_MINUTES = 60  # a last known position older than this is stale
     DISPATCH_CANDIDATE_POOL = 20  # the nearest available technicians that get ranked
     DISPATCH_CANDIDATE_LIMIT = 10  # candidates returned

@@ -76,15 +76,15 @@ def test_ranking_order_on_a_hand_checked_map(client, dispatcher, ticket):
     assert names(body["candidates"]) == ["Li (1 km)", "Wang (5 km)", "Chen (20 km)"]
     assert [c["rank"] for c in body["candidates"]] == [1, 2, 3]
     li = body["candidates"][0]
-    # 1 km by geodesic; 1.3 road factor at 50 km/h: 1.56 min; 40 × 120 / (120 + 1.56) ETA points.
+    # 1 km by geodesic; 1.3 road factor at 50 km/h: 1.56 min; 50 × 360 / (360 + 1.56) ETA points.
     assert li["distance_km"] == pytest.approx(1.0, abs=0.01)
     assert li["eta_minutes"] == pytest.approx(1.0 * 1.3 / 50 * 60, abs=0.05)
     breakdown = li["score_breakdown"]
     assert set(breakdown) == {"eta", "deadline", "parts", "workload"}
-    assert breakdown["eta"]["points"] == pytest.approx(40 * 120 / (120 + li["eta_minutes"]), rel=1e-3)
+    assert breakdown["eta"]["points"] == pytest.approx(50 * 360 / (360 + li["eta_minutes"]), rel=1e-3)
     assert breakdown["deadline"] == {"weight": 30.0, "points": 30.0, "value": True,
                                      "explanation": "meets the on-site deadline"}
-    assert breakdown["workload"]["points"] == 10.0
+    assert breakdown["workload"]["points"] == 8.0
     assert li["score"] == pytest.approx(sum(c["points"] for c in breakdown.values()), abs=1e-3)
     assert li["meets_deadline"] and li["on_shift_now"]
     assert body["search"] in ("sqlite_rtree", "postgis")
@@ -96,11 +96,12 @@ def test_weights_are_configurable(app, client, dispatcher, ticket):
     f.job(f.ticket(), near_busy)
     tech_at(10, name="free")
     assert names(candidates(client, dispatcher, ticket)["candidates"]) == ["near but busy", "free"]
+    defaults = app.config["DISPATCH_WEIGHTS"]
     app.config["DISPATCH_WEIGHTS"] = {"eta": 10, "deadline": 30, "parts": 20, "workload": 40}
     try:
         body = candidates(client, dispatcher, ticket)
     finally:
-        app.config["DISPATCH_WEIGHTS"] = {"eta": 40, "deadline": 30, "parts": 20, "workload": 10}
+        app.config["DISPATCH_WEIGHTS"] = defaults
     assert names(body["candidates"]) == ["free", "near but busy"]
     assert body["weights"]["workload"] == 40
 
@@ -117,9 +118,27 @@ def test_a_van_holding_the_needed_part_wins_over_a_slightly_nearer_one(client, d
     assert names(body["candidates"]) == ["van has the valve", "nearer, empty van"]
     first, second = body["candidates"]
     assert first["van_holds"] == {"VALVE-9": 2}
-    assert first["score_breakdown"]["parts"]["points"] == 20.0
+    assert first["score_breakdown"]["parts"]["points"] == 12.0
     assert second["score_breakdown"]["parts"]["points"] == 0.0
     assert body["needs"] == [{"kind": "part", "label": "VALVE-9", "quantity": 2, "part_id": str(part.id)}]
+
+
+def test_parts_on_a_van_never_outweigh_hours_of_driving(client, dispatcher, site):
+    """A ticket already past its deadline: every candidate is late, and the one
+    a day's drive away must not win because its van holds the part."""
+    part = f.part("BELT-6")
+    tkt = f.ticket(ast=f.asset(site), received_at=utcnow() - timedelta(hours=30))
+    db.session.add(TicketPart(ticket_id=tkt.id, part_id=part.id, quantity=2))
+    db.session.commit()
+    stocked_far = tech_at(1100, name="1,100 km, both belts")
+    put_in_stock(stocked_far.van_location_id, part.id, 2)
+    near = tech_at(280, name="280 km, one belt")
+    put_in_stock(near.van_location_id, part.id, 1)
+    body = candidates(client, dispatcher, tkt)
+    assert names(body["candidates"]) == ["280 km, one belt", "1,100 km, both belts"]
+    assert not any(c["meets_deadline"] for c in body["candidates"])
+    # One belt of the two needed counts for half the parts points.
+    assert body["candidates"][0]["score_breakdown"]["parts"]["points"] == pytest.approx(6.0)
 
 
 def test_a_van_holding_a_spare_unit_of_the_model_is_preferred_when_asked(client, dispatcher, ticket):

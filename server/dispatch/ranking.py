@@ -18,7 +18,8 @@ Score (higher is better), points per criterion, weights configurable:
 * ``eta``: weight × h / (h + ETA), h = ``eta_half_score_minutes``; ETA is the
   geodesic distance × road factor / speed (plus the wait for the shift to start).
 * ``deadline``: the full weight when the arrival meets the on-site deadline.
-* ``parts``: the share of the needed parts (and spare unit) the van holds, unreserved.
+* ``parts``: the share of the needed parts (and spare unit) the van holds, unreserved
+  (each need counts by the fraction of its quantity on board).
 * ``workload``: weight × (1 − open jobs / max open jobs).
 """
 
@@ -129,10 +130,11 @@ def score(settings: DispatchSettings, *, eta: timedelta, meets_deadline: bool, n
                               "meets the on-site deadline" if meets_deadline else "misses the on-site deadline"),
     }
     if needs:
+        # Partial quantities count partly: a van with one of two valves saves half the trip to a store.
         covered = [n.label for n in needs if held.get(n.key, 0) >= n.quantity]
-        share = len(covered) / len(needs)
-        text = f"van holds {len(covered)} of {len(needs)} needed item(s)" + (f": {', '.join(covered)}" if covered
-                                                                            else "")
+        share = sum(min(held.get(n.key, 0), n.quantity) / n.quantity for n in needs) / len(needs)
+        text = f"van holds {len(covered)} of {len(needs)} needed item(s) in full" + (
+            f": {', '.join(covered)}" if covered else "")
         breakdown["parts"] = Criterion(settings.weight("parts"), settings.weight("parts") * share,
                                        round(share, 3), text)
     else:

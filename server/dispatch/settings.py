@@ -16,10 +16,10 @@ class DispatchSettings:
     road_factor: float = 1.3
     speed_kmh: float = 50.0
     # Score points per criterion (see ranking.py); any non-negative numbers.
-    weights: Mapping[str, float] = field(default_factory=lambda: {"eta": 40.0, "deadline": 30.0, "parts": 20.0,
-                                                                   "workload": 10.0})
+    weights: Mapping[str, float] = field(default_factory=lambda: {"eta": 50.0, "deadline": 30.0, "parts": 12.0,
+                                                                   "workload": 8.0})
     # An arrival this many minutes away earns half the ETA points.
-    eta_half_score_minutes: float = 120.0
+    eta_half_score_minutes: float = 360.0
     # A last known position older than this is marked stale.
     stale_after: timedelta = timedelta(minutes=60)
     # Ranking looks at the nearest ``pool_size`` available technicians and returns ``limit``.
