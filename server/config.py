@@ -32,12 +32,12 @@ class DefaultConfig:
     SLA_ON_SITE_HOURS = 24
     SLA_RESOLVE_HOURS = 72
 
-    # Dispatch (server/dispatch/settings.py says what each does)
     # Sync (sync/README.md)
     SYNC_PUSH_MAX_OPS = 1000
     SYNC_PUSH_MAX_BYTES = 4 * 1024 * 1024
     SYNC_TOMBSTONE_RETENTION_DAYS = 30
 
+    # Dispatch (server/dispatch/settings.py says what each does)
     DISPATCH_ROAD_FACTOR = 1.3  # road distance / geodesic distance
     DISPATCH_SPEED_KMH = 50  # a technician's average travel speed
     # Score points per criterion. Arrival dominates; a van already holding the
