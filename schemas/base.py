@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import orjson
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 
 def _nul_fields(data, path: str = "") -> list[str]:
     """Where a NUL character hides in loaded input (PostgreSQL cannot store it in text)."""
+    if not path and isinstance(data, dict | list):
+        # Fast path for large bodies (a 500-operation sync push): JSON text
+        # escapes NUL as \u0000, so input whose JSON lacks that has none.
+        # Anything orjson cannot encode, or a match, takes the full walk.
+        try:
+            if b"\\u0000" not in orjson.dumps(data):
+                return []
+        except (TypeError, orjson.JSONEncodeError):
+            pass
     if isinstance(data, str):
         return [path or "_schema"] if "\x00" in data else []
     if isinstance(data, dict):

@@ -20,7 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import any_, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from media.models import Blob
@@ -155,7 +156,8 @@ def _recorded_outcomes(session: Session, op_ids: list[uuid.UUID]) -> dict[uuid.U
     found = {}
     for start in range(0, len(op_ids), 500):
         for op_id, outcome in session.execute(
-            select(SyncOp.op_id, SyncOp.outcome).where(SyncOp.op_id.in_(op_ids[start:start + 500]))
+            select(SyncOp.op_id, SyncOp.outcome)
+            .where(_in(session, SyncOp.__table__.c.op_id, op_ids[start:start + 500]))
         ):
             found[op_id] = outcome
     return found
@@ -268,7 +270,7 @@ class _Batch:
         out = []
         keys.sort()
         for start in range(0, len(keys), 500):
-            stmt = select(spec.table).where(spec.table.c.id.in_(keys[start:start + 500]))
+            stmt = select(spec.table).where(_in(self.session, spec.table.c.id, keys[start:start + 500]))
             if lock:  # in key order: two batches locking the same rows cannot deadlock
                 stmt = stmt.order_by(spec.table.c.id).with_for_update()
             out.extend(dict(row) for row in self.session.execute(stmt).mappings())
@@ -282,7 +284,8 @@ class _Batch:
             for start in range(0, len(rids), 500):
                 for rid, versions in self.session.execute(
                     select(SyncChange.record_id, SyncChange.field_versions)
-                    .where(SyncChange.table_name == table, SyncChange.record_id.in_(rids[start:start + 500]))
+                    .where(SyncChange.table_name == table,
+                           _in(self.session, SyncChange.__table__.c.record_id, rids[start:start + 500]))
                 ):
                     self.field_versions[(table, rid)] = dict(versions or {})
 
@@ -539,6 +542,15 @@ class _Batch:
             return []
         present = set(self.session.scalars(select(Blob.sha256).where(Blob.sha256.in_(sorted(wanted)))))
         return sorted(wanted - present)
+
+
+def _in(session: Session, column, values: list):
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``, one
+    parameter instead of hundreds: the statement text stays the same from
+    batch to batch (psycopg parses and prepares it once), same rows."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
 
 
 def _uuid_text(value) -> str | None:

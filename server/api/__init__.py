@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import orjson
 import swagger_ui_bundle
 from flask import Flask, request, send_from_directory
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
 
 from schemas.base import ErrorSchema
@@ -12,7 +14,24 @@ from server.api.errors import ApiError
 from server.extensions import api
 
 
+class _JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with request bodies parsed by orjson first (several
+    times faster on a 500-operation sync push). Whatever orjson refuses
+    (NaN, integers past 64 bits, non-UTF-8 encodings, malformed text) goes to
+    the json module as before, so what is accepted and how it parses is
+    unchanged."""
+
+    def loads(self, s, **kwargs):
+        if not kwargs:
+            try:
+                return orjson.loads(s)
+            except orjson.JSONDecodeError:
+                pass
+        return super().loads(s, **kwargs)
+
+
 def register_api(app: Flask) -> None:
+    app.json = _JSONProvider(app)
     # UTF-8 on the wire: 上海 travels as three bytes a character, not as \u4e0a escapes.
     app.json.ensure_ascii = False
     api.ERROR_SCHEMA = ErrorSchema

@@ -20,6 +20,7 @@ import uuid
 from datetime import timedelta
 
 import click
+import orjson
 from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -130,7 +131,10 @@ class Push(MethodView):
         with no_cyclic_gc():
             operations = [parse_operation(i, raw) for i, raw in enumerate(raw_ops)]
             result = apply_push(technician_pusher(), operations)
-            return jsonify({"results": result.results, "missing_blobs": result.missing_blobs})
+            # orjson: the results are plain strings, integers and None; several times faster than jsonify.
+            return current_app.response_class(
+                orjson.dumps({"results": result.results, "missing_blobs": result.missing_blobs}),
+                mimetype="application/json")
 
 
 @blp.route("/pull")

@@ -46,9 +46,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from server.db import new_uuid
 from server.exceptions import Conflict, InvalidInput, NotFound
 from server.stock.models import (
     DiscrepancyKind,
+    DiscrepancyStatus,
     MovementKind,
     Reservation,
     ReservationStatus,
@@ -442,8 +444,11 @@ def _consume_plain(session: Session, usages: list[dict], *, at: datetime) -> Non
         key = (usage["location_id"], usage["part_id"])
         deltas[key] = deltas.get(key, 0) - usage["quantity"]
     ordered = sorted(deltas, key=lambda k: (str(k[0]), str(k[1])))
-    for location_id, part_id in ordered:
-        _ensure_level_row(session, location_id, part_id)
+    # Missing level rows made with one executemany (still through the session,
+    # so the change log sees the new rows), in the same key order as before.
+    ensure = _insert(session)(StockLevel.__table__).on_conflict_do_nothing(index_elements=["location_id", "part_id"])
+    session.execute(ensure, [{"location_id": loc, "part_id": part, "on_hand": 0, "reserved": 0, "in_transit": 0,
+                              "defective": 0} for loc, part in ordered])
     connection = session.connection()
     levels = StockLevel.__table__
     connection.execute(
@@ -474,13 +479,16 @@ def _consume_plain(session: Session, usages: list[dict], *, at: datetime) -> Non
         return
     movement_ids = dict(session.execute(select(StockMovement.source, StockMovement.id).where(
         StockMovement.source.in_([f"part_usage:{u['id']}" for u, _ in short]))).all())
-    for usage, balance_after in reversed(short):
-        shortfall = min(usage["quantity"], -balance_after)
-        session.add(StockDiscrepancy(kind=DiscrepancyKind.negative_balance, location_id=usage["location_id"],
-                                     part_id=usage["part_id"], quantity=-shortfall, balance_after=balance_after,
-                                     movement_id=movement_ids[f"part_usage:{usage['id']}"], job_id=usage["job_id"],
-                                     detected_at=at))
-    session.flush()
+    # One executemany, in the order the one-by-one path would raise them.
+    discrepancies = StockDiscrepancy.__table__
+    connection.execute(discrepancies.insert(), [{
+        "id": new_uuid(), "kind": DiscrepancyKind.negative_balance, "status": DiscrepancyStatus.open,
+        "location_id": usage["location_id"], "part_id": usage["part_id"],
+        "quantity": -min(usage["quantity"], -balance_after), "balance_after": balance_after,
+        "movement_id": movement_ids[f"part_usage:{usage['id']}"], "job_id": usage["job_id"],
+        "count_session_id": None, "transfer_id": None, "serial_number": None, "detected_at": at,
+        "resolved_at": None, "resolved_by_user_id": None, "resolution_note": None,
+    } for usage, balance_after in reversed(short)])
 
 
 def record_field_consumption(session: Session, *, usage_id: uuid.UUID, job_id: uuid.UUID, part_id: uuid.UUID,
