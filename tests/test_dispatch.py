@@ -343,6 +343,30 @@ def test_stock_options_for_an_unknown_part_number_is_404(client, dispatcher, tic
 
 # --- assigning ---------------------------------------------------------------------------------------------------
 
+def test_an_assigned_job_reaches_the_technicians_next_pull_with_what_it_needs(client, dispatcher, ticket):
+    from tests.syncing import Handheld
+
+    tech = tech_at(2, name="Sun")
+    other = tech_at(3, name="Qian")
+    device, bystander = Handheld(client, tech), Handheld(client, other, device_id="handheld-2")
+    device.pull()
+    bystander.pull()
+    response = client.post(f"/api/v1/tickets/{ticket.id}/assign", headers=dispatcher,
+                           json={"technician_id": str(tech.id)})
+    assert response.status_code == 201, response.get_json()
+    job_id = response.get_json()["job"]["id"]
+
+    arrived = {(c["table"], c["id"]) for c in device.pull()}
+    assert ("jobs", job_id) in arrived
+    assert device.copy[("jobs", job_id)]["status"] == "assigned"
+    # ... with the ticket, customer, site and asset the job needs.
+    for table, record_id in (("tickets", ticket.id), ("customers", ticket.customer_id), ("sites", ticket.site_id),
+                             ("assets", ticket.asset_id)):
+        assert (table, str(record_id)) in device.copy, table
+    # Nobody else's device hears of it.
+    assert not any(c["table"] == "jobs" for c in bystander.pull())
+
+
 def test_assigning_creates_the_job_reserves_stock_and_dispatches(client, dispatcher, site):
     part = f.part("PUMP-1")
     tkt = f.ticket(ast=f.asset(site, warranty_end=date.today() + timedelta(days=30)))
