@@ -456,9 +456,12 @@ class _Batch:
                 pass  # created in this batch: the insert carries the final state
             else:
                 self.updates[spec.name].setdefault(op.record_id, set()).update(changes, {"version", "updated_at"})
-        outcome = {"op_id": str(op.op_id), "status": APPLIED, "table": spec.name, "id": op.record_id,
-                   "version": row["version"]}
         plain = not lost and kind is None and op.base_version == before_version
+        # Applied over changes the device has not seen: its copy is not the
+        # server's new version, so it keeps its base version; the merged record
+        # reaches it on the next pull (it is not marked as the device's own write).
+        outcome = {"op_id": str(op.op_id), "status": APPLIED, "table": spec.name, "id": op.record_id,
+                   "version": row["version"] if plain else op.base_version}
         self._log(spec, op.record_id, row, origin=self.pusher.device_id if plain else None, versions=versions)
         if kind is not None:
             draft = ConflictDraft(table=spec.name, record_id=op.record_id, kind=kind, fields=lost, op_id=op.op_id,

@@ -43,7 +43,8 @@ def test_fields_changed_on_one_side_only_merge(client):
     assert client.patch(f"/api/v1/jobs/{job.id}", json={"priority": "urgent"}, headers=office).status_code == 200
     answer = device.push([op("jobs", job.id, "update", {"work_done": "replaced fan"}, base_version=1)])
     assert answer["results"][0]["status"] == "applied"
-    assert answer["results"][0]["version"] == 3
+    # The device has not seen version 2: its copy is not the server's version 3, so it keeps its base.
+    assert answer["results"][0]["version"] == 1
     row = _job(job.id)
     assert (row.priority, row.work_done) == ("urgent", "replaced fan")
     assert db.session.scalar(select(func.count()).select_from(SyncConflict)) == 0
@@ -51,6 +52,29 @@ def test_fields_changed_on_one_side_only_merge(client):
     device.pull()
     assert device.copy[("jobs", str(job.id))]["priority"] == "urgent"
     assert device.copy[("jobs", str(job.id))]["work_done"] == "replaced fan"
+    assert device.versions[("jobs", str(job.id))] == 3
+
+
+def test_a_merged_record_still_reaches_the_device_after_its_next_own_edit(client):
+    """Found by the property test: edit, office edit of another field, push (merged), edit again from the
+    version the answer gave, push, pull: the office's edit must reach the device."""
+    tech = f.technician()
+    job = f.job(tech=tech)
+    device = Handheld(client, tech)
+    device.pull()
+    key = ("jobs", str(job.id))
+    office = _office(client)
+    assert client.patch(f"/api/v1/jobs/{job.id}", json={"instructions": "gate code 1234"},
+                        headers=office).status_code == 200
+    first = device.push([op("jobs", job.id, "update", {"fault_cause": "dust"}, base_version=device.versions[key])])
+    device.versions[key] = first["results"][0]["version"]
+    device.copy[key]["fault_cause"] = "dust"
+    device.push([op("jobs", job.id, "update", {"fault_cause": "worn bearing"}, base_version=device.versions[key])])
+    device.copy[key]["fault_cause"] = "worn bearing"
+    device.pull()
+    assert device.copy[key]["instructions"] == "gate code 1234"
+    assert device.copy[key]["fault_cause"] == "worn bearing"
+    assert db.session.scalar(select(func.count()).select_from(SyncConflict)) == 0
 
 
 def test_on_site_fact_changed_on_both_sides_follows_the_technician(client):
