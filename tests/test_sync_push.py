@@ -209,18 +209,19 @@ def test_missing_blobs_are_listed(client):
 def test_limits_and_protocol(app, client):
     tech = f.technician()
     device = Handheld(client, tech)
+    limits = {name: app.config[name] for name in ("SYNC_PUSH_MAX_OPS", "SYNC_PUSH_MAX_BYTES")}
     app.config["SYNC_PUSH_MAX_OPS"] = 2
     try:
         body = device.push([check_in(), check_in(), check_in()], expect=413)
         assert body["error"]["code"] == "batch_too_large" and body["error"]["details"]["max_ops"] == 2
     finally:
-        app.config.pop("SYNC_PUSH_MAX_OPS")
+        app.config.update(limits)
     app.config["SYNC_PUSH_MAX_BYTES"] = 200
     try:
         body = device.push([check_in(), check_in()], expect=413)
         assert body["error"]["code"] == "batch_too_large"
     finally:
-        app.config.pop("SYNC_PUSH_MAX_BYTES")
+        app.config.update(limits)
     assert _count(CheckIn) == 0
     response = client.post("/api/v1/sync/push", json={"protocol": 0, "ops": []}, headers=device.headers)
     assert response.status_code == 400

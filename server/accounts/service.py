@@ -106,15 +106,19 @@ def login(
 
 def resolve_token(session: Session, token: str, *, now: datetime) -> Principal:
     """The principal behind a bearer token, or :class:`AuthenticationFailed`."""
+    from server.technicians.models import Technician
+
+    # One round trip: every authenticated request (each sync push and pull) pays for it.
     row = session.execute(
-        select(AuthToken, User, Device)
+        select(AuthToken, User, Device, Technician.id)
         .join(User, AuthToken.user_id == User.id)
         .outerjoin(Device, AuthToken.device_id == Device.id)
+        .outerjoin(Technician, Technician.user_id == User.id)
         .where(AuthToken.token_hash == token_digest(token))
     ).first()
     if row is None:
         raise AuthenticationFailed("unknown token", code="invalid_token")
-    auth_token, user, device = row
+    auth_token, user, device, profile_id = row
     if auth_token.revoked_at is not None:
         raise AuthenticationFailed("this token has been revoked", code="token_revoked")
     if auth_token.expires_at <= now:
@@ -123,11 +127,7 @@ def resolve_token(session: Session, token: str, *, now: datetime) -> Principal:
         raise AuthenticationFailed("this account is disabled", code="account_disabled")
     if device is not None and device.revoked_at is not None:
         raise AuthenticationFailed("this device has been revoked", code="device_revoked")
-    technician_id = None
-    if user.role is Role.technician:
-        from server.technicians.models import Technician
-
-        technician_id = session.scalar(select(Technician.id).where(Technician.user_id == user.id))
+    technician_id = profile_id if user.role is Role.technician else None
     return Principal(user_id=user.id, username=user.username, role=user.role, token_id=auth_token.id,
                      device_id=device.id if device else None, technician_id=technician_id)
 

@@ -101,8 +101,13 @@ def _handle_http(exc: HTTPException):
     return error_response(status, code, message, fields=messages, headers=headers)
 
 
+def status_for(exc: domain.DomainError) -> int:
+    """The HTTP status of a domain error: by its kind (class), 400 when none matches."""
+    return next((s for cls, s in DOMAIN_STATUS.items() if isinstance(exc, cls)), 400)
+
+
 def _handle_domain(exc: domain.DomainError):
-    status = next((s for cls, s in DOMAIN_STATUS.items() if isinstance(exc, cls)), 400)
+    status = status_for(exc)
     headers = {}
     if isinstance(exc, domain.RateLimited):
         headers["Retry-After"] = str(exc.retry_after)

@@ -11,7 +11,7 @@ from media.models import Blob, Photo, Upload
 from media.storage import Storage, storage_from_config
 from server.access import owns_job
 from server.accounts.service import Principal
-from server.api.errors import ApiError
+from server.api.errors import ApiError, status_for
 from server.exceptions import DomainError
 from server.jobs.models import Job
 
@@ -36,11 +36,7 @@ def upload_settings() -> uploads.UploadSettings:
 
 def as_http(exc: DomainError, headers: dict | None = None) -> ApiError:
     """The domain error as the one error body, with the media status."""
-    status = MEDIA_STATUS.get(exc.code)
-    if status is None:
-        from server.api.errors import DOMAIN_STATUS
-
-        status = next((s for cls, s in DOMAIN_STATUS.items() if isinstance(exc, cls)), 400)
+    status = MEDIA_STATUS.get(exc.code) or status_for(exc)
     details = dict(exc.details) or None
     return ApiError(status, exc.message, code=exc.code, details=details, headers=headers)
 

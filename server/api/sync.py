@@ -63,9 +63,6 @@ blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync",
                 description="Offline sync: exactly-once push, gap-free pull, conflicts")
 
 
-DEFAULT_MAX_OPS = 1000
-DEFAULT_MAX_BYTES = 4 * 1024 * 1024
-DEFAULT_RETENTION_DAYS = 30
 # A push that lost a race (the same op_ids committed by another connection,
 # or a deadlock) is rolled back and applied again: it then finds duplicates.
 PUSH_ATTEMPTS = 4
@@ -76,7 +73,7 @@ def limit_push_size(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        max_bytes = current_app.config.get("SYNC_PUSH_MAX_BYTES", DEFAULT_MAX_BYTES)
+        max_bytes = current_app.config["SYNC_PUSH_MAX_BYTES"]
         if request.content_length is not None and request.content_length > max_bytes:
             raise BatchTooLarge(f"a push may carry at most {max_bytes} bytes: split the batch",
                                 details={"max_bytes": max_bytes, "max_ops": _max_ops()})
@@ -86,7 +83,7 @@ def limit_push_size(view):
 
 
 def _max_ops() -> int:
-    return current_app.config.get("SYNC_PUSH_MAX_OPS", DEFAULT_MAX_OPS)
+    return current_app.config["SYNC_PUSH_MAX_OPS"]
 
 
 def technician_pusher() -> Pusher:
@@ -194,8 +191,7 @@ def backfill_command():
 @click.option("--days", type=int, default=None, help="Retention in days (default: SYNC_TOMBSTONE_RETENTION_DAYS).")
 def prune_command(days):
     """Drop tombstones older than the retention; older cursors must resync."""
-    days = days if days is not None else current_app.config.get("SYNC_TOMBSTONE_RETENTION_DAYS",
-                                                                DEFAULT_RETENTION_DAYS)
+    days = days if days is not None else current_app.config["SYNC_TOMBSTONE_RETENTION_DAYS"]
     dropped = changelog.prune(db.session, retention=timedelta(days=days), now=utcnow())
     db.session.commit()
     click.echo(f"dropped {dropped} tombstones older than {days} days")

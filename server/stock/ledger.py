@@ -392,8 +392,10 @@ def record_field_consumptions(session: Session, usages: list[dict], *, at: datet
     if not todo:
         return []
     job_ids = list({u["job_id"] for u in todo})
+    vanless = list({u["job_id"] for u in todo if not u.get("location_id")})  # sync always names the location
     vans = dict(session.execute(select(Job.id, Technician.van_location_id)
-                                .join(Technician, Job.technician_id == Technician.id).where(Job.id.in_(job_ids))).all())
+                                .join(Technician, Job.technician_id == Technician.id)
+                                .where(Job.id.in_(vanless))).all()) if vanless else {}
     warranty = _warranty_for_jobs(session, job_ids)
     reserved = set(session.execute(
         select(Reservation.job_id, Reservation.part_id, Reservation.location_id)
