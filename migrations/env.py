@@ -10,7 +10,8 @@ from server.database import include_object
 from server.db import UTCDateTime
 
 config = context.config
-fileConfig(config.config_file_name)
+# Keep the application's loggers (the request log) working when migrations run in-process.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db

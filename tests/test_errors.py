@@ -126,3 +126,26 @@ def test_request_id_is_echoed_when_sane(client):
     assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
     generated = client.get("/healthz", headers={"X-Request-ID": "bad id!"}).headers["X-Request-ID"]
     assert generated != "bad id!" and len(generated) == 32
+
+
+def test_the_request_id_appears_in_the_structured_log(client):
+    import io
+    import json
+    import logging
+
+    from server.request_log import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("fieldsync.request")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)  # the suite runs at WARNING
+    try:
+        response = client.get("/healthz", headers={"X-Request-ID": "trace-42"})
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+    (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["request_id"] == response.headers["X-Request-ID"] == "trace-42"
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/healthz", 200)
