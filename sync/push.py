@@ -191,7 +191,7 @@ class _Batch:
         self.former: set[str] = set()
         self.parts: set[str] = set()
         self.locations: set[str] = set()
-        self.warranty: dict[str, object] = {}
+        self.warranty: dict[str, bool] = {}
         self.usages: list[dict] = []
         self.last_check_in: dict | None = None
         self.device = str(pusher.device_id) if pusher.device_id else None
@@ -248,15 +248,10 @@ class _Batch:
                                                | (StockLocation.id == self.pusher.van_location_id)))}
         usage_jobs = [uuid.UUID(r) for (t, r) in self.rows if t == "jobs"]
         if any(op.table == "part_usages" for op in ops) and usage_jobs:
-            from server.customers.models import Asset
-            from server.jobs.models import Job
-            from server.tickets.models import Ticket
+            from server.stock.ledger import warranty_for_jobs
 
-            for job_id, warranty_end in self.session.execute(
-                select(Job.id, Asset.warranty_end).join(Ticket, Ticket.id == Job.ticket_id)
-                .join(Asset, Asset.id == Ticket.asset_id).where(Job.id.in_(usage_jobs))
-            ):
-                self.warranty[str(job_id)] = warranty_end
+            self.warranty = {str(job_id): judged for job_id, judged in
+                             warranty_for_jobs(self.session, usage_jobs).items()}
 
     def _select(self, spec: registry.SyncTable, record_ids, lock: bool) -> list[dict]:
         keys = []
@@ -363,10 +358,10 @@ class _Batch:
                 row["location_id"] = self.pusher.van_location_id
             elif str(values["location_id"]) not in self.locations:
                 raise _Rejected("not_found", "no such stock location", {"location_id": ["Unknown location."]})
-            if values.get("under_warranty") is None:
-                warranty_end = self.warranty.get(str(job["id"]))
-                on = (job["arrived_at"] or self.now).date()
-                row["under_warranty"] = warranty_end is not None and on <= warranty_end
+            # The ledger's rule (docs/stock.md): judged from the asset; the device's flag only where
+            # the job has no asset to judge by.
+            judged = self.warranty.get(str(job["id"]))
+            row["under_warranty"] = judged if judged is not None else bool(values.get("under_warranty"))
             row["serial_numbers"] = values.get("serial_numbers") or []
             row["created_at"] = self.now
             self.usages.append(row)

@@ -15,6 +15,7 @@ from server.extensions import db
 from server.jobs.models import Adjustment, CheckIn, Job, JobStatus, PartUsage
 from server.stock.models import StockLevel, StockMovement
 from server.technicians.models import Technician
+from server.tickets.models import Ticket
 from sync.models import SyncOp
 from tests import factories as f
 from tests.syncing import Handheld, adjustment, check_in, days, iso, op, part_usage
@@ -166,7 +167,33 @@ def test_part_usage_defaults_van_and_warranty(client):
     rows = {(u.job_id, u.location_id): u for u in db.session.scalars(select(PartUsage))}
     assert rows[(covered.id, tech.van_location_id)].under_warranty is True
     assert rows[(expired.id, tech.van_location_id)].under_warranty is False
-    assert rows[(expired.id, elsewhere.id)].under_warranty is True
+    # The asset decides, not the device: a claim of warranty on an expired asset is not taken.
+    assert rows[(expired.id, elsewhere.id)].under_warranty is False
+
+
+def test_part_usage_and_its_movement_judge_warranty_by_one_rule(client):
+    """The fault was reported in warranty and the visit falls after its end: the
+    repair is in warranty on the usage row and on the ledger's movement alike
+    (docs/stock.md); a job without an asset keeps the device's flag on both."""
+    tech = f.technician()
+    late_visit = f.job(tech=tech, tkt=f.ticket(ast=f.asset(warranty_end=date.today() - timedelta(days=2)),
+                                               received_at=utcnow() - timedelta(days=5)))
+    reported_late = f.job(tech=tech, tkt=f.ticket(ast=f.asset(warranty_end=date.today() - timedelta(days=2))))
+    no_asset = f.job(tech=tech)
+    db.session.execute(Ticket.__table__.update().where(Ticket.id == no_asset.ticket_id).values(asset_id=None))
+    db.session.commit()
+    part = f.part()
+    device = Handheld(client, tech)
+    answer = device.push([
+        op("jobs", late_visit.id, "update", {"status": "on_site", "arrived_at": iso(utcnow())}, base_version=1),
+        part_usage(late_visit.id, part.id, under_warranty=False),
+        part_usage(reported_late.id, part.id, under_warranty=True),
+        part_usage(no_asset.id, part.id, under_warranty=True),
+    ])
+    assert [r["status"] for r in answer["results"]] == ["applied"] * 4
+    usages = {u.job_id: u.under_warranty for u in db.session.scalars(select(PartUsage))}
+    movements = {m.job_id: m.under_warranty for m in db.session.scalars(select(StockMovement))}
+    assert usages == movements == {late_visit.id: True, reported_late.id: False, no_asset.id: True}
 
 
 def test_device_clock_three_days_off_changes_no_outcome(client):

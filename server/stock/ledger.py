@@ -396,7 +396,7 @@ def record_field_consumptions(session: Session, usages: list[dict], *, at: datet
     vans = dict(session.execute(select(Job.id, Technician.van_location_id)
                                 .join(Technician, Job.technician_id == Technician.id)
                                 .where(Job.id.in_(vanless))).all()) if vanless else {}
-    warranty = _warranty_for_jobs(session, job_ids)
+    warranty = warranty_for_jobs(session, job_ids)
     reserved = set(session.execute(
         select(Reservation.job_id, Reservation.part_id, Reservation.location_id)
         .where(Reservation.status == ReservationStatus.active, Reservation.part_id.is_not(None),
@@ -424,8 +424,11 @@ def record_field_consumptions(session: Session, usages: list[dict], *, at: datet
     return sorted(touched, key=str)
 
 
-def _warranty_for_jobs(session: Session, job_ids: list) -> dict:
-    """:func:`warranty_for_job` for many jobs in one query (jobs without an asset are left out)."""
+def warranty_for_jobs(session: Session, job_ids: list) -> dict:
+    """:func:`warranty_for_job` for many jobs in one query (jobs without an asset are left out).
+
+    The one warranty rule for usages too: sync's part-usage rows and their
+    ledger movements are both judged here, so they never disagree."""
     from server.customers.models import Asset
     from server.jobs.models import Job
     from server.tickets.models import Ticket
