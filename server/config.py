@@ -19,8 +19,12 @@ class DefaultConfig:
     # FIELDSYNC_SECRET_KEY (see README).
     SECRET_KEY = "dev-only-insecure-key"  # noqa: S105  (demo default; README says to set it)
     TOKEN_TTL_SECONDS = 12 * 3600
-    LOGIN_MAX_FAILURES = 5
+    LOGIN_MAX_FAILURES = 5  # per username in the window
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 30  # per client address in the window, across usernames
     LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+    # Reverse proxies in front of the app that set X-Forwarded-For (0: none, the
+    # header is ignored so a client cannot choose its own address).
+    TRUSTED_PROXY_HOPS = 0
 
     # Request limits: JSON bodies; uploads have their own limit.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024

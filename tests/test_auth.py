@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from server.accounts.models import AuthToken, Device, Role, User
+from server.accounts.models import AuthToken, Device, LoginFailure, Role, User
 from server.db import utcnow
 from server.extensions import db
 from tests import factories as f
@@ -101,3 +101,41 @@ def test_passwords_are_argon2id_and_tokens_stored_only_hashed(client):
     assert [r.token_hash for r in rows] == [hashlib.sha256(token.encode()).hexdigest()]
     for row in rows:
         assert token not in repr(vars(row).values())
+
+
+def _login_from(client, address, username, password="wrong", headers=None):  # noqa: S107  (a wrong guess)
+    return client.post("/api/v1/auth/token", json={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": address}, headers=headers or {})
+
+
+def test_one_address_spraying_many_usernames_is_rate_limited(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_ADDRESS", 4)
+    accounts = [f.user(Role.dispatcher) for _ in range(5)]
+    # One wrong guess per account: no username reaches its own limit, the address does.
+    for account in accounts[:4]:
+        assert _login_from(client, "203.0.113.7", account.username).status_code == 401
+    refused = _login_from(client, "203.0.113.7", accounts[4].username, f.PASSWORD)
+    assert_error(refused, 429, "rate_limited")
+    assert "address" in refused.get_json()["error"]["message"]
+    assert int(refused.headers["Retry-After"]) > 0
+    # Another address is not held back, and the right password there works.
+    assert _login_from(client, "198.51.100.2", accounts[4].username, f.PASSWORD).status_code == 201
+    # A success elsewhere does not wipe the sprayer's record.
+    assert _login_from(client, "203.0.113.7", accounts[0].username, f.PASSWORD).status_code == 429
+
+
+def test_forwarded_for_counts_only_behind_a_trusted_proxy(app, tmp_path):
+    from server import create_app
+    from tests.conftest import make_test_config
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    username = f.user(Role.dispatcher).username
+    db.session.rollback()  # end this session's transaction: on SQLite it would hold the write lock
+    direct = create_app(make_test_config(url, tmp_path / "direct"))
+    # No proxy configured: a client naming its own address in X-Forwarded-For changes nothing.
+    _login_from(direct.test_client(), "192.0.2.1", username, headers={"X-Forwarded-For": "203.0.113.9"})
+    behind_proxy = create_app({**make_test_config(url, tmp_path / "proxied"), "TRUSTED_PROXY_HOPS": 1})
+    _login_from(behind_proxy.test_client(), "192.0.2.1", username,
+                headers={"X-Forwarded-For": "203.0.113.50"})
+    addresses = [row.remote_addr for row in db.session.scalars(select(LoginFailure).order_by(LoginFailure.id))]
+    assert addresses == ["192.0.2.1", "203.0.113.50"]

@@ -71,7 +71,8 @@ class LoginFailure(Base):
     """One failed login, kept to rate-limit guessing across app processes."""
 
     __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),)
+    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),
+                      Index("ix_login_failures_remote_addr_at", "remote_addr", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64))

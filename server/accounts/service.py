@@ -44,19 +44,20 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def check_rate_limit(session: Session, username: str, *, now: datetime, max_failures: int, window_seconds: int) -> None:
+def check_rate_limit(session: Session, username: str, remote_addr: str | None, *, now: datetime, max_failures: int,
+                     max_failures_per_address: int, window_seconds: int) -> None:
+    """Refuse a login after too many recent failures for this username (guessing
+    one account's password) or from this address (spraying many accounts)."""
     since = now - timedelta(seconds=window_seconds)
-    failures = session.execute(
-        select(func.count(), func.min(LoginFailure.at)).where(
-            LoginFailure.username == username, LoginFailure.at > since
-        )
-    ).one()
-    count, oldest = failures
-    if count >= max_failures:
-        retry_after = max(1, int((oldest + timedelta(seconds=window_seconds) - now).total_seconds()) + 1)
-        raise RateLimited(
-            "too many failed logins for this user; try again later", retry_after=retry_after
-        )
+    checks = [(LoginFailure.username == username, max_failures, "for this user")]
+    if remote_addr:
+        checks.append((LoginFailure.remote_addr == remote_addr, max_failures_per_address, "from this address"))
+    for condition, limit, whose in checks:
+        count, oldest = session.execute(
+            select(func.count(), func.min(LoginFailure.at)).where(condition, LoginFailure.at > since)).one()
+        if count >= limit:
+            retry_after = max(1, int((oldest + timedelta(seconds=window_seconds) - now).total_seconds()) + 1)
+            raise RateLimited(f"too many failed logins {whose}; try again later", retry_after=retry_after)
 
 
 def login(
@@ -70,16 +71,19 @@ def login(
     now: datetime,
     ttl_seconds: int,
     max_failures: int,
+    max_failures_per_address: int,
     window_seconds: int,
 ) -> IssuedToken:
     """Check the credentials and issue a token. A technician must name the
     device; the device is registered on first use and refused once revoked."""
-    check_rate_limit(session, username, now=now, max_failures=max_failures, window_seconds=window_seconds)
+    check_rate_limit(session, username, remote_addr, now=now, max_failures=max_failures,
+                     max_failures_per_address=max_failures_per_address, window_seconds=window_seconds)
     user = session.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else dummy_hash(), password) and user is not None
     if not ok or not user.active:
         session.add(LoginFailure(username=username, remote_addr=remote_addr, at=now))
         raise AuthenticationFailed("wrong username or password", code="invalid_credentials")
+    # Only this username's failures: clearing the address's would let one valid account reset a spray.
     session.execute(delete(LoginFailure).where(LoginFailure.username == username))
 
     device = None

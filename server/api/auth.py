@@ -48,6 +48,7 @@ class Token(MethodView):
                 now=utcnow(),
                 ttl_seconds=config["TOKEN_TTL_SECONDS"],
                 max_failures=config["LOGIN_MAX_FAILURES"],
+                max_failures_per_address=config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
                 window_seconds=config["LOGIN_FAILURE_WINDOW_SECONDS"],
             )
         except AuthenticationFailed:
