@@ -25,6 +25,7 @@ class DefaultConfig:
     # Reverse proxies in front of the app that set X-Forwarded-For (0: none, the
     # header is ignored so a client cannot choose its own address).
     TRUSTED_PROXY_HOPS = 0
+    IDEMPOTENCY_KEY_TTL_HOURS = 24  # how long a POST's Idempotency-Key and its answer are kept
 
     # Request limits: JSON bodies; uploads have their own limit.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024

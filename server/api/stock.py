@@ -61,6 +61,7 @@ from schemas.stock import (
     TransferSchema,
 )
 from server.accounts.models import Role
+from server.api.idempotency import idempotent
 from server.api.security import current_principal, requires
 from server.db import utcnow
 from server.exceptions import InvalidTransition, NotFound, PermissionDenied
@@ -205,6 +206,7 @@ class PurchaseRequests(MethodView):
                         limit=args["limit"], cursor=args.get("cursor"), descending=True)
 
     @requires(*WRITE)
+    @idempotent
     @blp.arguments(PurchaseRequestCreateSchema)
     @blp.response(201, PurchaseRequestSchema)
     def post(self, data):
@@ -240,6 +242,7 @@ class PurchaseRequestDecision(MethodView):
 @blp.route("/receipts")
 class Receipts(MethodView):
     @requires(*WRITE)
+    @idempotent
     @blp.arguments(ReceiptCreateSchema)
     @blp.response(201, ReceiptSchema)
     def post(self, data):
@@ -290,6 +293,7 @@ class Transfers(MethodView):
                         cursor=args.get("cursor"), descending=True)
 
     @requires(*WRITE)
+    @idempotent
     @blp.arguments(TransferCreateSchema)
     @blp.response(201, TransferSchema)
     def post(self, data):
@@ -357,6 +361,7 @@ class TransferCancel(MethodView):
 @blp.route("/issues")
 class Issues(MethodView):
     @requires(*WRITE)
+    @idempotent
     @blp.arguments(IssueSchema)
     @blp.response(201, TransferSchema)
     def post(self, data):
@@ -369,6 +374,7 @@ class Issues(MethodView):
 @blp.route("/vans/<uuid:van_id>/restock")
 class VanRestock(MethodView):
     @requires(*WRITE)
+    @idempotent
     @blp.arguments(RestockSchema)
     @blp.response(201, TransferListSchema)
     def post(self, data, van_id):
@@ -382,6 +388,7 @@ class VanRestock(MethodView):
 @blp.route("/returns")
 class Returns(MethodView):
     @requires(*WRITE)
+    @idempotent
     @blp.arguments(ReturnSchema)
     @blp.response(201, ReturnResultSchema)
     def post(self, data):
@@ -396,6 +403,7 @@ class Returns(MethodView):
 @blp.route("/counts")
 class Counts(MethodView):
     @requires(*WRITE)
+    @idempotent
     @blp.arguments(CountCreateSchema)
     @blp.response(201, CountSchema)
     def post(self, data):

@@ -20,6 +20,7 @@ from schemas.tickets import (
 )
 from server.access import scope_tickets
 from server.accounts.models import Role
+from server.api.idempotency import idempotent
 from server.api.security import current_principal, requires
 from server.db import utcnow
 from server.exceptions import NotFound
@@ -72,6 +73,7 @@ class Tickets(MethodView):
                         limit=args["limit"], cursor=args.get("cursor"))
 
     @requires(*OFFICE)
+    @idempotent
     @blp.arguments(TicketCreateSchema)
     @blp.response(201, TicketDetailSchema)
     def post(self, data):
