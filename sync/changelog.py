@@ -41,6 +41,7 @@ from sync.models import SyncChange, SyncCounter, SyncScopeExit
 
 PENDING = "fieldsync.sync.pending"
 ASSIGNMENTS = "fieldsync.sync.assignments"
+RESCOPES = "fieldsync.sync.rescopes"  # other scope changes (vans, tickets): see sync.scope
 ORIGIN = "fieldsync.sync.origin_device"
 # Statements the caller logs itself carry this execution option.
 SKIP = "sync_skip_capture"
@@ -260,12 +261,16 @@ def _insert_values(statement) -> dict:
 
 # ---- commit: allocate positions and write ------------------------------------
 
+def _queued(session: Session) -> bool:
+    info = session.info
+    return bool(info.get(PENDING) or info.get(ASSIGNMENTS) or info.get(RESCOPES))
+
+
 def _before_commit(session: Session) -> None:
-    nothing_queued = not session.info.get(PENDING) and not session.info.get(ASSIGNMENTS)
-    if nothing_queued and not (session.new or session.dirty or session.deleted):
+    if not _queued(session) and not (session.new or session.dirty or session.deleted):
         return
     session.flush()  # pending ORM changes may queue more
-    if not session.info.get(PENDING) and not session.info.get(ASSIGNMENTS):
+    if not _queued(session):
         return
     write_pending(session)
 
@@ -273,6 +278,7 @@ def _before_commit(session: Session) -> None:
 def _clear(session: Session, *_args) -> None:
     session.info.pop(PENDING, None)
     session.info.pop(ASSIGNMENTS, None)
+    session.info.pop(RESCOPES, None)
     session.info.pop(ORIGIN, None)
 
 
@@ -466,6 +472,9 @@ def write_pending(session: Session) -> None:
     buf: dict = session.info.get(PENDING) or {}
     exits = _expand_assignments(session, buf)
     session.info[ASSIGNMENTS] = []
+    from sync import scope as scopes
+
+    exits = scopes.expand_changes(session, buf, exits)
     _complete(session, buf)
     entries = list(buf.values())
     count = len(entries) + len(exits)
@@ -655,3 +664,4 @@ def install() -> None:
 
 
 install()
+from sync import scope as _scope  # noqa: E402, F401  (installs the scope-change hooks; see sync.scope)
