@@ -8,6 +8,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from server.accounts.models import Role
@@ -20,6 +22,7 @@ from server.tickets.models import Ticket
 from sync import changelog
 from sync.pull import snapshot
 from tests import factories as f
+from tests.conftest import empty_all_tables
 from tests.syncing import Handheld, part_usage
 
 
@@ -326,3 +329,71 @@ def test_changes_made_on_expired_objects_still_know_the_old_values(client):
     gone = {(c["table"], c["id"]) for c in device.pull() if c["deleted"]}
     assert {_level(van, part), ("jobs", str(job.id))} <= gone
     _matches_a_first_sync(device)
+
+
+# ---- property: any interleaving of scope changes and pulls converges ----------------------------------------
+
+scope_steps = st.one_of(
+    st.tuples(st.just("van"), st.integers(0, 2)),
+    st.tuples(st.just("ticket_place"), st.integers(0, 2), st.integers(0, 3)),
+    st.tuples(st.just("job_ticket"), st.integers(0, 1), st.integers(0, 2)),
+    st.tuples(st.just("unit"), st.integers(0, 1), st.integers(0, 2)),
+    st.tuples(st.just("stock"), st.integers(0, 1)),
+    st.tuples(st.just("reassign"), st.integers(0, 1)),
+    st.tuples(st.just("pull"),),
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(scope_steps, min_size=1, max_size=20))
+@example(steps=[("van", 1), ("unit", 0, 1), ("pull",), ("van", 0), ("unit", 0, 0), ("van", 2)])
+@example(steps=[("ticket_place", 0, 1), ("job_ticket", 1, 0), ("pull",), ("reassign", 0), ("ticket_place", 0, 3),
+                ("reassign", 0)])
+def test_any_interleaving_of_scope_changes_leaves_the_device_equal_to_a_first_sync(app, client, steps):
+    from server.technicians.models import Technician
+
+    db.session.rollback()
+    empty_all_tables(app)
+    tech, other = f.technician(), f.technician(with_van=False)
+    vans = [tech.van_location_id, f.location(LocationKind.van).id, None]
+    warehouse = f.location().id
+    customers = [f.customer(), f.customer()]
+    sites = [f.site(customers[0]), f.site(customers[0]), f.site(customers[1])]
+    places = [(sites[0].id, f.asset(sites[0]).id), (sites[1].id, f.asset(sites[1]).id),
+              (sites[2].id, f.asset(sites[2]).id), (sites[0].id, None)]
+    tickets = [f.ticket(st=db.session.get(type(sites[0]), site_id)).id for site_id, _ in places[:3]]
+    jobs = [f.job(tkt=db.session.get(Ticket, tickets[0]), tech=tech).id,
+            f.job(tkt=db.session.get(Ticket, tickets[1]), tech=tech).id]
+    parts = [f.part(), f.part()]
+    for van in vans[:2]:
+        _stock(van, parts)
+    units = [f.spare_unit(db.session.get(StockLocation, vans[0])).id,
+             f.spare_unit(db.session.get(StockLocation, vans[1])).id]
+    device = Handheld(client, tech)
+    device.pull()
+    for step in steps:
+        kind = step[0]
+        if kind == "van":
+            db.session.get(Technician, tech.id).van_location_id = vans[step[1]]
+        elif kind == "ticket_place":
+            ticket = db.session.get(Ticket, tickets[step[1]])
+            site_id, asset_id = places[step[2]]
+            ticket.site_id, ticket.asset_id = site_id, asset_id
+            ticket.customer_id = db.session.get(type(sites[0]), site_id).customer_id
+        elif kind == "job_ticket":
+            db.session.get(Job, jobs[step[1]]).ticket_id = tickets[step[2]]
+        elif kind == "unit":
+            db.session.get(SpareUnit, units[step[1]]).location_id = [vans[0], vans[1], warehouse][step[2]]
+        elif kind == "stock":
+            record_movement(db.session, kind=MovementKind.issued_in, location_id=vans[step[1]],
+                            part_id=parts[step[1]].id, quantity=1, at=utcnow())
+        elif kind == "reassign":
+            job = db.session.get(Job, jobs[step[1]])
+            job.technician_id = other.id if job.technician_id == tech.id else tech.id
+        else:
+            device.pull()
+        db.session.commit()
+    device.pull()
+    db.session.expire_all()
+    assert device.copy == snapshot(db.session, tech.id)
+    db.session.rollback()
