@@ -150,3 +150,32 @@ def test_cancelling_releases_every_hold_and_says_why(client):
     assert _levels(client, office, warehouse.id, part.id) == {"on_hand": 4, "reserved": 0, "available": 4}
     db.session.expire_all()
     assert db.session.get(SpareUnit, unit.id).status is SpareUnitStatus.available
+
+
+def test_cancelling_a_dispatched_ticket_cancels_its_job_and_releases_its_stock(client):
+    from server.jobs.models import Job
+    from tests.syncing import Handheld
+
+    tech = f.technician()
+    ticket = f.ticket(status="dispatched")
+    job = f.job(tkt=ticket, tech=tech)
+    done = f.job(tkt=ticket, tech=tech, status=JobStatus.completed)
+    part = f.part()
+    record_movement(db.session, kind=MovementKind.issued_in, location_id=tech.van_location_id, part_id=part.id,
+                    quantity=2, at=utcnow())
+    reserve_part(db.session, location_id=tech.van_location_id, part_id=part.id, quantity=2, job_id=job.id)
+    db.session.commit()
+    device = Handheld(client, tech)
+    device.pull()
+    office = _office(client)
+    assert _levels(client, office, tech.van_location_id, part.id)["available"] == 0
+    response = client.post(f"/api/v1/tickets/{ticket.id}/transitions", json={"to": "cancelled", "note": "duplicate"},
+                           headers=office)
+    assert response.status_code == 200, response.get_json()
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).status is JobStatus.cancelled
+    assert db.session.get(Job, done.id).status is JobStatus.completed
+    assert _levels(client, office, tech.van_location_id, part.id) == {"on_hand": 2, "reserved": 0, "available": 2}
+    device.pull()
+    assert device.copy[("jobs", str(job.id))]["status"] == "cancelled"
+    assert device.copy[("stock_levels", f"{tech.van_location_id}:{part.id}")]["reserved"] == 0

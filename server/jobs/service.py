@@ -50,6 +50,13 @@ def cancel_job(session: Session, job_id: uuid.UUID, *, reason: str | None = None
     return job
 
 
+def cancel_open_jobs(session: Session, ticket_id: uuid.UUID, *, reason: str | None, now: datetime) -> list[Job]:
+    """Cancel every unfinished job of a ticket (the ticket was cancelled)."""
+    job_ids = session.scalars(select(Job.id).where(Job.ticket_id == ticket_id, Job.status.not_in(FINISHED))
+                              .order_by(Job.id)).all()
+    return [cancel_job(session, job_id, reason=reason, now=now) for job_id in job_ids]
+
+
 def _active_reservations(session: Session, job_id: uuid.UUID, location_id: uuid.UUID | None = None):
     stmt = (select(Reservation).where(Reservation.job_id == job_id, Reservation.status == ReservationStatus.active)
             .order_by(Reservation.created_at, Reservation.id))

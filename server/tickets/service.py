@@ -125,7 +125,13 @@ def update_ticket(session: Session, ticket: Ticket, data: dict) -> Ticket:
 
 
 def change_status(session: Session, ticket: Ticket, target: TicketStatus, *, by_user_id, note, now) -> Ticket:
+    """Move a ticket along its state machine. Cancelling it cancels its open
+    jobs too, so their reserved stock goes back and their devices learn it."""
     transition(ticket, target, at=now, by_user_id=by_user_id, note=note)
+    if target is TicketStatus.cancelled:
+        from server.jobs.service import cancel_open_jobs
+
+        cancel_open_jobs(session, ticket.id, reason=note or "ticket cancelled", now=now)
     return ticket
 
 
