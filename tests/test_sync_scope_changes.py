@@ -133,6 +133,13 @@ def test_a_van_changed_by_a_core_update_rescopes_too(client):
     assert {(c["table"], c["id"], c["deleted"]) for c in changes} == {
         (*_level(old_van, part), True), (*_level(new_van, part), False)}
     _matches_a_first_sync(device)
+    # An ORM bulk UPDATE by primary key (one parameter set per row) too.
+    db.session.execute(update(Technician), [{"id": tech.id, "van_location_id": old_van}])
+    db.session.commit()
+    changes = device.pull()
+    assert {(c["table"], c["id"], c["deleted"]) for c in changes} == {
+        (*_level(old_van, part), False), (*_level(new_van, part), True)}
+    _matches_a_first_sync(device)
 
 
 def test_a_spare_unit_leaving_the_van_leaves_the_device(client):
