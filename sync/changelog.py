@@ -563,39 +563,14 @@ def _complete(session: Session, buf: dict) -> None:
 
 def _expand_assignments(session: Session, buf: dict) -> list[tuple]:
     """A job changed hands: the old technician gets tombstones for what left
-    their scope; everything the job brings is re-logged for the new one."""
+    their scope; everything the job brings is re-logged for the new one
+    (set-wise, whatever the number of jobs: ``sync.scope.expand_assignments``)."""
     assignments = session.info.get(ASSIGNMENTS) or []
     if not assignments:
         return []
-    from server.jobs.models import Job
-    from server.tickets.models import Ticket
     from sync import scope as scopes
 
-    exits: list[tuple] = []
-    for job_id, old, new in assignments:
-        related = session.execute(
-            select(Ticket.id, Ticket.customer_id, Ticket.site_id, Ticket.asset_id)
-            .join(Job, Job.ticket_id == Ticket.id).where(Job.id == job_id)
-        ).first()
-        facts = scopes.job_fact_ids(session, [job_id])
-        if new is not None:
-            for table, rid in facts:
-                touch(session, table, rid)
-            touch(session, "jobs", str(job_id))
-            if related is not None:
-                for table, value in zip(registry.RELATED_TABLES, related, strict=True):
-                    if value is not None:
-                        touch(session, table, str(value))
-        if old is not None and old != new:
-            remaining = scopes.technician_scope(session, old)
-            if str(job_id) not in remaining.job_ids_text:
-                exits.append((old, "jobs", str(job_id)))
-                exits.extend((old, table, rid) for table, rid in facts)
-            if related is not None:
-                for table, value in zip(registry.RELATED_TABLES, related, strict=True):
-                    if value is not None and str(value) not in remaining.related_ids(table):
-                        exits.append((old, table, str(value)))
-    return exits
+    return scopes.expand_assignments(session, buf, assignments)
 
 
 def _chunks(items: list, size: int = _CHUNK):

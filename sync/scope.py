@@ -202,6 +202,60 @@ def expand_changes(session: Session, buf: dict, exits: list[tuple]) -> list[tupl
     return out
 
 
+def expand_assignments(session: Session, buf: dict, assignments: list[tuple]) -> list[tuple]:
+    """Jobs that changed hands, ``(job, old technician, new technician)``: the
+    new technician's devices get each job, its facts, ticket, customer, site
+    and asset (re-logged, even if logged long before); the old technician's
+    get scope exits for the job, its facts and whatever no other job of theirs
+    still needs. A few queries for all the jobs together."""
+    assignments = [(_as_uuid(job), _as_uuid(old), _as_uuid(new)) for job, old, new in assignments]
+    job_ids = sorted({job_id for job_id, _old, _new in assignments})
+    related: dict[uuid.UUID, tuple] = {}
+    facts: dict[str, list[tuple[str, str]]] = {}
+    for start in range(0, len(job_ids), 500):
+        chunk = job_ids[start:start + 500]
+        for row in session.execute(select(Job.id, Ticket.id, Ticket.customer_id, Ticket.site_id, Ticket.asset_id)
+                                   .join(Ticket, Ticket.id == Job.ticket_id).where(Job.id.in_(chunk))):
+            related[row[0]] = tuple(row[1:])
+        for name in registry.JOB_FACT_TABLES:
+            table = registry.TABLES[name].table
+            for record_id, job_id in session.execute(select(table.c.id, table.c.job_id)
+                                                     .where(table.c.job_id.in_(chunk))):
+                facts.setdefault(str(job_id), []).append((name, str(record_id)))
+    leaving = sorted({old for _job, old, new in assignments if old is not None and old != new}, key=str)
+    jobs_now: dict[uuid.UUID, set[str]] = {}
+    for start in range(0, len(leaving), 500):
+        for job_id, tech in session.execute(select(Job.id, Job.technician_id)
+                                            .where(Job.technician_id.in_(leaving[start:start + 500]))):
+            jobs_now.setdefault(tech, set()).add(str(job_id))
+    still = _related_in_scope(session, leaving) if leaving else {}
+    exits: list[tuple] = []
+    for job_id, old, new in assignments:
+        job_facts = facts.get(str(job_id), [])
+        values = related.get(job_id)
+        if new is not None:
+            for table, record_id in job_facts:
+                _touch(buf, table, record_id)
+            _touch(buf, "jobs", str(job_id))
+            if values is not None:
+                for table, value in zip(registry.RELATED_TABLES, values, strict=True):
+                    if value is not None:
+                        _touch(buf, table, str(value))
+        if old is not None and old != new:
+            if str(job_id) not in jobs_now.get(old, ()):
+                exits.append((old, "jobs", str(job_id)))
+                exits.extend((old, table, record_id) for table, record_id in job_facts)
+            if values is not None:
+                for table, value in zip(registry.RELATED_TABLES, values, strict=True):
+                    if value is not None and str(value) not in still.get((old, table), ()):
+                        exits.append((old, table, str(value)))
+    return exits
+
+
+def _as_uuid(value) -> uuid.UUID | None:
+    return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
 def _touch(buf: dict, table: str, record_id: str) -> None:
     """``changelog.touch`` into the very buffer being written (which may not be
     in ``session.info`` when nothing syncable changed: a van, say)."""
