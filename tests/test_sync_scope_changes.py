@@ -272,7 +272,8 @@ def test_retention_still_tells_a_device_that_missed_a_scope_change_to_resync(cli
 def test_work_done_by_a_former_technician_is_taken_after_the_scope_exit_was_pruned(client):
     """Nothing done on site is lost: a job that left a technician's hands keeps taking what they did on it
     offline, however late it comes (sync_former_jobs is never pruned); a report edit raises a
-    reassigned_while_worked conflict, facts are kept as facts. Someone who never held the job is refused."""
+    reassigned_while_worked conflict, and what they created on it (facts, adjustments) is kept and joins one
+    such conflict, so the dispatcher learns of it. Someone who never held the job is refused."""
     from media.models import Photo
     from server.jobs.models import Adjustment, CheckIn, PartUsage
     from sync.models import SyncConflict, SyncScopeExit
@@ -296,12 +297,21 @@ def test_work_done_by_a_former_technician_is_taken_after_the_scope_exit_was_prun
         op("jobs", job.id, "update", {"status": "completed", "work_done": "fixed weeks ago"}, base_version=1),
         part_usage(job.id, part.id), adjustment(job.id), check_in(job.id), photo,
     ])
-    assert [r["status"] for r in answer["results"]] == ["merged", "applied", "applied", "applied", "applied"]
+    assert [r["status"] for r in answer["results"]] == ["merged"] * 5
     db.session.expire_all()
     row = db.session.get(Job, job.id)
     assert row.work_done == "fixed weeks ago" and row.technician_id == second.id
     conflict = db.session.get(SyncConflict, uuid.UUID(answer["results"][0]["conflict_id"]))
     assert conflict.kind == "reassigned_while_worked" and conflict.technician_id == first.id
+    # What they created on the job joins one conflict (per job and push) for the dispatcher to see and settle.
+    joined = {r["conflict_id"] for r in answer["results"][1:]}
+    assert len(joined) == 1
+    work = db.session.get(SyncConflict, uuid.UUID(joined.pop()))
+    assert (work.kind, work.table_name, work.record_id) == ("reassigned_while_worked", "jobs", str(job.id))
+    listed = client.get("/api/v1/sync/conflicts", headers=office).get_json()["items"]
+    assert {c["id"] for c in listed} == {str(conflict.id), str(work.id)}
+    settled = client.post(f"/api/v1/sync/conflicts/{work.id}/resolve", json={"keep": "server"}, headers=office)
+    assert settled.status_code == 200, settled.get_json()
     for model in (PartUsage, Adjustment, CheckIn, Photo):
         assert db.session.scalar(select(model.id).where(model.job_id == job.id)) is not None
 
