@@ -428,6 +428,8 @@ class StockReservationSchema(BaseSchema):
     under_warranty = fields.Boolean()
     status = _enum(ReservationStatus)
     preempted_by_id = fields.UUID(allow_none=True)
+    release_reason = fields.String(allow_none=True, metadata={
+        "description": "Why it was released: job_cancelled, or job_reassigned (held in the former technician's van)."})
     created_at = fields.DateTime()
 
 

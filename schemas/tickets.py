@@ -33,6 +33,8 @@ class TicketCreateSchema(BaseSchema):
 
 
 class TicketUpdateSchema(BaseSchema):
+    site_id = fields.UUID(metadata={"description": "Open tickets only; the customer follows the site."})
+    asset_id = fields.UUID(allow_none=True, metadata={"description": "Open tickets only; an asset at the site."})
     priority = _enum(Priority)
     summary = fields.String(validate=validate.Length(min=1, max=300))
     description = fields.String(allow_none=True, validate=validate.Length(max=20_000))

@@ -41,6 +41,7 @@ from sync.models import SyncChange, SyncCounter, SyncScopeExit
 
 PENDING = "fieldsync.sync.pending"
 ASSIGNMENTS = "fieldsync.sync.assignments"
+RESCOPES = "fieldsync.sync.rescopes"  # other scope changes (vans, tickets): see sync.scope
 ORIGIN = "fieldsync.sync.origin_device"
 # Statements the caller logs itself carry this execution option.
 SKIP = "sync_skip_capture"
@@ -260,12 +261,16 @@ def _insert_values(statement) -> dict:
 
 # ---- commit: allocate positions and write ------------------------------------
 
+def _queued(session: Session) -> bool:
+    info = session.info
+    return bool(info.get(PENDING) or info.get(ASSIGNMENTS) or info.get(RESCOPES))
+
+
 def _before_commit(session: Session) -> None:
-    nothing_queued = not session.info.get(PENDING) and not session.info.get(ASSIGNMENTS)
-    if nothing_queued and not (session.new or session.dirty or session.deleted):
+    if not _queued(session) and not (session.new or session.dirty or session.deleted):
         return
     session.flush()  # pending ORM changes may queue more
-    if not session.info.get(PENDING) and not session.info.get(ASSIGNMENTS):
+    if not _queued(session):
         return
     write_pending(session)
 
@@ -273,6 +278,7 @@ def _before_commit(session: Session) -> None:
 def _clear(session: Session, *_args) -> None:
     session.info.pop(PENDING, None)
     session.info.pop(ASSIGNMENTS, None)
+    session.info.pop(RESCOPES, None)
     session.info.pop(ORIGIN, None)
 
 
@@ -466,6 +472,9 @@ def write_pending(session: Session) -> None:
     buf: dict = session.info.get(PENDING) or {}
     exits = _expand_assignments(session, buf)
     session.info[ASSIGNMENTS] = []
+    from sync import scope as scopes
+
+    exits = scopes.expand_changes(session, buf, exits)
     _complete(session, buf)
     entries = list(buf.values())
     count = len(entries) + len(exits)
@@ -554,39 +563,14 @@ def _complete(session: Session, buf: dict) -> None:
 
 def _expand_assignments(session: Session, buf: dict) -> list[tuple]:
     """A job changed hands: the old technician gets tombstones for what left
-    their scope; everything the job brings is re-logged for the new one."""
+    their scope; everything the job brings is re-logged for the new one
+    (set-wise, whatever the number of jobs: ``sync.scope.expand_assignments``)."""
     assignments = session.info.get(ASSIGNMENTS) or []
     if not assignments:
         return []
-    from server.jobs.models import Job
-    from server.tickets.models import Ticket
     from sync import scope as scopes
 
-    exits: list[tuple] = []
-    for job_id, old, new in assignments:
-        related = session.execute(
-            select(Ticket.id, Ticket.customer_id, Ticket.site_id, Ticket.asset_id)
-            .join(Job, Job.ticket_id == Ticket.id).where(Job.id == job_id)
-        ).first()
-        facts = scopes.job_fact_ids(session, [job_id])
-        if new is not None:
-            for table, rid in facts:
-                touch(session, table, rid)
-            touch(session, "jobs", str(job_id))
-            if related is not None:
-                for table, value in zip(registry.RELATED_TABLES, related, strict=True):
-                    if value is not None:
-                        touch(session, table, str(value))
-        if old is not None and old != new:
-            remaining = scopes.technician_scope(session, old)
-            if str(job_id) not in remaining.job_ids_text:
-                exits.append((old, "jobs", str(job_id)))
-                exits.extend((old, table, rid) for table, rid in facts)
-            if related is not None:
-                for table, value in zip(registry.RELATED_TABLES, related, strict=True):
-                    if value is not None and str(value) not in remaining.related_ids(table):
-                        exits.append((old, table, str(value)))
-    return exits
+    return scopes.expand_assignments(session, buf, assignments)
 
 
 def _chunks(items: list, size: int = _CHUNK):
@@ -655,3 +639,4 @@ def install() -> None:
 
 
 install()
+from sync import scope as _scope  # noqa: E402, F401  (installs the scope-change hooks; see sync.scope)

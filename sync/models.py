@@ -65,6 +65,18 @@ class SyncScopeExit(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
+class SyncFormerJob(Base):
+    """A job that left a technician's hands (reassigned away). Unlike scope
+    exits it is never pruned: whatever that technician did on the job offline
+    is taken whenever it is pushed (see ``sync.scope.former_jobs``)."""
+
+    __tablename__ = "sync_former_jobs"
+
+    technician_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    left_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class SyncCounter(Base):
     """One row: the last position given out, and the highest position of a
     tombstone removed by retention (cursors below it must resync)."""

@@ -189,6 +189,7 @@ class _Batch:
         self.changes: dict[tuple[str, str], changelog.Pending] = {}
         self.conflicts: list[ConflictDraft] = []
         self.former: set[str] = set()
+        self.former_work: dict[str, ConflictDraft] = {}  # job -> the conflict its former holder's records join
         self.parts: set[str] = set()
         self.locations: set[str] = set()
         self.warranty: dict[str, bool] = {}
@@ -384,8 +385,28 @@ class _Batch:
         # resurrected. Other records are exactly what the device sent.
         origin = None if spec.fact else self.pusher.device_id
         self._log(spec, op.record_id, row, origin=origin, versions=versions)
-        return {"op_id": str(op.op_id), "status": APPLIED, "table": spec.name, "id": op.record_id,
-                "version": row.get("version") or 1}
+        outcome = {"op_id": str(op.op_id), "status": APPLIED, "table": spec.name, "id": op.record_id,
+                   "version": row.get("version") or 1}
+        if job is not None and job["technician_id"] != self.pusher.technician_id:
+            # Work on a job that left this technician: kept, and the dispatcher told (sync.scope.former_jobs).
+            outcome.update(status=MERGED, conflict_id=str(self._former_work(job, op).id))
+        return outcome
+
+    def _former_work(self, job: dict, op: Operation) -> ConflictDraft:
+        """One ``reassigned_while_worked`` conflict per job and batch for what
+        its former technician created on it (parts used, photos, ...)."""
+        key = str(job["id"])
+        draft = self.former_work.get(key)
+        if draft is None:
+            draft = ConflictDraft(
+                table="jobs", record_id=key, kind="reassigned_while_worked",
+                fields={"technician_id": {"server": to_wire(job["technician_id"]),
+                                          "device": to_wire(self.pusher.technician_id), "kept": SERVER}},
+                op_id=op.op_id, device_id=self.pusher.device_id, technician_id=self.pusher.technician_id,
+                base_version=None, version=job["version"], created_at=self.now)
+            self.former_work[key] = draft
+            self.conflicts.append(draft)
+        return draft
 
     def _existing(self, spec, op) -> dict:
         key = (spec.name, op.record_id)

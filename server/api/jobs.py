@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from schemas.jobs import (
+    JobActionResultSchema,
     JobCancelSchema,
     JobDetailSchema,
     JobPageSchema,
@@ -106,25 +107,42 @@ def _if_match_version() -> int | None:
 class CancelJob(MethodView):
     @requires(Role.admin, Role.dispatcher)
     @blp.arguments(JobCancelSchema)
-    @blp.response(200, JobDetailSchema)
+    @blp.response(200, JobActionResultSchema)
     @blp.alt_response(409, description="The job is finished already.")
     def post(self, data, job_id):
-        """Cancel a job; the technician's device learns it on its next pull."""
+        """Cancel a job; its reserved stock goes back (the answer lists it); the technician's device learns it
+        on its next pull."""
         job = job_service.cancel_job(db.session, job_id, reason=data.get("reason"),
                                      expected_version=_if_match_version(), now=utcnow())
         db.session.commit()
-        return job, 200, {"ETag": f'"{job.version}"'}
+        return _with_reservations(job), 200, {"ETag": f'"{job.version}"'}
 
 
 @blp.route("/<uuid:job_id>/reassign")
 class ReassignJob(MethodView):
     @requires(Role.admin, Role.dispatcher)
     @blp.arguments(JobReassignSchema)
-    @blp.response(200, JobDetailSchema)
+    @blp.response(200, JobActionResultSchema)
     @blp.alt_response(409, description="The job is finished already.")
     def post(self, data, job_id):
-        """Give a job to another technician; it leaves the first one's device."""
+        """Give a job to another technician; it leaves the first one's device. Stock reserved in the former
+        technician's van goes back to it (``release_reason: job_reassigned``); reservations at warehouses and
+        stations stay with the job. The answer lists every reservation of the job."""
         job = job_service.reassign_job(db.session, job_id, technician_id=data["technician_id"],
                                        expected_version=_if_match_version(), now=utcnow())
         db.session.commit()
-        return job, 200, {"ETag": f'"{job.version}"'}
+        return _with_reservations(job), 200, {"ETag": f'"{job.version}"'}
+
+
+class _JobWithReservations:
+    """A job as the action answers show it: its fields and its reservations."""
+
+    def __init__(self, job: Job, reservations: list):
+        self._job, self.reservations = job, reservations
+
+    def __getattr__(self, name):
+        return getattr(self._job, name)
+
+
+def _with_reservations(job: Job) -> _JobWithReservations:
+    return _JobWithReservations(job, job_service.reservations_of(db.session, job.id))

@@ -96,12 +96,10 @@ class TicketById(MethodView):
     @blp.arguments(TicketUpdateSchema)
     @blp.response(200, TicketDetailSchema)
     def patch(self, data, ticket_id):
-        """Change a ticket's priority or wording."""
+        """Change a ticket's priority or wording, or correct its site and asset while it is open (the customer
+        follows the site; the technicians' devices follow on their next pull)."""
         ticket = get_visible_ticket(ticket_id)
-        for name, value in data.items():
-            setattr(ticket, name, value)
-        if data:
-            ticket.version += 1
+        service.update_ticket(db.session, ticket, data)
         db.session.commit()
         return ticket
 

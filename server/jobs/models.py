@@ -49,8 +49,11 @@ class Job(VersionedMixin, Base):
     __tablename__ = "jobs"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
-    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), index=True)
-    technician_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("technicians.id"), index=True)
+    # active_history: the old ticket and technician are known when they change, even on an expired
+    # object, so the old technician's devices get their scope exits (sync.changelog, sync.scope).
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), index=True, active_history=True)
+    technician_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("technicians.id"), index=True,
+                                                            active_history=True)
     status: Mapped[JobStatus] = mapped_column(
         Enum(JobStatus, native_enum=False, length=32, validate_strings=True),
         default=JobStatus.assigned, index=True,

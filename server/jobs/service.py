@@ -18,6 +18,8 @@ from server.stock.models import Reservation, ReservationStatus
 from server.technicians.models import Technician
 
 FINISHED = (JobStatus.completed, JobStatus.cancelled)
+# Why a job's reservation was released (``Reservation.release_reason``).
+CANCELLED, REASSIGNED = "job_cancelled", "job_reassigned"
 
 
 def _job(session: Session, job_id: uuid.UUID, expected_version: int | None) -> Job:
@@ -42,16 +44,40 @@ def cancel_job(session: Session, job_id: uuid.UUID, *, reason: str | None = None
     job.status = JobStatus.cancelled
     if reason:
         job.instructions = ((job.instructions or "") + f"\n[cancelled {now:%Y-%m-%d %H:%M}Z] {reason}").strip()
-    for reservation in session.scalars(select(Reservation).where(Reservation.job_id == job.id,
-                                                                 Reservation.status == ReservationStatus.active)):
-        release(session, reservation)
+    for reservation in _active_reservations(session, job.id):
+        release(session, reservation, reason=CANCELLED)
     session.flush()
     return job
 
 
+def cancel_open_jobs(session: Session, ticket_id: uuid.UUID, *, reason: str | None, now: datetime) -> list[Job]:
+    """Cancel every unfinished job of a ticket (the ticket was cancelled)."""
+    job_ids = session.scalars(select(Job.id).where(Job.ticket_id == ticket_id, Job.status.not_in(FINISHED))
+                              .order_by(Job.id)).all()
+    return [cancel_job(session, job_id, reason=reason, now=now) for job_id in job_ids]
+
+
+def _active_reservations(session: Session, job_id: uuid.UUID, location_id: uuid.UUID | None = None):
+    stmt = (select(Reservation).where(Reservation.job_id == job_id, Reservation.status == ReservationStatus.active)
+            .order_by(Reservation.created_at, Reservation.id))
+    if location_id is not None:
+        stmt = stmt.where(Reservation.location_id == location_id)
+    return session.scalars(stmt).all()
+
+
+def reservations_of(session: Session, job_id: uuid.UUID) -> list[Reservation]:
+    """Every reservation made for a job, oldest first (what the dispatcher's answer shows)."""
+    return list(session.scalars(select(Reservation).where(Reservation.job_id == job_id)
+                                .order_by(Reservation.created_at, Reservation.id)))
+
+
 def reassign_job(session: Session, job_id: uuid.UUID, *, technician_id: uuid.UUID,
                  expected_version: int | None = None, now: datetime) -> Job:
-    """Give a job to another technician; it leaves the first one's device."""
+    """Give a job to another technician; it leaves the first one's device.
+
+    Reservations: those held in the former technician's van are released
+    (``release_reason`` ``job_reassigned``); those at warehouses, stations or
+    the new technician's van stay with the job. See docs/stock.md."""
     job = _job(session, job_id, expected_version)
     if job.status in FINISHED:
         raise InvalidTransition(f"a {job.status.value} job cannot be reassigned",
@@ -63,7 +89,17 @@ def reassign_job(session: Session, job_id: uuid.UUID, *, technician_id: uuid.UUI
     if job.technician_id == technician.id:
         raise InvalidInput("the job is this technician's already",
                            details={"fields": {"json": {"technician_id": ["Already assigned."]}}})
+    former_van = None
+    if job.technician_id is not None:
+        former_van = session.scalar(select(Technician.van_location_id).where(Technician.id == job.technician_id))
     job.technician_id = technician.id
     job.status = JobStatus.assigned
+    if former_van is not None and former_van != technician.van_location_id:
+        # Stock held in the former technician's van stays in that van: only its
+        # technician can take parts from it (sync refuses another's van), so the
+        # hold would dangle. It goes back to their available stock; holds at
+        # warehouses and stations stay with the job for the new technician.
+        for reservation in _active_reservations(session, job.id, former_van):
+            release(session, reservation, reason=REASSIGNED)
     session.flush()
     return job

@@ -336,11 +336,13 @@ def reserve_spare_unit(session: Session, *, spare_unit_id: uuid.UUID, job_id=Non
     return reservation
 
 
-def release(session: Session, reservation: Reservation) -> None:
-    """Give reserved stock back (job cancelled, plan changed). Idempotent."""
+def release(session: Session, reservation: Reservation, *, reason: str | None = None) -> None:
+    """Give reserved stock back (job cancelled, plan changed). Idempotent.
+    ``reason`` is kept on the reservation (``job_cancelled``, ``job_reassigned``)."""
     if reservation.status is not ReservationStatus.active:
         return
     reservation.status = ReservationStatus.released
+    reservation.release_reason = reason
     if reservation.part_id is not None:
         session.execute(
             update(StockLevel)

@@ -214,6 +214,8 @@ class Reservation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Set when a warranty repair took this reservation's stock (first claim).
     preempted_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reservations.id"))
+    # Why it was released: "job_cancelled", "job_reassigned" (held in the former technician's van).
+    release_reason: Mapped[str | None] = mapped_column(String(40))
 
 
 class DiscrepancyKind(str, enum.Enum):

@@ -25,7 +25,9 @@ class Technician(VersionedMixin, Base):
     last_latitude: Mapped[float | None]
     last_longitude: Mapped[float | None]
     last_position_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    van_location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stock_locations.id"), unique=True)
+    # active_history: the old van is known when it changes, so devices lose its stock (sync.scope).
+    van_location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stock_locations.id"), unique=True,
+                                                              active_history=True)
     max_open_jobs: Mapped[int] = mapped_column(default=5)
     active: Mapped[bool] = mapped_column(default=True)
 

@@ -66,9 +66,11 @@ class Ticket(VersionedMixin, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
-    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
-    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
-    asset_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assets.id"), index=True)
+    # active_history: the old values are known when they change, so technicians' devices lose what
+    # their jobs no longer need (sync.scope).
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True, active_history=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True, active_history=True)
+    asset_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assets.id"), index=True, active_history=True)
     contract_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_contracts.id"))
     channel: Mapped[Channel] = mapped_column(_enum(Channel))
     category: Mapped[Category] = mapped_column(_enum(Category), index=True)

@@ -10,7 +10,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from server.customers.models import Asset, Customer, ServiceContract, Site
-from server.exceptions import InvalidInput, NotFound
+from server.exceptions import InvalidInput, InvalidTransition, NotFound
 from server.stock.models import Part
 from server.tickets import clocks
 from server.tickets.models import Category, Ticket, TicketEvent, TicketPart, TicketStatus
@@ -86,8 +86,52 @@ def open_ticket(session: Session, data: dict, *, owner_id: uuid.UUID, defaults: 
     return ticket
 
 
+def update_ticket(session: Session, ticket: Ticket, data: dict) -> Ticket:
+    """Change a ticket's priority or wording, or correct where the fault is:
+    its site and asset (the customer follows the site). Only while the ticket
+    is open. The technicians of its jobs get the new site, asset and customer
+    on their next pull, and lose the old ones their other jobs do not need
+    (``sync.scope``). Due times stay as given; a contract of another
+    customer is dropped."""
+    place = {k: data.pop(k) for k in ("site_id", "asset_id") if k in data}
+    if place:
+        if ticket.status not in OPEN_STATUSES:
+            raise InvalidTransition(f"a {ticket.status.value} ticket's site or asset cannot change",
+                                    details={"status": ticket.status.value})
+        site = ticket.site
+        if "site_id" in place:
+            site = session.get(Site, place["site_id"])
+            if site is None:
+                raise InvalidInput("no such site", details={"fields": {"json": {"site_id": ["Unknown site."]}}})
+        asset_id = place.get("asset_id", ticket.asset_id)
+        if asset_id is not None:
+            asset = session.get(Asset, asset_id)
+            if asset is None or asset.site_id != site.id:
+                field = "asset_id" if "asset_id" in place else "site_id"
+                raise InvalidInput("the asset is not at this site",
+                                   details={"fields": {"json": {field: ["The ticket's asset is not at this site: "
+                                                                        "give asset_id (or null) too."
+                                                                        if field == "site_id" else
+                                                                        "Not an asset at this site."]}}})
+        if site.customer_id != ticket.customer_id and ticket.contract_id is not None:
+            ticket.contract_id = None
+        ticket.site_id, ticket.customer_id, ticket.asset_id = site.id, site.customer_id, asset_id
+    for name, value in data.items():
+        setattr(ticket, name, value)
+    if data or place:
+        ticket.version += 1
+    session.flush()
+    return ticket
+
+
 def change_status(session: Session, ticket: Ticket, target: TicketStatus, *, by_user_id, note, now) -> Ticket:
+    """Move a ticket along its state machine. Cancelling it cancels its open
+    jobs too, so their reserved stock goes back and their devices learn it."""
     transition(ticket, target, at=now, by_user_id=by_user_id, note=note)
+    if target is TicketStatus.cancelled:
+        from server.jobs.service import cancel_open_jobs
+
+        cancel_open_jobs(session, ticket.id, reason=note or "ticket cancelled", now=now)
     return ticket
 
 
