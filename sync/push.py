@@ -20,7 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import any_, bindparam, delete, select, update
+import orjson
+from sqlalchemy import String, any_, bindparam, delete, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -183,6 +184,7 @@ class _Batch:
         self.rows: dict[tuple[str, str], dict] = {}  # current state of touched records
         self.exists: set[tuple[str, str]] = set()  # records already in the database
         self.keys: dict[str, uuid.UUID] = {}  # created records' ids
+        self.jobs: dict[uuid.UUID, dict] = {}  # the jobs the batch names (rows also in self.rows)
         self.deleted: set[tuple[str, str]] = set()
         self.inserts: dict[str, dict[str, dict]] = defaultdict(dict)
         self.updates: dict[str, dict[str, set]] = defaultdict(dict)  # table -> id -> changed columns
@@ -209,6 +211,7 @@ class _Batch:
         job_ids: set[str] = set()
         part_ids, location_ids = set(), set()
         usages = False
+        texts: dict = {}  # the same few jobs named by most facts: each text made once
         for op in ops:
             table = op.table
             if table not in registry.TABLES:
@@ -222,7 +225,12 @@ class _Batch:
                 whole[table].add(op.record_id)
             raw_job = values.get("job_id") if isinstance(values, dict) else None
             if raw_job is not None:
-                job_ids.add(_uuid_text(raw_job))
+                text = texts.get(raw_job) if type(raw_job) is str else None
+                if text is None:
+                    text = _uuid_text(raw_job)
+                    if type(raw_job) is str:
+                        texts[raw_job] = text
+                job_ids.add(text)
             if table == "part_usages":
                 usages = True
                 part_ids.add(_uuid_text(values.get("part_id")))
@@ -248,7 +256,7 @@ class _Batch:
         for row in self._select(jobs, job_ids, lock=True):
             key = ("jobs", str(row["id"]))
             self.exists.add(key)
-            self.rows[key] = row
+            self.rows[key] = self.jobs[row["id"]] = row
         mine = self.pusher.technician_id
         self.former = former_jobs(self.session, mine, sorted(
             rid for (t, rid), row in self.rows.items() if t == "jobs" and row["technician_id"] != mine))
@@ -336,19 +344,21 @@ class _Batch:
 
     def _parse(self, spec: registry.SyncTable, op: Operation) -> dict:
         errors, values = {}, {}
+        writable = spec.writable
+        updating = op.action == UPDATE
         for name, raw in op.fields.items():
-            parser = spec.writable.get(name)
+            parser = writable.get(name)
             if parser is None:
                 errors[name] = ["Not writable from a device."]
                 continue
-            if op.action == UPDATE and name in spec.create_only:
+            if updating and name in spec.create_only:
                 errors[name] = ["Set on create only."]
                 continue
             try:
                 values[name] = parser(raw)
             except FieldError as exc:
                 errors[name] = [str(exc)]
-        if op.action == CREATE:
+        if op.action == CREATE and not values.keys() >= spec.required:
             for name in spec.required - set(values):
                 errors.setdefault(name, ["Required."])
         if errors:
@@ -356,7 +366,9 @@ class _Batch:
         return values
 
     def _job_for(self, job_id) -> dict:
-        job = self.rows.get(("jobs", str(job_id)))
+        job = self.jobs.get(job_id)  # by UUID: the parsed value or a loaded row's
+        if job is None and not isinstance(job_id, uuid.UUID):
+            job = self.rows.get(("jobs", str(job_id)))
         if job is None:
             raise _Rejected("not_found", "no such job", {"job_id": ["Unknown job."]})
         if job["technician_id"] != self.pusher.technician_id and str(job["id"]) not in self.former:
@@ -578,12 +590,24 @@ class _Batch:
 
 
 def _in(session: Session, column, values: list):
-    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``, one
-    parameter instead of hundreds: the statement text stays the same from
-    batch to batch (psycopg parses and prepares it once), same rows."""
-    if session.get_bind().dialect.name == "postgresql":
+    """``column IN (values)`` with ONE parameter, so that the statement text
+    stays the same from batch to batch (compiled and prepared once) instead
+    of hundreds of placeholders rendered per execution: on PostgreSQL
+    ``column = ANY(:array)``, on SQLite ``column IN (SELECT value FROM
+    json_each(:json))`` over the values in their stored form. Same rows."""
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    if dialect.name == "sqlite":
+        process = column.type._cached_bind_processor(dialect)
+        stored = [process(v) for v in values] if process is not None else list(values)
+        if all(type(v) in _JSON_SCALARS for v in stored):
+            each = func.json_each(bindparam(None, orjson.dumps(stored).decode(), type_=String()))
+            return column.in_(select(literal_column("value")).select_from(each))
     return column.in_(values)
+
+
+_JSON_SCALARS = (str, int)
 
 
 def _uuids(texts) -> list[uuid.UUID]:
