@@ -235,15 +235,21 @@ def bench_engine(app, world: dict) -> tuple[float, float]:
     return BATCHES * BATCH / elapsed[True], BATCHES * BATCH / elapsed[False]
 
 
-def bench_core_insert(app, world: dict) -> float:
-    """The storage alone: the same rows written with plain Core statements."""
+def bench_core_insert(app, world: dict, changelog: bool = False) -> float:
+    """The storage alone: the same rows written with plain Core statements.
+
+    ``changelog``: the issue's PostgreSQL baseline ("with a change-log row"):
+    besides the same rows, one change-log row per row written, positions taken
+    from the counter row, upserted with one plain Core executemany."""
     from sqlalchemy import bindparam, update
+    from sqlalchemy.dialects import postgresql, sqlite
 
     from media.models import Photo
     from server.extensions import db
     from server.jobs.models import Adjustment, CheckIn, Job, PartUsage
+    from sync.models import SyncChange, SyncCounter
 
-    batches = Batches(world, 4)
+    batches = Batches(world, 6 if changelog else 4)
     with app.app_context():
         engine = db.engine
         elapsed = 0.0
@@ -273,6 +279,17 @@ def bench_core_insert(app, world: dict) -> float:
                     row.update(location_id=world["van"], under_warranty=False, created_at=now, recorded_at=now)
                 rows[o["table"]].append(row)
             models = {"check_ins": CheckIn, "adjustments": Adjustment, "photos": Photo, "part_usages": PartUsage}
+            log = []
+            if changelog:
+                for table, key in (("check_ins", "check_ins"), ("adjustments", "adjustments"), ("photos", "photos"),
+                                   ("part_usages", "part_usages"), ("jobs", "jobs"), ("adjustments", "adj_up")):
+                    for r in rows[key]:
+                        record = r.get("id", r.get("_id"))
+                        technician = world["technician_id"] if table == "check_ins" else None
+                        job = None if table == "check_ins" else (record if table == "jobs" else r.get("job_id"))
+                        log.append({"table_name": table, "record_id": str(record), "version": 1, "deleted": False,
+                                    "origin_device": None, "scope_job": job, "scope_location": None,
+                                    "scope_technician": technician, "field_versions": None, "changed_at": now})
             started = time.perf_counter()
             with engine.begin() as connection:
                 for table, model in models.items():
@@ -284,6 +301,23 @@ def bench_core_insert(app, world: dict) -> float:
                     if good:
                         connection.execute(update(model.__table__).where(model.__table__.c.id == bindparam("_id"))
                                            .values({c: bindparam(f"v_{c}") for c in columns}), good)
+                if log:
+                    counter = SyncCounter.__table__
+                    last = connection.execute(counter.update().where(counter.c.id == 1).values(
+                        position=counter.c.position + len(log)).returning(counter.c.position)).scalar()
+                    if last is None:  # no push has made the counter row yet
+                        connection.execute(counter.insert().values(id=1, position=len(log), pruned_through=0))
+                        last = len(log)
+                    for offset, entry in enumerate(log):
+                        entry["position"] = last - len(log) + 1 + offset
+                    dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+                    upsert = dialect_insert(SyncChange.__table__)
+                    upsert = upsert.on_conflict_do_update(
+                        index_elements=["table_name", "record_id"],
+                        set_={c: upsert.excluded[c] for c in ("position", "version", "deleted", "origin_device",
+                                                               "scope_job", "scope_location", "scope_technician",
+                                                               "field_versions", "changed_at")})
+                    connection.execute(upsert, log)
             took = time.perf_counter() - started
             if n >= 2:
                 elapsed += took
@@ -300,6 +334,7 @@ def main() -> None:
 
             db.engine.dispose()
         core = bench_core_insert(app, world)
+        core_log = bench_core_insert(app, world, changelog=True)
         with_bookkeeping, without = bench_engine(app, world)
         with app.app_context():
             wsgi = bench_wsgi(app, world)
@@ -307,12 +342,15 @@ def main() -> None:
         http = bench_http(url, world)
         print(f"\n[{name}]")
         print(f"  plain Core insert of the same rows      {core:>10,.0f} rows/s")
+        print(f"  the same + a change-log row each (Core) {core_log:>10,.0f} rows/s   (issue's PostgreSQL baseline)")
         print(f"  engine in-process, without bookkeeping  {without:>10,.0f} ops/s")
         print(f"  engine in-process, exactly-once         {with_bookkeeping:>10,.0f} ops/s")
         print(f"  push, whole request in-process (WSGI)   {wsgi:>10,.0f} ops/s")
         print(f"  push over HTTP (gunicorn, 1 worker)     {http:>10,.0f} ops/s")
         print(f"  exactly-once cost (without / with)      {without / with_bookkeeping:>10.2f}x")
         print(f"  Core insert / push over HTTP            {core / http:>10.2f}x   (aim: <= 4x)")
+        print(f"  Core insert + change log / push (HTTP)  {core_log / http:>10.2f}x   (aim: <= 4x)")
+        print(f"  load average (1, 5, 15 min)             {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

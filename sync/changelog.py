@@ -376,18 +376,21 @@ _MISSING = object()
 
 def _processed(rows: list[dict], pairs: list[tuple]) -> list[list]:
     """Column by column, each value through its bind processor; a value that
-    is the very object of the row before (the batch's timestamp, the user,
-    the device) reuses its processed form."""
+    is the very object of an earlier row (the batch's timestamp, the user,
+    the device, a job named by many facts, a device time parsed once) reuses
+    its processed form."""
     columns = []
     for key, process in pairs:
         values = [row[key] for row in rows]
         if process is not None:
+            done: dict[int, object] = {}  # id() -> processed; the rows keep every value alive meanwhile
             out = []
-            last, last_out = _MISSING, None
+            append = out.append
             for value in values:
-                if value is not last:
-                    last, last_out = value, process(value)
-                out.append(last_out)
+                processed = done.get(id(value), _MISSING)
+                if processed is _MISSING:
+                    processed = done[id(value)] = process(value)
+                append(processed)
             values = out
         columns.append(values)
     return columns

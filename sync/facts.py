@@ -22,4 +22,7 @@ from sync import changelog
 def consume(session: Session, usages: list[dict], *, at: datetime) -> None:
     """Consume stock for these part usages (rows of ``part_usages``)."""
     for location_id, part_id in record_field_consumptions(session, usages, at=at):
-        changelog.record(session, changelog.Pending("stock_levels", f"{location_id}:{part_id}"))
+        # Complete already (stock levels are unversioned, scoped by their
+        # location, and exist once consumed from): nothing to read back at commit.
+        changelog.record(session, changelog.Pending("stock_levels", f"{location_id}:{part_id}",
+                                                    scope=(None, location_id, None), complete=True))

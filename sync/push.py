@@ -20,7 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import any_, bindparam, delete, select, update
+import orjson
+from sqlalchemy import String, any_, bindparam, delete, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -154,10 +155,11 @@ def _duplicate(outcome: dict) -> dict:
 
 def _recorded_outcomes(session: Session, op_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
     found = {}
+    connection = session.connection()
+    table = SyncOp.__table__
     for start in range(0, len(op_ids), 500):
-        for op_id, outcome in session.execute(
-            select(SyncOp.op_id, SyncOp.outcome)
-            .where(_in(session, SyncOp.__table__.c.op_id, op_ids[start:start + 500]))
+        for op_id, outcome in connection.execute(
+            select(table.c.op_id, table.c.outcome).where(_in(session, table.c.op_id, op_ids[start:start + 500]))
         ):
             found[op_id] = outcome
     return found
@@ -181,6 +183,8 @@ class _Batch:
         self.session, self.pusher, self.now = session, pusher, now
         self.rows: dict[tuple[str, str], dict] = {}  # current state of touched records
         self.exists: set[tuple[str, str]] = set()  # records already in the database
+        self.keys: dict[str, uuid.UUID] = {}  # created records' ids
+        self.jobs: dict[uuid.UUID, dict] = {}  # the jobs the batch names (rows also in self.rows)
         self.deleted: set[tuple[str, str]] = set()
         self.inserts: dict[str, dict[str, dict]] = defaultdict(dict)
         self.updates: dict[str, dict[str, set]] = defaultdict(dict)  # table -> id -> changed columns
@@ -199,89 +203,121 @@ class _Batch:
 
     # ---- reading -------------------------------------------------------------
     def load(self, ops: list[Operation]) -> None:
-        ids: dict[str, set[str]] = defaultdict(set)
+        # Records that are updated or deleted are read whole (and locked);
+        # records that are only created are only looked for (a create of an
+        # id that exists is refused), by key alone: most of a batch is new
+        # facts, and reading their absence whole costs as much as writing them.
+        whole: dict[str, set[str]] = defaultdict(set)
+        created: dict[str, set[str]] = defaultdict(set)
         job_ids: set[str] = set()
         part_ids, location_ids = set(), set()
+        usages = False
+        texts: dict = {}  # the same few jobs named by most facts: each text made once
         for op in ops:
-            spec = registry.TABLES.get(op.table)
-            if spec is None:
+            table = op.table
+            if table not in registry.TABLES:
                 continue
-            ids[op.table].add(op.record_id)
-            if op.table == "jobs":
-                job_ids.add(op.record_id)
-            raw_job = op.fields.get("job_id") if isinstance(op.fields, dict) else None
-            if raw_job is not None:
-                job_ids.add(_uuid_text(raw_job))
-            if op.table == "part_usages":
-                part_ids.add(_uuid_text(op.fields.get("part_id")))
-                if op.fields.get("location_id"):
-                    location_ids.add(_uuid_text(op.fields["location_id"]))
-        for table, record_ids in ids.items():
+            values = op.fields
             if table == "jobs":
-                continue
+                job_ids.add(op.record_id)
+            elif op.action == CREATE:
+                created[table].add(op.record_id)
+            else:
+                whole[table].add(op.record_id)
+            raw_job = values.get("job_id") if isinstance(values, dict) else None
+            if raw_job is not None:
+                text = texts.get(raw_job) if type(raw_job) is str else None
+                if text is None:
+                    text = _uuid_text(raw_job)
+                    if type(raw_job) is str:
+                        texts[raw_job] = text
+                job_ids.add(text)
+            if table == "part_usages":
+                usages = True
+                part_ids.add(_uuid_text(values.get("part_id")))
+                if values.get("location_id"):
+                    location_ids.add(_uuid_text(values["location_id"]))
+        for table, record_ids in whole.items():
             spec = registry.TABLES[table]
-            rows = self._select(spec, record_ids, lock=spec.versioned)
-            for row in rows:
+            for row in self._select(spec, record_ids, lock=spec.versioned):
                 key = (table, str(row["id"]))
                 self.exists.add(key)
                 self.rows[key] = row
-                if "job_id" in row and row["job_id"] is not None:
+                if row.get("job_id") is not None:
                     job_ids.add(str(row["job_id"]))
+        for table, record_ids in created.items():
+            for text in record_ids:  # canonical texts (parse_operation): made once, reused by the inserts
+                self.keys[text] = uuid.UUID(text)
+            record_ids = record_ids - whole.get(table, set())
+            if record_ids:
+                spec = registry.TABLES[table]
+                self.exists.update((table, str(i)) for i in self._select_keys(spec, [self.keys[t] for t in record_ids]))
         job_ids.discard(None)
         jobs = registry.TABLES["jobs"]
         for row in self._select(jobs, job_ids, lock=True):
             key = ("jobs", str(row["id"]))
             self.exists.add(key)
-            self.rows[key] = row
+            self.rows[key] = self.jobs[row["id"]] = row
         mine = self.pusher.technician_id
         self.former = former_jobs(self.session, mine, sorted(
             rid for (t, rid), row in self.rows.items() if t == "jobs" and row["technician_id"] != mine))
         updated = [(op.table, op.record_id) for op in ops if op.action in (UPDATE, DELETE)]
         self._load_field_versions(updated)
-        if part_ids - {None}:
-            self.parts = {str(i) for i in self.session.scalars(
-                select(Part.id).where(Part.id.in_([uuid.UUID(p) for p in part_ids if p])))}
-        if location_ids - {None}:
+        connection = self.session.connection()
+        part_keys = _uuids(part_ids)
+        if part_keys:
+            self.parts = {str(i) for i in connection.scalars(
+                select(Part.id).where(_in(self.session, Part.__table__.c.id, part_keys)))}
+        location_keys = _uuids(location_ids)
+        if location_keys:
             # Scope: parts come off the technician's own van or a warehouse/station, never another's van.
-            self.locations = {str(i) for i in self.session.scalars(
-                select(StockLocation.id).where(StockLocation.id.in_([uuid.UUID(p) for p in location_ids if p]),
+            self.locations = {str(i) for i in connection.scalars(
+                select(StockLocation.id).where(StockLocation.id.in_(location_keys),
                                                (StockLocation.kind != LocationKind.van)
                                                | (StockLocation.id == self.pusher.van_location_id)))}
-        usage_jobs = [uuid.UUID(r) for (t, r) in self.rows if t == "jobs"]
-        if any(op.table == "part_usages" for op in ops) and usage_jobs:
+        usage_jobs = [row["id"] for (t, _r), row in self.rows.items() if t == "jobs"]
+        if usages and usage_jobs:
             from server.stock.ledger import warranty_for_jobs
 
             self.warranty = {str(job_id): judged for job_id, judged in
-                             warranty_for_jobs(self.session, usage_jobs).items()}
+                             warranty_for_jobs(connection, usage_jobs).items()}
 
     def _select(self, spec: registry.SyncTable, record_ids, lock: bool) -> list[dict]:
-        keys = []
-        for rid in record_ids:
-            try:
-                keys.append(uuid.UUID(rid))
-            except (TypeError, ValueError):
-                continue
+        """Whole rows, by key: Core on the session's connection (no ORM
+        layer to go through for plain rows)."""
+        keys = sorted(_uuids(record_ids))
         if not keys:
             return []
         out = []
-        keys.sort()
+        connection = self.session.connection()
         for start in range(0, len(keys), 500):
             stmt = select(spec.table).where(_in(self.session, spec.table.c.id, keys[start:start + 500]))
             if lock:  # in key order: two batches locking the same rows cannot deadlock
                 stmt = stmt.order_by(spec.table.c.id).with_for_update()
-            out.extend(dict(row) for row in self.session.execute(stmt).mappings())
+            out.extend(dict(row) for row in connection.execute(stmt).mappings())
         return out
+
+    def _select_keys(self, spec: registry.SyncTable, keys: list[uuid.UUID]) -> list:
+        """Which of these keys exist already."""
+        found = []
+        connection = self.session.connection()
+        for start in range(0, len(keys), 500):
+            found.extend(connection.scalars(
+                select(spec.table.c.id).where(_in(self.session, spec.table.c.id, keys[start:start + 500]))))
+        return found
 
     def _load_field_versions(self, keys: list[tuple[str, str]]) -> None:
         by_table = defaultdict(list)
         for table, rid in keys:
             by_table[table].append(rid)
+        connection = self.session.connection()
+        changes = SyncChange.__table__
         for table, rids in by_table.items():
             for start in range(0, len(rids), 500):
-                for rid, versions in self.session.execute(
-                    select(SyncChange.record_id, SyncChange.field_versions)
-                    .where(SyncChange.table_name == table,
-                           _in(self.session, SyncChange.__table__.c.record_id, rids[start:start + 500]))
+                chunk = rids[start:start + 500]
+                for rid, versions in connection.execute(
+                    select(changes.c.record_id, changes.c.field_versions)
+                    .where(changes.c.table_name == table, _in(self.session, changes.c.record_id, chunk))
                 ):
                     self.field_versions[(table, rid)] = dict(versions or {})
 
@@ -304,19 +340,21 @@ class _Batch:
 
     def _parse(self, spec: registry.SyncTable, op: Operation) -> dict:
         errors, values = {}, {}
+        writable = spec.writable
+        updating = op.action == UPDATE
         for name, raw in op.fields.items():
-            parser = spec.writable.get(name)
+            parser = writable.get(name)
             if parser is None:
                 errors[name] = ["Not writable from a device."]
                 continue
-            if op.action == UPDATE and name in spec.create_only:
+            if updating and name in spec.create_only:
                 errors[name] = ["Set on create only."]
                 continue
             try:
                 values[name] = parser(raw)
             except FieldError as exc:
                 errors[name] = [str(exc)]
-        if op.action == CREATE:
+        if op.action == CREATE and not values.keys() >= spec.required:
             for name in spec.required - set(values):
                 errors.setdefault(name, ["Required."])
         if errors:
@@ -324,7 +362,9 @@ class _Batch:
         return values
 
     def _job_for(self, job_id) -> dict:
-        job = self.rows.get(("jobs", str(job_id)))
+        job = self.jobs.get(job_id)  # by UUID: the parsed value or a loaded row's
+        if job is None and not isinstance(job_id, uuid.UUID):
+            job = self.rows.get(("jobs", str(job_id)))
         if job is None:
             raise _Rejected("not_found", "no such job", {"job_id": ["Unknown job."]})
         if job["technician_id"] != self.pusher.technician_id and str(job["id"]) not in self.former:
@@ -336,7 +376,7 @@ class _Batch:
         if key in self.exists or key in self.rows or key in self.deleted:
             raise _Rejected("already_exists", "a record with this id exists already")
         row = dict.fromkeys(spec.column_names)
-        row["id"] = uuid.UUID(op.record_id)
+        row["id"] = self.keys.get(op.record_id) or uuid.UUID(op.record_id)
         job = None
         if spec.name == "check_ins":
             row["technician_id"] = self.pusher.technician_id
@@ -559,17 +599,44 @@ class _Batch:
                     wanted.add(value)
         if not wanted:
             return []
-        present = set(self.session.scalars(select(Blob.sha256).where(Blob.sha256.in_(sorted(wanted)))))
+        blobs = Blob.__table__
+        present = set(self.session.connection().scalars(
+            select(blobs.c.sha256).where(_in(self.session, blobs.c.sha256, sorted(wanted)))))
         return sorted(wanted - present)
 
 
 def _in(session: Session, column, values: list):
-    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``, one
-    parameter instead of hundreds: the statement text stays the same from
-    batch to batch (psycopg parses and prepares it once), same rows."""
-    if session.get_bind().dialect.name == "postgresql":
+    """``column IN (values)`` with ONE parameter, so that the statement text
+    stays the same from batch to batch (compiled and prepared once) instead
+    of hundreds of placeholders rendered per execution: on PostgreSQL
+    ``column = ANY(:array)``, on SQLite ``column IN (SELECT value FROM
+    json_each(:json))`` over the values in their stored form. Same rows."""
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    if dialect.name == "sqlite":
+        process = column.type._cached_bind_processor(dialect)
+        stored = [process(v) for v in values] if process is not None else list(values)
+        if all(type(v) in _JSON_SCALARS for v in stored):
+            each = func.json_each(bindparam(None, orjson.dumps(stored).decode(), type_=String()))
+            return column.in_(select(literal_column("value")).select_from(each))
     return column.in_(values)
+
+
+_JSON_SCALARS = (str, int)
+
+
+def _uuids(texts) -> list[uuid.UUID]:
+    """The valid UUIDs among these texts (others cannot name a record)."""
+    out = []
+    for text in texts:
+        if text is None:
+            continue
+        try:
+            out.append(uuid.UUID(text))
+        except (TypeError, ValueError):
+            continue
+    return out
 
 
 def _uuid_text(value) -> str | None:

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from media.models import Photo, PhotoKind, Signature
@@ -62,6 +62,14 @@ def _datetime(value):
         return None
     if not isinstance(value, str):
         raise FieldError("must be an ISO 8601 date-time string")
+    return _datetime_text(value)
+
+
+# A batch's facts share a few timestamps and name the same few jobs and parts:
+# each text is parsed once (refusals are not cached) and the same immutable
+# value handed out again.
+@lru_cache(maxsize=4096)
+def _datetime_text(value: str):
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
@@ -84,10 +92,15 @@ def _uuid(required: bool = False):
                 raise FieldError("may not be null")
             return None
         try:
-            return uuid.UUID(str(value))
+            return _uuid_text(value) if type(value) is str else uuid.UUID(str(value))
         except ValueError:
             raise FieldError("not a UUID") from None
     return parse
+
+
+@lru_cache(maxsize=4096)
+def _uuid_text(value: str) -> uuid.UUID:
+    return uuid.UUID(value)
 
 
 def _number(low: float | None = None, high: float | None = None, required: bool = False):

@@ -26,6 +26,8 @@ class Principal:
     token_id: uuid.UUID
     device_id: uuid.UUID | None = None
     technician_id: uuid.UUID | None = None
+    # The technician's van (stock their part usages come from), read with the token.
+    van_location_id: uuid.UUID | None = None
 
     @property
     def is_technician(self) -> bool:
@@ -112,9 +114,11 @@ def resolve_token(session: Session, token: str, *, now: datetime) -> Principal:
     """The principal behind a bearer token, or :class:`AuthenticationFailed`."""
     from server.technicians.models import Technician
 
-    # One round trip: every authenticated request (each sync push and pull) pays for it.
+    # One round trip: every authenticated request (each sync push and pull)
+    # pays for it. Plain columns, not mapped objects: nothing to track.
     row = session.execute(
-        select(AuthToken, User, Device, Technician.id)
+        select(AuthToken.id, AuthToken.revoked_at, AuthToken.expires_at, User.id, User.username, User.role,
+               User.active, Device.id, Device.revoked_at, Technician.id, Technician.van_location_id)
         .join(User, AuthToken.user_id == User.id)
         .outerjoin(Device, AuthToken.device_id == Device.id)
         .outerjoin(Technician, Technician.user_id == User.id)
@@ -122,18 +126,20 @@ def resolve_token(session: Session, token: str, *, now: datetime) -> Principal:
     ).first()
     if row is None:
         raise AuthenticationFailed("unknown token", code="invalid_token")
-    auth_token, user, device, profile_id = row
-    if auth_token.revoked_at is not None:
+    (token_id, token_revoked_at, expires_at, user_id, username, role, active, device_id, device_revoked_at,
+     profile_id, van_location_id) = row
+    if token_revoked_at is not None:
         raise AuthenticationFailed("this token has been revoked", code="token_revoked")
-    if auth_token.expires_at <= now:
+    if expires_at <= now:
         raise AuthenticationFailed("this token has expired", code="token_expired")
-    if not user.active:
+    if not active:
         raise AuthenticationFailed("this account is disabled", code="account_disabled")
-    if device is not None and device.revoked_at is not None:
+    if device_id is not None and device_revoked_at is not None:
         raise AuthenticationFailed("this device has been revoked", code="device_revoked")
-    technician_id = profile_id if user.role is Role.technician else None
-    return Principal(user_id=user.id, username=user.username, role=user.role, token_id=auth_token.id,
-                     device_id=device.id if device else None, technician_id=technician_id)
+    is_technician = role is Role.technician
+    return Principal(user_id=user_id, username=username, role=role, token_id=token_id, device_id=device_id,
+                     technician_id=profile_id if is_technician else None,
+                     van_location_id=van_location_id if is_technician else None)
 
 
 def revoke_token(session: Session, token_id: uuid.UUID, *, now: datetime) -> None:

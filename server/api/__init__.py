@@ -89,6 +89,28 @@ def _refuse_unknown_query_arguments() -> None:
 
     parser = Blueprint.ARGUMENTS_PARSER
     parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
+    _parse_json_bodies_once(parser)
+
+
+def _parse_json_bodies_once(parser) -> None:
+    """webargs reads a JSON body with the json module, a second time after
+    ``check_body`` (below) parsed it with Flask's (orjson first, the json
+    module for whatever orjson refuses: the same values). It takes Flask's
+    parse, kept on the request; a body Flask could not parse (or ``null``)
+    goes to webargs' own reading as before, errors included. A 500-operation
+    sync push is parsed once instead of twice (~2 ms)."""
+    from webargs.flaskparser import is_json_request
+
+    webargs_json = parser._raw_load_json
+
+    def raw_load_json(req):
+        if is_json_request(req):
+            body = req.get_json(silent=True)
+            if body is not None:
+                return body
+        return webargs_json(req)
+
+    parser._raw_load_json = raw_load_json
 
 
 def _refuse_query_strings_nobody_reads(app: Flask) -> None:

@@ -24,7 +24,6 @@ import orjson
 from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from schemas.sync import (
@@ -51,7 +50,6 @@ from server.db import utcnow
 from server.exceptions import PermissionDenied
 from server.extensions import db
 from server.pagination import paginate
-from server.technicians.models import Technician
 from sync import changelog, conflicts, watermelon
 from sync.errors import BatchTooLarge, check_protocol
 from sync.memory import no_cyclic_gc
@@ -90,9 +88,8 @@ def technician_pusher() -> Pusher:
     principal = current_principal()
     if principal.technician_id is None:
         raise PermissionDenied("only a technician's handheld syncs", code="not_a_technician")
-    van = db.session.scalar(select(Technician.van_location_id).where(Technician.id == principal.technician_id))
     return Pusher(technician_id=principal.technician_id, user_id=principal.user_id,
-                  device_id=principal.device_id, van_location_id=van)
+                  device_id=principal.device_id, van_location_id=principal.van_location_id)
 
 
 def apply_push(pusher: Pusher, operations: list):

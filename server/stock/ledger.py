@@ -389,17 +389,23 @@ def record_field_consumptions(session: Session, usages: list[dict], *, at: datet
             raise InvalidQuantity("a part usage uses a positive quantity",
                                   details={"fields": {"quantity": ["Must be > 0."]}})
     sources = {f"part_usage:{u['id']}": u for u in usages}
-    done = set(session.scalars(select(StockMovement.source).where(StockMovement.source.in_(list(sources)))))
+    # The reads below go straight to the session's connection (plain columns:
+    # no mapped objects to track); what the session holds unflushed first
+    # goes to the database, as its autoflush would.
+    if session.autoflush:
+        session.flush()
+    connection = session.connection()
+    done = set(connection.scalars(select(StockMovement.source).where(StockMovement.source.in_(list(sources)))))
     todo = [u for source, u in sources.items() if source not in done]
     if not todo:
         return []
     job_ids = list({u["job_id"] for u in todo})
     vanless = list({u["job_id"] for u in todo if not u.get("location_id")})  # sync always names the location
-    vans = dict(session.execute(select(Job.id, Technician.van_location_id)
-                                .join(Technician, Job.technician_id == Technician.id)
-                                .where(Job.id.in_(vanless))).all()) if vanless else {}
-    warranty = warranty_for_jobs(session, job_ids)
-    reserved = set(session.execute(
+    vans = dict(connection.execute(select(Job.id, Technician.van_location_id)
+                                   .join(Technician, Job.technician_id == Technician.id)
+                                   .where(Job.id.in_(vanless))).all()) if vanless else {}
+    warranty = warranty_for_jobs(connection, job_ids)
+    reserved = set(connection.execute(
         select(Reservation.job_id, Reservation.part_id, Reservation.location_id)
         .where(Reservation.status == ReservationStatus.active, Reservation.part_id.is_not(None),
                Reservation.job_id.in_(job_ids))).all())
@@ -426,8 +432,9 @@ def record_field_consumptions(session: Session, usages: list[dict], *, at: datet
     return sorted(touched, key=str)
 
 
-def warranty_for_jobs(session: Session, job_ids: list) -> dict:
-    """:func:`warranty_for_job` for many jobs in one query (jobs without an asset are left out).
+def warranty_for_jobs(connection, job_ids: list) -> dict:
+    """:func:`warranty_for_job` for many jobs in one query (jobs without an asset are left out);
+    ``connection`` is a Connection or a Session.
 
     The one warranty rule for usages too: sync's part-usage rows and their
     ledger movements are both judged here, so they never disagree."""
@@ -435,7 +442,7 @@ def warranty_for_jobs(session: Session, job_ids: list) -> dict:
     from server.jobs.models import Job
     from server.tickets.models import Ticket
 
-    rows = session.execute(
+    rows = connection.execute(
         select(Job.id, Ticket.received_at, Asset.warranty_end)
         .select_from(Job).join(Ticket, Ticket.id == Job.ticket_id).join(Asset, Asset.id == Ticket.asset_id)
         .where(Job.id.in_(job_ids))).all()
@@ -471,7 +478,7 @@ def _consume_plain(session: Session, usages: list[dict], *, at: datetime) -> Non
     } for u in usages])
 
     # Balances after each usage, walking back from the level each key ends at.
-    final = {(row.location_id, row.part_id): row.on_hand for row in session.execute(
+    final = {(row.location_id, row.part_id): row.on_hand for row in connection.execute(
         select(StockLevel.location_id, StockLevel.part_id, StockLevel.on_hand)
         .where(tuple_(StockLevel.location_id, StockLevel.part_id).in_(ordered)))}
     short = []
@@ -484,7 +491,7 @@ def _consume_plain(session: Session, usages: list[dict], *, at: datetime) -> Non
             short.append((usage, balance_after))
     if not short:
         return
-    movement_ids = dict(session.execute(select(StockMovement.source, StockMovement.id).where(
+    movement_ids = dict(connection.execute(select(StockMovement.source, StockMovement.id).where(
         StockMovement.source.in_([f"part_usage:{u['id']}" for u, _ in short]))).all())
     # One executemany, in the order the one-by-one path would raise them.
     discrepancies = StockDiscrepancy.__table__
