@@ -41,15 +41,25 @@ def scratch_urls() -> list[tuple[str, str]]:
         finally:
             engine.dispose()
         scratch_url = scratch.render_as_string(hide_password=False)
-        engine = sa.create_engine(scratch_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(sa.text("CREATE SCHEMA public"))
-            if connection.scalar(sa.text("SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'")):
-                connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
-        engine.dispose()
+        reset_database(scratch_url)
         urls.append(("postgresql", scratch_url))
     return urls
+
+
+def reset_database(url: str) -> None:
+    """Empty a scratch database made by :func:`scratch_urls` (schema and data)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+        if connection.scalar(sa.text("SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'")):
+            connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    engine.dispose()
 
 
 def migrated_app(url: str):
