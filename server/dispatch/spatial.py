@@ -234,8 +234,10 @@ class SpatialIndex(ABC):
 
     def _hydrate(self, session: Session, layer: Layer, neighbours: list[Neighbour], columns: tuple, params: dict):
         """The same neighbours, in the same order, with ``columns`` fetched by id in one query."""
-        stmt = sa.select(layer.model.id, *columns).where(layer.model.id.in_([n.id for n in neighbours]))
-        extras = {_as_uuid(i): tuple(rest) for i, *rest in session.execute(stmt, params)}
+        stmt = _cached(("hydrate", layer.name), (columns,), lambda: sa.select(layer.model.id, *columns).where(
+            layer.model.id.in_(sa.bindparam("spatial_ids", expanding=True))))
+        extras = {_as_uuid(i): tuple(rest) for i, *rest in session.execute(
+            stmt, {**params, "spatial_ids": [n.id for n in neighbours]})}
         for n in neighbours:
             yield Neighbour(n.distance_m, n.id, n.latitude, n.longitude, extras[n.id])
 
@@ -256,6 +258,25 @@ class SpatialIndex(ABC):
     def _scan(self, session: Session, layer: Layer, lat: float, lon: float, where, batch: int,
               columns: tuple, params: dict) -> Iterator[ScanStep]:
         """Yield candidate points in growing steps, each with its lower bound."""
+
+
+# Statements by the identity of what they are built from: a caller that reuses
+# its conditions and columns (bound parameters for the values) reuses the
+# statement, and SQLAlchemy its memoised cache key instead of walking the whole
+# statement again on every execution. Bounded.
+_STATEMENTS: dict = {}
+
+
+def _cached(name: tuple, parts: tuple, build):
+    key = (name, tuple(id(p) for p in parts))
+    cached = _STATEMENTS.get(key)
+    if cached is not None and all(a is b for a, b in zip(cached[1], parts, strict=True)):
+        return cached[0]
+    statement = build()
+    if len(_STATEMENTS) >= 256:
+        _STATEMENTS.clear()
+    _STATEMENTS[key] = (statement, parts)  # the parts are kept alive, so their ids stay theirs
+    return statement
 
 
 def _as_uuid(value) -> uuid.UUID:
@@ -291,16 +312,25 @@ class SQLiteRTreeIndex(SpatialIndex):
     def __init__(self, start_radius_m: float = 10_000.0):
         self.start_radius_m = start_radius_m
 
-    def _scan(self, session, layer, lat, lon, where, batch, columns, params):
+    @staticmethod
+    def _ring_statement(layer, where, columns):
         rtree = sa.table(layer.rtree, sa.column("key"), sa.column("min_lat"), sa.column("max_lat"),
                          sa.column("min_lon"), sa.column("max_lon"), sa.column(layer.key_column),
                          sa.column("lat"), sa.column("lon"))
-        base = sa.select(rtree.c[layer.key_column], rtree.c.lat, rtree.c.lon, *columns)
+        stmt = sa.select(rtree.c[layer.key_column], rtree.c.lat, rtree.c.lon, *columns)
         if where is not None or columns:
-            base = base.select_from(rtree.join(layer.model.__table__,
+            stmt = stmt.select_from(rtree.join(layer.model.__table__,
                                                layer.model.__table__.c.id == rtree.c[layer.key_column]))
         if where is not None:
-            base = base.where(where)
+            stmt = stmt.where(where)
+        # The ring's box is bound at execution: one statement for every ring.
+        return stmt.where(rtree.c.max_lat >= sa.bindparam("ring_lat_min"),
+                          rtree.c.min_lat <= sa.bindparam("ring_lat_max"),
+                          rtree.c.max_lon >= sa.bindparam("ring_lon_min"),
+                          rtree.c.min_lon <= sa.bindparam("ring_lon_max"))
+
+    def _scan(self, session, layer, lat, lon, where, batch, columns, params):
+        stmt = _cached(("ring", layer.name), (where, columns), lambda: self._ring_statement(layer, where, columns))
         seen: set[str] = set()
         radius = self.start_radius_m
         while True:
@@ -308,9 +338,9 @@ class SQLiteRTreeIndex(SpatialIndex):
             boxes = list(_boxes(lat, lon, radius))
             whole_earth = boxes[0][1]
             for (lat_min, lat_max, lon_min, lon_max), _ in boxes:
-                stmt = base.where(rtree.c.max_lat >= lat_min, rtree.c.min_lat <= lat_max,
-                                  rtree.c.max_lon >= lon_min, rtree.c.min_lon <= lon_max)
-                for key, plat, plon, *extra in session.execute(stmt, params):
+                box = {"ring_lat_min": lat_min, "ring_lat_max": lat_max, "ring_lon_min": lon_min,
+                       "ring_lon_max": lon_max}
+                for key, plat, plon, *extra in session.execute(stmt, {**params, **box}):
                     if key not in seen:
                         seen.add(key)
                         fresh.append((_as_uuid(key), plat, plon, *extra))
@@ -379,13 +409,15 @@ class PostGISIndex(SpatialIndex):
         return batch + max(8, batch // 2)
 
     def _scan(self, session, layer, lat, lon, where, batch, columns, params, first_rows=None):
-        stmt = self._statement(layer, where, columns)
+        stmt = None  # built only when a step needs a round trip of its own
         seen: set[uuid.UUID] = set()
         limit = self._first_limit(batch)
         while True:
             if first_rows is not None:
                 rows, first_rows = first_rows, None
             else:
+                if stmt is None:
+                    stmt = self._statement(layer, where, columns)
                 rows = session.execute(stmt.limit(limit), {**params, "qlon": lon, "qlat": lat}).all()
             fresh = [(r[0], float(r[1]), float(r[2]), *r[4:]) for r in rows if r[0] not in seen]
             seen.update(r[0] for r in fresh)
