@@ -4,14 +4,15 @@ with their reasons.
 
 Search: the spatial index walks technicians in exact geodesic order, carrying
 each one's facts (certifications, shifts, leave, open jobs, van stock) in the
-same query; the availability filters run in Python. First the nearest
-``excluded_limit`` technicians of all (whoever of them is filtered out is
-listed with the reason), then only those certified for the product line
-(prefiltered in SQL, so a rare line never scans the fleet) until the pool is
-full; certified technicians passed over on the way are listed too, nearest first. The nearest ``pool_size`` available
-technicians are ranked; ranking never looks further than that pool, so the
-answer equals what brute force over the whole fleet gives for the same pool
-(bench/bench_dispatch.py checks it).
+same query; the availability filters run in Python. First only those certified
+for the product line (prefiltered in SQL, so a rare line never scans the
+fleet) until the pool holds the nearest ``pool_size`` available technicians;
+then everyone, certified or not, out to the farthest of the pool, for the
+filtered-out list: the nearest ``excluded_limit`` technicians who were passed
+over (whatever the reason: not certified, expired, off shift, on leave,
+overloaded), nearest first. The pool is ranked; ranking never looks further
+than that pool, so the answer equals what brute force over the whole fleet
+gives for the same pool (bench/bench_dispatch.py checks it).
 
 Score (higher is better), points per criterion, weights configurable:
 
@@ -26,7 +27,7 @@ Score (higher is better), points per criterion, weights configurable:
 from __future__ import annotations
 
 import functools
-import itertools
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -299,26 +300,33 @@ def find_candidates(session: Session, context: TicketContext, *, settings: Dispa
             excluded[n.id] = _excluded(n, facts, verdict, now, settings)
 
     # Two searches from the site, whose first steps an engine may fetch in one round trip:
-    # 1. the nearest technicians of all, certified or not: whoever of them is
-    #    filtered out is listed with the reason, so a dispatcher sees why
-    #    someone close was not suggested;
-    # 2. then, nearest first, only those certified for the product line
-    #    (prefiltered in SQL: a rare line never scans the fleet) until the pool is full.
-    nearby, certified = index.iter_nearest_many(
+    # 1. only those certified for the product line (prefiltered in SQL: a rare
+    #    line never scans the fleet), nearest first, until the pool is full;
+    # 2. everyone, certified or not, nearest first, up to the farthest of the
+    #    pool: the nearest ``excluded_limit`` filtered out on the way are
+    #    listed with their reasons, so a dispatcher sees why someone close was
+    #    not suggested. (Beyond the pool no one was passed over.)
+    certified, nearby = index.iter_nearest_many(
         session, TECHNICIANS, context.latitude, context.longitude,
-        [(active, max(settings.excluded_limit, 1)), (prefilter, pool_size + settings.excluded_limit)],
-        columns=columns, params=params)
-    for n in itertools.islice(nearby, settings.excluded_limit):
-        consider(n)
-    if len(pool) < pool_size:
+        [(prefilter, pool_size), (active, max(2 * settings.excluded_limit, 1))], columns=columns, params=params)
+    if pool_size > 0:
         for n in certified:
-            if n.id in seen:
-                continue
             consider(n)
             if len(pool) >= pool_size or len(seen) >= settings.scan_limit:
                 break
-    examined = len(seen)
     pool = sorted(pool, key=lambda entry: (entry[0].distance_m, str(entry[0].id)))[:pool_size]
+    reach = pool[-1][0].distance_m if len(pool) >= pool_size else math.inf
+    listed = 0  # filtered-out technicians met by search 2 (which meets everyone, in order)
+    if settings.excluded_limit > 0:
+        for n in nearby:
+            if n.distance_m > reach or len(seen) >= settings.scan_limit:
+                break
+            if n.id not in seen:
+                consider(n)
+            listed += n.id in excluded
+            if listed >= settings.excluded_limit:
+                break
+    examined = len(seen)
 
     candidates = []
     for n, facts, van, verdict, travel in pool:
