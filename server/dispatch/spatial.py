@@ -442,8 +442,13 @@ class PostGISIndex(SpatialIndex):
         if cached is not None and cached[1] is columns and all(
                 w is where for w, (where, _) in zip(cached[2], searches, strict=True)):
             return cached[0]
-        parts = [self._statement(layer, where, columns).add_columns(sa.literal(i).label("search"))
-                 .limit(self._first_limit(batch)).subquery() for i, (where, batch) in enumerate(searches)]
+        # Constants written into the SQL, not bound: with its LIMIT known the
+        # planner can keep one generic plan of the prepared statement for every
+        # query (a bound LIMIT made it re-plan each execution).
+        parts = [self._statement(layer, where, columns)
+                 .add_columns(sa.literal_column(str(int(i))).label("search"))
+                 .limit(sa.literal_column(str(int(self._first_limit(batch))))).subquery()
+                 for i, (where, batch) in enumerate(searches)]
         union = sa.union_all(*(sa.select(part) for part in parts))
         if len(self._unions) >= 64:
             self._unions.clear()
