@@ -60,39 +60,54 @@ class Need:
 
 @dataclass
 class TicketContext:
-    ticket: Ticket
+    ticket_id: uuid.UUID
     latitude: float
     longitude: float
     product_line: str
-    asset: Asset | None
+    asset_model: str | None  # None: the ticket has no asset
     due: datetime
     under_warranty: bool
     needs: list[Need]
 
 
-def ticket_context(session: Session, ticket: Ticket | uuid.UUID, *, now: datetime, product_line: str | None = None,
-                   with_spare_unit: bool = False, require_product_line: bool = True) -> TicketContext:
-    """What dispatch needs to know about a ticket (given, or by id: then ticket,
-    site, asset and needed parts come in one round trip), or a clear error why
-    it cannot be dispatched."""
-    ticket_id = ticket.id if isinstance(ticket, Ticket) else ticket
-    parts = availability.json_rows(session.get_bind().dialect.name, TicketPart.part_id, Part.part_number,
-                                   TicketPart.quantity)
+@functools.lru_cache(maxsize=4)
+def _context_statement(dialect: str):
+    """Ticket, site, asset and needed parts in one round trip, as plain columns
+    (no ORM objects: dispatch only reads them), built once per engine."""
+    ticket_id = bindparam("dispatch_ticket_id")
+    parts = availability.json_rows(dialect, TicketPart.part_id, Part.part_number, TicketPart.quantity)
     needed = (select(parts).select_from(TicketPart).join(Part, Part.id == TicketPart.part_id)
               .where(TicketPart.ticket_id == ticket_id).scalar_subquery())
-    row = session.execute(
-        select(Ticket, Site, Asset, needed).select_from(Ticket).join(Site, Site.id == Ticket.site_id)
-        .outerjoin(Asset, Asset.id == Ticket.asset_id).where(Ticket.id == ticket_id)).one_or_none()
+    tickets, sites, assets = Ticket.__table__, Site.__table__, Asset.__table__
+    return (select(tickets.c.status, tickets.c.on_site_due_at, tickets.c.site_id, sites.c.latitude,
+                   sites.c.longitude, assets.c.id, assets.c.product_line, assets.c.model, assets.c.warranty_end,
+                   needed)
+            .select_from(tickets.join(sites, sites.c.id == tickets.c.site_id)
+                         .outerjoin(assets, assets.c.id == tickets.c.asset_id))
+            .where(tickets.c.id == ticket_id))
+
+
+def ticket_context(session: Session, ticket: Ticket | uuid.UUID, *, now: datetime, product_line: str | None = None,
+                   with_spare_unit: bool = False, require_product_line: bool = True) -> TicketContext:
+    """What dispatch needs to know about a ticket (given, or by id), in one
+    round trip, or a clear error why it cannot be dispatched."""
+    ticket_id = ticket.id if isinstance(ticket, Ticket) else ticket
+    if session.autoflush:
+        session.flush()  # as the ORM would before reading
+    row = session.connection().execute(_context_statement(session.get_bind().dialect.name),
+                                       {"dispatch_ticket_id": ticket_id}).one_or_none()
     if row is None:
         raise NotFound("no such ticket")
-    ticket, site, asset, needed_rows = row
-    if ticket.status not in DISPATCHABLE:
-        raise Conflict(f"a {ticket.status.value} ticket is not dispatched", code="ticket_not_open",
-                       details={"status": ticket.status.value})
-    if site.latitude is None or site.longitude is None:
+    status, due, site_id, latitude, longitude, asset_id, asset_line, asset_model, warranty_end, needed_rows = row
+    status = TicketStatus(status)
+    if status not in DISPATCHABLE:
+        raise Conflict(f"a {status.value} ticket is not dispatched", code="ticket_not_open",
+                       details={"status": status.value})
+    if latitude is None or longitude is None:
         raise InvalidInput("the ticket's site has no coordinates: geocode its address before dispatching",
-                           code="site_without_coordinates", details={"site_id": str(ticket.site_id)})
-    line = product_line or (asset.product_line if asset else None)
+                           code="site_without_coordinates", details={"site_id": str(site_id)})
+    has_asset = asset_id is not None
+    line = product_line or (asset_line if has_asset else None)
     if not line and require_product_line:
         raise InvalidInput("the ticket has no asset: name the product_line to dispatch for",
                            code="product_line_unknown",
@@ -101,12 +116,13 @@ def ticket_context(session: Session, ticket: Ticket | uuid.UUID, *, now: datetim
                     for part_id, part_number, quantity in availability.json_list(needed_rows)),
                    key=lambda n: (n.label, n.key))
     if with_spare_unit:
-        if asset is None:
+        if not has_asset:
             raise InvalidInput("a spare unit is of the asset's model, and the ticket has no asset",
                                code="spare_unit_without_asset")
-        needs.append(Need("spare_unit", asset.model, asset.model))
-    under_warranty = asset is not None and asset.under_warranty(now.date())
-    return TicketContext(ticket, site.latitude, site.longitude, line or "", asset, ticket.on_site_due_at,
+        needs.append(Need("spare_unit", asset_model, asset_model))
+    # Asset.under_warranty, on the plain columns.
+    under_warranty = has_asset and warranty_end is not None and now.date() <= warranty_end
+    return TicketContext(ticket_id, latitude, longitude, line or "", asset_model if has_asset else None, due,
                          under_warranty, needs)
 
 
@@ -356,7 +372,7 @@ def find_candidates(session: Session, context: TicketContext, *, settings: Dispa
         candidate.rank = rank
     nearest_excluded = sorted(excluded.values(), key=lambda e: (e.distance_km, str(e.technician_id)))
     return CandidateReport(
-        ticket_id=context.ticket.id, latitude=context.latitude, longitude=context.longitude,
+        ticket_id=context.ticket_id, latitude=context.latitude, longitude=context.longitude,
         product_line=context.product_line, on_site_due_at=context.due, under_warranty=context.under_warranty,
         evaluated_at=now, needs=context.needs, weights={c: settings.weight(c) for c in ("eta", "deadline", "parts",
                                                                                        "workload")},
