@@ -205,6 +205,9 @@ class SpatialIndex(ABC):
         exact: list[tuple[float, str, Neighbour]] = []
         rough: list[tuple[float, str, Row]] = []
         ready: list[Neighbour] = []
+        # Columns are fetched for ``batch`` points first; a caller that wants
+        # more usually wants only a few more: smaller fetches after that.
+        chunk = max(batch, 1)
         bound = 0.0
         exhausted = False
         while True:
@@ -219,11 +222,12 @@ class SpatialIndex(ABC):
                     yield neighbour
                     continue
                 ready.append(neighbour)
-                if len(ready) < batch:
+                if len(ready) < chunk:
                     continue
             if ready:
                 yield from self._hydrate(session, layer, ready, hydrate_columns, params)
                 ready = []
+                chunk = max(batch // 4, 1)
                 continue
             if exhausted:
                 return
