@@ -35,6 +35,7 @@ from datetime import time as dtime
 from pathlib import Path
 
 import sqlalchemy as sa
+from geographiclib.geodesic import Geodesic
 from geopy.distance import geodesic
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -42,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from server import create_app  # noqa: E402
 from server.dispatch import ranking, spatial, stock_options  # noqa: E402
 from server.dispatch.settings import DispatchSettings  # noqa: E402
-from server.dispatch.spatial import STOCK_LOCATIONS, TECHNICIANS, Neighbour, SpatialIndex, geodesic_m  # noqa: E402
+from server.dispatch.spatial import STOCK_LOCATIONS, TECHNICIANS, Neighbour, SpatialIndex  # noqa: E402
 from server.extensions import db  # noqa: E402
 from server.models import Site, Ticket  # noqa: E402
 
@@ -252,6 +253,9 @@ def timed(fn, *args, **kwargs):
     started = time.perf_counter()
     result = fn(*args, **kwargs)
     elapsed = time.perf_counter() - started
+    # As the API does (server/api/dispatch.py: end_read), off the clock like the
+    # teardown: a COMMIT keeps psycopg's prepared statements, a ROLLBACK drops them.
+    db.session.commit()
     db.session.remove()
     return elapsed, result
 
@@ -260,7 +264,9 @@ def exact_nearest_oracle(points, lat, lon, k=10, pool=400):
     """Exact nearest ``k`` without measuring every point: rank all by haversine,
     measure the best ``pool`` exactly, and prove nothing outside can be nearer."""
     rough = sorted(((spatial.great_circle_m(lat, lon, a, b), i, a, b) for i, a, b in points))
-    exact = sorted((geodesic_m(lat, lon, a, b), str(i), i) for _, i, a, b in rough[:pool])
+    # geopy's own engine (pure-Python geographiclib), not the search's compiled one: an independent check.
+    exact = sorted((Geodesic.WGS84.Inverse(lat, lon, a, b, Geodesic.DISTANCE)["s12"], str(i), i)
+                   for _, i, a, b in rough[:pool])
     assert exact[k - 1][0] < rough[pool][0] * spatial.SPHERE_TO_GEODESIC_LOWER, "oracle pool too small"
     return [i for _, _, i in exact[:k]]
 

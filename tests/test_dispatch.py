@@ -181,6 +181,42 @@ def test_each_filter_excludes_with_its_reason(client, dispatcher, ticket):
     assert all(e["reasons"][0]["message"] for e in body["excluded"])
 
 
+def test_the_filtered_out_list_is_the_nearest_ten_passed_over_whatever_the_reason(client, dispatcher, ticket):
+    # The five nearest are free; the next eight hold no chiller certification;
+    # three certified ones farther out are off shift. The ten filtered out
+    # nearest the site are the eight uncertified and the two nearer off-shift
+    # ones, however many free technicians came before them.
+    for i in range(5):
+        tech_at(1 + i * 0.2, name=f"free {i}")
+    for i in range(8):
+        tech_at(3 + i * 0.2, name=f"boilers {i}", product_lines=("boiler",))
+    for i in range(3):
+        off = tech_at(6 + i, name=f"off {i}")
+        off.shifts.clear()
+    db.session.commit()
+    body = candidates(client, dispatcher, ticket)
+    assert names(body["candidates"]) == [f"free {i}" for i in range(5)]
+    assert names(body["excluded"]) == [f"boilers {i}" for i in range(8)] + ["off 0", "off 1"]
+    assert excluded_reasons(body)["off 1"] == ["off_shift"]
+    assert excluded_reasons(body)["boilers 7"] == ["not_certified"]
+
+
+def test_no_one_beyond_the_farthest_ranked_technician_is_listed_as_filtered_out(app, client, dispatcher, ticket):
+    tech_at(1, name="free near")
+    tech_at(1.5, name="boilers near", product_lines=("boiler",))
+    tech_at(2, name="free farther")
+    tech_at(5, name="boilers far", product_lines=("boiler",))
+    tech_at(5.5, name="free far")
+    defaults = app.config["DISPATCH_CANDIDATE_POOL"]
+    app.config["DISPATCH_CANDIDATE_POOL"] = 2
+    try:
+        body = candidates(client, dispatcher, ticket, limit=2)
+    finally:
+        app.config["DISPATCH_CANDIDATE_POOL"] = defaults
+    assert names(body["candidates"]) == ["free near", "free farther"]
+    assert names(body["excluded"]) == ["boilers near"]
+
+
 def test_completed_and_cancelled_jobs_do_not_count_as_load(client, dispatcher, ticket):
     tech = tech_at(1, name="free again", max_open_jobs=1)
     f.job(f.ticket(), tech, status=JobStatus.completed)

@@ -149,6 +149,12 @@ def test_the_geodesic_is_geopys():
         a = (rng.uniform(-90, 90), rng.uniform(-180, 180))
         b = (rng.uniform(-90, 90), rng.uniform(-180, 180))
         assert spatial.geodesic_m(*a, *b) == pytest.approx(geodesic(a, b).meters, rel=1e-12, abs=1e-6)
+    # The hard cases too: the same point, nearly antipodal points, a pole, across the antimeridian, short hops.
+    for a, b in (((31.2, 121.4), (31.2, 121.4)), ((0.0, 0.0), (0.5, 179.7)), ((-30.0, 0.0), (29.9, 179.8)),
+                 ((90.0, 0.0), (89.0, 45.0)), ((10.0, 179.99), (10.0, -179.99)), ((31.2, 121.4), (31.20001, 121.4))):
+        assert spatial.geodesic_m(*a, *b) == pytest.approx(geodesic(a, b).meters, rel=1e-12, abs=1e-6)
+    # Mirror images are exact ties, as they are for geopy: ties are then broken by id alike.
+    assert spatial.geodesic_m(31.2, 121.4, 31.5, 121.9) == spatial.geodesic_m(31.2, 121.4, 31.5, 120.9)
 
 
 def test_carried_columns_come_back_with_each_point(app, index):

@@ -33,6 +33,15 @@ def settings() -> DispatchSettings:
     return DispatchSettings.from_config(current_app.config)
 
 
+def end_read() -> None:
+    """End a read-only request's transaction with COMMIT rather than the ROLLBACK
+    of the session's teardown: psycopg forgets its prepared statements on every
+    ROLLBACK, so a pooled connection would re-plan the dispatch searches on every
+    request; after a COMMIT they stay prepared. (The answer is plain data: nothing
+    expired by the commit is read again.)"""
+    db.session.commit()
+
+
 @blp.route("/tickets/<uuid:ticket_id>/candidates")
 class Candidates(MethodView):
     @requires(*OFFICE)
@@ -46,7 +55,9 @@ class Candidates(MethodView):
         # Office roles see every ticket: no scope to apply, so one round trip loads it all.
         context = ranking.ticket_context(db.session, ticket_id, now=now, product_line=args.get("product_line"),
                                          with_spare_unit=args["with_spare_unit"])
-        return ranking.find_candidates(db.session, context, settings=settings(), now=now, limit=args.get("limit"))
+        report = ranking.find_candidates(db.session, context, settings=settings(), now=now, limit=args.get("limit"))
+        end_read()
+        return report
 
 
 @blp.route("/tickets/<uuid:ticket_id>/stock-options")
@@ -63,6 +74,7 @@ class StockOptions(MethodView):
                                             model=args.get("model"), quantity=args.get("quantity"))
         items = stock_options.stock_options(db.session, context, needs, settings=settings(),
                                             limit=args.get("limit"))
+        end_read()
         return {"ticket_id": ticket_id, "under_warranty": context.under_warranty, "items": items}
 
 

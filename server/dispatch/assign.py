@@ -138,8 +138,8 @@ def _reserve(session, context: TicketContext, job: Job, parts: list[PartChoice],
         if unit is None:
             raise InvalidInput("no such spare unit", code="unknown_spare_unit",
                                details={"fields": {"json": {"spare_unit_id": ["Unknown spare unit."]}}})
-        if context.asset is not None and unit.model != context.asset.model:
-            raise InvalidInput(f"a swap needs a unit of model {context.asset.model}, this one is {unit.model}",
+        if context.asset_model is not None and unit.model != context.asset_model:
+            raise InvalidInput(f"a swap needs a unit of model {context.asset_model}, this one is {unit.model}",
                                code="spare_unit_wrong_model")
         reservations.append(ledger.reserve_spare_unit(session, spare_unit_id=spare_unit_id, job_id=job.id))
     return reservations

@@ -17,7 +17,6 @@ PostgreSQL paths decide identically.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,7 +24,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import case, func, select
+import orjson
+from sqlalchemy import Text, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from server.jobs.models import Job, JobStatus
@@ -125,9 +125,11 @@ TECHNICIAN_FIELDS = ("id", "name", "timezone", "max_open_jobs", "van_location_id
 
 
 def json_rows(dialect: str, *columns):
-    """A JSON array of arrays, one per row: json_agg on PostgreSQL, json_group_array on SQLite."""
+    """A JSON array of arrays, one per row, as text: json_agg on PostgreSQL,
+    json_group_array on SQLite. Text, so that the driver does not decode every
+    row fetched; :func:`json_list` decodes those that are read (orjson)."""
     if dialect == "postgresql":
-        return func.json_agg(func.json_build_array(*columns))
+        return cast(func.json_agg(func.json_build_array(*columns)), Text)
     return func.json_group_array(func.json_array(*columns))
 
 
@@ -168,7 +170,7 @@ class TechnicianRecord:
 def json_list(value) -> list:
     if value is None:
         return []
-    rows = json.loads(value) if isinstance(value, str) else value
+    rows = orjson.loads(value) if isinstance(value, (str, bytes)) else value
     return [r for r in rows if r is not None and any(v is not None for v in r)]
 
 

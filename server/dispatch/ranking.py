@@ -4,14 +4,15 @@ with their reasons.
 
 Search: the spatial index walks technicians in exact geodesic order, carrying
 each one's facts (certifications, shifts, leave, open jobs, van stock) in the
-same query; the availability filters run in Python. First the nearest
-``excluded_limit`` technicians of all (whoever of them is filtered out is
-listed with the reason), then only those certified for the product line
-(prefiltered in SQL, so a rare line never scans the fleet) until the pool is
-full; certified technicians passed over on the way are listed too, nearest first. The nearest ``pool_size`` available
-technicians are ranked; ranking never looks further than that pool, so the
-answer equals what brute force over the whole fleet gives for the same pool
-(bench/bench_dispatch.py checks it).
+same query; the availability filters run in Python. First only those certified
+for the product line (prefiltered in SQL, so a rare line never scans the
+fleet) until the pool holds the nearest ``pool_size`` available technicians;
+then everyone, certified or not, out to the farthest of the pool, for the
+filtered-out list: the nearest ``excluded_limit`` technicians who were passed
+over (whatever the reason: not certified, expired, off shift, on leave,
+overloaded), nearest first. The pool is ranked; ranking never looks further
+than that pool, so the answer equals what brute force over the whole fleet
+gives for the same pool (bench/bench_dispatch.py checks it).
 
 Score (higher is better), points per criterion, weights configurable:
 
@@ -26,7 +27,7 @@ Score (higher is better), points per criterion, weights configurable:
 from __future__ import annotations
 
 import functools
-import itertools
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -59,39 +60,54 @@ class Need:
 
 @dataclass
 class TicketContext:
-    ticket: Ticket
+    ticket_id: uuid.UUID
     latitude: float
     longitude: float
     product_line: str
-    asset: Asset | None
+    asset_model: str | None  # None: the ticket has no asset
     due: datetime
     under_warranty: bool
     needs: list[Need]
 
 
-def ticket_context(session: Session, ticket: Ticket | uuid.UUID, *, now: datetime, product_line: str | None = None,
-                   with_spare_unit: bool = False, require_product_line: bool = True) -> TicketContext:
-    """What dispatch needs to know about a ticket (given, or by id: then ticket,
-    site, asset and needed parts come in one round trip), or a clear error why
-    it cannot be dispatched."""
-    ticket_id = ticket.id if isinstance(ticket, Ticket) else ticket
-    parts = availability.json_rows(session.get_bind().dialect.name, TicketPart.part_id, Part.part_number,
-                                   TicketPart.quantity)
+@functools.lru_cache(maxsize=4)
+def _context_statement(dialect: str):
+    """Ticket, site, asset and needed parts in one round trip, as plain columns
+    (no ORM objects: dispatch only reads them), built once per engine."""
+    ticket_id = bindparam("dispatch_ticket_id")
+    parts = availability.json_rows(dialect, TicketPart.part_id, Part.part_number, TicketPart.quantity)
     needed = (select(parts).select_from(TicketPart).join(Part, Part.id == TicketPart.part_id)
               .where(TicketPart.ticket_id == ticket_id).scalar_subquery())
-    row = session.execute(
-        select(Ticket, Site, Asset, needed).select_from(Ticket).join(Site, Site.id == Ticket.site_id)
-        .outerjoin(Asset, Asset.id == Ticket.asset_id).where(Ticket.id == ticket_id)).one_or_none()
+    tickets, sites, assets = Ticket.__table__, Site.__table__, Asset.__table__
+    return (select(tickets.c.status, tickets.c.on_site_due_at, tickets.c.site_id, sites.c.latitude,
+                   sites.c.longitude, assets.c.id, assets.c.product_line, assets.c.model, assets.c.warranty_end,
+                   needed)
+            .select_from(tickets.join(sites, sites.c.id == tickets.c.site_id)
+                         .outerjoin(assets, assets.c.id == tickets.c.asset_id))
+            .where(tickets.c.id == ticket_id))
+
+
+def ticket_context(session: Session, ticket: Ticket | uuid.UUID, *, now: datetime, product_line: str | None = None,
+                   with_spare_unit: bool = False, require_product_line: bool = True) -> TicketContext:
+    """What dispatch needs to know about a ticket (given, or by id), in one
+    round trip, or a clear error why it cannot be dispatched."""
+    ticket_id = ticket.id if isinstance(ticket, Ticket) else ticket
+    if session.autoflush:
+        session.flush()  # as the ORM would before reading
+    row = session.connection().execute(_context_statement(session.get_bind().dialect.name),
+                                       {"dispatch_ticket_id": ticket_id}).one_or_none()
     if row is None:
         raise NotFound("no such ticket")
-    ticket, site, asset, needed_rows = row
-    if ticket.status not in DISPATCHABLE:
-        raise Conflict(f"a {ticket.status.value} ticket is not dispatched", code="ticket_not_open",
-                       details={"status": ticket.status.value})
-    if site.latitude is None or site.longitude is None:
+    status, due, site_id, latitude, longitude, asset_id, asset_line, asset_model, warranty_end, needed_rows = row
+    status = TicketStatus(status)
+    if status not in DISPATCHABLE:
+        raise Conflict(f"a {status.value} ticket is not dispatched", code="ticket_not_open",
+                       details={"status": status.value})
+    if latitude is None or longitude is None:
         raise InvalidInput("the ticket's site has no coordinates: geocode its address before dispatching",
-                           code="site_without_coordinates", details={"site_id": str(ticket.site_id)})
-    line = product_line or (asset.product_line if asset else None)
+                           code="site_without_coordinates", details={"site_id": str(site_id)})
+    has_asset = asset_id is not None
+    line = product_line or (asset_line if has_asset else None)
     if not line and require_product_line:
         raise InvalidInput("the ticket has no asset: name the product_line to dispatch for",
                            code="product_line_unknown",
@@ -100,12 +116,13 @@ def ticket_context(session: Session, ticket: Ticket | uuid.UUID, *, now: datetim
                     for part_id, part_number, quantity in availability.json_list(needed_rows)),
                    key=lambda n: (n.label, n.key))
     if with_spare_unit:
-        if asset is None:
+        if not has_asset:
             raise InvalidInput("a spare unit is of the asset's model, and the ticket has no asset",
                                code="spare_unit_without_asset")
-        needs.append(Need("spare_unit", asset.model, asset.model))
-    under_warranty = asset is not None and asset.under_warranty(now.date())
-    return TicketContext(ticket, site.latitude, site.longitude, line or "", asset, ticket.on_site_due_at,
+        needs.append(Need("spare_unit", asset_model, asset_model))
+    # Asset.under_warranty, on the plain columns.
+    under_warranty = has_asset and warranty_end is not None and now.date() <= warranty_end
+    return TicketContext(ticket_id, latitude, longitude, line or "", asset_model if has_asset else None, due,
                          under_warranty, needs)
 
 
@@ -211,13 +228,14 @@ class CandidateReport:
     search: str
 
 
-def certified_prefilter(product_line, first_day, last_day):
-    """SQL: active and holding a certification for the line that is valid at some
-    point of the window (the exact visit date is checked in Python)."""
+def certified_prefilter(product_line):
+    """SQL: active and holding a certification for the line. Its dates are
+    checked in Python against the visit date (an expired one is listed with its
+    reason). Dates left out of SQL on purpose: with them the planner misjudges
+    the join on a prepared statement's generic plan and re-plans every query."""
     return and_(Technician.active.is_(True),
                 exists().where(Certification.technician_id == Technician.id,
-                               Certification.product_line == product_line,
-                               Certification.certified_on <= last_day, Certification.expires_on >= first_day))
+                               Certification.product_line == product_line))
 
 
 def van_columns(needs: list[Need]) -> list:
@@ -247,15 +265,13 @@ def search_shape(dialect: str, need_kinds: tuple[str, ...]):
                                         window_start=bindparam("dispatch_window_start"),
                                         window_end=bindparam("dispatch_window_end"))
     columns += van_columns([Need(kind, "", "") for kind in need_kinds])
-    prefilter = certified_prefilter(bindparam("dispatch_product_line"), bindparam("dispatch_first_day"),
-                                    bindparam("dispatch_last_day"))
+    prefilter = certified_prefilter(bindparam("dispatch_product_line"))
     return tuple(columns), prefilter, Technician.active.is_(True)
 
 
 def search_params(context: TicketContext, window_start: datetime, window_end: datetime) -> dict:
     params = {"dispatch_product_line": context.product_line, "dispatch_window_start": window_start,
-              "dispatch_window_end": window_end, "dispatch_first_day": window_start.date(),
-              "dispatch_last_day": window_end.date()}
+              "dispatch_window_end": window_end}
     for i, need in enumerate(context.needs):
         params[f"dispatch_need_{i}"] = need.part_id if need.kind == "part" else need.key
     return params
@@ -299,26 +315,33 @@ def find_candidates(session: Session, context: TicketContext, *, settings: Dispa
             excluded[n.id] = _excluded(n, facts, verdict, now, settings)
 
     # Two searches from the site, whose first steps an engine may fetch in one round trip:
-    # 1. the nearest technicians of all, certified or not: whoever of them is
-    #    filtered out is listed with the reason, so a dispatcher sees why
-    #    someone close was not suggested;
-    # 2. then, nearest first, only those certified for the product line
-    #    (prefiltered in SQL: a rare line never scans the fleet) until the pool is full.
-    nearby, certified = index.iter_nearest_many(
+    # 1. only those certified for the product line (prefiltered in SQL: a rare
+    #    line never scans the fleet), nearest first, until the pool is full;
+    # 2. everyone, certified or not, nearest first, up to the farthest of the
+    #    pool: the nearest ``excluded_limit`` filtered out on the way are
+    #    listed with their reasons, so a dispatcher sees why someone close was
+    #    not suggested. (Beyond the pool no one was passed over.)
+    certified, nearby = index.iter_nearest_many(
         session, TECHNICIANS, context.latitude, context.longitude,
-        [(active, max(settings.excluded_limit, 1)), (prefilter, pool_size + settings.excluded_limit)],
-        columns=columns, params=params)
-    for n in itertools.islice(nearby, settings.excluded_limit):
-        consider(n)
-    if len(pool) < pool_size:
+        [(prefilter, pool_size), (active, max(2 * settings.excluded_limit, 1))], columns=columns, params=params)
+    if pool_size > 0:
         for n in certified:
-            if n.id in seen:
-                continue
             consider(n)
             if len(pool) >= pool_size or len(seen) >= settings.scan_limit:
                 break
-    examined = len(seen)
     pool = sorted(pool, key=lambda entry: (entry[0].distance_m, str(entry[0].id)))[:pool_size]
+    reach = pool[-1][0].distance_m if len(pool) >= pool_size else math.inf
+    listed = 0  # filtered-out technicians met by search 2 (which meets everyone, in order)
+    if settings.excluded_limit > 0:
+        for n in nearby:
+            if n.distance_m > reach or len(seen) >= settings.scan_limit:
+                break
+            if n.id not in seen:
+                consider(n)
+            listed += n.id in excluded
+            if listed >= settings.excluded_limit:
+                break
+    examined = len(seen)
 
     candidates = []
     for n, facts, van, verdict, travel in pool:
@@ -349,7 +372,7 @@ def find_candidates(session: Session, context: TicketContext, *, settings: Dispa
         candidate.rank = rank
     nearest_excluded = sorted(excluded.values(), key=lambda e: (e.distance_km, str(e.technician_id)))
     return CandidateReport(
-        ticket_id=context.ticket.id, latitude=context.latitude, longitude=context.longitude,
+        ticket_id=context.ticket_id, latitude=context.latitude, longitude=context.longitude,
         product_line=context.product_line, on_site_due_at=context.due, under_warranty=context.under_warranty,
         evaluated_at=now, needs=context.needs, weights={c: settings.weight(c) for c in ("eta", "deadline", "parts",
                                                                                        "workload")},

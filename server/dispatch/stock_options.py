@@ -67,8 +67,8 @@ def resolve_needs(session: Session, context: TicketContext, *, part_number: str 
         return [Need("spare_unit", model, model, 1)]
     if context.needs:
         return list(context.needs)
-    if context.asset is not None:
-        return [Need("spare_unit", context.asset.model, context.asset.model, 1)]
+    if context.asset_model is not None:
+        return [Need("spare_unit", context.asset_model, context.asset_model, 1)]
     raise InvalidInput("the ticket names no parts and no asset: ask for a part_number or a model",
                        code="nothing_to_look_for")
 
