@@ -23,6 +23,7 @@ from sync.errors import InvalidCursor, ResyncRequired
 from sync.memory import no_cyclic_gc
 from sync.models import SyncChange, SyncCounter, SyncScopeExit
 from sync.scope import Scope, technician_scope
+from sync.sets import in_set
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
@@ -87,17 +88,18 @@ def read_counter(session: Session) -> tuple[int, int]:
     return (row.position, row.pruned_through) if row else (0, 0)
 
 
-def scope_filter(scope: Scope):
+def scope_filter(session: Session, scope: Scope):
+    # A scope's ids run to thousands: each list is one bound parameter (sync.sets).
     clauses = [SyncChange.table_name.in_(registry.GLOBAL_TABLES),
                SyncChange.scope_technician == scope.technician_id]
     if scope.job_ids:
-        clauses.append(SyncChange.scope_job.in_(scope.job_ids))
+        clauses.append(in_set(session, SyncChange.scope_job, scope.job_ids))
     if scope.van_id is not None:
         clauses.append(SyncChange.scope_location == scope.van_id)
     for table in registry.RELATED_TABLES:
         ids = scope.related_ids(table)
         if ids:
-            clauses.append(and_(SyncChange.table_name == table, SyncChange.record_id.in_(sorted(ids))))
+            clauses.append(and_(SyncChange.table_name == table, in_set(session, SyncChange.record_id, sorted(ids))))
     return or_(*clauses)
 
 
@@ -124,7 +126,7 @@ def _pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | 
     rows = session.execute(
         select(SyncChange.position, SyncChange.table_name, SyncChange.record_id, SyncChange.version,
                SyncChange.deleted, SyncChange.origin_device)
-        .where(SyncChange.position > since, scope_filter(scope))
+        .where(SyncChange.position > since, scope_filter(session, scope))
         .order_by(SyncChange.position).limit(limit + 1)
     ).all()
     items = [(r.position, "change", r) for r in rows]
@@ -177,7 +179,7 @@ def _fill(session: Session, wanted: dict[str, list[Change]]) -> None:
             chunk = changes[start:start + 1000]
             if single:
                 key = spec.table.c[spec.key_columns[0]]
-                where = key.in_([uuid.UUID(c.id) for c in chunk])
+                where = in_set(session, key, [uuid.UUID(c.id) for c in chunk])
             else:
                 keys = [registry.parse_key(spec, c.id) for c in chunk]
                 where = tuple_(*[spec.table.c[k] for k in spec.key_columns]).in_(

@@ -20,9 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-import orjson
-from sqlalchemy import String, any_, bindparam, delete, func, literal_column, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from media.models import Blob
@@ -35,6 +33,7 @@ from sync.memory import no_cyclic_gc
 from sync.models import SyncChange, SyncOp
 from sync.registry import CREATE, DELETE, DEVICE, SERVER, UPDATE, FieldError, to_wire
 from sync.scope import former_jobs
+from sync.sets import in_set as _in
 
 APPLIED, MERGED, REJECTED, DUPLICATE = "applied", "merged", "rejected", "duplicate"
 SKIP = {changelog.SKIP: True}
@@ -605,25 +604,6 @@ class _Batch:
         return sorted(wanted - present)
 
 
-def _in(session: Session, column, values: list):
-    """``column IN (values)`` with ONE parameter, so that the statement text
-    stays the same from batch to batch (compiled and prepared once) instead
-    of hundreds of placeholders rendered per execution: on PostgreSQL
-    ``column = ANY(:array)``, on SQLite ``column IN (SELECT value FROM
-    json_each(:json))`` over the values in their stored form. Same rows."""
-    dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
-    if dialect.name == "sqlite":
-        process = column.type._cached_bind_processor(dialect)
-        stored = [process(v) for v in values] if process is not None else list(values)
-        if all(type(v) in _JSON_SCALARS for v in stored):
-            each = func.json_each(bindparam(None, orjson.dumps(stored).decode(), type_=String()))
-            return column.in_(select(literal_column("value")).select_from(each))
-    return column.in_(values)
-
-
-_JSON_SCALARS = (str, int)
 
 
 def _uuids(texts) -> list[uuid.UUID]:
