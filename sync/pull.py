@@ -15,6 +15,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
+import orjson
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
@@ -80,6 +81,16 @@ class PullPage:
     next_cursor: str
     has_more: bool
     position: int
+
+    def encode(self, default=None) -> bytes:
+        """The wire body (UTF-8 JSON). orjson: the fields are plain values after
+        ``to_wire``, and a first sync's thousands of records encode several times
+        faster than with the json module; ``default`` handles anything else.
+        Without the cyclic GC, which would rescan the page's objects while the
+        dicts are built."""
+        with no_cyclic_gc():
+            return orjson.dumps({"changes": [c.as_dict() for c in self.changes], "next_cursor": self.next_cursor,
+                                 "has_more": self.has_more}, default=default)
 
 
 def read_counter(session: Session) -> tuple[int, int]:

@@ -146,9 +146,8 @@ class Pull(MethodView):
         page = pull(db.session, technician_id=principal.technician_id, device_id=principal.device_id,
                     cursor=args.get("cursor"), limit=args["limit"])
         db.session.rollback()  # read-only
-        with no_cyclic_gc():
-            return jsonify({"changes": [c.as_dict() for c in page.changes], "next_cursor": page.next_cursor,
-                            "has_more": page.has_more})
+        # Flask's own default() for anything orjson cannot encode, as jsonify would.
+        return current_app.response_class(page.encode(default=current_app.json.default), mimetype="application/json")
 
 
 @blp.route("/conflicts")
