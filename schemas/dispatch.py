@@ -4,7 +4,7 @@ from marshmallow import fields, validate
 
 from schemas.base import BaseSchema
 from schemas.jobs import JobSchema
-from server.stock.models import ReservationStatus
+from schemas.stock import StockReservationSchema
 
 
 class CandidatesQuerySchema(BaseSchema):
@@ -150,20 +150,10 @@ class AssignSchema(BaseSchema):
     instructions = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=20_000))
 
 
-class AssignedReservationSchema(BaseSchema):
-    id = fields.UUID()
-    location_id = fields.UUID()
-    part_id = fields.UUID(allow_none=True)
-    spare_unit_id = fields.UUID(allow_none=True)
-    quantity = fields.Integer()
-    under_warranty = fields.Boolean()
-    status = fields.Enum(ReservationStatus, by_value=True)
-
-
 class AssignmentSchema(BaseSchema):
     job = fields.Nested(JobSchema)
     ticket_status = fields.String(attribute="ticket.status.value")
-    reservations = fields.List(fields.Nested(AssignedReservationSchema))
+    reservations = fields.List(fields.Nested(StockReservationSchema))
     arrival_at = fields.DateTime()
     meets_deadline = fields.Boolean()
 

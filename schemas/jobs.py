@@ -2,8 +2,8 @@ from marshmallow import fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
 from schemas.common import UTCDateTime
+from schemas.stock import StockReservationSchema
 from server.jobs.models import CustomerRating, JobStatus
-from server.stock.models import ReservationStatus
 
 
 class AdjustmentSchema(BaseSchema):
@@ -39,22 +39,10 @@ class JobDetailSchema(JobSchema):
     adjustments = fields.List(fields.Nested(AdjustmentSchema))
 
 
-class JobReservationSchema(BaseSchema):
-    id = fields.UUID()
-    location_id = fields.UUID()
-    part_id = fields.UUID(allow_none=True)
-    spare_unit_id = fields.UUID(allow_none=True)
-    quantity = fields.Integer()
-    under_warranty = fields.Boolean()
-    status = fields.Enum(ReservationStatus, by_value=True)
-    release_reason = fields.String(allow_none=True, metadata={
-        "description": "job_cancelled, or job_reassigned (held in the former technician's van, given back to it)."})
-
-
 class JobActionResultSchema(JobDetailSchema):
     """A cancelled or reassigned job, with what became of the stock reserved for it."""
 
-    reservations = fields.List(fields.Nested(JobReservationSchema))
+    reservations = fields.List(fields.Nested(StockReservationSchema))
 
 
 JobPageSchema = page_of(JobSchema, "JobPage")
