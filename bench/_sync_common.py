@@ -1,4 +1,4 @@
-"""Shared by the sync benchmarks: scratch databases and a real HTTP server."""
+"""Shared by the benchmarks: scratch databases and a real HTTP server."""
 
 from __future__ import annotations
 
@@ -19,31 +19,39 @@ if str(ROOT) not in sys.path:
 
 def scratch_urls() -> list[tuple[str, str]]:
     """(name, url) of the scratch databases to run on: SQLite always,
-    PostgreSQL when BENCH_DATABASE_URL or TEST_DATABASE_URL is set. The
-    PostgreSQL one is a database of its own (``<name>_bench_sync``), created
-    if missing and emptied; no other database is touched."""
+    PostgreSQL when BENCH_DATABASE_URL or TEST_DATABASE_URL is set."""
     urls = [("sqlite", f"sqlite:///{tempfile.mkdtemp(prefix='fs-bench-')}/bench.db")]
-    base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if base:
-        from server.config import normalise_database_url
-
-        url = sa.engine.make_url(normalise_database_url(base))
-        scratch = url.set(database=f"{url.database}_bench_sync")
-        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as connection:
-                if not connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                         {"n": scratch.database}):
-                    connection.execute(sa.text(f'CREATE DATABASE "{scratch.database}"'))
-        except sa.exc.OperationalError as exc:
-            print(f"(PostgreSQL skipped: {exc.orig})")
-            return urls
-        finally:
-            engine.dispose()
-        scratch_url = scratch.render_as_string(hide_password=False)
-        reset_database(scratch_url)
-        urls.append(("postgresql", scratch_url))
+    postgres = scratch_postgres_url("bench_sync")
+    if postgres:
+        urls.append(("postgresql", postgres))
     return urls
+
+
+def scratch_postgres_url(suffix: str) -> str | None:
+    """An empty PostgreSQL database of the benchmark's own, ``<name>_<suffix>``
+    beside the one BENCH_DATABASE_URL or TEST_DATABASE_URL names (created if
+    missing, emptied if not; no other database is touched); None without them."""
+    base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        return None
+    from server.config import normalise_database_url
+
+    url = sa.engine.make_url(normalise_database_url(base))
+    scratch = url.set(database=f"{url.database}_{suffix}")
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            if not connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                     {"n": scratch.database}):
+                connection.execute(sa.text(f'CREATE DATABASE "{scratch.database}"'))
+    except sa.exc.OperationalError as exc:
+        print(f"(PostgreSQL skipped: {exc.orig})")
+        return None
+    finally:
+        engine.dispose()
+    scratch_url = scratch.render_as_string(hide_password=False)
+    reset_database(scratch_url)
+    return scratch_url
 
 
 def reset_database(url: str) -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
+from _sync_common import scratch_postgres_url  # noqa: E402
 
 MOVEMENTS = int(os.environ.get("BENCH_MOVEMENTS", "1000000"))
 WAREHOUSES, VANS, PARTS = 10, 90, 300
@@ -49,35 +50,6 @@ KIND_CASE = """CASE g % 20
     WHEN 19 THEN 'adjusted'
     ELSE 'consumed' END"""
 SIGN_CASE = "CASE WHEN g % 20 IN (0, 1, 4, 5, 6, 8, 9) THEN 1 WHEN g % 20 = 19 AND g % 3 = 0 THEN 1 ELSE -1 END"
-
-
-def _scratch_postgres_url() -> str | None:
-    base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        return None
-    from server.config import normalise_database_url
-
-    url = sa.engine.make_url(normalise_database_url(base))
-    scratch = url.set(database=f"{url.database}_bench_stock")
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            if not connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                     {"n": scratch.database}):
-                connection.execute(sa.text(f'CREATE DATABASE "{scratch.database}"'))
-    except sa.exc.OperationalError as exc:
-        print(f"PostgreSQL skipped: {exc.orig}")
-        return None
-    finally:
-        engine.dispose()
-    scratch_url = scratch.render_as_string(hide_password=False)
-    # Our own scratch database: start it from empty.
-    engine = sa.create_engine(scratch_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-        connection.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
-    return scratch_url
 
 
 def build(app) -> dict:
@@ -245,7 +217,7 @@ def main() -> None:
     print(f"bench_reconciliation: {MOVEMENTS:,} movements, {WAREHOUSES} warehouses, {VANS} vans, {PARTS} parts")
     with tempfile.TemporaryDirectory() as tmp:
         run(f"sqlite:///{Path(tmp) / 'bench.db'}")
-    url = _scratch_postgres_url()
+    url = scratch_postgres_url("bench_stock")
     if url:
         run(url)
     else:

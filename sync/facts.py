@@ -19,9 +19,10 @@ from server.stock.ledger import record_field_consumptions
 from sync import changelog
 
 
-def consume(session: Session, usages: list[dict], *, at: datetime) -> None:
-    """Consume stock for these part usages (rows of ``part_usages``)."""
-    for location_id, part_id in record_field_consumptions(session, usages, at=at):
+def consume(session: Session, usages: list[dict], *, at: datetime, warranty: dict | None = None) -> None:
+    """Consume stock for these part usages (rows of ``part_usages``); ``warranty``:
+    the push's own :func:`~server.stock.ledger.warranty_for_jobs` answer, so it is not asked twice."""
+    for location_id, part_id in record_field_consumptions(session, usages, at=at, warranty=warranty):
         # Complete already (stock levels are unversioned, scoped by their
         # location, and exist once consumed from): nothing to read back at commit.
         changelog.record(session, changelog.Pending("stock_levels", f"{location_id}:{part_id}",

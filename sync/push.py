@@ -34,6 +34,7 @@ from sync.models import SyncChange, SyncOp
 from sync.registry import CREATE, DELETE, DEVICE, SERVER, UPDATE, FieldError, to_wire
 from sync.scope import former_jobs
 from sync.sets import in_set as _in
+from sync.sets import valid_uuids as _uuids
 
 APPLIED, MERGED, REJECTED, DUPLICATE = "applied", "merged", "rejected", "duplicate"
 SKIP = {changelog.SKIP: True}
@@ -195,7 +196,7 @@ class _Batch:
         self.former_work: dict[str, ConflictDraft] = {}  # job -> the conflict its former holder's records join
         self.parts: set[str] = set()
         self.locations: set[str] = set()
-        self.warranty: dict[str, bool] = {}
+        self.warranty: dict = {}  # job id -> under warranty (jobs with an asset), for part usages
         self.usages: list[dict] = []
         self.last_check_in: dict | None = None
         self.device = str(pusher.device_id) if pusher.device_id else None
@@ -278,8 +279,7 @@ class _Batch:
         if usages and usage_jobs:
             from server.stock.ledger import warranty_for_jobs
 
-            self.warranty = {str(job_id): judged for job_id, judged in
-                             warranty_for_jobs(connection, usage_jobs).items()}
+            self.warranty = warranty_for_jobs(connection, usage_jobs)
 
     def _select(self, spec: registry.SyncTable, record_ids, lock: bool) -> list[dict]:
         """Whole rows, by key: Core on the session's connection (no ORM
@@ -400,7 +400,7 @@ class _Batch:
                 raise _Rejected("not_found", "no such stock location", {"location_id": ["Unknown location."]})
             # The ledger's rule (docs/stock.md): judged from the asset; the device's flag only where
             # the job has no asset to judge by.
-            judged = self.warranty.get(str(job["id"]))
+            judged = self.warranty.get(job["id"])
             row["under_warranty"] = judged if judged is not None else bool(values.get("under_warranty"))
             row["serial_numbers"] = values.get("serial_numbers") or []
             row["created_at"] = self.now
@@ -572,7 +572,7 @@ class _Batch:
             if record_ids:
                 spec = registry.TABLES[table]
                 connection.execute(delete(spec.table).where(spec.table.c.id.in_([uuid.UUID(r) for r in record_ids])))
-        facts.consume(session, self.usages, at=self.now)
+        facts.consume(session, self.usages, at=self.now, warranty=self.warranty)
         if self.last_check_in is not None:
             # Ordered by when the server received it, never by the device's clock.
             technicians = Technician.__table__
@@ -604,19 +604,6 @@ class _Batch:
         return sorted(wanted - present)
 
 
-
-
-def _uuids(texts) -> list[uuid.UUID]:
-    """The valid UUIDs among these texts (others cannot name a record)."""
-    out = []
-    for text in texts:
-        if text is None:
-            continue
-        try:
-            out.append(uuid.UUID(text))
-        except (TypeError, ValueError):
-            continue
-    return out
 
 
 def _uuid_text(value) -> str | None:

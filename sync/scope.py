@@ -18,6 +18,7 @@ from server.technicians.models import Technician
 from server.tickets.models import Ticket
 from sync import changelog, registry
 from sync.models import SyncChange, SyncFormerJob
+from sync.sets import valid_uuids
 
 
 @dataclass
@@ -63,28 +64,13 @@ def technician_scope(session: Session, technician_id: uuid.UUID) -> Scope:
     return scope
 
 
-def job_fact_ids(session: Session, job_ids: list[uuid.UUID]) -> list[tuple[str, str]]:
-    """(table, id) of every record that hangs off these jobs."""
-    found = []
-    for name in registry.JOB_FACT_TABLES:
-        table = registry.TABLES[name].table
-        for (record_id,) in session.execute(select(table.c.id).where(table.c.job_id.in_(job_ids))):
-            found.append((name, str(record_id)))
-    return found
-
-
 def former_jobs(session: Session, technician_id: uuid.UUID, job_ids: list[str]) -> set[str]:
     """Which of these jobs left this technician's hands (reassigned away):
     work done on them offline is still taken, however late it comes (the
     record is never pruned), and a job update raises a conflict."""
-    if not job_ids:
+    keys = valid_uuids(job_ids)
+    if not keys:
         return set()
-    keys = []
-    for job_id in job_ids:
-        try:
-            keys.append(uuid.UUID(str(job_id)))
-        except ValueError:
-            continue
     return {str(job_id) for job_id in session.scalars(
         select(SyncFormerJob.job_id).where(SyncFormerJob.technician_id == technician_id,
                                            SyncFormerJob.job_id.in_(keys)))}

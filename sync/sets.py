@@ -8,6 +8,8 @@ and prepared once."""
 
 from __future__ import annotations
 
+import uuid
+
 import orjson
 from sqlalchemy import String, any_, bindparam, func, literal_column, select
 from sqlalchemy.dialects import postgresql
@@ -31,3 +33,16 @@ def in_set(session: Session, column, values):
             each = func.json_each(bindparam(None, orjson.dumps(stored).decode(), type_=String()))
             return column.in_(select(literal_column("value")).select_from(each))
     return column.in_(values)
+
+
+def valid_uuids(texts) -> list[uuid.UUID]:
+    """The valid UUIDs among these texts (others cannot name a record)."""
+    out = []
+    for text in texts:
+        if text is None:
+            continue
+        try:
+            out.append(text if isinstance(text, uuid.UUID) else uuid.UUID(str(text)))
+        except (TypeError, ValueError):
+            continue
+    return out

@@ -367,7 +367,8 @@ def _van_of_job(session: Session, job_id: uuid.UUID) -> uuid.UUID | None:
                           .where(Job.id == job_id))
 
 
-def record_field_consumptions(session: Session, usages: list[dict], *, at: datetime) -> list[tuple]:
+def record_field_consumptions(session: Session, usages: list[dict], *, at: datetime,
+                              warranty: dict | None = None) -> list[tuple]:
     """:func:`record_field_consumption` for a whole batch of part usages, set-wise.
 
     Each usage is a dict with ``id``, ``job_id``, ``part_id``, ``location_id``
@@ -404,7 +405,8 @@ def record_field_consumptions(session: Session, usages: list[dict], *, at: datet
     vans = dict(connection.execute(select(Job.id, Technician.van_location_id)
                                    .join(Technician, Job.technician_id == Technician.id)
                                    .where(Job.id.in_(vanless))).all()) if vanless else {}
-    warranty = warranty_for_jobs(connection, job_ids)
+    if warranty is None:  # else the caller's warranty_for_jobs() answer for these jobs
+        warranty = warranty_for_jobs(connection, job_ids)
     reserved = set(connection.execute(
         select(Reservation.job_id, Reservation.part_id, Reservation.location_id)
         .where(Reservation.status == ReservationStatus.active, Reservation.part_id.is_not(None),
