@@ -14,6 +14,7 @@ import orjson
 from sqlalchemy import String, any_, bindparam, func, literal_column, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+from sqlalchemy.types import UserDefinedType
 
 _JSON_SCALARS = (str, int)
 
@@ -25,6 +26,14 @@ def in_set(session: Session, column, values):
     values = list(values)
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
+        literal = _array_literal(values)
+        if literal is not None:
+            # The array as ONE text parameter of the column's array type (psycopg
+            # would otherwise adapt the list element by element, in Python, with
+            # a regular expression per string). Typed as the array itself, not
+            # as text cast to it: a cast would be re-evaluated for every row of
+            # a sequential scan.
+            return column == any_(bindparam(None, literal, type_=_ArrayText(column.type)))
         return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
     if dialect.name == "sqlite":
         process = column.type._cached_bind_processor(dialect)
@@ -33,6 +42,33 @@ def in_set(session: Session, column, values):
             each = func.json_each(bindparam(None, orjson.dumps(stored).decode(), type_=String()))
             return column.in_(select(literal_column("value")).select_from(each))
     return column.in_(values)
+
+
+class _ArrayText(UserDefinedType):
+    """A parameter holding an array's text form, bound as ``%(p)s::<type>[]``
+    (psycopg sends a ``str`` untyped, so the server reads it as the array)."""
+
+    cache_ok = True
+    render_bind_cast = True
+
+    def __init__(self, item_type):
+        self.item_type = item_type
+
+    def get_col_spec(self, **kw):
+        return f"{self.item_type.compile(dialect=postgresql.dialect())}[]"
+
+    def bind_processor(self, dialect):
+        return None
+
+
+def _array_literal(values: list) -> str | None:
+    """PostgreSQL's text form of a one-dimensional array of UUIDs or strings
+    (``{"a","b"}``, each string quoted and escaped); None for other values."""
+    if all(type(v) is uuid.UUID for v in values):
+        return "{" + ",".join(map(str, values)) + "}"
+    if all(type(v) is str for v in values):
+        return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+    return None
 
 
 def valid_uuids(texts) -> list[uuid.UUID]:
