@@ -52,3 +52,26 @@ def test_upgrade_matches_models_and_downgrades_to_empty(database_url, tmp_path):
             upgrade()  # the downgrade left nothing behind that blocks a new upgrade
         finally:
             db.engine.dispose()
+
+
+def _index_definitions(connection, table: str) -> dict[str, str]:
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(sa.text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t"),
+                                  {"t": table})
+    else:
+        rows = connection.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"
+                                          " AND sql IS NOT NULL"), {"t": table})
+    return {name: " ".join(sql.split()) for name, sql in rows}
+
+
+def test_change_log_scope_indexes_are_partial_and_the_op_log_has_no_key_checks(app):
+    # Alembic's model comparison does not look at index predicates: checked here.
+    with db.engine.connect() as connection:
+        indexes = _index_definitions(connection, "sync_changes")
+        for column in ("scope_job", "scope_location", "scope_technician"):
+            definition = indexes[f"ix_sync_changes_{column}_position"]
+            assert f"WHERE ({column} IS NOT NULL)" in definition or f"WHERE {column} IS NOT NULL" in definition
+        assert "WHERE" not in indexes["ix_sync_changes_table_name_position"]
+        inspector = sa.inspect(connection)
+        assert inspector.get_foreign_keys("sync_ops") == []
+        assert {i["name"] for i in inspector.get_indexes("sync_ops")} == set()
