@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 import orjson
-from sqlalchemy import String, any_, bindparam, func, literal_column, select
+from sqlalchemy import String, bindparam, func, literal_column, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
@@ -20,21 +20,27 @@ _JSON_SCALARS = (str, int)
 
 
 def in_set(session: Session, column, values):
-    """``column IN (values)``: on PostgreSQL ``column = ANY(:array)``, on SQLite
+    """``column IN (values)``: on PostgreSQL ``column IN (SELECT unnest(:array))``, on SQLite
     ``column IN (SELECT value FROM json_each(:json))`` over the values in their
     stored form. Same rows as a plain ``IN``."""
     values = list(values)
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
+        # ``IN (SELECT unnest(:array))``, a semi-join, rather than ``= ANY(:array)``:
+        # once psycopg prepares the statement, PostgreSQL may keep a generic
+        # plan made while the table was small, a sequential scan comparing
+        # every row with every element in turn (no hashing for a parameter);
+        # a semi-join is hashed or probes the index, whatever the plan.
         literal = _array_literal(values)
         if literal is not None:
-            # The array as ONE text parameter of the column's array type (psycopg
+            # The array as ONE text parameter of the column's array type: psycopg
             # would otherwise adapt the list element by element, in Python, with
-            # a regular expression per string). Typed as the array itself, not
-            # as text cast to it: a cast would be re-evaluated for every row of
-            # a sequential scan.
-            return column == any_(bindparam(None, literal, type_=_ArrayText(column.type)))
-        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+            # a regular expression per string. Typed as the array itself, not as
+            # text cast to it: a cast could be re-run for every row scanned.
+            array = bindparam(None, literal, type_=_ArrayText(column.type))
+        else:
+            array = bindparam(None, values, type_=postgresql.ARRAY(column.type))
+        return column.in_(select(func.unnest(array)).scalar_subquery())
     if dialect.name == "sqlite":
         process = column.type._cached_bind_processor(dialect)
         stored = [process(v) for v in values] if process is not None else values
