@@ -27,14 +27,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import orjson
-from sqlalchemy import JSON, Table, and_, delete, event, func, insert, inspect, or_, select, tuple_, update
-from sqlalchemy import exc as exc_module
+from sqlalchemy import and_, delete, event, func, inspect, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BindParameter
 
+from server.bulk import bulk_insert
 from server.db import VersionedMixin, utcnow
 from sync import registry
 from sync.models import SyncChange, SyncCounter, SyncScopeExit
@@ -299,168 +298,6 @@ def allocate(session: Session, count: int) -> int:
                            .on_conflict_do_nothing(index_elements=["id"]))
         last = connection.execute(stmt).scalar()
     return last - count + 1
-
-
-_COMPILED: dict = {}
-
-
-def bulk_insert(connection, target, rows: list[dict]) -> None:
-    """``executemany`` an INSERT into ``target`` (a Table, or a statement
-    built once and kept, such as the change log's upsert) — SQLite's native
-    loop, psycopg's pipeline — every row having the same keys.
-
-    The statement is compiled once per (statement, dialect, keys) and each
-    value goes through its column type's own bind processor, straight to the
-    driver: SQLAlchemy's generic per-row parameter building costs more than
-    the database's write for these narrow rows. On PostgreSQL, from
-    ``_COPY_FROM`` rows on, a Table's rows go through ``COPY`` and a
-    statement's (the change log's upsert) through one ``INSERT ... SELECT
-    FROM json_populate_recordset(rows)``: both beat psycopg's pipelined executemany (one
-    INSERT per row on the server), which beats SQLAlchemy's multi-row VALUES."""
-    if not rows:
-        return
-    dialect = connection.dialect
-    keys = tuple(rows[0])
-    if dialect.name == "postgresql" and len(rows) >= _COPY_FROM:
-        if isinstance(target, Table):
-            _copy(connection, target, keys, rows)
-        else:
-            _json_rows(connection, target, keys, rows)
-        return
-    if isinstance(target, Table):
-        cache_key = (target.name, dialect.name, keys)
-        stmt = None
-    else:
-        cache_key = (id(target), dialect.name, keys)
-        stmt = target
-    entry = _COMPILED.get(cache_key)
-    if entry is None:
-        stmt = stmt if stmt is not None else insert(target)
-        compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
-        names = compiled.positiontup if compiled.positional else list(compiled.binds)
-        table_name = target.name if isinstance(target, Table) else stmt.table.name
-        processors = []
-        for name in names:
-            bind = compiled.binds[name]
-            processors.append((name, bind.key, _processor(table_name, bind.key, bind.type, dialect)))
-        entry = (compiled.string, compiled.positional, processors, stmt)  # keeps a statement's id() unique
-        _COMPILED[cache_key] = entry
-    sql, positional, processors, _stmt = entry
-    columns = _processed(rows, [(key, p) for _name, key, p in processors])
-    if positional:
-        connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
-        return
-    names = [name for name, _key, _p in processors]
-    connection.exec_driver_sql(sql, [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)])
-
-
-# JSON columns whose values the sync engine builds itself from strings,
-# integers and None only (outcomes, field versions): serialised by orjson,
-# several times faster than the json module. The text differs only in
-# whitespace and non-ASCII escaping; every reader parses it.
-_FAST_JSON = {("sync_ops", "outcome"), ("sync_changes", "field_versions")}
-
-
-def _orjson_text(value) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _processor(table_name: str, key: str, type_, dialect):
-    if (table_name, key) in _FAST_JSON and isinstance(type_, JSON):
-        return _orjson_text
-    return type_._cached_bind_processor(dialect)
-
-
-_MISSING = object()
-
-
-def _processed(rows: list[dict], pairs: list[tuple]) -> list[list]:
-    """Column by column, each value through its bind processor; a value that
-    is the very object of an earlier row (the batch's timestamp, the user,
-    the device, a job named by many facts, a device time parsed once) reuses
-    its processed form."""
-    columns = []
-    for key, process in pairs:
-        values = [row[key] for row in rows]
-        if process is not None:
-            done: dict[int, object] = {}  # id() -> processed; the rows keep every value alive meanwhile
-            out = []
-            append = out.append
-            for value in values:
-                processed = done.get(id(value), _MISSING)
-                if processed is _MISSING:
-                    processed = done[id(value)] = process(value)
-                append(processed)
-            values = out
-        columns.append(values)
-    return columns
-
-
-# PostgreSQL: plain inserts of this many rows or more go through COPY, which
-# the server parses and writes several times faster than one INSERT per row
-# (the same constraints, keys and foreign keys are checked; same transaction).
-_COPY_FROM = 8
-_COPIES: dict = {}
-
-
-def _copy(connection, table: Table, keys: tuple, rows: list[dict]) -> None:
-    dialect = connection.dialect
-    cache_key = (table.name, keys)
-    entry = _COPIES.get(cache_key)
-    if entry is None:
-        preparer = dialect.identifier_preparer
-        sql = "COPY {} ({}) FROM STDIN".format(
-            preparer.format_table(table), ", ".join(preparer.format_column(table.c[k]) for k in keys))
-        processors = [(k, _processor(table.name, k, table.c[k].type, dialect)) for k in keys]
-        entry = _COPIES[cache_key] = (sql, processors)
-    sql, processors = entry
-    columns = _processed(rows, processors)
-    cursor = connection.connection.cursor()  # the session's own DBAPI connection and transaction
-    try:
-        with cursor.copy(sql) as copy:
-            write = copy.write_row
-            for values in zip(*columns, strict=True):
-                write(values)
-    except dialect.loaded_dbapi.Error as exc:
-        # The same exceptions as an INSERT would raise (IntegrityError for a
-        # replayed key: the push handler's retry relies on it).
-        raise exc_module.DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
-    finally:
-        cursor.close()
-
-
-def _json_rows(connection, stmt, keys: tuple, rows: list[dict]) -> None:
-    """PostgreSQL: an INSERT statement (the change log's upsert) for many rows
-    as ONE statement with ONE parameter, ``INSERT ... SELECT <columns> FROM
-    json_populate_recordset(NULL::<table>, <the rows as JSON>) ...``: the
-    server plans and runs it once instead of once per row, and the rows are
-    encoded by orjson in one call (psycopg's array adaptation, one array per
-    column, escaped every element with regular expressions in Python and cost
-    more than the write). The server converts each value with its column's
-    own input function, so types and constraints are checked as for an INSERT.
-    The rows' keys are unique (a dict's), as ON CONFLICT DO UPDATE requires."""
-    dialect = connection.dialect
-    cache_key = ("json_rows", id(stmt), keys)
-    entry = _COMPILED.get(cache_key)
-    if entry is None:
-        compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
-        head, values = compiled.string.split(" VALUES (", 1)
-        tail = values[values.index(") ON CONFLICT") + 1:]
-        table = stmt.table
-        preparer = dialect.identifier_preparer
-        names = [compiled.binds[name].key for name in compiled.binds]
-        columns = ", ".join(preparer.format_column(table.c[name]) for name in names)
-        sql = (f"{head} SELECT {columns} FROM json_populate_recordset("  # noqa: S608  (our own metadata; rows bound)
-               f"NULL::{preparer.format_table(table)}, %(rows)s){tail}")
-        # JSON columns go in as JSON values; the others through their bind
-        # processors (UTC checks and the like), then orjson.
-        processors = [(name, None if isinstance(table.c[name].type, JSON)
-                       else table.c[name].type._cached_bind_processor(dialect)) for name in names]
-        entry = _COMPILED[cache_key] = (sql, names, processors, stmt)
-    sql, names, processors, _stmt = entry
-    columns = _processed(rows, processors)
-    payload = orjson.dumps([dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)])
-    connection.exec_driver_sql(sql, {"rows": payload.decode()})
 
 
 _UPSERTS: dict = {}

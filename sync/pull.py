@@ -19,12 +19,12 @@ import orjson
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from server.bulk import in_set
 from sync import registry
 from sync.errors import InvalidCursor, ResyncRequired
 from sync.memory import no_cyclic_gc
 from sync.models import SyncChange, SyncCounter, SyncScopeExit
 from sync.scope import Scope, technician_scope
-from sync.sets import in_set
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
@@ -100,7 +100,7 @@ def read_counter(session: Session) -> tuple[int, int]:
 
 
 def scope_filter(session: Session, scope: Scope):
-    # A scope's ids run to thousands: each list is one bound parameter (sync.sets).
+    # A scope's ids run to thousands: each list is one bound parameter (server.bulk.in_set).
     clauses = [SyncChange.table_name.in_(registry.GLOBAL_TABLES),
                SyncChange.scope_technician == scope.technician_id]
     if scope.job_ids:

@@ -20,10 +20,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, literal_column, select, union_all, update
 from sqlalchemy.orm import Session
 
 from media.models import Blob
+from server.bulk import Query, in_param
 from server.jobs.models import JobStatus
 from server.stock.models import LocationKind, Part, StockLocation
 from server.technicians.models import Technician
@@ -32,9 +33,8 @@ from sync.conflicts import ConflictDraft
 from sync.memory import no_cyclic_gc
 from sync.models import SyncChange, SyncOp
 from sync.registry import CREATE, DELETE, DEVICE, SERVER, UPDATE, FieldError, to_wire
+from sync.registry import valid_uuids as _uuids
 from sync.scope import former_jobs
-from sync.sets import in_set as _in
-from sync.sets import valid_uuids as _uuids
 
 APPLIED, MERGED, REJECTED, DUPLICATE = "applied", "merged", "rejected", "duplicate"
 SKIP = {changelog.SKIP: True}
@@ -153,16 +153,14 @@ def _duplicate(outcome: dict) -> dict:
             "outcome": outcome}
 
 
+_OUTCOMES = Query(lambda dialect: select(SyncOp.__table__.c.op_id, SyncOp.__table__.c.outcome)
+                  .where(in_param(SyncOp.__table__.c.op_id, "ids", dialect)))
+
+
 def _recorded_outcomes(session: Session, op_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
-    found = {}
-    connection = session.connection()
-    table = SyncOp.__table__
-    for start in range(0, len(op_ids), 500):
-        for op_id, outcome in connection.execute(
-            select(table.c.op_id, table.c.outcome).where(_in(session, table.c.op_id, op_ids[start:start + 500]))
-        ):
-            found[op_id] = outcome
-    return found
+    if not op_ids:
+        return {}
+    return dict(_OUTCOMES.rows(session.connection(), ids=op_ids))
 
 
 def _record_ops(session: Session, pusher: Pusher, done: list, now: datetime) -> None:
@@ -207,6 +205,7 @@ class _Batch:
         # records that are only created are only looked for (a create of an
         # id that exists is refused), by key alone: most of a batch is new
         # facts, and reading their absence whole costs as much as writing them.
+        # A handful of statements whatever the batch holds (server.bulk.Query).
         whole: dict[str, set[str]] = defaultdict(set)
         created: dict[str, set[str]] = defaultdict(set)
         job_ids: set[str] = set()
@@ -237,88 +236,59 @@ class _Batch:
                 part_ids.add(_uuid_text(values.get("part_id")))
                 if values.get("location_id"):
                     location_ids.add(_uuid_text(values["location_id"]))
+        connection = self.session.connection()
         for table, record_ids in whole.items():
             spec = registry.TABLES[table]
-            for row in self._select(spec, record_ids, lock=spec.versioned):
+            if not spec.actions or table == "jobs":
+                continue
+            for row in _whole_rows(connection, spec, record_ids):
                 key = (table, str(row["id"]))
                 self.exists.add(key)
                 self.rows[key] = row
                 if row.get("job_id") is not None:
                     job_ids.add(str(row["job_id"]))
+        lookups = {}
         for table, record_ids in created.items():
+            if table not in _CREATABLE:
+                continue
             for text in record_ids:  # canonical texts (parse_operation): made once, reused by the inserts
                 self.keys[text] = uuid.UUID(text)
-            record_ids = record_ids - whole.get(table, set())
-            if record_ids:
-                spec = registry.TABLES[table]
-                self.exists.update((table, str(i)) for i in self._select_keys(spec, [self.keys[t] for t in record_ids]))
+            lookups[table] = [self.keys[t] for t in record_ids - whole.get(table, set())]
+        if any(lookups.values()):
+            self.exists.update((table, str(key)) for table, key in _EXISTING.rows(
+                connection, **{table: lookups.get(table, ()) for table in _CREATABLE}))
         job_ids.discard(None)
-        jobs = registry.TABLES["jobs"]
-        for row in self._select(jobs, job_ids, lock=True):
+        for row in _whole_rows(connection, registry.TABLES["jobs"], job_ids):
             key = ("jobs", str(row["id"]))
             self.exists.add(key)
             self.rows[key] = self.jobs[row["id"]] = row
         mine = self.pusher.technician_id
         self.former = former_jobs(self.session, mine, sorted(
             rid for (t, rid), row in self.rows.items() if t == "jobs" and row["technician_id"] != mine))
-        updated = [(op.table, op.record_id) for op in ops if op.action in (UPDATE, DELETE)]
-        self._load_field_versions(updated)
-        connection = self.session.connection()
+        self._load_field_versions([(op.table, op.record_id) for op in ops if op.action in (UPDATE, DELETE)])
         part_keys = _uuids(part_ids)
         if part_keys:
-            self.parts = {str(i) for i in connection.scalars(
-                select(Part.id).where(_in(self.session, Part.__table__.c.id, part_keys)))}
+            self.parts = {str(i) for (i,) in _PARTS.rows(connection, ids=part_keys)}
         location_keys = _uuids(location_ids)
         if location_keys:
             # Scope: parts come off the technician's own van or a warehouse/station, never another's van.
-            self.locations = {str(i) for i in connection.scalars(
-                select(StockLocation.id).where(StockLocation.id.in_(location_keys),
-                                               (StockLocation.kind != LocationKind.van)
-                                               | (StockLocation.id == self.pusher.van_location_id)))}
+            self.locations = {str(i) for (i,) in _LOCATIONS.rows(connection, ids=location_keys,
+                                                                 van=self.pusher.van_location_id)}
         usage_jobs = [row["id"] for (t, _r), row in self.rows.items() if t == "jobs"]
         if usages and usage_jobs:
             from server.stock.ledger import warranty_for_jobs
 
             self.warranty = warranty_for_jobs(connection, usage_jobs)
 
-    def _select(self, spec: registry.SyncTable, record_ids, lock: bool) -> list[dict]:
-        """Whole rows, by key: Core on the session's connection (no ORM
-        layer to go through for plain rows)."""
-        keys = sorted(_uuids(record_ids))
-        if not keys:
-            return []
-        out = []
-        connection = self.session.connection()
-        for start in range(0, len(keys), 500):
-            stmt = select(spec.table).where(_in(self.session, spec.table.c.id, keys[start:start + 500]))
-            if lock:  # in key order: two batches locking the same rows cannot deadlock
-                stmt = stmt.order_by(spec.table.c.id).with_for_update()
-            out.extend(dict(row) for row in connection.execute(stmt).mappings())
-        return out
-
-    def _select_keys(self, spec: registry.SyncTable, keys: list[uuid.UUID]) -> list:
-        """Which of these keys exist already."""
-        found = []
-        connection = self.session.connection()
-        for start in range(0, len(keys), 500):
-            found.extend(connection.scalars(
-                select(spec.table.c.id).where(_in(self.session, spec.table.c.id, keys[start:start + 500]))))
-        return found
-
     def _load_field_versions(self, keys: list[tuple[str, str]]) -> None:
-        by_table = defaultdict(list)
+        by_table = {table: [] for table in _VERSIONED}
         for table, rid in keys:
-            by_table[table].append(rid)
-        connection = self.session.connection()
-        changes = SyncChange.__table__
-        for table, rids in by_table.items():
-            for start in range(0, len(rids), 500):
-                chunk = rids[start:start + 500]
-                for rid, versions in connection.execute(
-                    select(changes.c.record_id, changes.c.field_versions)
-                    .where(changes.c.table_name == table, _in(self.session, changes.c.record_id, chunk))
-                ):
-                    self.field_versions[(table, rid)] = dict(versions or {})
+            if table in by_table:
+                by_table[table].append(rid)
+        if not any(by_table.values()):
+            return
+        for table, rid, versions in _FIELD_VERSIONS.rows(self.session.connection(), **by_table):
+            self.field_versions[(table, rid)] = dict(versions or {})
 
     # ---- applying ----------------------------------------------------------
     def apply(self, op: Operation) -> dict:
@@ -598,12 +568,57 @@ class _Batch:
                     wanted.add(value)
         if not wanted:
             return []
-        blobs = Blob.__table__
-        present = set(self.session.connection().scalars(
-            select(blobs.c.sha256).where(_in(self.session, blobs.c.sha256, sorted(wanted)))))
+        present = {sha for (sha,) in _BLOBS.rows(self.session.connection(), ids=sorted(wanted))}
         return sorted(wanted - present)
 
 
+
+
+# ---- the batch's reads, compiled once per dialect ---------------------------------------
+
+_CREATABLE = tuple(name for name, spec in registry.TABLES.items() if CREATE in spec.actions)
+_VERSIONED = tuple(name for name, spec in registry.TABLES.items() if spec.actions and spec.versioned)
+
+
+def _existing_keys(dialect):
+    """Which of the ids a batch creates exist already: every creatable table in one statement."""
+    return union_all(*(
+        select(literal_column(f"'{name}'"), registry.TABLES[name].table.c.id)
+        .where(in_param(registry.TABLES[name].table.c.id, name, dialect)) for name in _CREATABLE))
+
+
+def _field_versions(dialect):
+    changes = SyncChange.__table__
+    return union_all(*(
+        select(changes.c.table_name, changes.c.record_id, changes.c.field_versions)
+        .where(changes.c.table_name == literal_column(f"'{name}'"), in_param(changes.c.record_id, name, dialect))
+        for name in _VERSIONED))
+
+
+def _whole_rows_query(spec: registry.SyncTable) -> Query:
+    # In key order, locked where the database can: two batches locking the same rows cannot deadlock.
+    return Query(lambda dialect: select(spec.table).where(in_param(spec.table.c.id, "ids", dialect))
+                 .order_by(spec.table.c.id).with_for_update())
+
+
+_EXISTING = Query(_existing_keys)
+_FIELD_VERSIONS = Query(_field_versions)
+_WHOLE = {name: _whole_rows_query(spec) for name, spec in registry.TABLES.items() if spec.actions}
+_PARTS = Query(lambda dialect: select(Part.__table__.c.id).where(in_param(Part.__table__.c.id, "ids", dialect)))
+_LOCATIONS = Query(lambda dialect: select(StockLocation.__table__.c.id).where(
+    in_param(StockLocation.__table__.c.id, "ids", dialect),
+    (StockLocation.__table__.c.kind != LocationKind.van) | (StockLocation.__table__.c.id == bindparam("van"))))
+_BLOBS = Query(lambda dialect: select(Blob.__table__.c.sha256).where(in_param(Blob.__table__.c.sha256, "ids",
+                                                                                dialect)))
+
+
+def _whole_rows(connection, spec: registry.SyncTable, record_ids) -> list[dict]:
+    """Whole rows of these records, as dicts of column values."""
+    keys = _uuids(record_ids)
+    if not keys:
+        return []
+    names = spec.column_names
+    return [dict(zip(names, row, strict=True)) for row in _WHOLE[spec.name].rows(connection, ids=keys)]
 
 
 def _uuid_text(value) -> str | None:

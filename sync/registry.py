@@ -365,3 +365,16 @@ def parse_key(spec: SyncTable, record_id: str) -> dict:
         return {name: uuid.UUID(p) for name, p in zip(spec.key_columns, parts, strict=True)}
     except ValueError:
         raise FieldError("malformed id") from None
+
+
+def valid_uuids(texts) -> list[uuid.UUID]:
+    """The valid UUIDs among these texts (others cannot name a record)."""
+    out = []
+    for text in texts:
+        if text is None:
+            continue
+        try:
+            out.append(text if isinstance(text, uuid.UUID) else uuid.UUID(str(text)))
+        except (TypeError, ValueError):
+            continue
+    return out

@@ -18,7 +18,7 @@ from server.technicians.models import Technician
 from server.tickets.models import Ticket
 from sync import changelog, registry
 from sync.models import SyncChange, SyncFormerJob
-from sync.sets import valid_uuids
+from sync.registry import valid_uuids
 
 
 @dataclass
