@@ -13,19 +13,25 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
+            cache_kib = int(app.config["SQLITE_CACHE_MIB"]) * 1024
+
+            def on_connect(dbapi_connection, _record) -> None:
+                _sqlite_pragmas(dbapi_connection, cache_kib)
+
+            event.listen(engine, "connect", on_connect)
             # pysqlite's own transaction handling defers BEGIN and breaks
             # SAVEPOINT; let SQLAlchemy emit BEGIN itself.
             event.listen(engine, "begin", _sqlite_begin)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection, cache_kib: int) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA cache_size=-{cache_kib}")  # negative: KiB, not pages
     cursor.close()
 
 

@@ -15,3 +15,4 @@ def test_every_sqlite_connection_gets_its_pragmas(app, backend):
     assert db.session.scalar(text("PRAGMA synchronous")) == 2  # FULL: a commit survives power loss
     assert db.session.scalar(text("PRAGMA foreign_keys")) == 1
     assert db.session.scalar(text("PRAGMA busy_timeout")) == 10000
+    assert db.session.scalar(text("PRAGMA cache_size")) == -64 * 1024  # SQLITE_CACHE_MIB, in KiB

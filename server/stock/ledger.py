@@ -46,6 +46,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from server.bulk import Query, bulk_insert, in_param
 from server.db import new_uuid
 from server.exceptions import Conflict, InvalidInput, NotFound
 from server.stock.models import (
@@ -390,13 +391,13 @@ def record_field_consumptions(session: Session, usages: list[dict], *, at: datet
             raise InvalidQuantity("a part usage uses a positive quantity",
                                   details={"fields": {"quantity": ["Must be > 0."]}})
     sources = {f"part_usage:{u['id']}": u for u in usages}
-    # The reads below go straight to the session's connection (plain columns:
-    # no mapped objects to track); what the session holds unflushed first
-    # goes to the database, as its autoflush would.
+    # The reads below go straight to the session's connection (plain columns,
+    # statements compiled once: server.bulk); what the session holds
+    # unflushed first goes to the database, as its autoflush would.
     if session.autoflush:
         session.flush()
     connection = session.connection()
-    done = set(connection.scalars(select(StockMovement.source).where(StockMovement.source.in_(list(sources)))))
+    done = {source for (source,) in _MOVEMENTS_BY_SOURCE.rows(connection, sources=list(sources))}
     todo = [u for source, u in sources.items() if source not in done]
     if not todo:
         return []
@@ -407,10 +408,7 @@ def record_field_consumptions(session: Session, usages: list[dict], *, at: datet
                                    .where(Job.id.in_(vanless))).all()) if vanless else {}
     if warranty is None:  # else the caller's warranty_for_jobs() answer for these jobs
         warranty = warranty_for_jobs(connection, job_ids)
-    reserved = set(connection.execute(
-        select(Reservation.job_id, Reservation.part_id, Reservation.location_id)
-        .where(Reservation.status == ReservationStatus.active, Reservation.part_id.is_not(None),
-               Reservation.job_id.in_(job_ids))).all())
+    reserved = set(_ACTIVE_PART_RESERVATIONS.rows(connection, jobs=job_ids))
 
     plain = []
     touched = set()
@@ -453,25 +451,24 @@ def warranty_for_jobs(connection, job_ids: list) -> dict:
 
 def _consume_plain(session: Session, usages: list[dict], *, at: datetime) -> None:
     """Consume usages with no reservation and no serial numbers: one UPDATE per
-    (location, part), in one lock order for every writer, and one executemany
-    for the movements; then discrepancies where a balance went below zero."""
+    (location, part), in one lock order for every writer, and one bulk insert
+    for the movements; then discrepancies where a balance went below zero.
+    Everything goes through the connection (server.bulk): the caller logs the
+    levels that moved (see :func:`record_field_consumptions`)."""
     deltas: dict[tuple, int] = {}
     for usage in usages:
         key = (usage["location_id"], usage["part_id"])
         deltas[key] = deltas.get(key, 0) - usage["quantity"]
     ordered = sorted(deltas, key=lambda k: (str(k[0]), str(k[1])))
-    # Missing level rows made with one executemany (still through the session,
-    # so the change log sees the new rows), in the same key order as before.
-    ensure = _insert(session)(StockLevel.__table__).on_conflict_do_nothing(index_elements=["location_id", "part_id"])
-    session.execute(ensure, [{"location_id": loc, "part_id": part, "on_hand": 0, "reserved": 0, "in_transit": 0,
-                              "defective": 0} for loc, part in ordered])
     connection = session.connection()
-    levels = StockLevel.__table__
-    connection.execute(
-        levels.update().where(levels.c.location_id == bindparam("k_location"), levels.c.part_id == bindparam("k_part"))
-        .values(on_hand=levels.c.on_hand + bindparam("k_delta")),
-        [{"k_location": loc, "k_part": part, "k_delta": deltas[(loc, part)]} for loc, part in ordered])
-    connection.execute(StockMovement.__table__.insert(), [{
+    dialect = connection.dialect.name
+    # Missing level rows first, in the same key order as the updates.
+    bulk_insert(connection, _ensure_level(dialect), [
+        {"location_id": loc, "part_id": part, "on_hand": 0, "reserved": 0, "in_transit": 0, "defective": 0}
+        for loc, part in ordered])
+    connection.execute(_ADD_TO_LEVEL, [{"k_location": loc, "k_part": part, "k_delta": deltas[(loc, part)]}
+                                       for loc, part in ordered])
+    bulk_insert(connection, StockMovement.__table__, [{
         "kind": MovementKind.consumed, "location_id": u["location_id"], "part_id": u["part_id"],
         "spare_unit_id": None, "quantity": -u["quantity"], "at": at, "job_id": u["job_id"],
         "source": f"part_usage:{u['id']}", "under_warranty": u["under_warranty"], "serial_numbers": None,
@@ -480,11 +477,10 @@ def _consume_plain(session: Session, usages: list[dict], *, at: datetime) -> Non
     } for u in usages])
 
     # Balances after each usage, walking back from the level each key ends at.
-    final = {(row.location_id, row.part_id): row.on_hand for row in connection.execute(
-        select(StockLevel.location_id, StockLevel.part_id, StockLevel.on_hand)
-        .where(tuple_(StockLevel.location_id, StockLevel.part_id).in_(ordered)))}
+    final = {(location, part): on_hand for location, part, on_hand in _LEVELS.rows(
+        connection, locations=list({loc for loc, _p in ordered}), parts=list({part for _l, part in ordered}))}
     short = []
-    running = dict(final)
+    running = {key: final[key] for key in ordered}
     for usage in reversed(usages):
         key = (usage["location_id"], usage["part_id"])
         balance_after = running[key]
@@ -493,11 +489,9 @@ def _consume_plain(session: Session, usages: list[dict], *, at: datetime) -> Non
             short.append((usage, balance_after))
     if not short:
         return
-    movement_ids = dict(connection.execute(select(StockMovement.source, StockMovement.id).where(
-        StockMovement.source.in_([f"part_usage:{u['id']}" for u, _ in short]))).all())
-    # One executemany, in the order the one-by-one path would raise them.
-    discrepancies = StockDiscrepancy.__table__
-    connection.execute(discrepancies.insert(), [{
+    movement_ids = dict(_MOVEMENT_IDS_BY_SOURCE.rows(connection, sources=[f"part_usage:{u['id']}" for u, _ in short]))
+    # In the order the one-by-one path would raise them.
+    bulk_insert(connection, StockDiscrepancy.__table__, [{
         "id": new_uuid(), "kind": DiscrepancyKind.negative_balance, "status": DiscrepancyStatus.open,
         "location_id": usage["location_id"], "part_id": usage["part_id"],
         "quantity": -min(usage["quantity"], -balance_after), "balance_after": balance_after,
@@ -505,6 +499,36 @@ def _consume_plain(session: Session, usages: list[dict], *, at: datetime) -> Non
         "count_session_id": None, "transfer_id": None, "serial_number": None, "detected_at": at,
         "resolved_at": None, "resolved_by_user_id": None, "resolution_note": None,
     } for usage, balance_after in reversed(short)])
+
+
+# The set-wise consumption's statements, built once (server.bulk).
+_MOVEMENTS_BY_SOURCE = Query(lambda dialect: select(StockMovement.__table__.c.source).where(
+    in_param(StockMovement.__table__.c.source, "sources", dialect)))
+_MOVEMENT_IDS_BY_SOURCE = Query(lambda dialect: select(StockMovement.__table__.c.source,
+                                                       StockMovement.__table__.c.id).where(
+    in_param(StockMovement.__table__.c.source, "sources", dialect)))
+_ACTIVE_PART_RESERVATIONS = Query(lambda dialect: select(
+    Reservation.__table__.c.job_id, Reservation.__table__.c.part_id, Reservation.__table__.c.location_id).where(
+    Reservation.__table__.c.status == bindparam("active", ReservationStatus.active,
+                                                type_=Reservation.__table__.c.status.type),
+    Reservation.__table__.c.part_id.is_not(None), in_param(Reservation.__table__.c.job_id, "jobs", dialect)))
+_LEVELS = Query(lambda dialect: select(
+    StockLevel.__table__.c.location_id, StockLevel.__table__.c.part_id, StockLevel.__table__.c.on_hand).where(
+    in_param(StockLevel.__table__.c.location_id, "locations", dialect),
+    in_param(StockLevel.__table__.c.part_id, "parts", dialect)))
+_levels = StockLevel.__table__
+_ADD_TO_LEVEL = (_levels.update()
+                 .where(_levels.c.location_id == bindparam("k_location"), _levels.c.part_id == bindparam("k_part"))
+                 .values(on_hand=_levels.c.on_hand + bindparam("k_delta")))
+_ENSURE_LEVEL: dict = {}
+
+
+def _ensure_level(dialect: str):
+    """INSERT a level row unless it exists, built once per dialect."""
+    if dialect not in _ENSURE_LEVEL:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        _ENSURE_LEVEL[dialect] = insert(_levels).on_conflict_do_nothing(index_elements=["location_id", "part_id"])
+    return _ENSURE_LEVEL[dialect]
 
 
 def record_field_consumption(session: Session, *, usage_id: uuid.UUID, job_id: uuid.UUID, part_id: uuid.UUID,
