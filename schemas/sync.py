@@ -61,14 +61,22 @@ def _parse_device_time(value):
         return None
 
 
+def _uuid_text(value) -> str | None:
+    """A UUID's canonical text (what ``str(uuid.UUID(x))`` gives), or None."""
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return value  # taken as it is: no UUID built just to print it again
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return None
+
+
 def parse_operation(index: int, raw) -> Operation | InvalidOperation:
     """One operation of a push, or the reason it cannot be applied."""
     if not isinstance(raw, dict):
         return InvalidOperation(index, None, "an operation is a JSON object", {})
-    op_id = None
-    try:
-        op_id = uuid.UUID(str(raw.get(OP_ID)))
-    except ValueError:
+    op_id = _uuid_text(raw.get(OP_ID))
+    if op_id is None:
         return InvalidOperation(index, None, "op_id must be a UUID made by the device", {OP_ID: ["Not a UUID."]})
     if not raw.keys() <= _OP_KEYS:
         unknown = set(raw) - _OP_KEYS
@@ -81,12 +89,9 @@ def parse_operation(index: int, raw) -> Operation | InvalidOperation:
     action = raw.get(ACTION)
     if action not in ACTIONS:
         errors[ACTION] = [f"One of: {', '.join(ACTIONS)}."]
-    record_id = raw.get(ID)
-    if type(record_id) is not str or not _CANONICAL_UUID.fullmatch(record_id):
-        try:
-            record_id = str(uuid.UUID(str(record_id)))
-        except ValueError:
-            errors[ID] = ["The record's UUID, made by the device."]
+    record_id = _uuid_text(raw.get(ID))
+    if record_id is None:
+        errors[ID] = ["The record's UUID, made by the device."]
     base_version = raw.get(BASE_VERSION)
     if base_version is not None and (isinstance(base_version, bool) or not isinstance(base_version, int)
                                      or base_version < 1):

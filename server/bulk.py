@@ -19,11 +19,12 @@ capture hooks).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 
 import orjson
-from sqlalchemy import JSON, Table, bindparam, func, insert, literal_column, select
+from sqlalchemy import JSON, Table, Uuid, bindparam, func, insert, literal_column, select
 from sqlalchemy import exc as exc_module
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
@@ -96,7 +97,28 @@ def _orjson_text(value) -> str:
 def _processor(table_name: str, key: str, type_, dialect):
     if (table_name, key) in _FAST_JSON and isinstance(type_, JSON):
         return _orjson_text
+    return _storage_processor(type_, dialect)
+
+
+def _storage_processor(type_, dialect):
+    """The column type's bind processor, except that on SQLite a UUID column
+    also takes the UUID's text (the push keeps the devices' ids as the
+    canonical text it received, rather than building a UUID per record)."""
+    if dialect.name == "sqlite" and isinstance(type_, Uuid) and type_.as_uuid:
+        return _uuid_hex
     return type_._cached_bind_processor(dialect)
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _uuid_hex(value):
+    """SQLite's stored form of a UUID (32 hex digits), from a UUID or its text."""
+    if value is None:
+        return None
+    if type(value) is str:
+        return value.replace("-", "") if _CANONICAL_UUID.fullmatch(value) else uuid.UUID(value).hex
+    return value.hex
 
 
 _MISSING = object()
@@ -183,7 +205,7 @@ def _json_rows(connection, stmt, keys: tuple, rows: list[dict]) -> None:
         # JSON columns go in as JSON values; the others through their bind
         # processors (UTC checks and the like), then orjson.
         processors = [(name, None if isinstance(table.c[name].type, JSON)
-                       else table.c[name].type._cached_bind_processor(dialect)) for name in names]
+                       else _storage_processor(table.c[name].type, dialect)) for name in names]
         entry = _COMPILED[cache_key] = (sql, names, processors, stmt)
     sql, names, processors, _stmt = entry
     columns = _processed(rows, processors)
@@ -266,7 +288,7 @@ def _set_value(item_type, dialect, values: list) -> str | None:
             return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
         return None
     if dialect.name == "sqlite":
-        process = item_type._cached_bind_processor(dialect)
+        process = _storage_processor(item_type, dialect)
         stored = [process(v) for v in values] if process is not None else values
         if all(type(v) in (str, int) for v in stored):
             return orjson.dumps(stored).decode()

@@ -48,7 +48,7 @@ SKIP = "sync_skip_capture"
 _CHUNK = 500
 
 
-@dataclass
+@dataclass(slots=True)
 class Pending:
     """A change waiting for its position. ``complete`` ones carry everything
     the change row needs; others are completed from the database at commit."""

@@ -31,7 +31,7 @@ class ConflictDraft:
     record_id: str
     kind: str
     fields: dict
-    op_id: uuid.UUID | None
+    op_id: str | uuid.UUID | None
     device_id: uuid.UUID | None
     technician_id: uuid.UUID | None
     base_version: int | None

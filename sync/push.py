@@ -40,10 +40,10 @@ APPLIED, MERGED, REJECTED, DUPLICATE = "applied", "merged", "rejected", "duplica
 SKIP = {changelog.SKIP: True}
 
 
-@dataclass
+@dataclass(slots=True)
 class Operation:
     index: int
-    op_id: uuid.UUID
+    op_id: str  # the device's UUID, as canonical text
     table: str
     record_id: str
     action: str
@@ -52,10 +52,10 @@ class Operation:
     device_time: datetime | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class InvalidOperation:
     index: int
-    op_id: uuid.UUID | None
+    op_id: str | None  # canonical text
     message: str
     errors: dict
     table: str | None = None
@@ -88,7 +88,7 @@ def _rejected(op, code: str, message: str, fields: dict | None = None, table=Non
     error = {"code": code, "message": message}
     if fields:
         error["fields"] = fields
-    return {"op_id": str(op.op_id) if op.op_id else None, "status": REJECTED,
+    return {"op_id": op.op_id, "status": REJECTED,
             "table": getattr(op, "table", None) or table, "id": getattr(op, "record_id", None) or record_id,
             "error": error}
 
@@ -102,7 +102,7 @@ def push(session: Session, pusher: Pusher, ops: list[Operation | InvalidOperatio
 def _push(session: Session, pusher: Pusher, ops: list[Operation | InvalidOperation], *, now: datetime) -> PushResult:
     changelog.set_origin_device(session, pusher.device_id)
     results: list[dict | None] = [None] * len(ops)
-    first_index: dict[uuid.UUID, int] = {}
+    first_index: dict[str, int] = {}
     repeats: list[tuple[int, int]] = []
     valid: list[Operation] = []
     to_record: list[tuple[Operation | InvalidOperation, dict]] = []
@@ -157,10 +157,11 @@ _OUTCOMES = Query(lambda dialect: select(SyncOp.__table__.c.op_id, SyncOp.__tabl
                   .where(in_param(SyncOp.__table__.c.op_id, "ids", dialect)))
 
 
-def _recorded_outcomes(session: Session, op_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
+def _recorded_outcomes(session: Session, op_ids: list[str]) -> dict[str, dict]:
+    """The first outcomes of the operations among these that were applied before."""
     if not op_ids:
         return {}
-    return dict(_OUTCOMES.rows(session.connection(), ids=op_ids))
+    return {str(op_id): outcome for op_id, outcome in _OUTCOMES.rows(session.connection(), ids=op_ids)}
 
 
 def _record_ops(session: Session, pusher: Pusher, done: list, now: datetime) -> None:
@@ -181,8 +182,8 @@ class _Batch:
         self.session, self.pusher, self.now = session, pusher, now
         self.rows: dict[tuple[str, str], dict] = {}  # current state of touched records
         self.exists: set[tuple[str, str]] = set()  # records already in the database
-        self.keys: dict[str, uuid.UUID] = {}  # created records' ids
-        self.jobs: dict[uuid.UUID, dict] = {}  # the jobs the batch names (rows also in self.rows)
+        self.jobs: dict[int, dict] = {}  # the jobs the batch names, by their UUID's int (rows also in self.rows)
+        self.mine: set[int] = set()  # those of them held by the pusher
         self.deleted: set[tuple[str, str]] = set()
         self.inserts: dict[str, dict[str, dict]] = defaultdict(dict)
         self.updates: dict[str, dict[str, set]] = defaultdict(dict)  # table -> id -> changed columns
@@ -198,6 +199,9 @@ class _Batch:
         self.usages: list[dict] = []
         self.last_check_in: dict | None = None
         self.device = str(pusher.device_id) if pusher.device_id else None
+        # {field: [version, device]} of a record this device created: one shared
+        # (never mutated: an update builds a new pair) list for every field.
+        self.created_by_device = [1, self.device]
 
     # ---- reading -------------------------------------------------------------
     def load(self, ops: list[Operation]) -> None:
@@ -251,9 +255,8 @@ class _Batch:
         for table, record_ids in created.items():
             if table not in _CREATABLE:
                 continue
-            for text in record_ids:  # canonical texts (parse_operation): made once, reused by the inserts
-                self.keys[text] = uuid.UUID(text)
-            lookups[table] = [self.keys[t] for t in record_ids - whole.get(table, set())]
+            # Canonical texts (parse_operation): bound as they are (server.bulk).
+            lookups[table] = list(record_ids - whole.get(table, set()))
         if any(lookups.values()):
             self.exists.update((table, str(key)) for table, key in _EXISTING.rows(
                 connection, **{table: lookups.get(table, ()) for table in _CREATABLE}))
@@ -261,7 +264,9 @@ class _Batch:
         for row in _whole_rows(connection, registry.TABLES["jobs"], job_ids):
             key = ("jobs", str(row["id"]))
             self.exists.add(key)
-            self.rows[key] = self.jobs[row["id"]] = row
+            self.rows[key] = self.jobs[row["id"].int] = row
+            if row["technician_id"] == self.pusher.technician_id:
+                self.mine.add(row["id"].int)
         mine = self.pusher.technician_id
         self.former = former_jobs(self.session, mine, sorted(
             rid for (t, rid), row in self.rows.items() if t == "jobs" and row["technician_id"] != mine))
@@ -331,23 +336,23 @@ class _Batch:
         return values
 
     def _job_for(self, job_id) -> dict:
-        job = self.jobs.get(job_id)  # by UUID: the parsed value or a loaded row's
-        if job is None and not isinstance(job_id, uuid.UUID):
-            job = self.rows.get(("jobs", str(job_id)))
+        # By the UUID's int: its hash and equality are C's, a UUID's are Python's.
+        job = self.jobs.get(job_id.int) if type(job_id) is uuid.UUID else self.rows.get(("jobs", str(job_id)))
         if job is None:
             raise _Rejected("not_found", "no such job", {"job_id": ["Unknown job."]})
-        if job["technician_id"] != self.pusher.technician_id and str(job["id"]) not in self.former:
+        if job["id"].int not in self.mine and str(job["id"]) not in self.former:
             raise _Rejected("out_of_scope", "this job is not yours")
         return job
 
     def _create(self, spec, op, values) -> dict:
-        key = (spec.name, op.record_id)
+        name = spec.name
+        key = (name, op.record_id)
         if key in self.exists or key in self.rows or key in self.deleted:
             raise _Rejected("already_exists", "a record with this id exists already")
         row = dict.fromkeys(spec.column_names)
-        row["id"] = self.keys.get(op.record_id) or uuid.UUID(op.record_id)
+        row["id"] = op.record_id  # the canonical text: the bulk writers take it for a UUID column
         job = None
-        if spec.name == "check_ins":
+        if name == "check_ins":
             row["technician_id"] = self.pusher.technician_id
             row["received_at"] = self.now
             if values.get("job_id") is not None:
@@ -355,10 +360,10 @@ class _Batch:
         else:
             job = self._job_for(values["job_id"])
         row.update(values)
-        for name, make in spec.column_defaults:
-            if row[name] is None and name not in values:
-                row[name] = make()
-        if spec.name == "part_usages":
+        for column, make in _DEFAULTS[name]:
+            if row[column] is None and column not in values:
+                row[column] = make()
+        if name == "part_usages":
             if str(values["part_id"]) not in self.parts:
                 raise _Rejected("not_found", "no such part", {"part_id": ["Unknown part."]})
             if values.get("location_id") is None:
@@ -375,28 +380,29 @@ class _Batch:
             row["serial_numbers"] = values.get("serial_numbers") or []
             row["created_at"] = self.now
             self.usages.append(row)
-        elif spec.name == "photos":
+        elif name == "photos":
             row["kind"] = values.get("kind") or "other"
             row["created_at"] = self.now
-        elif spec.name == "signatures":
+        elif name == "signatures":
             row["received_at"] = self.now
-        elif spec.name == "check_ins":
+        elif name == "check_ins":
             self.last_check_in = row
         if spec.versioned:
             row["version"] = 1
             row["created_at"] = row["updated_at"] = self.now
+            versions = dict.fromkeys(spec.field_names, self.created_by_device)
+        else:
+            versions = None
         self.rows[key] = row
-        self.inserts[spec.name][op.record_id] = row
-        versions = ({name: [1, self.device] for name in spec.field_names} if spec.versioned else None)
+        self.inserts[name][op.record_id] = row
         self.field_versions[key] = versions or {}
         # Facts come back to the device with what the server added (receipt
         # time, van, warranty); they can never be deleted, so nothing is
         # resurrected. Other records are exactly what the device sent.
-        origin = None if spec.fact else self.pusher.device_id
-        self._log(spec, op.record_id, row, origin=origin, versions=versions)
-        outcome = {"op_id": str(op.op_id), "status": APPLIED, "table": spec.name, "id": op.record_id,
+        self._log(spec, op.record_id, row, origin=None if spec.fact else self.pusher.device_id, versions=versions)
+        outcome = {"op_id": op.op_id, "status": APPLIED, "table": name, "id": op.record_id,
                    "version": row.get("version") or 1}
-        if job is not None and job["technician_id"] != self.pusher.technician_id:
+        if job is not None and job["id"].int not in self.mine:
             # Work on a job that left this technician: kept, and the dispatcher told (sync.scope.former_jobs).
             outcome.update(status=MERGED, conflict_id=str(self._former_work(job, op).id))
         return outcome
@@ -485,7 +491,7 @@ class _Batch:
         # Applied over changes the device has not seen: its copy is not the
         # server's new version, so it keeps its base version; the merged record
         # reaches it on the next pull (it is not marked as the device's own write).
-        outcome = {"op_id": str(op.op_id), "status": APPLIED, "table": spec.name, "id": op.record_id,
+        outcome = {"op_id": op.op_id, "status": APPLIED, "table": spec.name, "id": op.record_id,
                    "version": row["version"] if plain else op.base_version}
         self._log(spec, op.record_id, row, origin=self.pusher.device_id if plain else None, versions=versions)
         if kind is not None:
@@ -504,14 +510,14 @@ class _Batch:
         self.updates[spec.name].pop(op.record_id, None)
         if self.inserts[spec.name].pop(op.record_id, None) is not None:
             self.changes.pop(key, None)  # never reached the database: nothing to tell anyone
-            return {"op_id": str(op.op_id), "status": APPLIED, "table": spec.name, "id": op.record_id,
+            return {"op_id": op.op_id, "status": APPLIED, "table": spec.name, "id": op.record_id,
                     "version": row["version"] + 1}
         self.deletes[spec.name].add(op.record_id)
         version = row["version"] + 1
         self.changes[key] = changelog.Pending(
             spec.name, op.record_id, deleted=True, origin=self.pusher.device_id, version=version,
             scope=(row.get("job_id"), None, None), field_versions=self.field_versions.get(key), complete=True)
-        return {"op_id": str(op.op_id), "status": APPLIED, "table": spec.name, "id": op.record_id,
+        return {"op_id": op.op_id, "status": APPLIED, "table": spec.name, "id": op.record_id,
                 "version": version}
 
     def _log(self, spec, record_id, row, *, origin, versions) -> None:
@@ -519,8 +525,8 @@ class _Batch:
         scope = (scope_value if spec.scope == "job" else None, None,
                  scope_value if spec.scope == "technician" else None)
         self.changes[(spec.name, record_id)] = changelog.Pending(
-            spec.name, record_id, origin=origin, version=row.get("version") or 1, scope=scope,
-            field_versions=dict(versions) if versions else None, complete=True)
+            spec.name, record_id, False, None, origin, row.get("version") or 1, scope,
+            dict(versions) if versions else None, True)
 
     # ---- writing -----------------------------------------------------------
     def write(self) -> None:
@@ -577,6 +583,11 @@ class _Batch:
 # ---- the batch's reads, compiled once per dialect ---------------------------------------
 
 _CREATABLE = tuple(name for name, spec in registry.TABLES.items() if CREATE in spec.actions)
+# Python-side column defaults a created row still needs (the push sets ids,
+# versions and its own timestamps itself).
+_DEFAULTS = {name: tuple((column, make) for column, make in spec.column_defaults
+                         if column not in ("id", "version", "created_at", "updated_at", "received_at"))
+             for name, spec in registry.TABLES.items()}
 _VERSIONED = tuple(name for name, spec in registry.TABLES.items() if spec.actions and spec.versioned)
 
 

@@ -140,8 +140,8 @@ def to_operations(session: Session, pusher: Pusher, changes: dict, last_pulled_a
                     names = [n for n in names if n in writable and n not in spec.create_only]
                 fields = {n: _wire_value(spec, n, record.get(n)) for n in names} if spec else {}
                 base = record.get("version") if action == "update" else None
-                ops.append(Operation(index=len(ops), op_id=_op_id(pusher.device_id, last_pulled_at, table, action,
-                                                                  record),
+                ops.append(Operation(index=len(ops), op_id=str(_op_id(pusher.device_id, last_pulled_at, table, action,
+                                                                      record)),
                                      table=table, record_id=str(record["id"]), action=action,
                                      base_version=base if isinstance(base, int) and base > 0 else 1,
                                      fields=fields))
@@ -157,8 +157,9 @@ def to_operations(session: Session, pusher: Pusher, changes: dict, last_pulled_a
                 version = None
         if version is None:
             continue  # deleting what the server does not have: nothing to do
-        ops.append(Operation(index=len(ops), op_id=_op_id(pusher.device_id, last_pulled_at, table, DELETE, record_id),
-                             table=table, record_id=record_id, action=DELETE, base_version=version, fields={}))
+        op_id = str(_op_id(pusher.device_id, last_pulled_at, table, DELETE, record_id))
+        ops.append(Operation(index=len(ops), op_id=op_id, table=table, record_id=record_id, action=DELETE,
+                             base_version=version, fields={}))
     return ops
 
 
