@@ -8,11 +8,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from server.accounts.models import AuthToken, Device, LoginFailure, Role, User
 from server.accounts.passwords import dummy_hash, verify_password
+from server.bulk import Query
 from server.exceptions import AuthenticationFailed, InvalidInput, PermissionDenied, RateLimited
 
 
@@ -110,20 +111,26 @@ def login(
     return IssuedToken(token=token, expires_at=expires_at, user=user, device=device)
 
 
-def resolve_token(session: Session, token: str, *, now: datetime) -> Principal:
-    """The principal behind a bearer token, or :class:`AuthenticationFailed`."""
+def _token_principal(_dialect):
     from server.technicians.models import Technician
 
-    # One round trip: every authenticated request (each sync push and pull)
-    # pays for it. Plain columns, not mapped objects: nothing to track.
-    row = session.execute(
-        select(AuthToken.id, AuthToken.revoked_at, AuthToken.expires_at, User.id, User.username, User.role,
-               User.active, Device.id, Device.revoked_at, Technician.id, Technician.van_location_id)
-        .join(User, AuthToken.user_id == User.id)
-        .outerjoin(Device, AuthToken.device_id == Device.id)
-        .outerjoin(Technician, Technician.user_id == User.id)
-        .where(AuthToken.token_hash == token_digest(token))
-    ).first()
+    return (select(AuthToken.id, AuthToken.revoked_at, AuthToken.expires_at, User.id, User.username, User.role,
+                   User.active, Device.id, Device.revoked_at, Technician.id, Technician.van_location_id)
+            .join(User, AuthToken.user_id == User.id)
+            .outerjoin(Device, AuthToken.device_id == Device.id)
+            .outerjoin(Technician, Technician.user_id == User.id)
+            .where(AuthToken.token_hash == bindparam("digest")))
+
+
+_TOKEN_PRINCIPAL = Query(_token_principal)
+
+
+def resolve_token(session: Session, token: str, *, now: datetime) -> Principal:
+    """The principal behind a bearer token, or :class:`AuthenticationFailed`."""
+    # One round trip, a statement compiled once: every authenticated request
+    # (each sync push and pull) pays for it. Plain columns: nothing to track.
+    rows = _TOKEN_PRINCIPAL.rows(session.connection(), digest=token_digest(token))
+    row = rows[0] if rows else None
     if row is None:
         raise AuthenticationFailed("unknown token", code="invalid_token")
     (token_id, token_revoked_at, expires_at, user_id, username, role, active, device_id, device_revoked_at,

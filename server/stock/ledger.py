@@ -432,20 +432,27 @@ def record_field_consumptions(session: Session, usages: list[dict], *, at: datet
     return sorted(touched, key=str)
 
 
+def _warranty_dates(dialect):
+    from server.customers.models import Asset
+    from server.jobs.models import Job
+    from server.tickets.models import Ticket
+
+    return (select(Job.id, Ticket.received_at, Asset.warranty_end)
+            .select_from(Job).join(Ticket, Ticket.id == Job.ticket_id).join(Asset, Asset.id == Ticket.asset_id)
+            .where(in_param(Job.__table__.c.id, "jobs", dialect)))
+
+
+_WARRANTY_DATES = Query(_warranty_dates)
+
+
 def warranty_for_jobs(connection, job_ids: list) -> dict:
     """:func:`warranty_for_job` for many jobs in one query (jobs without an asset are left out);
     ``connection`` is a Connection or a Session.
 
     The one warranty rule for usages too: sync's part-usage rows and their
     ledger movements are both judged here, so they never disagree."""
-    from server.customers.models import Asset
-    from server.jobs.models import Job
-    from server.tickets.models import Ticket
-
-    rows = connection.execute(
-        select(Job.id, Ticket.received_at, Asset.warranty_end)
-        .select_from(Job).join(Ticket, Ticket.id == Job.ticket_id).join(Asset, Asset.id == Ticket.asset_id)
-        .where(Job.id.in_(job_ids))).all()
+    rows = _WARRANTY_DATES.rows(connection if not isinstance(connection, Session) else connection.connection(),
+                                jobs=list(job_ids))
     return {job_id: end is not None and received.date() <= end for job_id, received, end in rows}
 
 
