@@ -310,14 +310,13 @@ class Query:
         self._compiled: dict[str, tuple] = {}
 
     def rows(self, connection, **params) -> list[tuple]:
+        """Run it and return every row."""
         dialect = connection.dialect
         entry = self._compiled.get(dialect.name)
         if entry is None:
             entry = self._compiled[dialect.name] = self._compile(dialect)
         sql, positional, binds, types, results = entry
-        values = {name: convert(params[name]) if key else convert for name, key, convert in binds}
-        driver_params = tuple(values[name] for name, _key, _c in binds) if positional else values
-        cursor_result = connection.exec_driver_sql(sql, driver_params)
+        cursor_result = connection.exec_driver_sql(sql, _driver_params(binds, positional, params))
         if results is None:  # first run: some processors need the driver's type code of the column
             description = cursor_result.cursor.description
             results = [column_type._cached_result_processor(dialect, column[1])
@@ -329,14 +328,31 @@ class Query:
             return raw
         return [tuple(p(v) if p is not None else v for p, v in zip(results, row, strict=True)) for row in raw]
 
+    def run(self, connection, **params) -> None:
+        """Run a statement that returns no rows (an UPDATE)."""
+        dialect = connection.dialect
+        entry = self._compiled.get(dialect.name)
+        if entry is None:
+            entry = self._compiled[dialect.name] = self._compile(dialect)
+        sql, positional, binds, _types, _results = entry
+        connection.exec_driver_sql(sql, _driver_params(binds, positional, params))
+
     def _compile(self, dialect) -> tuple:
         compiled = self._build(dialect).compile(dialect=dialect)
         names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+        # Columns whose Python-side default (``onupdate=utcnow``) the statement
+        # takes as a parameter: computed at each run, as an execution would.
+        made = {column.key: (column.onupdate if compiled.isupdate else column.default)
+                for column in (compiled.update_prefetch if compiled.isupdate else compiled.insert_prefetch)}
         binds = []
         for name in names:
             bind = compiled.binds[name]
             process = bind.type._cached_bind_processor(dialect) or _same
-            if bind.value is not None or bind.callable is not None:  # a value of the statement itself
+            if bind.key in made and bind.value is None:
+                make = made[bind.key]
+                binds.append((name, _MADE, lambda _absent, make=make, process=process: process(
+                    make.arg(None) if make.is_callable else make.arg)))
+            elif bind.value is not None or bind.callable is not None:  # a value of the statement itself
                 binds.append((name, None, process(bind.effective_value)))
             else:
                 binds.append((name, bind.key, process))
@@ -344,5 +360,61 @@ class Query:
         return compiled.string, compiled.positional, binds, types, None
 
 
+_MADE = object()  # a bind whose value is made at each run (a column default)
+
+
+def _driver_params(binds, positional: bool, params: dict):
+    values = {name: (convert(None) if key is _MADE else convert(params[key])) if key else convert
+              for name, key, convert in binds}
+    return tuple(values[name] for name, _key, _c in binds) if positional else values
+
+
 def _same(value):
     return value
+
+
+# ---- updates of many rows ----------------------------------------------------------------
+
+_UPDATES: dict = {}
+
+
+def bulk_update(connection, table: Table, rows: list[dict], *, key: str = "id") -> None:
+    """``UPDATE table SET <the rows' other keys> WHERE <key> = ...`` for every
+    row, as one ``executemany`` of a statement compiled once per (table,
+    columns, dialect); every row has the same keys, ``key`` among them.
+    Columns with a Python-side ``onupdate`` the rows leave out get it (one
+    value for the whole call)."""
+    if not rows:
+        return
+    dialect = connection.dialect
+    columns = tuple(name for name in rows[0] if name != key)
+    cache_key = (table.name, key, columns, dialect.name)
+    entry = _UPDATES.get(cache_key)
+    if entry is None:
+        stmt = (table.update().where(table.c[key] == bindparam(f"k_{key}"))
+                .values({name: bindparam(f"v_{name}") for name in columns}))
+        compiled = stmt.compile(dialect=dialect)
+        names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+        made = {column.key: column.onupdate for column in compiled.update_prefetch}
+        processors = []
+        for name in names:
+            bind = compiled.binds[name]
+            if bind.key in made:
+                processors.append((name, None, made[bind.key], _storage_processor(bind.type, dialect)))
+            else:
+                column = bind.key[2:]  # k_<key> or v_<column>
+                processors.append((name, column, None, _storage_processor(table.c[column].type, dialect)))
+        entry = _UPDATES[cache_key] = (compiled.string, compiled.positional, processors)
+    sql, positional, processors = entry
+    values = []
+    for _name, column, make, process in processors:
+        if column is None:
+            value = make.arg(None) if make.is_callable else make.arg
+            values.append([process(value) if process else value] * len(rows))
+        else:
+            values.extend(_processed(rows, [(column, process)]))
+    if positional:
+        connection.exec_driver_sql(sql, list(zip(*values, strict=True)))
+    else:
+        names = [name for name, _column, _make, _p in processors]
+        connection.exec_driver_sql(sql, [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)])

@@ -27,13 +27,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, event, func, inspect, or_, select, tuple_, update
+from sqlalchemy import BigInteger, and_, bindparam, delete, event, func, inspect, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BindParameter
 
-from server.bulk import bulk_insert
+from server.bulk import Query, bulk_insert
 from server.db import VersionedMixin, utcnow
 from sync import registry
 from sync.models import SyncChange, SyncCounter, SyncScopeExit
@@ -84,6 +84,12 @@ def record(session: Session, change: Pending) -> None:
         previous.complete = False
         return
     buf[key] = change
+
+
+def record_complete(session: Session, changes: dict) -> None:
+    """Queue complete changes, keyed by (table, record id): each replaces
+    whatever was queued for its record (as :func:`record` does for a complete one)."""
+    _pending(session).update(changes)
 
 
 def touch(session: Session, table: str, record_id: str) -> None:
@@ -290,14 +296,18 @@ def allocate(session: Session, count: int) -> int:
     until the transaction ends (callers do this last, right before commit)."""
     counter = SyncCounter.__table__
     connection = session.connection()
-    stmt = (counter.update().where(counter.c.id == 1)
-            .values(position=counter.c.position + count).returning(counter.c.position))
-    last = connection.execute(stmt).scalar()
-    if last is None:
+    rows = _TAKE_POSITIONS.rows(connection, count=count)
+    if not rows:
         connection.execute(_insert_for(session)(counter).values(id=1, position=0, pruned_through=0)
                            .on_conflict_do_nothing(index_elements=["id"]))
-        last = connection.execute(stmt).scalar()
-    return last - count + 1
+        rows = _TAKE_POSITIONS.rows(connection, count=count)
+    return rows[0][0] - count + 1
+
+
+_counter = SyncCounter.__table__
+_TAKE_POSITIONS = Query(lambda dialect: _counter.update().where(_counter.c.id == 1)
+                        .values(position=_counter.c.position + bindparam("count", type_=BigInteger()))
+                        .returning(_counter.c.position))
 
 
 _UPSERTS: dict = {}

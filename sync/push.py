@@ -20,11 +20,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, literal_column, select, union_all, update
+from sqlalchemy import bindparam, delete, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from media.models import Blob
-from server.bulk import Query, in_param
+from server.bulk import Query, bulk_update, in_param
 from server.jobs.models import JobStatus
 from server.stock.models import LocationKind, Part, StockLocation
 from server.technicians.models import Technician
@@ -535,15 +535,13 @@ class _Batch:
         for table, rows in self.inserts.items():
             changelog.bulk_insert(connection, registry.TABLES[table].table, list(rows.values()))
         for table, records in self.updates.items():
-            spec = registry.TABLES[table]
-            groups: dict[frozenset, list[dict]] = defaultdict(list)
+            groups: dict[tuple, list[dict]] = defaultdict(list)
             for record_id, columns in records.items():
                 row = self.rows[(table, record_id)]
-                groups[frozenset(columns)].append({"_id": row["id"], **{f"v_{c}": row[c] for c in columns}})
-            for columns, params in groups.items():
-                stmt = (update(spec.table).where(spec.table.c.id == bindparam("_id"))
-                        .values({c: bindparam(f"v_{c}") for c in columns}))
-                connection.execute(stmt, params)
+                names = tuple(sorted(columns))
+                groups[names].append({"id": row["id"], **{c: row[c] for c in names}})
+            for rows in groups.values():
+                bulk_update(connection, registry.TABLES[table].table, rows)
         for table, record_ids in self.deletes.items():
             if record_ids:
                 spec = registry.TABLES[table]
@@ -551,16 +549,13 @@ class _Batch:
         facts.consume(session, self.usages, at=self.now, warranty=self.warranty)
         if self.last_check_in is not None:
             # Ordered by when the server received it, never by the device's clock.
-            technicians = Technician.__table__
-            connection.execute(technicians.update().where(technicians.c.id == self.pusher.technician_id).values(
-                last_latitude=self.last_check_in["latitude"], last_longitude=self.last_check_in["longitude"],
-                last_position_at=self.now, version=technicians.c.version + 1))
+            _MOVE_TECHNICIAN.run(connection, id=self.pusher.technician_id, latitude=self.last_check_in["latitude"],
+                                 longitude=self.last_check_in["longitude"], at=self.now)
         if self.conflicts:
             from sync.models import SyncConflict
 
             changelog.bulk_insert(connection, SyncConflict.__table__, [c.row() for c in self.conflicts])
-        for change in self.changes.values():
-            changelog.record(session, change)
+        changelog.record_complete(session, self.changes)
 
     def missing_blobs(self, ops: list[Operation]) -> list[str]:
         wanted = set()
@@ -613,6 +608,10 @@ def _whole_rows_query(spec: registry.SyncTable) -> Query:
 
 
 _EXISTING = Query(_existing_keys)
+_technicians = Technician.__table__
+_MOVE_TECHNICIAN = Query(lambda dialect: _technicians.update().where(_technicians.c.id == bindparam("id")).values(
+    last_latitude=bindparam("latitude"), last_longitude=bindparam("longitude"), last_position_at=bindparam("at"),
+    version=_technicians.c.version + 1))
 _FIELD_VERSIONS = Query(_field_versions)
 _WHOLE = {name: _whole_rows_query(spec) for name, spec in registry.TABLES.items() if spec.actions}
 _PARTS = Query(lambda dialect: select(Part.__table__.c.id).where(in_param(Part.__table__.c.id, "ids", dialect)))

@@ -8,11 +8,12 @@ import uuid
 
 from sqlalchemy import bindparam, select
 
-from server.bulk import Query, in_param, in_set
+from server.bulk import Query, bulk_update, in_param, in_set
 from server.db import utcnow
 from server.extensions import db
 from server.jobs.models import Job, JobStatus
 from server.stock.models import Part
+from server.technicians.models import Technician
 from sync.models import SyncChange
 from tests import factories
 
@@ -85,3 +86,39 @@ def test_json_and_datetimes_come_back_as_from_the_orm(app):
         .where(table.c.table_name == "jobs", table.c.record_id == str(job.id)))]
     assert got == plain and len(got) == 1
     assert isinstance(got[0][1], dict) and got[0][2].tzinfo is not None
+
+
+def test_a_compiled_update_applies_the_columns_python_side_defaults(app):
+    tech = factories.technician()
+    db.session.commit()
+    before = tech.updated_at
+    table = Technician.__table__
+    move = Query(lambda dialect: table.update().where(table.c.id == bindparam("id")).values(
+        last_latitude=bindparam("latitude"), version=table.c.version + 1))
+    move.run(db.session.connection(), id=tech.id, latitude=22.5)
+    db.session.commit()
+    db.session.refresh(tech)
+    assert tech.last_latitude == 22.5 and tech.version == 2
+    assert tech.updated_at > before  # onupdate=utcnow, made at the run as an execution would
+
+
+def test_floats_and_booleans_come_back_as_from_the_orm(app):
+    factories.part(unit_cost=12.5, serialised=True)
+    factories.part(unit_cost=None)
+    db.session.commit()
+    table = Part.__table__
+    columns = (table.c.part_number, table.c.unit_cost, table.c.serialised)
+    got = Query(lambda dialect: select(*columns).order_by(table.c.part_number)).rows(db.session.connection())
+    assert got == [tuple(row) for row in db.session.connection().execute(select(*columns).order_by(
+        table.c.part_number))]
+    assert {type(row[2]) for row in got} == {bool}
+
+
+def test_bulk_update_sets_each_rows_values(app):
+    parts = [factories.part(unit_cost=1.0) for _ in range(3)]
+    db.session.commit()
+    bulk_update(db.session.connection(), Part.__table__,
+                [{"id": parts[0].id, "unit_cost": 7.0}, {"id": str(parts[2].id), "unit_cost": None}])
+    db.session.commit()
+    costs = {p.id: p.unit_cost for p in db.session.scalars(select(Part))}
+    assert costs == {parts[0].id: 7.0, parts[1].id: 1.0, parts[2].id: None}  # a UUID or its text
