@@ -388,6 +388,9 @@ def bulk_update(connection, table: Table, rows: list[dict], *, key: str = "id") 
         return
     dialect = connection.dialect
     columns = tuple(name for name in rows[0] if name != key)
+    if dialect.name == "postgresql" and len(rows) >= _COPY_FROM:
+        _json_update(connection, table, key, columns, rows)
+        return
     cache_key = (table.name, key, columns, dialect.name)
     entry = _UPDATES.get(cache_key)
     if entry is None:
@@ -418,3 +421,33 @@ def bulk_update(connection, table: Table, rows: list[dict], *, key: str = "id") 
     else:
         names = [name for name, _column, _make, _p in processors]
         connection.exec_driver_sql(sql, [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)])
+
+
+def _json_update(connection, table: Table, key: str, columns: tuple, rows: list[dict]) -> None:
+    """PostgreSQL: every row's update as ONE statement with ONE parameter,
+    ``UPDATE t SET c = v.c ... FROM json_populate_recordset(NULL::t, <rows>) v
+    WHERE t.key = v.key`` (psycopg's executemany sends one UPDATE per row).
+    Python-side ``onupdate`` defaults the rows leave out get one value for the call."""
+    dialect = connection.dialect
+    cache_key = ("json_update", table.name, key, columns)
+    entry = _UPDATES.get(cache_key)
+    if entry is None:
+        preparer = dialect.identifier_preparer
+        made = tuple((column.name, column.onupdate) for column in table.columns
+                     if column.onupdate is not None and not getattr(column.onupdate, "is_clause_element", False)
+                     and column.name not in columns and column.name != key)
+        names = (key, *columns, *(name for name, _make in made))
+        target = preparer.format_table(table)
+        assignments = ", ".join(f"{preparer.quote(name)} = v.{preparer.quote(name)}" for name in names[1:])
+        sql = (f"UPDATE {target} SET {assignments} FROM json_populate_recordset(NULL::{target}, %(rows)s) AS v "  # noqa: S608
+               f"WHERE {target}.{preparer.quote(key)} = v.{preparer.quote(key)}")
+        processors = [(name, None if isinstance(table.c[name].type, JSON)
+                       else _storage_processor(table.c[name].type, dialect)) for name in names]
+        entry = _UPDATES[cache_key] = (sql, names, processors, made)
+    sql, names, processors, made = entry
+    if made:
+        extra = {name: (make.arg(None) if make.is_callable else make.arg) for name, make in made}
+        rows = [{**row, **extra} for row in rows]
+    values = _processed(rows, processors)
+    payload = orjson.dumps([dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)])
+    connection.exec_driver_sql(sql, {"rows": payload.decode()})

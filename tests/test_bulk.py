@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import bindparam, select
 
 from server.bulk import Query, bulk_update, in_param, in_set
@@ -114,11 +115,18 @@ def test_floats_and_booleans_come_back_as_from_the_orm(app):
     assert {type(row[2]) for row in got} == {bool}
 
 
-def test_bulk_update_sets_each_rows_values(app):
-    parts = [factories.part(unit_cost=1.0) for _ in range(3)]
+@pytest.mark.parametrize("size", [2, 12])  # one UPDATE per row; on PostgreSQL from 8 rows, one statement
+def test_bulk_update_sets_each_rows_values(app, size):
+    parts = [factories.part(unit_cost=1.0) for _ in range(size + 1)]
     db.session.commit()
-    bulk_update(db.session.connection(), Part.__table__,
-                [{"id": parts[0].id, "unit_cost": 7.0}, {"id": str(parts[2].id), "unit_cost": None}])
+    before = {p.id: p.updated_at for p in parts}
+    changed = parts[:size]
+    rows = [{"id": p.id if n % 2 else str(p.id), "unit_cost": None if n == 0 else float(n)}  # a UUID or its text
+            for n, p in enumerate(changed)]
+    bulk_update(db.session.connection(), Part.__table__, rows)
     db.session.commit()
-    costs = {p.id: p.unit_cost for p in db.session.scalars(select(Part))}
-    assert costs == {parts[0].id: 7.0, parts[1].id: 1.0, parts[2].id: None}  # a UUID or its text
+    db.session.expire_all()
+    now = {p.id: (p.unit_cost, p.updated_at) for p in db.session.scalars(select(Part))}
+    assert [now[p.id][0] for p in changed] == [None, *[float(n) for n in range(1, size)]]
+    assert now[parts[-1].id][0] == 1.0 and now[parts[-1].id][1] == before[parts[-1].id]  # untouched
+    assert all(now[p.id][1] > before[p.id] for p in changed)  # onupdate=utcnow applied
