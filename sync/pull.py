@@ -16,10 +16,10 @@ import uuid
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import JSON, Boolean, Enum, Float, Integer, String, Text, Uuid, and_, cast, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from server.bulk import in_set
+from server.bulk import Query, in_param, in_set
 from sync import registry
 from sync.errors import InvalidCursor, ResyncRequired
 from sync.memory import no_cyclic_gc
@@ -178,34 +178,81 @@ def _pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | 
 
 
 def _fill(session: Session, wanted: dict[str, list[Change]]) -> None:
-    """Read the current fields of the records to send, one query per table."""
-    to_wire = registry.to_wire
+    """Read the current fields of the records to send: one compiled query per
+    table, ids bound as one parameter, values turned into their wire form
+    column by column (UUIDs come from the database as text)."""
+    connection = session.connection()
     for table, changes in wanted.items():
         spec = registry.TABLES[table]
-        columns = spec.pulled_columns
+        query, converters = _wire_reader(spec, connection.dialect)
+        if len(spec.key_columns) == 1:
+            rows = query.rows(connection, ids=[change.id for change in changes])
+        else:  # "<location>:<part>": every level of those locations, the ones wanted picked below
+            rows = query.rows(connection, ids=sorted({change.id.split(":", 1)[0] for change in changes}))
         names = spec.field_names
-        single = len(spec.key_columns) == 1
-        found = {}
-        for start in range(0, len(changes), 1000):
-            chunk = changes[start:start + 1000]
-            if single:
-                key = spec.table.c[spec.key_columns[0]]
-                where = in_set(session, key, [uuid.UUID(c.id) for c in chunk])
-            else:
-                keys = [registry.parse_key(spec, c.id) for c in chunk]
-                where = tuple_(*[spec.table.c[k] for k in spec.key_columns]).in_(
-                    [tuple(k[c] for c in spec.key_columns) for k in keys])
-            for row in session.execute(select(*columns).where(where)).mappings():
-                found[str(row["id"]) if single else spec.record_id(row)] = row
         versioned = spec.versioned
+        found = {}
+        for row in rows:
+            values = [convert(value) if convert is not None else value
+                      for convert, value in zip(converters, row, strict=True)]
+            found[":".join(values[:len(spec.key_columns)])] = values
+        positions = {c.name: i for i, c in enumerate(spec.pulled_columns, start=len(spec.key_columns))}
+        version_at = positions.get("version")
+        field_at = [(name, positions[name]) for name in names]
         for change in changes:
-            row = found.get(change.id)
-            if row is None:  # deleted since the change row was read: its tombstone follows
+            values = found.get(change.id)
+            if values is None:  # deleted since the change row was read: its tombstone follows
                 change.deleted, change.reason = True, "deleted"
                 continue
             if versioned:
-                change.version = row["version"]
-            change.fields = {name: to_wire(row[name]) for name in names}
+                change.version = values[version_at]
+            change.fields = {name: values[at] for name, at in field_at}
+
+
+_READERS: dict = {}
+
+
+def _wire_reader(spec: registry.SyncTable, dialect) -> tuple[Query, list]:
+    """A table's pulled columns, after its key columns as text, compiled once
+    per dialect, with the converter that turns each value into its wire form
+    (None where the database already gives it)."""
+    cache_key = (spec.name, dialect.name)
+    entry = _READERS.get(cache_key)
+    if entry is not None:
+        return entry
+    table = spec.table
+    columns = [table.c[k] for k in spec.key_columns] + list(spec.pulled_columns)
+
+    def build(dialect_):
+        selected = [_uuid_as_text(column, dialect_) if isinstance(column.type, Uuid) else column
+                    for column in columns]
+        return select(*selected).where(in_param(table.c[spec.key_columns[0]], "ids", dialect_))
+
+    converters = [_wire_converter(column.type, dialect) for column in columns]
+    entry = _READERS[cache_key] = (Query(build), converters)
+    return entry
+
+
+def _uuid_as_text(column, dialect):
+    # PostgreSQL hands the canonical text over itself (no UUID object to build
+    # and print again); SQLite's stored form is the 32 hex digits, dashed below.
+    if dialect.name == "postgresql":
+        return cast(column, Text).label(column.name)
+    return type_coerce(column, String).label(column.name)
+
+
+def _dashed(stored: str | None) -> str | None:
+    if stored is None:
+        return None
+    return f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
+
+
+def _wire_converter(type_, dialect):
+    if isinstance(type_, Uuid):
+        return None if dialect.name == "postgresql" else _dashed
+    if isinstance(type_, (String, Integer, Float, Boolean, JSON)) and not isinstance(type_, Enum):
+        return None  # the database (through the column's result processing) gives wire values
+    return registry.to_wire
 
 
 def snapshot(session: Session, technician_id: uuid.UUID) -> dict[tuple[str, str], dict]:

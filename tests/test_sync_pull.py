@@ -191,3 +191,24 @@ def test_bad_cursor_and_protocol(client):
 def test_office_roles_do_not_pull(client):
     headers = f.login_as(client, f.user(Role.dispatcher))
     assert client.get("/api/v1/sync/pull", query_string={"protocol": 1}, headers=headers).status_code == 403
+
+
+def test_pulled_values_have_one_wire_form_on_every_database(client):
+    """UUIDs as canonical text, times as UTC ISO 8601 with Z, enums as their
+    values, booleans as booleans, numbers as numbers, nulls as null."""
+    tech = f.technician()
+    job, part, unit = _scope(tech)
+    arrived = utcnow().replace(microsecond=123456)
+    db.session.get(Job, job.id).arrived_at = arrived
+    db.session.commit()
+    device = Handheld(client, tech)
+    device.pull()
+    fields = device.copy[("jobs", str(job.id))]
+    assert fields["technician_id"] == str(tech.id) and fields["ticket_id"] == str(job.ticket_id)
+    assert fields["status"] == "assigned" and fields["completed_at"] is None
+    assert fields["arrived_at"] == arrived.strftime("%Y-%m-%dT%H:%M:%S.123456Z")
+    part_fields = device.copy[("parts", str(part.id))]
+    assert part_fields["serialised"] is False and isinstance(part_fields["serialised"], bool)
+    level = device.copy[("stock_levels", f"{tech.van_location_id}:{part.id}")]  # the key: both ids as text
+    assert level["on_hand"] == 5 and type(level["on_hand"]) is int
+    assert device.copy[("spare_units", str(unit.id))]["location_id"] == str(tech.van_location_id)
