@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, delete, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from media.models import Blob
-from server.bulk import Query, bulk_update, in_param
+from server.bulk import Query, bulk_insert, bulk_update, in_param
 from server.jobs.models import JobStatus
 from server.stock.models import LocationKind, Part, StockLocation
 from server.technicians.models import Technician
@@ -172,7 +172,7 @@ def _record_ops(session: Session, pusher: Pusher, done: list, now: datetime) -> 
         "action": getattr(op, "action", None), "status": outcome["status"], "outcome": outcome,
         "device_time": getattr(op, "device_time", None), "received_at": now,
     } for op, outcome in done]
-    changelog.bulk_insert(session.connection(), SyncOp.__table__, rows)
+    bulk_insert(session.connection(), SyncOp.__table__, rows)
 
 
 class _Batch:
@@ -533,7 +533,7 @@ class _Batch:
         session = self.session
         connection = session.connection()  # Core executemany: the change log is written by us, below
         for table, rows in self.inserts.items():
-            changelog.bulk_insert(connection, registry.TABLES[table].table, list(rows.values()))
+            bulk_insert(connection, registry.TABLES[table].table, list(rows.values()))
         for table, records in self.updates.items():
             groups: dict[tuple, list[dict]] = defaultdict(list)
             for record_id, columns in records.items():
@@ -554,7 +554,7 @@ class _Batch:
         if self.conflicts:
             from sync.models import SyncConflict
 
-            changelog.bulk_insert(connection, SyncConflict.__table__, [c.row() for c in self.conflicts])
+            bulk_insert(connection, SyncConflict.__table__, [c.row() for c in self.conflicts])
         changelog.record_complete(session, self.changes)
 
     def missing_blobs(self, ops: list[Operation]) -> list[str]:
