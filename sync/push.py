@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from media.models import Blob
 from server.bulk import Query, bulk_insert, bulk_update, in_param
-from server.jobs.models import JobStatus
+from server.jobs.models import Job, JobStatus
 from server.stock.models import LocationKind, Part, StockLocation
 from server.technicians.models import Technician
 from sync import changelog, facts, registry
@@ -212,7 +212,8 @@ class _Batch:
         # A handful of statements whatever the batch holds (server.bulk.Query).
         whole: dict[str, set[str]] = defaultdict(set)
         created: dict[str, set[str]] = defaultdict(set)
-        job_ids: set[str] = set()
+        job_ids: set[str] = set()  # jobs the batch updates (read whole) or names (read narrow)
+        updated_jobs: set[str] = set()
         part_ids, location_ids = set(), set()
         usages = False
         texts: dict = {}  # the same few jobs named by most facts: each text made once
@@ -222,7 +223,7 @@ class _Batch:
                 continue
             values = op.fields
             if table == "jobs":
-                job_ids.add(op.record_id)
+                updated_jobs.add(op.record_id)
             elif op.action == CREATE:
                 created[table].add(op.record_id)
             else:
@@ -261,7 +262,15 @@ class _Batch:
             self.exists.update((table, str(key)) for table, key in _EXISTING.rows(
                 connection, **{table: lookups.get(table, ()) for table in _CREATABLE}))
         job_ids.discard(None)
-        for row in _whole_rows(connection, registry.TABLES["jobs"], job_ids):
+        job_ids |= updated_jobs
+        # Every job the batch touches locked by one statement, in key order (two batches cannot
+        # deadlock); those it updates then read whole, those it only names are enough as they are.
+        names = _JOB_FACTS_COLUMNS
+        narrow = {row[0]: dict(zip(names, row, strict=True))
+                  for row in _JOB_FACTS.rows(connection, ids=_uuids(job_ids))} if job_ids else {}
+        for row in _whole_rows(connection, registry.TABLES["jobs"], updated_jobs):
+            narrow[row["id"]] = row
+        for row in narrow.values():
             key = ("jobs", str(row["id"]))
             self.exists.add(key)
             self.rows[key] = self.jobs[row["id"].int] = row
@@ -608,6 +617,10 @@ def _whole_rows_query(spec: registry.SyncTable) -> Query:
 
 
 _EXISTING = Query(_existing_keys)
+# What the batch needs of a job it only names (its facts, its adjustments): not the whole row.
+_JOB_FACTS_COLUMNS = ("id", "technician_id", "status", "version")
+_JOB_FACTS = Query(lambda dialect: select(*(Job.__table__.c[name] for name in _JOB_FACTS_COLUMNS)).where(
+    in_param(Job.__table__.c.id, "ids", dialect)).order_by(Job.__table__.c.id).with_for_update())
 _technicians = Technician.__table__
 _MOVE_TECHNICIAN = Query(lambda dialect: _technicians.update().where(_technicians.c.id == bindparam("id")).values(
     last_latitude=bindparam("latitude"), last_longitude=bindparam("longitude"), last_position_at=bindparam("at"),
