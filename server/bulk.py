@@ -8,7 +8,7 @@ work for such rows, so:
 - :func:`bulk_insert` writes rows with one ``executemany`` of a statement
   compiled once, values processed column by column (on PostgreSQL, ``COPY`` or
   one statement with the rows as one JSON parameter);
-- :class:`Query` runs a SELECT (or any statement returning rows) built once
+- :class:`CompiledQuery` runs a SELECT (or any statement returning rows) built once
   per dialect as plain SQL, with lists of values bound as ONE parameter
   (:func:`in_param`) and results processed column by column.
 
@@ -233,7 +233,7 @@ def in_set(session: Session, column, values):
 
 
 def in_param(column, name: str, dialect):
-    """``column IN (<the list bound to name>)`` for a :class:`Query`: the list is
+    """``column IN (<the list bound to name>)`` for a :class:`CompiledQuery`: the list is
     given at run time and bound as ONE parameter (see :func:`in_set`)."""
     return _in_one_parameter(column, dialect, bindparam(name, type_=ValueList(column.type)))
 
@@ -297,7 +297,7 @@ def _set_value(item_type, dialect, values: list) -> str | None:
 
 # ---- reads compiled once ---------------------------------------------------------------
 
-class Query:
+class CompiledQuery:
     """A statement returning rows, built once per dialect by ``build(dialect)``
     and run as plain SQL (``exec_driver_sql``): no statement to build, no
     cache key to compute, no execution context to set up per call. Lists are

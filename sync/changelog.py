@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BindParameter
 
-from server.bulk import Query, bulk_insert
+from server.bulk import CompiledQuery, bulk_insert
 from server.db import VersionedMixin, utcnow
 from sync import registry
 from sync.models import SyncChange, SyncCounter, SyncScopeExit
@@ -305,7 +305,7 @@ def allocate(session: Session, count: int) -> int:
 
 
 _counter = SyncCounter.__table__
-_TAKE_POSITIONS = Query(lambda dialect: _counter.update().where(_counter.c.id == 1)
+_TAKE_POSITIONS = CompiledQuery(lambda dialect: _counter.update().where(_counter.c.id == 1)
                         .values(position=_counter.c.position + bindparam("count", type_=BigInteger()))
                         .returning(_counter.c.position))
 

@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import JSON, Boolean, Enum, Float, Integer, String, Text, Uuid, and_, cast, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from server.bulk import Query, in_param, in_set
+from server.bulk import CompiledQuery, in_param, in_set
 from sync import registry
 from sync.errors import InvalidCursor, ResyncRequired
 from sync.memory import no_cyclic_gc
@@ -212,7 +212,7 @@ def _fill(session: Session, wanted: dict[str, list[Change]]) -> None:
 _READERS: dict = {}
 
 
-def _wire_reader(spec: registry.SyncTable, dialect) -> tuple[Query, list]:
+def _wire_reader(spec: registry.SyncTable, dialect) -> tuple[CompiledQuery, list]:
     """A table's pulled columns, after its key columns as text, compiled once
     per dialect, with the converter that turns each value into its wire form
     (None where the database already gives it)."""
@@ -229,7 +229,7 @@ def _wire_reader(spec: registry.SyncTable, dialect) -> tuple[Query, list]:
         return select(*selected).where(in_param(table.c[spec.key_columns[0]], "ids", dialect_))
 
     converters = [_wire_converter(column.type, dialect) for column in columns]
-    entry = _READERS[cache_key] = (Query(build), converters)
+    entry = _READERS[cache_key] = (CompiledQuery(build), converters)
     return entry
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, delete, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from media.models import Blob
-from server.bulk import Query, bulk_insert, bulk_update, in_param
+from server.bulk import CompiledQuery, bulk_insert, bulk_update, in_param
 from server.jobs.models import Job, JobStatus
 from server.stock.models import LocationKind, Part, StockLocation
 from server.technicians.models import Technician
@@ -153,7 +153,7 @@ def _duplicate(outcome: dict) -> dict:
             "outcome": outcome}
 
 
-_OUTCOMES = Query(lambda dialect: select(SyncOp.__table__.c.op_id, SyncOp.__table__.c.outcome)
+_OUTCOMES = CompiledQuery(lambda dialect: select(SyncOp.__table__.c.op_id, SyncOp.__table__.c.outcome)
                   .where(in_param(SyncOp.__table__.c.op_id, "ids", dialect)))
 
 
@@ -209,7 +209,7 @@ class _Batch:
         # records that are only created are only looked for (a create of an
         # id that exists is refused), by key alone: most of a batch is new
         # facts, and reading their absence whole costs as much as writing them.
-        # A handful of statements whatever the batch holds (server.bulk.Query).
+        # A handful of statements whatever the batch holds (server.bulk.CompiledQuery).
         whole: dict[str, set[str]] = defaultdict(set)
         created: dict[str, set[str]] = defaultdict(set)
         job_ids: set[str] = set()  # jobs the batch updates (read whole) or names (read narrow)
@@ -610,28 +610,29 @@ def _field_versions(dialect):
         for name in _VERSIONED))
 
 
-def _whole_rows_query(spec: registry.SyncTable) -> Query:
+def _whole_rows_query(spec: registry.SyncTable) -> CompiledQuery:
     # In key order, locked where the database can: two batches locking the same rows cannot deadlock.
-    return Query(lambda dialect: select(spec.table).where(in_param(spec.table.c.id, "ids", dialect))
+    return CompiledQuery(lambda dialect: select(spec.table).where(in_param(spec.table.c.id, "ids", dialect))
                  .order_by(spec.table.c.id).with_for_update())
 
 
-_EXISTING = Query(_existing_keys)
+_EXISTING = CompiledQuery(_existing_keys)
 # What the batch needs of a job it only names (its facts, its adjustments): not the whole row.
 _JOB_FACTS_COLUMNS = ("id", "technician_id", "status", "version")
-_JOB_FACTS = Query(lambda dialect: select(*(Job.__table__.c[name] for name in _JOB_FACTS_COLUMNS)).where(
+_JOB_FACTS = CompiledQuery(lambda dialect: select(*(Job.__table__.c[name] for name in _JOB_FACTS_COLUMNS)).where(
     in_param(Job.__table__.c.id, "ids", dialect)).order_by(Job.__table__.c.id).with_for_update())
 _technicians = Technician.__table__
-_MOVE_TECHNICIAN = Query(lambda dialect: _technicians.update().where(_technicians.c.id == bindparam("id")).values(
+_MOVE_TECHNICIAN = CompiledQuery(lambda dialect: _technicians.update().where(
+    _technicians.c.id == bindparam("id")).values(
     last_latitude=bindparam("latitude"), last_longitude=bindparam("longitude"), last_position_at=bindparam("at"),
     version=_technicians.c.version + 1))
-_FIELD_VERSIONS = Query(_field_versions)
+_FIELD_VERSIONS = CompiledQuery(_field_versions)
 _WHOLE = {name: _whole_rows_query(spec) for name, spec in registry.TABLES.items() if spec.actions}
-_PARTS = Query(lambda dialect: select(Part.__table__.c.id).where(in_param(Part.__table__.c.id, "ids", dialect)))
-_LOCATIONS = Query(lambda dialect: select(StockLocation.__table__.c.id).where(
+_PARTS = CompiledQuery(lambda dialect: select(Part.__table__.c.id).where(in_param(Part.__table__.c.id, "ids", dialect)))
+_LOCATIONS = CompiledQuery(lambda dialect: select(StockLocation.__table__.c.id).where(
     in_param(StockLocation.__table__.c.id, "ids", dialect),
     (StockLocation.__table__.c.kind != LocationKind.van) | (StockLocation.__table__.c.id == bindparam("van"))))
-_BLOBS = Query(lambda dialect: select(Blob.__table__.c.sha256).where(in_param(Blob.__table__.c.sha256, "ids",
+_BLOBS = CompiledQuery(lambda dialect: select(Blob.__table__.c.sha256).where(in_param(Blob.__table__.c.sha256, "ids",
                                                                                 dialect)))
 
 

@@ -1,5 +1,5 @@
 """``server.bulk``: the one-parameter ``IN`` finds exactly the rows a plain
-``IN`` finds, and a compiled :class:`~server.bulk.Query` returns exactly what
+``IN`` finds, and a compiled :class:`~server.bulk.CompiledQuery` returns exactly what
 ``Connection.execute`` returns, on both databases."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import bindparam, select
 
-from server.bulk import Query, bulk_update, in_param, in_set
+from server.bulk import CompiledQuery, bulk_update, in_param, in_set
 from server.db import utcnow
 from server.extensions import db
 from server.jobs.models import Job, JobStatus
@@ -42,7 +42,7 @@ def test_uuids_and_the_empty_set(app):
     assert list(db.session.scalars(select(table.c.id).where(in_set(db.session, table.c.id, [])))) == []
 
 
-# ---- Query: a statement compiled once, run as plain SQL -----------------------------
+# ---- CompiledQuery: a statement compiled once, run as plain SQL -----------------------------
 
 def _jobs_by_id(dialect):
     table = Job.__table__
@@ -50,7 +50,7 @@ def _jobs_by_id(dialect):
             .order_by(table.c.id).with_for_update())
 
 
-JOBS_BY_ID = Query(_jobs_by_id)
+JOBS_BY_ID = CompiledQuery(_jobs_by_id)
 
 
 def test_a_query_returns_what_connection_execute_returns(app):
@@ -70,7 +70,7 @@ def test_a_query_returns_what_connection_execute_returns(app):
     assert JOBS_BY_ID.rows(connection, ids=[]) == []
 
 
-CHANGES = Query(lambda dialect: select(SyncChange.__table__.c.record_id, SyncChange.__table__.c.field_versions,
+CHANGES = CompiledQuery(lambda dialect: select(SyncChange.__table__.c.record_id, SyncChange.__table__.c.field_versions,
                                        SyncChange.__table__.c.changed_at)
                 .where(SyncChange.__table__.c.table_name == bindparam("table"),
                        in_param(SyncChange.__table__.c.record_id, "ids", dialect)))
@@ -94,7 +94,7 @@ def test_a_compiled_update_applies_the_columns_python_side_defaults(app):
     db.session.commit()
     before = tech.updated_at
     table = Technician.__table__
-    move = Query(lambda dialect: table.update().where(table.c.id == bindparam("id")).values(
+    move = CompiledQuery(lambda dialect: table.update().where(table.c.id == bindparam("id")).values(
         last_latitude=bindparam("latitude"), version=table.c.version + 1))
     move.run(db.session.connection(), id=tech.id, latitude=22.5)
     db.session.commit()
@@ -109,7 +109,7 @@ def test_floats_and_booleans_come_back_as_from_the_orm(app):
     db.session.commit()
     table = Part.__table__
     columns = (table.c.part_number, table.c.unit_cost, table.c.serialised)
-    got = Query(lambda dialect: select(*columns).order_by(table.c.part_number)).rows(db.session.connection())
+    got = CompiledQuery(lambda dialect: select(*columns).order_by(table.c.part_number)).rows(db.session.connection())
     assert got == [tuple(row) for row in db.session.connection().execute(select(*columns).order_by(
         table.c.part_number))]
     assert {type(row[2]) for row in got} == {bool}

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from server.accounts.models import AuthToken, Device, LoginFailure, Role, User
 from server.accounts.passwords import dummy_hash, verify_password
-from server.bulk import Query
+from server.bulk import CompiledQuery
 from server.exceptions import AuthenticationFailed, InvalidInput, PermissionDenied, RateLimited
 
 
@@ -122,7 +122,7 @@ def _token_principal(_dialect):
             .where(AuthToken.token_hash == bindparam("digest")))
 
 
-_TOKEN_PRINCIPAL = Query(_token_principal)
+_TOKEN_PRINCIPAL = CompiledQuery(_token_principal)
 
 
 def resolve_token(session: Session, token: str, *, now: datetime) -> Principal:

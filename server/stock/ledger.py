@@ -46,7 +46,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.bulk import Query, bulk_insert, in_param
+from server.bulk import CompiledQuery, bulk_insert, in_param
 from server.db import new_uuid
 from server.exceptions import Conflict, InvalidInput, NotFound
 from server.stock.models import (
@@ -442,7 +442,7 @@ def _warranty_dates(dialect):
             .where(in_param(Job.__table__.c.id, "jobs", dialect)))
 
 
-_WARRANTY_DATES = Query(_warranty_dates)
+_WARRANTY_DATES = CompiledQuery(_warranty_dates)
 
 
 def warranty_for_jobs(connection, job_ids: list) -> dict:
@@ -509,17 +509,17 @@ def _consume_plain(session: Session, usages: list[dict], *, at: datetime) -> Non
 
 
 # The set-wise consumption's statements, built once (server.bulk).
-_MOVEMENTS_BY_SOURCE = Query(lambda dialect: select(StockMovement.__table__.c.source).where(
+_MOVEMENTS_BY_SOURCE = CompiledQuery(lambda dialect: select(StockMovement.__table__.c.source).where(
     in_param(StockMovement.__table__.c.source, "sources", dialect)))
-_MOVEMENT_IDS_BY_SOURCE = Query(lambda dialect: select(StockMovement.__table__.c.source,
+_MOVEMENT_IDS_BY_SOURCE = CompiledQuery(lambda dialect: select(StockMovement.__table__.c.source,
                                                        StockMovement.__table__.c.id).where(
     in_param(StockMovement.__table__.c.source, "sources", dialect)))
-_ACTIVE_PART_RESERVATIONS = Query(lambda dialect: select(
+_ACTIVE_PART_RESERVATIONS = CompiledQuery(lambda dialect: select(
     Reservation.__table__.c.job_id, Reservation.__table__.c.part_id, Reservation.__table__.c.location_id).where(
     Reservation.__table__.c.status == bindparam("active", ReservationStatus.active,
                                                 type_=Reservation.__table__.c.status.type),
     Reservation.__table__.c.part_id.is_not(None), in_param(Reservation.__table__.c.job_id, "jobs", dialect)))
-_LEVELS = Query(lambda dialect: select(
+_LEVELS = CompiledQuery(lambda dialect: select(
     StockLevel.__table__.c.location_id, StockLevel.__table__.c.part_id, StockLevel.__table__.c.on_hand).where(
     in_param(StockLevel.__table__.c.location_id, "locations", dialect),
     in_param(StockLevel.__table__.c.part_id, "parts", dialect)))
