@@ -74,6 +74,32 @@ def test_iteration_yields_every_point_once_in_order(app, index):
     assert ids(got) == ids(reference(rows, 30.0, 110.0, len(rows)))
 
 
+@pytest.mark.parametrize("start_m, probes", [(500.0, 1), (10_000.0, 2), (10_000.0, 4), (2_000_000.0, 1)])
+def test_clustered_points_any_first_ring(app, start_m, probes):
+    # Rings are sized by counting (SQLite): an empty neighbourhood, a lone point, a dense
+    # cluster further out and a sparse spread, whatever the first ring and however few
+    # counts a ring may take, with and without a condition that only some points pass;
+    # every point once, in order.
+    index = index_for(db.session, start_radius_m=start_m)
+    index.PROBES = probes  # SQLite's counts per ring (PostGIS does not count)
+    rng = random.Random(23)
+    points = [(30.5, 110.0)]  # the lone point, ~55 km north
+    points += [(33.0 + rng.gauss(0, 0.05), 110.0 + rng.gauss(0, 0.05)) for _ in range(300)]  # ~330 km
+    points += [(30.0 + rng.uniform(-6, 6), 110.0 + rng.uniform(-6, 6)) for _ in range(60)]
+    points += [(rng.uniform(-80, 80), rng.uniform(-180, 180)) for _ in range(20)]
+    vans = add_locations(points[::3], LocationKind.van)
+    rows = vans + add_locations([p for i, p in enumerate(points) if i % 3])
+    for k in (1, 25, 120):
+        assert ids(index.nearest(db.session, STOCK_LOCATIONS, 30.0, 110.0, k)) == ids(reference(rows, 30.0, 110.0, k))
+    others = [r for r in rows if r.kind != LocationKind.van]
+    got = index.nearest(db.session, STOCK_LOCATIONS, 30.0, 110.0, 150, where=StockLocation.kind != LocationKind.van)
+    assert ids(got) == ids(reference(others, 30.0, 110.0, 150))
+    # From a single box to one split at the antimeridian or widened over a pole.
+    for lat, lon in ((30.0, 110.0), (10.0, 179.5), (-88.0, 10.0)):
+        got = list(index.iter_nearest(db.session, STOCK_LOCATIONS, lat, lon, batch=3))
+        assert ids(got) == ids(reference(rows, lat, lon, len(rows)))
+
+
 def test_across_the_antimeridian(app, index):
     east, west, far = add_locations([(0.0, 179.95), (0.0, -179.97), (0.0, 179.0)])
     got = index.nearest(db.session, STOCK_LOCATIONS, 0.0, -179.99, 3)

@@ -319,45 +319,134 @@ class BruteForceIndex(SpatialIndex):
 class SQLiteRTreeIndex(SpatialIndex):
     """R*Tree rings: bounding boxes of growing radius, then exact ranking.
 
-    ``start_radius_m`` is the first ring; each next ring grows with the number
-    of points still wanted (at least doubling), so a sparse region costs a few
-    cheap index probes and a dense one a single small ring.
+    Each ring's radius is chosen by counting first: counting the points in a box
+    costs the R*Tree next to nothing (no row is read), while fetching them costs
+    a join and the caller's conditions per point. So a ring is sized to hold
+    about as many points as are still wanted (at the density and the share of
+    points passing ``where`` seen so far), then fetched; a ring skips the points
+    of the ring before it, which were fetched already. ``start_radius_m`` is the
+    first ring tried, shrunk where the R*Tree counts many more points than
+    wanted and widened where it counts too few.
     """
 
     name = "sqlite_rtree"
     inline_columns = False  # a ring holds more rows than are handed out: fetch columns after
 
+    # A ring aims at this many points per point wanted: its box's corners lie
+    # outside the circle (4/pi) and densities are uneven.
+    RING_SLACK = 1.6
+    # Each ring's radius at least this many times the last one (progress) and at most this many times.
+    MIN_GROWTH, MAX_GROWTH = 1.25, 8.0
+    # Counts per ring, at most: enough to land within a factor two of the aim.
+    PROBES = 4
+
     def __init__(self, start_radius_m: float = 10_000.0):
         self.start_radius_m = start_radius_m
 
     @staticmethod
-    def _ring_statement(layer, where, columns):
-        rtree = sa.table(layer.rtree, sa.column("key"), sa.column("min_lat"), sa.column("max_lat"),
-                         sa.column("min_lon"), sa.column("max_lon"), sa.column(layer.key_column),
-                         sa.column("lat"), sa.column("lon"))
+    def _rtree(layer):
+        return sa.table(layer.rtree, sa.column("key"), sa.column("min_lat"), sa.column("max_lat"),
+                        sa.column("min_lon"), sa.column("max_lon"), sa.column(layer.key_column),
+                        sa.column("lat"), sa.column("lon"))
+
+    @staticmethod
+    def _in_box(rtree):
+        # The ring's box is bound at execution: one statement for every ring.
+        return sa.and_(rtree.c.max_lat >= sa.bindparam("ring_lat_min"),
+                       rtree.c.min_lat <= sa.bindparam("ring_lat_max"),
+                       rtree.c.max_lon >= sa.bindparam("ring_lon_min"),
+                       rtree.c.min_lon <= sa.bindparam("ring_lon_max"))
+
+    @classmethod
+    def _ring_statement(cls, layer, where, columns):
+        rtree = cls._rtree(layer)
         stmt = sa.select(rtree.c[layer.key_column], rtree.c.lat, rtree.c.lon, *columns)
         if where is not None or columns:
             stmt = stmt.select_from(rtree.join(layer.model.__table__,
                                                layer.model.__table__.c.id == rtree.c[layer.key_column]))
         if where is not None:
             stmt = stmt.where(where)
-        # The ring's box is bound at execution: one statement for every ring.
-        return stmt.where(rtree.c.max_lat >= sa.bindparam("ring_lat_min"),
-                          rtree.c.min_lat <= sa.bindparam("ring_lat_max"),
-                          rtree.c.max_lon >= sa.bindparam("ring_lon_min"),
-                          rtree.c.min_lon <= sa.bindparam("ring_lon_max"))
+        # Not the points wholly inside the last ring's box: they were fetched with it. (The R*Tree
+        # checks this on its own coordinates, before any join: an inner point costs no lookup.)
+        inner = sa.and_(rtree.c.min_lat >= sa.bindparam("inner_lat_min"),
+                        rtree.c.max_lat <= sa.bindparam("inner_lat_max"),
+                        rtree.c.min_lon >= sa.bindparam("inner_lon_min"),
+                        rtree.c.max_lon <= sa.bindparam("inner_lon_max"))
+        return stmt.where(cls._in_box(rtree), sa.not_(inner))
 
-    def _scan(self, session, layer, lat, lon, where, batch, columns, params):
+    @classmethod
+    def _count_statement(cls, layer):
+        rtree = cls._rtree(layer)
+        return sa.select(sa.func.count()).select_from(rtree).where(cls._in_box(rtree))
+
+    def _count(self, session, statement, lat, lon, radius, counts: dict) -> tuple[int, list]:
+        boxes = list(_boxes(lat, lon, radius))
+        if radius not in counts:
+            counts[radius] = sum(_execute(session, statement, {
+                "ring_lat_min": lat_min, "ring_lat_max": lat_max, "ring_lon_min": lon_min,
+                "ring_lon_max": lon_max}).scalar_one() for (lat_min, lat_max, lon_min, lon_max), _ in boxes)
+        return counts[radius], boxes
+
+    def _next_ring(self, session, statement, lat, lon, last_radius, last_count, found, wanted, counts):
+        """The next ring: its radius, its boxes and how many points (of any kind) they hold."""
+        if last_radius == 0.0:
+            # No share known yet: aim as if every point passed.
+            radius, low, high = self.start_radius_m, self.start_radius_m / 64, math.inf
+            aim = wanted * self.RING_SLACK
+        else:
+            # Points wanted by now at the share passing so far (at least one, while none has).
+            aim = (found + wanted) * max(last_count, 1) / max(found, 1) * self.RING_SLACK
+            low, high = last_radius * self.MIN_GROWTH, last_radius * self.MAX_GROWTH
+            radius = last_radius * math.sqrt(aim / max(last_count, 1))
+        radius = min(max(radius, low), high)
+        probes = []
+        for _ in range(self.PROBES):
+            count, boxes = self._count(session, statement, lat, lon, radius, counts)
+            probes.append((radius, boxes, count))
+            if boxes[0][1] or aim / 2 <= count <= aim * 2:
+                return radius, boxes, count
+            if count < aim / 2:
+                low = radius
+            else:
+                high = radius
+            # The area the aim needs at the density just counted; halfway (geometrically) when
+            # that leaves the bracket, as points cluster.
+            guess = radius * math.sqrt(aim / max(count, 1))
+            if not low < guess < high:
+                guess = math.sqrt(low * high) if math.isfinite(high) else high
+            if not low < guess < high:
+                break
+            radius = guess
+        # Out of counts: the widest ring not far above the aim (a ring too small costs one more
+        # ring; one too large costs a lookup for every point too many), else the smallest.
+        fitting = [p for p in probes if p[2] <= aim * 2]
+        return max(fitting, key=lambda p: p[0]) if fitting else min(probes, key=lambda p: p[0])
+
+    def iter_nearest_many(self, session, layer, latitude, longitude, searches, *, columns=(), params=None):
+        """As :meth:`iter_nearest` one by one, the searches sharing their counts (the same
+        rings around the same point are counted once)."""
+        lat, lon = check_point(latitude, longitude)
+        columns, params, counts = tuple(columns), dict(params or {}), {}
+        return [self._iterate(session, layer, lat, lon,
+                              self._scan(session, layer, lat, lon, where, batch, (), params, counts=counts),
+                              batch, columns, params)
+                for where, batch in searches]
+
+    def _scan(self, session, layer, lat, lon, where, batch, columns, params, counts=None):
         stmt = _cached(("ring", layer.name), (where, columns), lambda: self._ring_statement(layer, where, columns))
+        count_stmt = _cached(("ring_count", layer.name), (), lambda: self._count_statement(layer))
+        counts = {} if counts is None else counts  # points per radius around this point
         seen: set[str] = set()
-        radius = self.start_radius_m
+        radius, count = 0.0, 0
+        inner = _NO_INNER_BOX
         while True:
+            radius, boxes, count = self._next_ring(session, count_stmt, lat, lon, radius, count, len(seen),
+                                                   max(batch, 1), counts)
             fresh: list[Row] = []
-            boxes = list(_boxes(lat, lon, radius))
             whole_earth = boxes[0][1]
             for (lat_min, lat_max, lon_min, lon_max), _ in boxes:
                 box = {"ring_lat_min": lat_min, "ring_lat_max": lat_max, "ring_lon_min": lon_min,
-                       "ring_lon_max": lon_max}
+                       "ring_lon_max": lon_max, **inner}
                 for key, plat, plon, *extra in _execute(session, stmt, {**params, **box}):
                     if key not in seen:
                         seen.add(key)
@@ -366,9 +455,17 @@ class SQLiteRTreeIndex(SpatialIndex):
                 yield fresh, math.inf
                 return
             yield fresh, radius
-            # Grow by the density seen so far: enough area for what is still wanted.
-            inside = max(len(seen), 1)
-            radius *= min(8.0, max(2.0, math.sqrt((inside + batch) / inside)))
+            # A ring of one box is skipped by the next (boxes grow with the radius, so the next holds it).
+            if len(boxes) == 1:
+                (lat_min, lat_max, lon_min, lon_max), _ = boxes[0]
+                inner = {"inner_lat_min": lat_min, "inner_lat_max": lat_max, "inner_lon_min": lon_min,
+                         "inner_lon_max": lon_max}
+            else:
+                inner = _NO_INNER_BOX
+
+
+# An empty box: no point lies wholly inside it.
+_NO_INNER_BOX = {"inner_lat_min": 1.0, "inner_lat_max": -1.0, "inner_lon_min": 1.0, "inner_lon_max": -1.0}
 
 
 def _boxes(lat: float, lon: float, radius_m: float):
