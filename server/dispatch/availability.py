@@ -17,6 +17,7 @@ PostgreSQL paths decide identically.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -185,16 +186,36 @@ def _uuid(value):
     return uuid.UUID(str(value))
 
 
+def _certs(value) -> list[Cert]:
+    return [Cert(date.fromisoformat(a[:10]), date.fromisoformat(b[:10])) for a, b in json_list(value)]
+
+
+def _slots(value) -> tuple[Slot, ...]:
+    return tuple(Slot(int(w), time.fromisoformat(a), time.fromisoformat(b)) for w, a, b in json_list(value))
+
+
+# The same JSON text always reads back the same: technicians share a few weekly
+# patterns and certification dates, so most of a query's texts were read before.
+# (Immutable results only: the certifications are copied into each technician's list.)
+@functools.lru_cache(maxsize=4096)
+def _cached_certs(text) -> tuple[Cert, ...]:
+    return tuple(_certs(text))
+
+
+_cached_slots = functools.lru_cache(maxsize=4096)(_slots)
+
+
 def facts_from_columns(extra: tuple) -> TechnicianFacts:
     """Read back what :func:`fact_columns` selected."""
     n = len(TECHNICIAN_FIELDS)
     fields = dict(zip(TECHNICIAN_FIELDS, extra[:n], strict=True))
     fields["id"], fields["van_location_id"] = _uuid(fields["id"]), _uuid(fields["van_location_id"])
     certs, shifts, leaves, open_jobs = extra[n:]
+    texts = isinstance(certs, (str, bytes, type(None))) and isinstance(shifts, (str, bytes, type(None)))
     return TechnicianFacts(
         TechnicianRecord(**fields),
-        certifications=[Cert(date.fromisoformat(a[:10]), date.fromisoformat(b[:10])) for a, b in json_list(certs)],
-        shifts=[Slot(int(w), time.fromisoformat(a), time.fromisoformat(b)) for w, a, b in json_list(shifts)],
+        certifications=list(_cached_certs(certs)) if texts else _certs(certs),
+        shifts=_cached_slots(shifts) if texts else _slots(shifts),
         leaves=[Leave(_instant(a), _instant(b)) for a, b in json_list(leaves)],
         open_jobs=int(open_jobs or 0),
     )
@@ -258,13 +279,28 @@ def earliest_free(windows, leaves, now: datetime, horizon: datetime) -> datetime
 
 
 def assess(facts: TechnicianFacts, *, product_line: str, now: datetime, due: datetime,
-           travel: timedelta) -> Availability:
-    """Apply every filter; all failing ones are reported, not just the first."""
+           travel: timedelta, windows_cache: dict | None = None) -> Availability:
+    """Apply every filter; all failing ones are reported, not just the first.
+
+    ``windows_cache``: a dict kept by the caller for one ``now`` and ``due`` (one
+    query), in which technicians with the same weekly slots in the same time zone
+    share their shift windows, worked out once."""
     tech = facts.technician
     zone = zone_of(tech)
     horizon = max(due - travel, now)
-    def windows():
-        return shift_windows(facts.shifts, zone, now, max(due, now))
+    if windows_cache is None:
+        def windows():
+            return shift_windows(facts.shifts, zone, now, max(due, now))
+    else:
+        key = (tuple(facts.shifts), zone.key)
+        known = windows_cache.get(key)
+        if known is None:
+            known = windows_cache[key] = (now, due, list(shift_windows(facts.shifts, zone, now, max(due, now))))
+        if known[0] != now or known[1] != due:
+            raise ValueError("a windows cache serves one now and one due")
+
+        def windows():
+            return iter(known[2])
 
     departs = earliest_free(windows(), facts.leaves, now, horizon)
     on_shift_now = departs == now

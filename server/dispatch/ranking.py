@@ -303,13 +303,14 @@ def _find_candidates(session: Session, context: TicketContext, *, settings: Disp
                                               tuple(need.kind for need in context.needs))
     params = search_params(context, window_start, window_end)
     n_facts = len(columns) - len(context.needs)
+    windows: dict = {}  # shift windows by weekly slots and zone, for this query's now and due
 
     def evaluate(n: Neighbour):
         facts = availability.facts_from_columns(n.extra[:n_facts])
         held = {need.key: int(v or 0) for need, v in zip(context.needs, n.extra[n_facts:], strict=True)}
         travel = settings.travel_time(n.distance_km)
         verdict = availability.assess(facts, product_line=context.product_line, now=now, due=context.due,
-                                      travel=travel)
+                                      travel=travel, windows_cache=windows)
         return facts, held, verdict, travel
 
     pool = []
