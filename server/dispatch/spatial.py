@@ -198,13 +198,18 @@ class SpatialIndex(ABC):
                 for where, batch in searches]
 
     def _iterate(self, session: Session, layer: Layer, lat: float, lon: float, scan: Iterator[ScanStep],
-                 batch: int, hydrate_columns: tuple, params: dict) -> Iterator[Neighbour]:
+                 batch: int, hydrate_columns: tuple, params: dict, known: dict | None = None) -> Iterator[Neighbour]:
+        """``known``: the hydrated columns by id, shared by searches that carry the
+        same columns with the same parameters: a point already hydrated by one is
+        not fetched again for another."""
         hydrate = bool(hydrate_columns)
+        known = {} if known is None else known
         # Two heaps: points whose geodesic distance is known, keyed by it, and
         # points only known by their cheap lower bound.
         exact: list[tuple[float, str, Neighbour]] = []
         rough: list[tuple[float, str, Row]] = []
         ready: list[Neighbour] = []
+        missing = 0  # points in ready whose columns are still to fetch
         # Columns are fetched for ``batch`` points first; a caller that wants
         # more usually wants only a few more: smaller fetches after that.
         chunk = max(batch, 1)
@@ -221,12 +226,16 @@ class SpatialIndex(ABC):
                 if not hydrate:
                     yield neighbour
                     continue
+                if not ready and neighbour.id in known:
+                    yield _with_extra(neighbour, known[neighbour.id])
+                    continue
                 ready.append(neighbour)
-                if len(ready) < chunk:
+                missing += neighbour.id not in known
+                if missing < chunk:
                     continue
             if ready:
-                yield from self._hydrate(session, layer, ready, hydrate_columns, params)
-                ready = []
+                yield from self._hydrate(session, layer, ready, hydrate_columns, params, known)
+                ready, missing = [], 0
                 chunk = max(batch // 4, 1)
                 continue
             if exhausted:
@@ -240,15 +249,19 @@ class SpatialIndex(ABC):
                 lower = great_circle_m(lat, lon, row[1], row[2]) * SPHERE_TO_GEODESIC_LOWER
                 heapq.heappush(rough, (lower, str(row[0]), row))
 
-    def _hydrate(self, session: Session, layer: Layer, neighbours: list[Neighbour], columns: tuple, params: dict):
-        """The same neighbours, in the same order, with ``columns`` fetched by id in one query."""
-        ids = layer.model.__table__.c.id
-        stmt = _cached(("hydrate", layer.name), (columns,), lambda: sa.select(ids, *columns).where(
-            ids.in_(sa.bindparam("spatial_ids", expanding=True))))
-        extras = {_as_uuid(i): tuple(rest) for i, *rest in _execute(session,
-            stmt, {**params, "spatial_ids": [n.id for n in neighbours]})}
+    def _hydrate(self, session: Session, layer: Layer, neighbours: list[Neighbour], columns: tuple, params: dict,
+                 known: dict):
+        """The same neighbours, in the same order, with ``columns`` fetched by id in
+        one query (those not in ``known``, which gains them)."""
+        wanted = [n.id for n in neighbours if n.id not in known]
+        if wanted:
+            ids = layer.model.__table__.c.id
+            stmt = _cached(("hydrate", layer.name), (columns,), lambda: sa.select(ids, *columns).where(
+                ids.in_(sa.bindparam("spatial_ids", expanding=True))))
+            known.update((_as_uuid(i), tuple(rest))
+                         for i, *rest in _execute(session, stmt, {**params, "spatial_ids": wanted}))
         for n in neighbours:
-            yield Neighbour(n.distance_m, n.id, n.latitude, n.longitude, extras[n.id])
+            yield _with_extra(n, known[n.id])
 
     def nearest(self, session: Session, layer: Layer, latitude: float, longitude: float, k: int, *,
                 where=None, columns=(), params=None) -> list[Neighbour]:
@@ -295,6 +308,10 @@ def _execute(session: Session, statement, params: dict):
     if session.autoflush:
         session.flush()
     return session.connection().execute(statement, params)
+
+
+def _with_extra(n: Neighbour, extra: tuple) -> Neighbour:
+    return Neighbour(n.distance_m, n.id, n.latitude, n.longitude, extra)
 
 
 def _as_uuid(value) -> uuid.UUID:
@@ -424,12 +441,13 @@ class SQLiteRTreeIndex(SpatialIndex):
 
     def iter_nearest_many(self, session, layer, latitude, longitude, searches, *, columns=(), params=None):
         """As :meth:`iter_nearest` one by one, the searches sharing their counts (the same
-        rings around the same point are counted once)."""
+        rings around the same point are counted once) and the columns they fetched (a
+        point met by two searches is hydrated once)."""
         lat, lon = check_point(latitude, longitude)
-        columns, params, counts = tuple(columns), dict(params or {}), {}
+        columns, params, counts, known = tuple(columns), dict(params or {}), {}, {}
         return [self._iterate(session, layer, lat, lon,
                               self._scan(session, layer, lat, lon, where, batch, (), params, counts=counts),
-                              batch, columns, params)
+                              batch, columns, params, known)
                 for where, batch in searches]
 
     def _scan(self, session, layer, lat, lon, where, batch, columns, params, counts=None):
