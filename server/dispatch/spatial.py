@@ -574,24 +574,40 @@ class PostGISIndex(SpatialIndex):
         # Constants written into the SQL, not bound: with its LIMIT known the
         # planner can keep one generic plan of the prepared statement for every
         # query (a bound LIMIT made it re-plan each execution).
-        parts = [self._statement(layer, where, columns)
-                 .add_columns(sa.literal_column(str(int(i))).label("search"))
+        point = sa.text("st_setsrid(st_makepoint(:qlon, :qlat), 4326)::geography")
+        table = layer.model.__table__
+        parts = [sa.select(table.c.id, sa.literal_column(layer.gist_expression()).op("<->")(point).label("sphere_m"),
+                           sa.literal_column(str(1 << i)).label("searches"))
+                 .where(*(() if where is None else (where,))).order_by(sa.literal_column("sphere_m"))
                  .limit(sa.literal_column(str(int(self._first_limit(batch))))).subquery()
                  for i, (where, batch) in enumerate(searches)]
-        union = sa.union_all(*(sa.select(part) for part in parts))
+        found = sa.union_all(*(sa.select(part) for part in parts)).subquery("found")
+        # A point found by several searches once, with the searches that found it
+        # (one bit each): its columns are computed once, and the statement stays
+        # under 4 kB (psycopg re-parses every statement longer than that).
+        points = (sa.select(found.c.id, sa.func.min(found.c.sphere_m).label("sphere_m"),
+                            sa.func.bit_or(found.c.searches).label("searches"))
+                  .group_by(found.c.id).subquery("points"))
+        union = (sa.select(points.c.id, sa.literal_column(layer.latitude_sql), sa.literal_column(layer.longitude_sql),
+                           points.c.sphere_m, *columns, points.c.searches)
+                 .select_from(points.join(table, table.c.id == points.c.id)))
         if len(self._unions) >= 64:
             self._unions.clear()
         self._unions[key] = (union, columns, tuple(where for where, _ in searches))
         return union
 
     def iter_nearest_many(self, session, layer, latitude, longitude, searches, *, columns=(), params=None):
-        """The first step of every search in one statement (UNION ALL of the KNN queries)."""
+        """The first step of every search in one statement (UNION ALL of the KNN
+        queries), each point's columns computed once however many searches found it."""
         lat, lon = check_point(latitude, longitude)
         columns = tuple(columns)
         params = dict(params or {})
         rows: list[list] = [[] for _ in searches]
         for row in _execute(session, self._union(layer, searches, columns), {**params, "qlon": lon, "qlat": lat}):
-            rows[row[-1]].append(tuple(row[:-1]))
+            point = tuple(row[:-1])
+            for i, found in enumerate(rows):
+                if row[-1] >> i & 1:
+                    found.append(point)
         return [self._iterate(session, layer, lat, lon,
                               self._scan(session, layer, lat, lon, where, batch, columns, params, first_rows=rows[i]),
                               batch, (), params)
