@@ -681,3 +681,31 @@ def test_shift_windows_shared_within_a_query_decide_as_worked_out_alone():
             assert availability.assess(facts, product_line="chiller", now=now, due=due, travel=travel,
                                        windows_cache=shared) == alone
         assert 0 < len(shared) <= 3 * len(patterns)
+
+
+def test_weekly_slots_read_back_as_stored(app, backend):
+    # PostgreSQL writes rows of integers and times as JSON by concatenation (json_build_array
+    # is slow): what the filters read back is what was stored, as json_build_array would give it.
+    from server.dispatch import availability
+
+    tech = tech_at(1)
+    tech.shifts.clear()
+    tech.shifts.extend([ShiftSlot(weekday=6, starts=time(23, 59, 30, 500000), ends=time(0, 0)),
+                        ShiftSlot(weekday=0, starts=time(8), ends=time(18, 15))])
+    db.session.commit()
+    slots = ShiftSlot.__table__
+    fast = sa.select(availability.json_rows(backend, slots.c.weekday, slots.c.starts, slots.c.ends)).where(
+        slots.c.technician_id == tech.id)
+    if backend == "postgresql":
+        general = sa.select(sa.cast(sa.func.json_agg(sa.func.json_build_array(slots.c.weekday, slots.c.starts,
+                                                                              slots.c.ends)), sa.Text))
+    else:
+        general = sa.select(sa.func.json_group_array(sa.func.json_array(slots.c.weekday, slots.c.starts,
+                                                                        slots.c.ends)))
+    general = general.where(slots.c.technician_id == tech.id)
+    read = sorted(availability._slots(db.session.scalar(fast)))
+    assert read == sorted(availability._slots(db.session.scalar(general)))
+    assert read == [(0, time(8), time(18, 15)), (6, time(23, 59, 30, 500000), time(0, 0))]
+    nobody = sa.select(availability.json_rows(backend, slots.c.weekday, slots.c.starts, slots.c.ends)).where(
+        slots.c.technician_id == uuid4())
+    assert availability._slots(db.session.scalar(nobody)) == ()

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-from sqlalchemy import Text, case, cast, func, select
+from sqlalchemy import Integer, Text, Time, case, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from server.jobs.models import Job, JobStatus
@@ -128,8 +128,24 @@ TECHNICIAN_FIELDS = ("id", "name", "timezone", "max_open_jobs", "van_location_id
 def json_rows(dialect: str, *columns):
     """A JSON array of arrays, one per row, as text: json_agg on PostgreSQL,
     json_group_array on SQLite. Text, so that the driver does not decode every
-    row fetched; :func:`json_list` decodes those that are read (orjson)."""
+    row fetched; :func:`json_list` decodes those that are read (orjson).
+
+    On PostgreSQL, rows of integers and times only are written by
+    concatenation: json_build_array looks up how to write each value's type on
+    every call, and a technician's weekly slots (six rows) cost a candidates
+    query half a millisecond that way. Same JSON (NULL for no row), less spacing."""
     if dialect == "postgresql":
+        if all(isinstance(c.type, (Integer, Time)) for c in columns):
+            def sql(text):
+                return literal_column(f"'{text}'", Text)
+
+            # A time as a JSON string: "08:00:00" (digits, colons, a dot).
+            values = [cast(c, Text) if isinstance(c.type, Integer) else sql('"') + cast(c, Text) + sql('"')
+                      for c in columns]
+            row = sql("[") + values[0]
+            for value in values[1:]:
+                row = row + sql(",") + value
+            return sql("[") + func.string_agg(row + sql("]"), sql(",")) + sql("]")
         return cast(func.json_agg(func.json_build_array(*columns)), Text)
     return func.json_group_array(func.json_array(*columns))
 
