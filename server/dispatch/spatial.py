@@ -209,7 +209,6 @@ class SpatialIndex(ABC):
         exact: list[tuple[float, str, Neighbour]] = []
         rough: list[tuple[float, str, Row]] = []
         ready: list[Neighbour] = []
-        missing = 0  # points in ready whose columns are still to fetch
         # Columns are fetched for ``batch`` points first; a caller that wants
         # more usually wants only a few more: smaller fetches after that.
         chunk = max(batch, 1)
@@ -230,12 +229,11 @@ class SpatialIndex(ABC):
                     yield _with_extra(neighbour, known[neighbour.id])
                     continue
                 ready.append(neighbour)
-                missing += neighbour.id not in known
-                if missing < chunk:
+                if len(ready) < chunk:
                     continue
             if ready:
                 yield from self._hydrate(session, layer, ready, hydrate_columns, params, known)
-                ready, missing = [], 0
+                ready = []
                 chunk = max(batch // 4, 1)
                 continue
             if exhausted:
