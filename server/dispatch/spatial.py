@@ -380,7 +380,16 @@ class SQLiteRTreeIndex(SpatialIndex):
             stmt = stmt.select_from(rtree.join(layer.model.__table__,
                                                layer.model.__table__.c.id == rtree.c[layer.key_column]))
         if where is not None:
-            stmt = stmt.where(where)
+            # The condition reads the R*Tree's copy of the id, not the table's: SQLite
+            # then checks what depends on the id alone (a certification, stock held)
+            # before the join, and a point failing it costs no lookup of its row.
+            table, copy = layer.model.__table__, rtree.c[layer.key_column]
+
+            def the_id(element):  # the column itself, or the ORM's annotated copy of it
+                return (isinstance(element, sa.Column) and element.table is table and element.key == "id") or None
+
+            stmt = stmt.where(sa.sql.visitors.replacement_traverse(
+                where, {}, lambda element: copy if the_id(element) else None))
         # Not the points wholly inside the last ring's box: they were fetched with it. (The R*Tree
         # checks this on its own coordinates, before any join: an inner point costs no lookup.)
         inner = sa.and_(rtree.c.min_lat >= sa.bindparam("inner_lat_min"),
