@@ -37,6 +37,10 @@ from server.technicians.models import Certification, ShiftException, ShiftSlot, 
 OPEN_JOB_STATUSES = (JobStatus.assigned, JobStatus.accepted, JobStatus.en_route, JobStatus.on_site,
                      JobStatus.incomplete)
 UTC_ZONE = ZoneInfo("UTC")  # for unknown zones
+# The same, written into the SQL of the searches (constants of the code; SQLAlchemy's
+# Enum stores the names): an IN list of bound values is re-rendered by SQLAlchemy on
+# every execution.
+_OPEN_STATUS_LITERALS = tuple(literal_column(f"'{status.name}'") for status in OPEN_JOB_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,7 @@ def fact_columns(dialect: str, *, product_line, window_start, window_end) -> lis
         .where(leaves.c.technician_id == technicians.c.id, leaves.c.ends_at > window_start,
                leaves.c.starts_at < window_end).scalar_subquery(),
         select(func.count()).select_from(Job.__table__)
-        .where(Job.technician_id == technicians.c.id, Job.status.in_(OPEN_JOB_STATUSES)).scalar_subquery(),
+        .where(Job.technician_id == technicians.c.id, Job.status.in_(_OPEN_STATUS_LITERALS)).scalar_subquery(),
     ]
 
 
