@@ -8,13 +8,14 @@ import uuid
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from server.db import utcnow
 from server.dispatch import spatial
 from server.dispatch.spatial import STOCK_LOCATIONS, TECHNICIANS, BruteForceIndex, index_for
 from server.exceptions import InvalidInput
 from server.extensions import db
-from server.stock.models import LocationKind, StockLocation
+from server.stock.models import LocationKind, StockLevel, StockLocation
 from tests import factories as f
 
 
@@ -135,6 +136,22 @@ def test_where_restricts_the_search(app, index):
                         where=StockLocation.kind != LocationKind.van)
     assert ids(got) == [warehouse.id]
     assert van.id not in ids(got)
+
+
+def test_where_with_a_subquery_of_its_own_over_the_layer(app, index):
+    # SQLite checks a condition on the R*Tree's copy of the id; a subquery reading the
+    # table itself keeps its own id.
+    add_locations([(31.0, 121.0)], LocationKind.van)
+    (warehouse,) = add_locations([(31.1, 121.0)])
+    vans = sa.select(StockLocation.id).where(StockLocation.kind == LocationKind.van)
+    got = index.nearest(db.session, STOCK_LOCATIONS, 31.0, 121.0, 5, where=StockLocation.id.not_in(vans))
+    assert ids(got) == [warehouse.id]
+    # A correlated one reads the point's id either way.
+    held = sa.exists().where(StockLevel.location_id == StockLocation.id)
+    put = StockLevel(location_id=warehouse.id, part_id=f.part().id, on_hand=1, reserved=0)
+    db.session.add(put)
+    db.session.commit()
+    assert ids(index.nearest(db.session, STOCK_LOCATIONS, 31.0, 121.0, 5, where=held)) == [warehouse.id]
 
 
 def test_technicians_are_found_where_they_last_were_else_at_home(app, index):

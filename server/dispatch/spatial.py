@@ -405,16 +405,7 @@ class SQLiteRTreeIndex(SpatialIndex):
             stmt = stmt.select_from(rtree.join(layer.model.__table__,
                                                layer.model.__table__.c.id == rtree.c[layer.key_column]))
         if where is not None:
-            # The condition reads the R*Tree's copy of the id, not the table's: SQLite
-            # then checks what depends on the id alone (a certification, stock held)
-            # before the join, and a point failing it costs no lookup of its row.
-            table, copy = layer.model.__table__, rtree.c[layer.key_column]
-
-            def the_id(element):  # the column itself, or the ORM's annotated copy of it
-                return (isinstance(element, sa.Column) and element.table is table and element.key == "id") or None
-
-            stmt = stmt.where(sa.sql.visitors.replacement_traverse(
-                where, {}, lambda element: copy if the_id(element) else None))
+            stmt = stmt.where(_on_copy_of_id(where, layer.model.__table__, rtree.c[layer.key_column]))
         # Not the points wholly inside the last ring's box: they were fetched with it. (The R*Tree
         # checks this on its own coordinates, before any join: an inner point costs no lookup.)
         inner = sa.and_(rtree.c.min_lat >= sa.bindparam("inner_lat_min"),
@@ -512,6 +503,26 @@ class SQLiteRTreeIndex(SpatialIndex):
                          "inner_lon_max": lon_max}
             else:
                 inner = _NO_INNER_BOX
+
+
+def _on_copy_of_id(where, table, copy):
+    """``where`` reading the R*Tree's copy of the id instead of the table's (equal by
+    the join): SQLite then checks what depends on the id alone (a certification or
+    stock held, correlated on the id) before the join, and a point failing it costs
+    no lookup of its row. ``where`` as it is when a subquery in it reads the table
+    on its own (there the id is that subquery's, not the point's)."""
+    for element in sa.sql.visitors.iterate(where):
+        if isinstance(element, sa.Select) and (
+                any(getattr(c, "table", None) is table for c in element.selected_columns)
+                or any(f is table for f in element._from_obj)):
+            return where
+
+    def replace(element):  # the id column itself, or the ORM's annotated copy of it
+        if isinstance(element, sa.Column) and element.table is table and element.key == "id":
+            return copy
+        return None
+
+    return sa.sql.visitors.replacement_traverse(where, {}, replace)
 
 
 # An empty box: no point lies wholly inside it.
