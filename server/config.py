@@ -58,7 +58,7 @@ class DefaultConfig:
     DISPATCH_CANDIDATE_LIMIT = 10  # candidates returned
     DISPATCH_EXCLUDED_LIMIT = 10  # nearest filtered-out technicians returned, with reasons
     DISPATCH_SCAN_LIMIT = 2000  # technicians examined at most per query
-    DISPATCH_SEARCH_START_KM = 10  # first search ring (SQLite R*Tree)
+    DISPATCH_SEARCH_START_KM = 10  # first search ring tried (SQLite R*Tree; resized by counting its points)
     DISPATCH_TRANSFER_SPEED_KMH = 60  # stock transfers
     DISPATCH_HANDLING_HOURS = {"van": 0, "service_station": 1, "regional_warehouse": 2, "central_warehouse": 4}
     DISPATCH_WARRANTY_HOLDBACK = 1  # last units per location kept for warranty repairs

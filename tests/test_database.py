@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from server.database import SQLITE_MMAP_BYTES
 from server.extensions import db
 
 
@@ -16,3 +17,4 @@ def test_every_sqlite_connection_gets_its_pragmas(app, backend):
     assert db.session.scalar(text("PRAGMA foreign_keys")) == 1
     assert db.session.scalar(text("PRAGMA busy_timeout")) == 10000
     assert db.session.scalar(text("PRAGMA cache_size")) == -64 * 1024  # SQLITE_CACHE_MIB, in KiB
+    assert db.session.scalar(text("PRAGMA mmap_size")) == SQLITE_MMAP_BYTES  # reads in place from the page cache

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time as clock
 from datetime import date, datetime, time, timedelta
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -651,3 +652,60 @@ def test_certifications_and_shifts_fixtures_are_what_the_tests_assume(app):
     tech = tech_at(1)
     assert len(tech.shifts) == 7 and tech.shifts[0].starts == time(0, 0)
     assert isinstance(tech.certifications[0], Certification)
+
+
+def test_shift_windows_shared_within_a_query_decide_as_worked_out_alone():
+    # find_candidates lets technicians with the same weekly slots and zone share their shift
+    # windows within a query: every verdict must be the one assess reaches on its own.
+    import random
+
+    from server.dispatch import availability
+    from server.dispatch.availability import Cert, Leave, Slot, TechnicianFacts, TechnicianRecord
+
+    rng = random.Random(7)
+    now = datetime(2026, 12, 2, 2, 0, tzinfo=ZoneInfo("UTC"))
+    patterns = [tuple(Slot(d, time(8), time(18)) for d in range(6)),
+                tuple(Slot(d, time(20), time(8)) for d in range(5)),
+                tuple(Slot(d, time(0), time(23, 59)) for d in range(7)), ()]
+    for due_hours in (1, 5, 24, 80):
+        due, shared = now + timedelta(hours=due_hours), {}
+        for _ in range(120):
+            leaves = [Leave(now + timedelta(hours=rng.randint(-30, 10)), now + timedelta(hours=rng.randint(11, 60)))
+                      ] if rng.random() < 0.3 else []
+            record = TechnicianRecord(uuid4(), "t", rng.choice(("Asia/Shanghai", "Europe/Paris", "Nowhere/Else")),
+                                      rng.choice((1, 3)), None, None, None, None, 31.0, 121.0)
+            facts = TechnicianFacts(record, [Cert(now.date() - timedelta(days=9), now.date() + timedelta(days=1))],
+                                    list(rng.choice(patterns)), leaves, rng.randint(0, 3))
+            travel = timedelta(minutes=rng.randint(0, 600))
+            alone = availability.assess(facts, product_line="chiller", now=now, due=due, travel=travel)
+            assert availability.assess(facts, product_line="chiller", now=now, due=due, travel=travel,
+                                       windows_cache=shared) == alone
+        assert 0 < len(shared) <= 3 * len(patterns)
+
+
+def test_weekly_slots_read_back_as_stored(app, backend):
+    # PostgreSQL writes rows of integers and times as JSON by concatenation (json_build_array
+    # is slow): what the filters read back is what was stored, as json_build_array would give it.
+    from server.dispatch import availability
+
+    tech = tech_at(1)
+    tech.shifts.clear()
+    tech.shifts.extend([ShiftSlot(weekday=6, starts=time(23, 59, 30, 500000), ends=time(0, 0)),
+                        ShiftSlot(weekday=0, starts=time(8), ends=time(18, 15))])
+    db.session.commit()
+    slots = ShiftSlot.__table__
+    fast = sa.select(availability.json_rows(backend, slots.c.weekday, slots.c.starts, slots.c.ends)).where(
+        slots.c.technician_id == tech.id)
+    if backend == "postgresql":
+        general = sa.select(sa.cast(sa.func.json_agg(sa.func.json_build_array(slots.c.weekday, slots.c.starts,
+                                                                              slots.c.ends)), sa.Text))
+    else:
+        general = sa.select(sa.func.json_group_array(sa.func.json_array(slots.c.weekday, slots.c.starts,
+                                                                        slots.c.ends)))
+    general = general.where(slots.c.technician_id == tech.id)
+    read = sorted(availability._slots(db.session.scalar(fast)))
+    assert read == sorted(availability._slots(db.session.scalar(general)))
+    assert read == [(0, time(8), time(18, 15)), (6, time(23, 59, 30, 500000), time(0, 0))]
+    nobody = sa.select(availability.json_rows(backend, slots.c.weekday, slots.c.starts, slots.c.ends)).where(
+        slots.c.technician_id == uuid4())
+    assert availability._slots(db.session.scalar(nobody)) == ()

@@ -8,13 +8,14 @@ import uuid
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from server.db import utcnow
 from server.dispatch import spatial
 from server.dispatch.spatial import STOCK_LOCATIONS, TECHNICIANS, BruteForceIndex, index_for
 from server.exceptions import InvalidInput
 from server.extensions import db
-from server.stock.models import LocationKind, StockLocation
+from server.stock.models import LocationKind, StockLevel, StockLocation
 from tests import factories as f
 
 
@@ -74,6 +75,32 @@ def test_iteration_yields_every_point_once_in_order(app, index):
     assert ids(got) == ids(reference(rows, 30.0, 110.0, len(rows)))
 
 
+@pytest.mark.parametrize("start_m, probes", [(500.0, 1), (10_000.0, 2), (10_000.0, 4), (2_000_000.0, 1)])
+def test_clustered_points_any_first_ring(app, start_m, probes):
+    # Rings are sized by counting (SQLite): an empty neighbourhood, a lone point, a dense
+    # cluster further out and a sparse spread, whatever the first ring and however few
+    # counts a ring may take, with and without a condition that only some points pass;
+    # every point once, in order.
+    index = index_for(db.session, start_radius_m=start_m)
+    index.PROBES = probes  # SQLite's counts per ring (PostGIS does not count)
+    rng = random.Random(23)
+    points = [(30.5, 110.0)]  # the lone point, ~55 km north
+    points += [(33.0 + rng.gauss(0, 0.05), 110.0 + rng.gauss(0, 0.05)) for _ in range(300)]  # ~330 km
+    points += [(30.0 + rng.uniform(-6, 6), 110.0 + rng.uniform(-6, 6)) for _ in range(60)]
+    points += [(rng.uniform(-80, 80), rng.uniform(-180, 180)) for _ in range(20)]
+    vans = add_locations(points[::3], LocationKind.van)
+    rows = vans + add_locations([p for i, p in enumerate(points) if i % 3])
+    for k in (1, 25, 120):
+        assert ids(index.nearest(db.session, STOCK_LOCATIONS, 30.0, 110.0, k)) == ids(reference(rows, 30.0, 110.0, k))
+    others = [r for r in rows if r.kind != LocationKind.van]
+    got = index.nearest(db.session, STOCK_LOCATIONS, 30.0, 110.0, 150, where=StockLocation.kind != LocationKind.van)
+    assert ids(got) == ids(reference(others, 30.0, 110.0, 150))
+    # From a single box to one split at the antimeridian or widened over a pole.
+    for lat, lon in ((30.0, 110.0), (10.0, 179.5), (-88.0, 10.0)):
+        got = list(index.iter_nearest(db.session, STOCK_LOCATIONS, lat, lon, batch=3))
+        assert ids(got) == ids(reference(rows, lat, lon, len(rows)))
+
+
 def test_across_the_antimeridian(app, index):
     east, west, far = add_locations([(0.0, 179.95), (0.0, -179.97), (0.0, 179.0)])
     got = index.nearest(db.session, STOCK_LOCATIONS, 0.0, -179.99, 3)
@@ -109,6 +136,22 @@ def test_where_restricts_the_search(app, index):
                         where=StockLocation.kind != LocationKind.van)
     assert ids(got) == [warehouse.id]
     assert van.id not in ids(got)
+
+
+def test_where_with_a_subquery_of_its_own_over_the_layer(app, index):
+    # SQLite checks a condition on the R*Tree's copy of the id; a subquery reading the
+    # table itself keeps its own id.
+    add_locations([(31.0, 121.0)], LocationKind.van)
+    (warehouse,) = add_locations([(31.1, 121.0)])
+    vans = sa.select(StockLocation.id).where(StockLocation.kind == LocationKind.van)
+    got = index.nearest(db.session, STOCK_LOCATIONS, 31.0, 121.0, 5, where=StockLocation.id.not_in(vans))
+    assert ids(got) == [warehouse.id]
+    # A correlated one reads the point's id either way.
+    held = sa.exists().where(StockLevel.location_id == StockLocation.id)
+    put = StockLevel(location_id=warehouse.id, part_id=f.part().id, on_hand=1, reserved=0)
+    db.session.add(put)
+    db.session.commit()
+    assert ids(index.nearest(db.session, STOCK_LOCATIONS, 31.0, 121.0, 5, where=held)) == [warehouse.id]
 
 
 def test_technicians_are_found_where_they_last_were_else_at_home(app, index):

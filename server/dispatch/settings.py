@@ -29,7 +29,7 @@ class DispatchSettings:
     # At most this many technicians are examined per query (a rare product line
     # in a dense city must not scan the whole fleet).
     scan_limit: int = 2000
-    search_start_km: float = 10.0
+    search_start_km: float = 10.0  # the first ring tried (SQLite), resized by counting
     # Stock: transfer time = distance × road factor / transfer speed + handling at the source.
     transfer_speed_kmh: float = 60.0
     handling_hours: Mapping[str, float] = field(default_factory=lambda: {

@@ -32,6 +32,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+import orjson
 import sqlalchemy as sa
 from geographiclib.geodesic import Geodesic
 from pyproj import Geod
@@ -198,8 +199,12 @@ class SpatialIndex(ABC):
                 for where, batch in searches]
 
     def _iterate(self, session: Session, layer: Layer, lat: float, lon: float, scan: Iterator[ScanStep],
-                 batch: int, hydrate_columns: tuple, params: dict) -> Iterator[Neighbour]:
+                 batch: int, hydrate_columns: tuple, params: dict, known: dict | None = None) -> Iterator[Neighbour]:
+        """``known``: the hydrated columns by id, shared by searches that carry the
+        same columns with the same parameters: a point already hydrated by one is
+        not fetched again for another."""
         hydrate = bool(hydrate_columns)
+        known = {} if known is None else known
         # Two heaps: points whose geodesic distance is known, keyed by it, and
         # points only known by their cheap lower bound.
         exact: list[tuple[float, str, Neighbour]] = []
@@ -221,11 +226,14 @@ class SpatialIndex(ABC):
                 if not hydrate:
                     yield neighbour
                     continue
+                if not ready and neighbour.id in known:
+                    yield _with_extra(neighbour, known[neighbour.id])
+                    continue
                 ready.append(neighbour)
                 if len(ready) < chunk:
                     continue
             if ready:
-                yield from self._hydrate(session, layer, ready, hydrate_columns, params)
+                yield from self._hydrate(session, layer, ready, hydrate_columns, params, known)
                 ready = []
                 chunk = max(batch // 4, 1)
                 continue
@@ -240,15 +248,21 @@ class SpatialIndex(ABC):
                 lower = great_circle_m(lat, lon, row[1], row[2]) * SPHERE_TO_GEODESIC_LOWER
                 heapq.heappush(rough, (lower, str(row[0]), row))
 
-    def _hydrate(self, session: Session, layer: Layer, neighbours: list[Neighbour], columns: tuple, params: dict):
-        """The same neighbours, in the same order, with ``columns`` fetched by id in one query."""
-        ids = layer.model.__table__.c.id
-        stmt = _cached(("hydrate", layer.name), (columns,), lambda: sa.select(ids, *columns).where(
-            ids.in_(sa.bindparam("spatial_ids", expanding=True))))
-        extras = {_as_uuid(i): tuple(rest) for i, *rest in _execute(session,
-            stmt, {**params, "spatial_ids": [n.id for n in neighbours]})}
+    def _hydrate(self, session: Session, layer: Layer, neighbours: list[Neighbour], columns: tuple, params: dict,
+                 known: dict):
+        """The same neighbours, in the same order, with ``columns`` fetched by id in
+        one query (those not in ``known``, which gains them)."""
+        wanted = [n.id for n in neighbours if n.id not in known]
+        if wanted:
+            dialect = session.get_bind().dialect
+            ids = layer.model.__table__.c.id
+            stmt = _cached(("hydrate", layer.name, dialect.name), (columns,),
+                           lambda: sa.select(ids, *columns).where(_id_in_list(ids, dialect)))
+            known.update((_as_uuid(i), tuple(rest))
+                         for i, *rest in _execute(session, stmt, {**params, "spatial_ids": _id_list(ids, dialect,
+                                                                                                  wanted)}))
         for n in neighbours:
-            yield Neighbour(n.distance_m, n.id, n.latitude, n.longitude, extras[n.id])
+            yield _with_extra(n, known[n.id])
 
     def nearest(self, session: Session, layer: Layer, latitude: float, longitude: float, k: int, *,
                 where=None, columns=(), params=None) -> list[Neighbour]:
@@ -297,6 +311,32 @@ def _execute(session: Session, statement, params: dict):
     return session.connection().execute(statement, params)
 
 
+def _id_in_list(ids, dialect):
+    """``ids IN (:spatial_ids)`` with ONE bound parameter whatever the number of ids
+    (as sync.sets does for sync): a JSON text on SQLite, an array on PostgreSQL.
+    SQLAlchemy no longer re-renders the statement for each length, nor SQLite
+    prepares one per length."""
+    if dialect.name == "sqlite":
+        each = sa.func.json_each(sa.bindparam("spatial_ids", type_=sa.String()))
+        return ids.in_(sa.select(sa.literal_column("value")).select_from(each))
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return ids == sa.any_(sa.bindparam("spatial_ids", type_=postgresql.ARRAY(ids.type)))
+    return ids.in_(sa.bindparam("spatial_ids", expanding=True))
+
+
+def _id_list(ids, dialect, values: list):
+    if dialect.name == "sqlite":
+        process = ids.type._cached_bind_processor(dialect)  # UUIDs as stored: 32 hex digits
+        return orjson.dumps([process(v) if process else v for v in values]).decode()
+    return values
+
+
+def _with_extra(n: Neighbour, extra: tuple) -> Neighbour:
+    return Neighbour(n.distance_m, n.id, n.latitude, n.longitude, extra)
+
+
 def _as_uuid(value) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
@@ -319,45 +359,135 @@ class BruteForceIndex(SpatialIndex):
 class SQLiteRTreeIndex(SpatialIndex):
     """R*Tree rings: bounding boxes of growing radius, then exact ranking.
 
-    ``start_radius_m`` is the first ring; each next ring grows with the number
-    of points still wanted (at least doubling), so a sparse region costs a few
-    cheap index probes and a dense one a single small ring.
+    Each ring's radius is chosen by counting first: counting the points in a box
+    costs the R*Tree next to nothing (no row is read), while fetching them costs
+    a join and the caller's conditions per point. So a ring is sized to hold
+    about as many points as are still wanted (at the density and the share of
+    points passing ``where`` seen so far), then fetched; a ring skips the points
+    of the ring before it, which were fetched already. ``start_radius_m`` is the
+    first ring tried, shrunk where the R*Tree counts many more points than
+    wanted and widened where it counts too few.
     """
 
     name = "sqlite_rtree"
     inline_columns = False  # a ring holds more rows than are handed out: fetch columns after
 
+    # A ring aims at this many points per point wanted: its box's corners lie
+    # outside the circle (4/pi) and densities are uneven.
+    RING_SLACK = 1.6
+    # Each ring's radius at least this many times the last one (progress) and at most this many times.
+    MIN_GROWTH, MAX_GROWTH = 1.25, 8.0
+    # Counts per ring, at most: enough to land within a factor two of the aim.
+    PROBES = 4
+
     def __init__(self, start_radius_m: float = 10_000.0):
         self.start_radius_m = start_radius_m
 
     @staticmethod
-    def _ring_statement(layer, where, columns):
-        rtree = sa.table(layer.rtree, sa.column("key"), sa.column("min_lat"), sa.column("max_lat"),
-                         sa.column("min_lon"), sa.column("max_lon"), sa.column(layer.key_column),
-                         sa.column("lat"), sa.column("lon"))
+    def _rtree(layer):
+        return sa.table(layer.rtree, sa.column("key"), sa.column("min_lat"), sa.column("max_lat"),
+                        sa.column("min_lon"), sa.column("max_lon"), sa.column(layer.key_column),
+                        sa.column("lat"), sa.column("lon"))
+
+    @staticmethod
+    def _in_box(rtree):
+        # The ring's box is bound at execution: one statement for every ring.
+        return sa.and_(rtree.c.max_lat >= sa.bindparam("ring_lat_min"),
+                       rtree.c.min_lat <= sa.bindparam("ring_lat_max"),
+                       rtree.c.max_lon >= sa.bindparam("ring_lon_min"),
+                       rtree.c.min_lon <= sa.bindparam("ring_lon_max"))
+
+    @classmethod
+    def _ring_statement(cls, layer, where, columns):
+        rtree = cls._rtree(layer)
         stmt = sa.select(rtree.c[layer.key_column], rtree.c.lat, rtree.c.lon, *columns)
         if where is not None or columns:
             stmt = stmt.select_from(rtree.join(layer.model.__table__,
                                                layer.model.__table__.c.id == rtree.c[layer.key_column]))
         if where is not None:
-            stmt = stmt.where(where)
-        # The ring's box is bound at execution: one statement for every ring.
-        return stmt.where(rtree.c.max_lat >= sa.bindparam("ring_lat_min"),
-                          rtree.c.min_lat <= sa.bindparam("ring_lat_max"),
-                          rtree.c.max_lon >= sa.bindparam("ring_lon_min"),
-                          rtree.c.min_lon <= sa.bindparam("ring_lon_max"))
+            stmt = stmt.where(_on_copy_of_id(where, layer.model.__table__, rtree.c[layer.key_column]))
+        # Not the points wholly inside the last ring's box: they were fetched with it. (The R*Tree
+        # checks this on its own coordinates, before any join: an inner point costs no lookup.)
+        inner = sa.and_(rtree.c.min_lat >= sa.bindparam("inner_lat_min"),
+                        rtree.c.max_lat <= sa.bindparam("inner_lat_max"),
+                        rtree.c.min_lon >= sa.bindparam("inner_lon_min"),
+                        rtree.c.max_lon <= sa.bindparam("inner_lon_max"))
+        return stmt.where(cls._in_box(rtree), sa.not_(inner))
 
-    def _scan(self, session, layer, lat, lon, where, batch, columns, params):
+    @classmethod
+    def _count_statement(cls, layer):
+        rtree = cls._rtree(layer)
+        return sa.select(sa.func.count()).select_from(rtree).where(cls._in_box(rtree))
+
+    def _count(self, session, statement, lat, lon, radius, counts: dict) -> tuple[int, list]:
+        boxes = list(_boxes(lat, lon, radius))
+        if radius not in counts:
+            counts[radius] = sum(_execute(session, statement, {
+                "ring_lat_min": lat_min, "ring_lat_max": lat_max, "ring_lon_min": lon_min,
+                "ring_lon_max": lon_max}).scalar_one() for (lat_min, lat_max, lon_min, lon_max), _ in boxes)
+        return counts[radius], boxes
+
+    def _next_ring(self, session, statement, lat, lon, last_radius, last_count, found, wanted, counts):
+        """The next ring: its radius, its boxes and how many points (of any kind) they hold."""
+        if last_radius == 0.0:
+            # No share known yet: aim as if every point passed.
+            radius, low, high = self.start_radius_m, self.start_radius_m / 64, math.inf
+            aim = wanted * self.RING_SLACK
+        else:
+            # Points wanted by now at the share passing so far (at least one, while none has).
+            aim = (found + wanted) * max(last_count, 1) / max(found, 1) * self.RING_SLACK
+            low, high = last_radius * self.MIN_GROWTH, last_radius * self.MAX_GROWTH
+            radius = last_radius * math.sqrt(aim / max(last_count, 1))
+        radius = min(max(radius, low), high)
+        probes = []
+        for _ in range(self.PROBES):
+            count, boxes = self._count(session, statement, lat, lon, radius, counts)
+            probes.append((radius, boxes, count))
+            if boxes[0][1] or aim / 2 <= count <= aim * 2:
+                return radius, boxes, count
+            if count < aim / 2:
+                low = radius
+            else:
+                high = radius
+            # The area the aim needs at the density just counted; halfway (geometrically) when
+            # that leaves the bracket, as points cluster.
+            guess = radius * math.sqrt(aim / max(count, 1))
+            if not low < guess < high:
+                guess = math.sqrt(low * high) if math.isfinite(high) else high
+            if not low < guess < high:
+                break
+            radius = guess
+        # Out of counts: the widest ring not far above the aim (a ring too small costs one more
+        # ring; one too large costs a lookup for every point too many), else the smallest.
+        fitting = [p for p in probes if p[2] <= aim * 2]
+        return max(fitting, key=lambda p: p[0]) if fitting else min(probes, key=lambda p: p[0])
+
+    def iter_nearest_many(self, session, layer, latitude, longitude, searches, *, columns=(), params=None):
+        """As :meth:`iter_nearest` one by one, the searches sharing their counts (the same
+        rings around the same point are counted once) and the columns they fetched (a
+        point met by two searches is hydrated once)."""
+        lat, lon = check_point(latitude, longitude)
+        columns, params, counts, known = tuple(columns), dict(params or {}), {}, {}
+        return [self._iterate(session, layer, lat, lon,
+                              self._scan(session, layer, lat, lon, where, batch, (), params, counts=counts),
+                              batch, columns, params, known)
+                for where, batch in searches]
+
+    def _scan(self, session, layer, lat, lon, where, batch, columns, params, counts=None):
         stmt = _cached(("ring", layer.name), (where, columns), lambda: self._ring_statement(layer, where, columns))
+        count_stmt = _cached(("ring_count", layer.name), (), lambda: self._count_statement(layer))
+        counts = {} if counts is None else counts  # points per radius around this point
         seen: set[str] = set()
-        radius = self.start_radius_m
+        radius, count = 0.0, 0
+        inner = _NO_INNER_BOX
         while True:
+            radius, boxes, count = self._next_ring(session, count_stmt, lat, lon, radius, count, len(seen),
+                                                   max(batch, 1), counts)
             fresh: list[Row] = []
-            boxes = list(_boxes(lat, lon, radius))
             whole_earth = boxes[0][1]
             for (lat_min, lat_max, lon_min, lon_max), _ in boxes:
                 box = {"ring_lat_min": lat_min, "ring_lat_max": lat_max, "ring_lon_min": lon_min,
-                       "ring_lon_max": lon_max}
+                       "ring_lon_max": lon_max, **inner}
                 for key, plat, plon, *extra in _execute(session, stmt, {**params, **box}):
                     if key not in seen:
                         seen.add(key)
@@ -366,9 +496,37 @@ class SQLiteRTreeIndex(SpatialIndex):
                 yield fresh, math.inf
                 return
             yield fresh, radius
-            # Grow by the density seen so far: enough area for what is still wanted.
-            inside = max(len(seen), 1)
-            radius *= min(8.0, max(2.0, math.sqrt((inside + batch) / inside)))
+            # A ring of one box is skipped by the next (boxes grow with the radius, so the next holds it).
+            if len(boxes) == 1:
+                (lat_min, lat_max, lon_min, lon_max), _ = boxes[0]
+                inner = {"inner_lat_min": lat_min, "inner_lat_max": lat_max, "inner_lon_min": lon_min,
+                         "inner_lon_max": lon_max}
+            else:
+                inner = _NO_INNER_BOX
+
+
+def _on_copy_of_id(where, table, copy):
+    """``where`` reading the R*Tree's copy of the id instead of the table's (equal by
+    the join): SQLite then checks what depends on the id alone (a certification or
+    stock held, correlated on the id) before the join, and a point failing it costs
+    no lookup of its row. ``where`` as it is when a subquery in it reads the table
+    on its own (there the id is that subquery's, not the point's)."""
+    for element in sa.sql.visitors.iterate(where):
+        if isinstance(element, sa.Select) and (
+                any(getattr(c, "table", None) is table for c in element.selected_columns)
+                or any(f is table for f in element._from_obj)):
+            return where
+
+    def replace(element):  # the id column itself, or the ORM's annotated copy of it
+        if isinstance(element, sa.Column) and element.table is table and element.key == "id":
+            return copy
+        return None
+
+    return sa.sql.visitors.replacement_traverse(where, {}, replace)
+
+
+# An empty box: no point lies wholly inside it.
+_NO_INNER_BOX = {"inner_lat_min": 1.0, "inner_lat_max": -1.0, "inner_lon_min": 1.0, "inner_lon_max": -1.0}
 
 
 def _boxes(lat: float, lon: float, radius_m: float):
@@ -459,24 +617,40 @@ class PostGISIndex(SpatialIndex):
         # Constants written into the SQL, not bound: with its LIMIT known the
         # planner can keep one generic plan of the prepared statement for every
         # query (a bound LIMIT made it re-plan each execution).
-        parts = [self._statement(layer, where, columns)
-                 .add_columns(sa.literal_column(str(int(i))).label("search"))
+        point = sa.text("st_setsrid(st_makepoint(:qlon, :qlat), 4326)::geography")
+        table = layer.model.__table__
+        parts = [sa.select(table.c.id, sa.literal_column(layer.gist_expression()).op("<->")(point).label("sphere_m"),
+                           sa.literal_column(str(1 << i)).label("searches"))
+                 .where(*(() if where is None else (where,))).order_by(sa.literal_column("sphere_m"))
                  .limit(sa.literal_column(str(int(self._first_limit(batch))))).subquery()
                  for i, (where, batch) in enumerate(searches)]
-        union = sa.union_all(*(sa.select(part) for part in parts))
+        found = sa.union_all(*(sa.select(part) for part in parts)).subquery("found")
+        # A point found by several searches once, with the searches that found it
+        # (one bit each): its columns are computed once, and the statement stays
+        # under 4 kB (psycopg re-parses every statement longer than that).
+        points = (sa.select(found.c.id, sa.func.min(found.c.sphere_m).label("sphere_m"),
+                            sa.func.bit_or(found.c.searches).label("searches"))
+                  .group_by(found.c.id).subquery("points"))
+        union = (sa.select(points.c.id, sa.literal_column(layer.latitude_sql), sa.literal_column(layer.longitude_sql),
+                           points.c.sphere_m, *columns, points.c.searches)
+                 .select_from(points.join(table, table.c.id == points.c.id)))
         if len(self._unions) >= 64:
             self._unions.clear()
         self._unions[key] = (union, columns, tuple(where for where, _ in searches))
         return union
 
     def iter_nearest_many(self, session, layer, latitude, longitude, searches, *, columns=(), params=None):
-        """The first step of every search in one statement (UNION ALL of the KNN queries)."""
+        """The first step of every search in one statement (UNION ALL of the KNN
+        queries), each point's columns computed once however many searches found it."""
         lat, lon = check_point(latitude, longitude)
         columns = tuple(columns)
         params = dict(params or {})
         rows: list[list] = [[] for _ in searches]
         for row in _execute(session, self._union(layer, searches, columns), {**params, "qlon": lon, "qlat": lat}):
-            rows[row[-1]].append(tuple(row[:-1]))
+            point = tuple(row[:-1])
+            for i, found in enumerate(rows):
+                if row[-1] >> i & 1:
+                    found.append(point)
         return [self._iterate(session, layer, lat, lon,
                               self._scan(session, layer, lat, lon, where, batch, columns, params, first_rows=rows[i]),
                               batch, (), params)

@@ -23,6 +23,7 @@ from server.dispatch.spatial import STOCK_LOCATIONS, SpatialIndex, index_for
 from server.exceptions import InvalidInput, NotFound
 from server.stock import ledger
 from server.stock.models import Part, SpareUnit, SpareUnitStatus, StockLevel, StockLocation
+from sync.memory import no_cyclic_gc
 
 
 @dataclass
@@ -77,7 +78,8 @@ def stock_options(session: Session, context: TicketContext, needs: list[Need], *
                   limit: int | None = None, index: SpatialIndex | None = None) -> list[NeedOptions]:
     index = index or index_for(session, start_radius_m=settings.search_start_km * 1000)
     limit = limit or settings.stock_options_limit
-    return [NeedOptions(need, _options_for(session, context, need, settings, limit, index)) for need in needs]
+    with no_cyclic_gc():  # as find_candidates: short-lived, cycle-free objects
+        return [NeedOptions(need, _options_for(session, context, need, settings, limit, index)) for need in needs]
 
 
 def _options_for(session, context, need: Need, settings, limit, index) -> list[StockOption]:
