@@ -33,6 +33,12 @@ def settings() -> DispatchSettings:
     return DispatchSettings.from_config(current_app.config)
 
 
+@blp.record_once
+def _check_settings(state) -> None:
+    # Unworkable dispatch settings stop the app from starting, not every dispatch request.
+    DispatchSettings.from_config(state.app.config)
+
+
 def end_read() -> None:
     """End a read-only request's transaction with COMMIT rather than the ROLLBACK
     of the session's teardown: psycopg forgets its prepared statements on every

@@ -49,6 +49,8 @@ class DispatchSettings:
             raise ValueError("dispatch weights must not be negative")
         if self.speed_kmh <= 0 or self.transfer_speed_kmh <= 0 or self.road_factor < 1:
             raise ValueError("speeds must be positive and the road factor at least 1")
+        if not self.search_start_km > 0:  # a ring of no size would never grow
+            raise ValueError("the first search ring must be larger than 0 km")
 
     def weight(self, criterion: str) -> float:
         return float(self.weights.get(criterion, 0.0))
