@@ -11,6 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, UTCDateTime, new_uuid, utcnow
 
+_UNSCOPED = "scope_job IS NULL AND scope_location IS NULL AND scope_technician IS NULL"
+
 
 class SyncChange(Base):
     """The latest change of one syncable record, at a server-given position.
@@ -25,8 +27,8 @@ class SyncChange(Base):
     __tablename__ = "sync_changes"
     # A record has at most one scope column set: each scope index holds only
     # the rows that have it (partial), so a change row is written into one
-    # of them instead of all three (pulls always name the scope, which
-    # implies it is not null, so they use these indexes as before).
+    # index of these four instead of all of them (pulls name the scope, or for
+    # unscoped tables say it is null, so they use these indexes as before).
     __table_args__ = (
         Index("ix_sync_changes_scope_job_position", "scope_job", "position",
               sqlite_where=text("scope_job IS NOT NULL"), postgresql_where=text("scope_job IS NOT NULL")),
@@ -35,7 +37,10 @@ class SyncChange(Base):
         Index("ix_sync_changes_scope_technician_position", "scope_technician", "position",
               sqlite_where=text("scope_technician IS NOT NULL"),
               postgresql_where=text("scope_technician IS NOT NULL")),
-        Index("ix_sync_changes_table_name_position", "table_name", "position"),
+        # Records with no scope (the catalogue, and tickets, customers, sites and assets reached by id)
+        # by table: the catalogue's pull reads it; scoped rows, nearly all of them, stay out.
+        Index("ix_sync_changes_unscoped_table_position", "table_name", "position",
+              sqlite_where=text(_UNSCOPED), postgresql_where=text(_UNSCOPED)),
     )
 
     table_name: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -101,7 +101,11 @@ def read_counter(session: Session) -> tuple[int, int]:
 
 def scope_filter(session: Session, scope: Scope):
     # A scope's ids run to thousands: each list is one bound parameter (server.bulk.in_set).
-    clauses = [SyncChange.table_name.in_(registry.GLOBAL_TABLES),
+    # The catalogue's records and those reached by id have no scope: said so, the
+    # by-table index of unscoped records serves them (position > the cursor first).
+    unscoped = (SyncChange.scope_job.is_(None), SyncChange.scope_location.is_(None),
+                SyncChange.scope_technician.is_(None))
+    clauses = [and_(SyncChange.table_name.in_(registry.GLOBAL_TABLES), *unscoped),
                SyncChange.scope_technician == scope.technician_id]
     if scope.job_ids:
         clauses.append(in_set(session, SyncChange.scope_job, scope.job_ids))
@@ -110,7 +114,8 @@ def scope_filter(session: Session, scope: Scope):
     for table in registry.RELATED_TABLES:
         ids = scope.related_ids(table)
         if ids:
-            clauses.append(and_(SyncChange.table_name == table, in_set(session, SyncChange.record_id, sorted(ids))))
+            clauses.append(and_(SyncChange.table_name == table, *unscoped,
+                                in_set(session, SyncChange.record_id, sorted(ids))))
     return or_(*clauses)
 
 

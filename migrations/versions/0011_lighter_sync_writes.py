@@ -2,7 +2,8 @@
 
 Every pushed operation writes a change-log row and an op-log row. A change
 row has at most one scope column set, so each scope index now holds only the
-rows that set it (partial indexes: one index entry per row instead of three).
+rows that set it, and the by-table index only the rows that set none (partial
+indexes: one index entry per row instead of four).
 The op log's user and device are provenance copied from the authenticated
 token; their foreign keys and indexes are dropped (users and devices are never
 deleted, rows are only looked up by op_id, and the key checks cost PostgreSQL
@@ -24,6 +25,7 @@ branch_labels = None
 depends_on = None
 
 SCOPES = ('scope_job', 'scope_location', 'scope_technician')
+UNSCOPED = 'scope_job IS NULL AND scope_location IS NULL AND scope_technician IS NULL'
 
 
 def upgrade():
@@ -33,6 +35,9 @@ def upgrade():
             where = sa.text(f'{column} IS NOT NULL')
             batch_op.create_index(f'ix_sync_changes_{column}_position', [column, 'position'], unique=False,
                                   sqlite_where=where, postgresql_where=where)
+        batch_op.drop_index('ix_sync_changes_table_name_position')
+        batch_op.create_index('ix_sync_changes_unscoped_table_position', ['table_name', 'position'], unique=False,
+                              sqlite_where=sa.text(UNSCOPED), postgresql_where=sa.text(UNSCOPED))
     with op.batch_alter_table('sync_ops', schema=None) as batch_op:
         batch_op.drop_index('ix_sync_ops_device_id')
         batch_op.drop_index('ix_sync_ops_user_id')
@@ -47,6 +52,8 @@ def downgrade():
         batch_op.create_index('ix_sync_ops_user_id', ['user_id'], unique=False)
         batch_op.create_index('ix_sync_ops_device_id', ['device_id'], unique=False)
     with op.batch_alter_table('sync_changes', schema=None) as batch_op:
+        batch_op.drop_index('ix_sync_changes_unscoped_table_position')
+        batch_op.create_index('ix_sync_changes_table_name_position', ['table_name', 'position'], unique=False)
         for column in SCOPES:
             batch_op.drop_index(f'ix_sync_changes_{column}_position')
             batch_op.create_index(f'ix_sync_changes_{column}_position', [column, 'position'], unique=False)
