@@ -9,10 +9,10 @@ import uuid
 import pytest
 from sqlalchemy import bindparam, select
 
-from server.bulk import CompiledQuery, bulk_update, in_param, in_set
+from server.bulk import CompiledQuery, bulk_insert, bulk_update, in_param, in_set
 from server.db import utcnow
 from server.extensions import db
-from server.jobs.models import Job, JobStatus
+from server.jobs.models import Job, JobStatus, PartUsage
 from server.stock.models import Part
 from server.technicians.models import Technician
 from sync.models import SyncChange
@@ -130,3 +130,36 @@ def test_bulk_update_sets_each_rows_values(app, size):
     assert [now[p.id][0] for p in changed] == [None, *[float(n) for n in range(1, size)]]
     assert now[parts[-1].id][0] == 1.0 and now[parts[-1].id][1] == before[parts[-1].id]  # untouched
     assert all(now[p.id][1] > before[p.id] for p in changed)  # onupdate=utcnow applied
+
+
+@pytest.mark.parametrize("size", [3, 12])  # PostgreSQL: from 8 rows through COPY's text format
+def test_bulk_insert_writes_values_as_given(app, size):
+    names = ["tab\there", "new\nline", "back\\slash", "cr\rreturn", '"quoted"', "零部件 上海", "\\N", "", " "]
+    now = utcnow()
+    rows = [{"id": uuid.uuid4() if n % 2 else str(uuid.uuid4()), "part_number": f"BULK-{n}",
+             "name": names[n % len(names)], "unit": "pcs", "serialised": n % 3 == 0,
+             "unit_cost": None if n % 4 == 0 else n + 0.25, "version": n + 1, "created_at": now, "updated_at": now}
+            for n in range(size)]
+    bulk_insert(db.session.connection(), Part.__table__, rows)
+    db.session.commit()
+    got = {p.part_number: p for p in db.session.scalars(select(Part))}
+    for row in rows:
+        part = got[row["part_number"]]
+        assert (str(part.id), part.name, part.serialised, part.unit_cost, part.version, part.created_at) == (
+            str(row["id"]), row["name"], row["serialised"], row["unit_cost"], row["version"], now)
+
+
+@pytest.mark.parametrize("size", [3, 12])
+def test_bulk_insert_writes_json_as_given(app, size):
+    job = factories.job()
+    db.session.commit()
+    part = factories.part()
+    db.session.commit()
+    serials = [[], ["SN-1", 'quo"te', "tab\tnew\nline", "零"], ["back\\slash"]]
+    rows = [{"id": uuid.uuid4(), "job_id": job.id, "part_id": part.id, "quantity": 1,
+             "serial_numbers": serials[n % len(serials)], "location_id": None, "under_warranty": False,
+             "recorded_at": None, "created_at": utcnow()} for n in range(size)]
+    bulk_insert(db.session.connection(), PartUsage.__table__, rows)
+    db.session.commit()
+    got = {u.id: u.serial_numbers for u in db.session.scalars(select(PartUsage))}
+    assert got == {row["id"]: row["serial_numbers"] for row in rows}
