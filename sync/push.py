@@ -534,8 +534,8 @@ class _Batch:
         scope = (scope_value if spec.scope == "job" else None, None,
                  scope_value if spec.scope == "technician" else None)
         self.changes[(spec.name, record_id)] = changelog.Pending(
-            spec.name, record_id, False, None, origin, row.get("version") or 1, scope,
-            dict(versions) if versions else None, True)
+            spec.name, record_id, origin=origin, version=row.get("version") or 1, scope=scope,
+            field_versions=dict(versions) if versions else None, complete=True)
 
     # ---- writing -----------------------------------------------------------
     def write(self) -> None:
