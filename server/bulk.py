@@ -284,8 +284,9 @@ def _set_value(item_type, dialect, values: list) -> str | None:
     if dialect.name == "postgresql":
         if all(type(v) is uuid.UUID for v in values):
             return "{" + ",".join(map(str, values)) + "}"
-        if all(type(v) is str for v in values):  # quoted and escaped: {"a","b"}
-            return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+        if all(type(v) is str or type(v) is uuid.UUID for v in values):  # quoted and escaped: {"a","b"}
+            return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+                                  for v in values) + "}"
         return None
     if dialect.name == "sqlite":
         process = _storage_processor(item_type, dialect)

@@ -32,12 +32,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-import orjson
 import sqlalchemy as sa
 from geographiclib.geodesic import Geodesic
 from pyproj import Geod
 from sqlalchemy.orm import Session
 
+from server.bulk import in_param
 from server.exceptions import InvalidInput
 from server.stock.models import StockLocation
 from server.technicians.models import Technician
@@ -257,10 +257,11 @@ class SpatialIndex(ABC):
             dialect = session.get_bind().dialect
             ids = layer.model.__table__.c.id
             stmt = _cached(("hydrate", layer.name, dialect.name), (columns,),
-                           lambda: sa.select(ids, *columns).where(_id_in_list(ids, dialect)))
+                           # ONE bound parameter whatever the number of ids (server.bulk): the
+                           # statement is not re-rendered, nor prepared again, for each length.
+                           lambda: sa.select(ids, *columns).where(in_param(ids, "spatial_ids", dialect)))
             known.update((_as_uuid(i), tuple(rest))
-                         for i, *rest in _execute(session, stmt, {**params, "spatial_ids": _id_list(ids, dialect,
-                                                                                                  wanted)}))
+                         for i, *rest in _execute(session, stmt, {**params, "spatial_ids": wanted}))
         for n in neighbours:
             yield _with_extra(n, known[n.id])
 
@@ -309,28 +310,6 @@ def _execute(session: Session, statement, params: dict):
     if session.autoflush:
         session.flush()
     return session.connection().execute(statement, params)
-
-
-def _id_in_list(ids, dialect):
-    """``ids IN (:spatial_ids)`` with ONE bound parameter whatever the number of ids
-    (as sync.sets does for sync): a JSON text on SQLite, an array on PostgreSQL.
-    SQLAlchemy no longer re-renders the statement for each length, nor SQLite
-    prepares one per length."""
-    if dialect.name == "sqlite":
-        each = sa.func.json_each(sa.bindparam("spatial_ids", type_=sa.String()))
-        return ids.in_(sa.select(sa.literal_column("value")).select_from(each))
-    if dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        return ids == sa.any_(sa.bindparam("spatial_ids", type_=postgresql.ARRAY(ids.type)))
-    return ids.in_(sa.bindparam("spatial_ids", expanding=True))
-
-
-def _id_list(ids, dialect, values: list):
-    if dialect.name == "sqlite":
-        process = ids.type._cached_bind_processor(dialect)  # UUIDs as stored: 32 hex digits
-        return orjson.dumps([process(v) if process else v for v in values]).decode()
-    return values
 
 
 def _with_extra(n: Neighbour, extra: tuple) -> Neighbour:
