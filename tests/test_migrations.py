@@ -77,3 +77,50 @@ def test_change_log_scope_indexes_are_partial_and_the_op_log_has_no_key_checks(a
         inspector = sa.inspect(connection)
         assert inspector.get_foreign_keys("sync_ops") == []
         assert {i["name"] for i in inspector.get_indexes("sync_ops")} == set()
+
+
+def test_0011_keeps_the_op_log_and_change_log_rows_both_ways(database_url, tmp_path):
+    """Migration 0011 rebuilds indexes (and, on SQLite, the op log's table): rows written
+    before it are all there after it, and after its downgrade."""
+    import uuid
+    from datetime import UTC, datetime
+
+    app = create_app(make_test_config(scratch_database_url(database_url, tmp_path), tmp_path))
+    with app.app_context():
+        try:
+            upgrade(revision="0010")
+            user_id, op_id, job_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+            now = datetime(2026, 12, 1, tzinfo=UTC)
+            with db.engine.begin() as connection:
+                connection.execute(sa.text(
+                    "INSERT INTO users (id, username, display_name, password_hash, role, active, created_at,"
+                    " updated_at) VALUES (:id, 'm', 'M', 'x', 'technician', :t, :now, :now)"),
+                    {"id": user_id.hex if connection.dialect.name == "sqlite" else user_id, "t": True, "now": now})
+                ops = sa.table("sync_ops", sa.column("op_id", sa.Uuid()), sa.column("user_id", sa.Uuid()),
+                               sa.column("status", sa.String()), sa.column("outcome", sa.JSON()),
+                               sa.column("received_at", sa.DateTime(timezone=True)))
+                connection.execute(ops.insert().values(op_id=op_id, user_id=user_id, status="applied",
+                                                       outcome={"status": "applied"}, received_at=now))
+                changes = sa.table("sync_changes", *(sa.column(n) for n in (
+                    "table_name", "record_id", "position", "version", "deleted", "changed_at")),
+                    sa.column("scope_job", sa.Uuid()))
+                connection.execute(changes.insert(), [
+                    {"table_name": "parts", "record_id": "p1", "position": 1, "version": 1, "deleted": False,
+                     "changed_at": now, "scope_job": None},
+                    {"table_name": "adjustments", "record_id": "a1", "position": 2, "version": 1, "deleted": False,
+                     "changed_at": now, "scope_job": job_id}])
+
+            def rows():
+                with db.engine.connect() as connection:
+                    return (connection.execute(sa.select(ops.c.op_id, ops.c.status)).all(),
+                            connection.execute(sa.select(changes.c.record_id, changes.c.position)
+                                               .order_by(changes.c.position)).all())
+
+            before = rows()
+            assert before == ([(op_id, "applied")], [("p1", 1), ("a1", 2)])
+            upgrade()
+            assert rows() == before
+            downgrade(revision="0010")
+            assert rows() == before
+        finally:
+            db.engine.dispose()
