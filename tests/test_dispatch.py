@@ -709,3 +709,26 @@ def test_weekly_slots_read_back_as_stored(app, backend):
     nobody = sa.select(availability.json_rows(backend, slots.c.weekday, slots.c.starts, slots.c.ends)).where(
         slots.c.technician_id == uuid4())
     assert availability._slots(db.session.scalar(nobody)) == ()
+
+
+def test_stock_options_for_different_parts_share_one_statement_and_find_each_parts_stock(client, dispatcher, site):
+    from server.dispatch import spatial
+
+    first, second = f.part("SHARE-1"), f.part("SHARE-2")
+    tkt = f.ticket(ast=f.asset(site, warranty_end=None))
+    has_first = f.location(LocationKind.regional_warehouse, *north_of_site(4), code="HAS-1")
+    has_second = f.location(LocationKind.regional_warehouse, *north_of_site(9), code="HAS-2")
+    put_in_stock(has_first.id, first.id, 3)
+    put_in_stock(has_second.id, second.id, 3)
+    db.session.commit()
+
+    def codes(part_number):
+        response = client.get(f"/api/v1/tickets/{tkt.id}/stock-options", query_string={"part_number": part_number},
+                              headers=dispatcher)
+        assert response.status_code == 200, response.get_json()
+        return [o["code"] for o in response.get_json()["items"][0]["options"]]
+
+    assert codes("SHARE-1") == ["HAS-1"]
+    statements = len(spatial._STATEMENTS)
+    assert codes("SHARE-2") == ["HAS-2"]  # the part is a bound value, not a new statement
+    assert len(spatial._STATEMENTS) == statements

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from server.dispatch.ranking import Need, TicketContext
@@ -82,14 +82,21 @@ def stock_options(session: Session, context: TicketContext, needs: list[Need], *
         return [NeedOptions(need, _options_for(session, context, need, settings, limit, index)) for need in needs]
 
 
+# Built once, values bound per call: the spatial index keeps one prepared statement per condition.
+_HOLDING_PART = exists().where(StockLevel.location_id == StockLocation.id,
+                               StockLevel.part_id == bindparam("stock_part_id"),
+                               StockLevel.on_hand - StockLevel.reserved > 0)
+_HOLDING_UNIT = exists().where(SpareUnit.location_id == StockLocation.id, SpareUnit.model == bindparam("stock_model"),
+                               SpareUnit.status == SpareUnitStatus.available)
+
+
 def _options_for(session, context, need: Need, settings, limit, index) -> list[StockOption]:
     if need.kind == "part":
-        holding = exists().where(StockLevel.location_id == StockLocation.id, StockLevel.part_id == need.part_id,
-                                 StockLevel.on_hand - StockLevel.reserved > 0)
+        holding, params = _HOLDING_PART, {"stock_part_id": need.part_id}
     else:
-        holding = exists().where(SpareUnit.location_id == StockLocation.id, SpareUnit.model == need.key,
-                                 SpareUnit.status == SpareUnitStatus.available)
-    found = index.nearest(session, STOCK_LOCATIONS, context.latitude, context.longitude, limit, where=holding)
+        holding, params = _HOLDING_UNIT, {"stock_model": need.key}
+    found = index.nearest(session, STOCK_LOCATIONS, context.latitude, context.longitude, limit, where=holding,
+                          params=params)
     if not found:
         return []
     ids = [n.id for n in found]
