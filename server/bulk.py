@@ -76,10 +76,14 @@ def bulk_insert(connection, target, rows: list[dict]) -> None:
         _COMPILED[cache_key] = entry
     sql, positional, processors, _stmt = entry
     columns = _processed(rows, [(key, p) for _name, key, p in processors])
+    _execute_many(connection, sql, positional, [name for name, _key, _p in processors], columns)
+
+
+def _execute_many(connection, sql: str, positional: bool, names: list, columns: list[list]) -> None:
+    """One ``executemany`` of compiled SQL over parameter columns (one list per bind name)."""
     if positional:
         connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
         return
-    names = [name for name, _key, _p in processors]
     connection.exec_driver_sql(sql, [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)])
 
 
@@ -202,15 +206,22 @@ def _json_rows(connection, stmt, keys: tuple, rows: list[dict]) -> None:
         columns = ", ".join(preparer.format_column(table.c[name]) for name in names)
         sql = (f"{head} SELECT {columns} FROM json_populate_recordset("  # noqa: S608  (our own metadata; rows bound)
                f"NULL::{preparer.format_table(table)}, %(rows)s){tail}")
-        # JSON columns go in as JSON values; the others through their bind
-        # processors (UTC checks and the like), then orjson.
-        processors = [(name, None if isinstance(table.c[name].type, JSON)
-                       else _storage_processor(table.c[name].type, dialect)) for name in names]
-        entry = _COMPILED[cache_key] = (sql, names, processors, stmt)
+        entry = _COMPILED[cache_key] = (sql, names, _json_processors(table, names, dialect), stmt)
     sql, names, processors, _stmt = entry
+    connection.exec_driver_sql(sql, {"rows": _json_payload(rows, names, processors)})
+
+
+def _json_processors(table: Table, names, dialect) -> list[tuple]:
+    """For :func:`_json_payload`: JSON columns go in as JSON values; the others
+    through their bind processors (UTC checks and the like), then orjson."""
+    return [(name, None if isinstance(table.c[name].type, JSON) else _storage_processor(table.c[name].type, dialect))
+            for name in names]
+
+
+def _json_payload(rows: list[dict], names, processors: list[tuple]) -> str:
+    """The rows as one JSON array of objects, for ``json_populate_recordset``."""
     columns = _processed(rows, processors)
-    payload = orjson.dumps([dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)])
-    connection.exec_driver_sql(sql, {"rows": payload.decode()})
+    return orjson.dumps([dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]).decode()
 
 
 # ---- lists of values as ONE parameter ----------------------------------------------
@@ -313,9 +324,7 @@ class CompiledQuery:
     def rows(self, connection, **params) -> list[tuple]:
         """Run it and return every row."""
         dialect = connection.dialect
-        entry = self._compiled.get(dialect.name)
-        if entry is None:
-            entry = self._compiled[dialect.name] = self._compile(dialect)
+        entry = self._entry(dialect)
         sql, positional, binds, types, results = entry
         cursor_result = connection.exec_driver_sql(sql, _driver_params(binds, positional, params))
         if results is None:  # first run: some processors need the driver's type code of the column
@@ -331,12 +340,14 @@ class CompiledQuery:
 
     def run(self, connection, **params) -> None:
         """Run a statement that returns no rows (an UPDATE)."""
-        dialect = connection.dialect
+        sql, positional, binds, _types, _results = self._entry(connection.dialect)
+        connection.exec_driver_sql(sql, _driver_params(binds, positional, params))
+
+    def _entry(self, dialect) -> tuple:
         entry = self._compiled.get(dialect.name)
         if entry is None:
             entry = self._compiled[dialect.name] = self._compile(dialect)
-        sql, positional, binds, _types, _results = entry
-        connection.exec_driver_sql(sql, _driver_params(binds, positional, params))
+        return entry
 
     def _compile(self, dialect) -> tuple:
         compiled = self._build(dialect).compile(dialect=dialect)
@@ -348,11 +359,10 @@ class CompiledQuery:
         binds = []
         for name in names:
             bind = compiled.binds[name]
-            process = bind.type._cached_bind_processor(dialect) or _same
+            process = _storage_processor(bind.type, dialect) or _same
             if bind.key in made and bind.value is None:
                 make = made[bind.key]
-                binds.append((name, _MADE, lambda _absent, make=make, process=process: process(
-                    make.arg(None) if make.is_callable else make.arg)))
+                binds.append((name, _MADE, lambda _absent, make=make, process=process: process(_default_value(make))))
             elif bind.value is not None or bind.callable is not None:  # a value of the statement itself
                 binds.append((name, None, process(bind.effective_value)))
             else:
@@ -372,6 +382,11 @@ def _driver_params(binds, positional: bool, params: dict):
 
 def _same(value):
     return value
+
+
+def _default_value(default):
+    """A column's Python-side default or ``onupdate``, made as an execution would."""
+    return default.arg(None) if default.is_callable else default.arg
 
 
 # ---- updates of many rows ----------------------------------------------------------------
@@ -413,15 +428,11 @@ def bulk_update(connection, table: Table, rows: list[dict], *, key: str = "id") 
     values = []
     for _name, column, make, process in processors:
         if column is None:
-            value = make.arg(None) if make.is_callable else make.arg
+            value = _default_value(make)
             values.append([process(value) if process else value] * len(rows))
         else:
             values.extend(_processed(rows, [(column, process)]))
-    if positional:
-        connection.exec_driver_sql(sql, list(zip(*values, strict=True)))
-    else:
-        names = [name for name, _column, _make, _p in processors]
-        connection.exec_driver_sql(sql, [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)])
+    _execute_many(connection, sql, positional, [name for name, _column, _make, _p in processors], values)
 
 
 def _json_update(connection, table: Table, key: str, columns: tuple, rows: list[dict]) -> None:
@@ -442,13 +453,9 @@ def _json_update(connection, table: Table, key: str, columns: tuple, rows: list[
         assignments = ", ".join(f"{preparer.quote(name)} = v.{preparer.quote(name)}" for name in names[1:])
         sql = (f"UPDATE {target} SET {assignments} FROM json_populate_recordset(NULL::{target}, %(rows)s) AS v "  # noqa: S608
                f"WHERE {target}.{preparer.quote(key)} = v.{preparer.quote(key)}")
-        processors = [(name, None if isinstance(table.c[name].type, JSON)
-                       else _storage_processor(table.c[name].type, dialect)) for name in names]
-        entry = _UPDATES[cache_key] = (sql, names, processors, made)
+        entry = _UPDATES[cache_key] = (sql, names, _json_processors(table, names, dialect), made)
     sql, names, processors, made = entry
     if made:
-        extra = {name: (make.arg(None) if make.is_callable else make.arg) for name, make in made}
+        extra = {name: _default_value(make) for name, make in made}
         rows = [{**row, **extra} for row in rows]
-    values = _processed(rows, processors)
-    payload = orjson.dumps([dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)])
-    connection.exec_driver_sql(sql, {"rows": payload.decode()})
+    connection.exec_driver_sql(sql, {"rows": _json_payload(rows, names, processors)})

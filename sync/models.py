@@ -11,7 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, UTCDateTime, new_uuid, utcnow
 
-_UNSCOPED = "scope_job IS NULL AND scope_location IS NULL AND scope_technician IS NULL"
+
+def _partial(condition: str) -> dict:
+    """An index's condition, on both databases."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
 
 
 class SyncChange(Base):
@@ -30,17 +33,16 @@ class SyncChange(Base):
     # index of these four instead of all of them (pulls name the scope, or for
     # unscoped tables say it is null, so they use these indexes as before).
     __table_args__ = (
-        Index("ix_sync_changes_scope_job_position", "scope_job", "position",
-              sqlite_where=text("scope_job IS NOT NULL"), postgresql_where=text("scope_job IS NOT NULL")),
+        Index("ix_sync_changes_scope_job_position", "scope_job", "position", **_partial("scope_job IS NOT NULL")),
         Index("ix_sync_changes_scope_location_position", "scope_location", "position",
-              sqlite_where=text("scope_location IS NOT NULL"), postgresql_where=text("scope_location IS NOT NULL")),
+              **_partial("scope_location IS NOT NULL")),
         Index("ix_sync_changes_scope_technician_position", "scope_technician", "position",
-              sqlite_where=text("scope_technician IS NOT NULL"),
-              postgresql_where=text("scope_technician IS NOT NULL")),
+              **_partial("scope_technician IS NOT NULL")),
         # Records with no scope (the catalogue, and tickets, customers, sites and assets reached by id)
-        # by table: the catalogue's pull reads it; scoped rows, nearly all of them, stay out.
+        # by table: the catalogue's pull reads it (sync.pull.scope_filter says so); scoped rows, nearly
+        # all of them, stay out.
         Index("ix_sync_changes_unscoped_table_position", "table_name", "position",
-              sqlite_where=text(_UNSCOPED), postgresql_where=text(_UNSCOPED)),
+              **_partial("scope_job IS NULL AND scope_location IS NULL AND scope_technician IS NULL")),
     )
 
     table_name: Mapped[str] = mapped_column(String(40), primary_key=True)

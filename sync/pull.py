@@ -189,21 +189,17 @@ def _fill(session: Session, wanted: dict[str, list[Change]]) -> None:
     connection = session.connection()
     for table, changes in wanted.items():
         spec = registry.TABLES[table]
-        query, converters = _wire_reader(spec, connection.dialect)
+        query, converters, version_at, field_at = _wire_reader(spec, connection.dialect)
         if len(spec.key_columns) == 1:
             rows = query.rows(connection, ids=[change.id for change in changes])
         else:  # "<location>:<part>": every level of those locations, the ones wanted picked below
             rows = query.rows(connection, ids=sorted({change.id.split(":", 1)[0] for change in changes}))
-        names = spec.field_names
         versioned = spec.versioned
         found = {}
         for row in rows:
             values = [convert(value) if convert is not None else value
                       for convert, value in zip(converters, row, strict=True)]
             found[":".join(values[:len(spec.key_columns)])] = values
-        positions = {c.name: i for i, c in enumerate(spec.pulled_columns, start=len(spec.key_columns))}
-        version_at = positions.get("version")
-        field_at = [(name, positions[name]) for name in names]
         for change in changes:
             values = found.get(change.id)
             if values is None:  # deleted since the change row was read: its tombstone follows
@@ -217,10 +213,11 @@ def _fill(session: Session, wanted: dict[str, list[Change]]) -> None:
 _READERS: dict = {}
 
 
-def _wire_reader(spec: registry.SyncTable, dialect) -> tuple[CompiledQuery, list]:
+def _wire_reader(spec: registry.SyncTable, dialect) -> tuple:
     """A table's pulled columns, after its key columns as text, compiled once
     per dialect, with the converter that turns each value into its wire form
-    (None where the database already gives it)."""
+    (None where the database already gives it), and where in a row the version
+    and each field sent stand."""
     cache_key = (spec.name, dialect.name)
     entry = _READERS.get(cache_key)
     if entry is not None:
@@ -234,7 +231,9 @@ def _wire_reader(spec: registry.SyncTable, dialect) -> tuple[CompiledQuery, list
         return select(*selected).where(in_param(table.c[spec.key_columns[0]], "ids", dialect_))
 
     converters = [_wire_converter(column.type, dialect) for column in columns]
-    entry = _READERS[cache_key] = (CompiledQuery(build), converters)
+    positions = {c.name: i for i, c in enumerate(spec.pulled_columns, start=len(spec.key_columns))}
+    field_at = [(name, positions[name]) for name in spec.field_names]
+    entry = _READERS[cache_key] = (CompiledQuery(build), converters, positions.get("version"), field_at)
     return entry
 
 

@@ -276,9 +276,8 @@ class _Batch:
             self.rows[key] = self.jobs[row["id"].int] = row
             if row["technician_id"] == self.pusher.technician_id:
                 self.mine.add(row["id"].int)
-        mine = self.pusher.technician_id
-        self.former = former_jobs(self.session, mine, sorted(
-            rid for (t, rid), row in self.rows.items() if t == "jobs" and row["technician_id"] != mine))
+        self.former = former_jobs(self.session, self.pusher.technician_id, sorted(
+            str(row["id"]) for job_int, row in self.jobs.items() if job_int not in self.mine))
         self._load_field_versions([(op.table, op.record_id) for op in ops if op.action in (UPDATE, DELETE)])
         part_keys = _uuids(part_ids)
         if part_keys:

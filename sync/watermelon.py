@@ -94,10 +94,11 @@ def _wire_value(spec: registry.SyncTable, name: str, value):
     return value
 
 
-def _op_id(device: uuid.UUID | None, last_pulled_at, table: str, action: str, record: dict | str) -> uuid.UUID:
+def _op_id(device: uuid.UUID | None, last_pulled_at, table: str, action: str, record: dict | str) -> str:
+    """The op id (canonical UUID text) a change gets: the same for the same change pushed again."""
     digest = hashlib.sha256(json.dumps([str(device), last_pulled_at, table, action, record], sort_keys=True,
                                        default=str).encode()).hexdigest()
-    return uuid.uuid5(NAMESPACE, digest)
+    return str(uuid.uuid5(NAMESPACE, digest))
 
 
 def to_operations(session: Session, pusher: Pusher, changes: dict, last_pulled_at) -> list:
@@ -140,8 +141,8 @@ def to_operations(session: Session, pusher: Pusher, changes: dict, last_pulled_a
                     names = [n for n in names if n in writable and n not in spec.create_only]
                 fields = {n: _wire_value(spec, n, record.get(n)) for n in names} if spec else {}
                 base = record.get("version") if action == "update" else None
-                ops.append(Operation(index=len(ops), op_id=str(_op_id(pusher.device_id, last_pulled_at, table, action,
-                                                                      record)),
+                ops.append(Operation(index=len(ops), op_id=_op_id(pusher.device_id, last_pulled_at, table, action,
+                                                                  record),
                                      table=table, record_id=str(record["id"]), action=action,
                                      base_version=base if isinstance(base, int) and base > 0 else 1,
                                      fields=fields))
@@ -157,9 +158,8 @@ def to_operations(session: Session, pusher: Pusher, changes: dict, last_pulled_a
                 version = None
         if version is None:
             continue  # deleting what the server does not have: nothing to do
-        op_id = str(_op_id(pusher.device_id, last_pulled_at, table, DELETE, record_id))
-        ops.append(Operation(index=len(ops), op_id=op_id, table=table, record_id=record_id, action=DELETE,
-                             base_version=version, fields={}))
+        ops.append(Operation(index=len(ops), op_id=_op_id(pusher.device_id, last_pulled_at, table, DELETE, record_id),
+                             table=table, record_id=record_id, action=DELETE, base_version=version, fields={}))
     return ops
 
 

@@ -379,7 +379,9 @@ def record_field_consumptions(session: Session, usages: list[dict], *, at: datet
     ``negative_balance`` discrepancy for every usage that takes a balance
     below zero. Usages that touch a reservation or carry serial numbers take
     the one-by-one path, so those rules live in one place only. Returns the
-    (location_id, part_id) pairs whose levels moved.
+    (location_id, part_id) pairs whose levels moved: the set-wise writes go
+    through the connection, so the caller puts those levels in the change log
+    (``sync.facts.consume`` does).
     """
     from server.jobs.models import Job
     from server.technicians.models import Technician
@@ -397,7 +399,7 @@ def record_field_consumptions(session: Session, usages: list[dict], *, at: datet
     if session.autoflush:
         session.flush()
     connection = session.connection()
-    done = {source for (source,) in _MOVEMENTS_BY_SOURCE.rows(connection, sources=list(sources))}
+    done = {source for source, _id in _MOVEMENTS_BY_SOURCE.rows(connection, sources=list(sources))}
     todo = [u for source, u in sources.items() if source not in done]
     if not todo:
         return []
@@ -468,9 +470,8 @@ def _consume_plain(session: Session, usages: list[dict], *, at: datetime) -> Non
         deltas[key] = deltas.get(key, 0) - usage["quantity"]
     ordered = sorted(deltas, key=lambda k: (str(k[0]), str(k[1])))
     connection = session.connection()
-    dialect = connection.dialect.name
     # Missing level rows first, in the same key order as the updates.
-    bulk_insert(connection, _ensure_level(dialect), [
+    bulk_insert(connection, _ensure_level(session), [
         {"location_id": loc, "part_id": part, "on_hand": 0, "reserved": 0, "in_transit": 0, "defective": 0}
         for loc, part in ordered])
     connection.execute(_ADD_TO_LEVEL, [{"k_location": loc, "k_part": part, "k_delta": deltas[(loc, part)]}
@@ -496,7 +497,7 @@ def _consume_plain(session: Session, usages: list[dict], *, at: datetime) -> Non
             short.append((usage, balance_after))
     if not short:
         return
-    movement_ids = dict(_MOVEMENT_IDS_BY_SOURCE.rows(connection, sources=[f"part_usage:{u['id']}" for u, _ in short]))
+    movement_ids = dict(_MOVEMENTS_BY_SOURCE.rows(connection, sources=[f"part_usage:{u['id']}" for u, _ in short]))
     # In the order the one-by-one path would raise them.
     bulk_insert(connection, StockDiscrepancy.__table__, [{
         "id": new_uuid(), "kind": DiscrepancyKind.negative_balance, "status": DiscrepancyStatus.open,
@@ -509,10 +510,8 @@ def _consume_plain(session: Session, usages: list[dict], *, at: datetime) -> Non
 
 
 # The set-wise consumption's statements, built once (server.bulk).
-_MOVEMENTS_BY_SOURCE = CompiledQuery(lambda dialect: select(StockMovement.__table__.c.source).where(
-    in_param(StockMovement.__table__.c.source, "sources", dialect)))
-_MOVEMENT_IDS_BY_SOURCE = CompiledQuery(lambda dialect: select(StockMovement.__table__.c.source,
-                                                       StockMovement.__table__.c.id).where(
+_MOVEMENTS_BY_SOURCE = CompiledQuery(lambda dialect: select(StockMovement.__table__.c.source,
+                                                            StockMovement.__table__.c.id).where(
     in_param(StockMovement.__table__.c.source, "sources", dialect)))
 _ACTIVE_PART_RESERVATIONS = CompiledQuery(lambda dialect: select(
     Reservation.__table__.c.job_id, Reservation.__table__.c.part_id, Reservation.__table__.c.location_id).where(
@@ -530,11 +529,12 @@ _ADD_TO_LEVEL = (_levels.update()
 _ENSURE_LEVEL: dict = {}
 
 
-def _ensure_level(dialect: str):
+def _ensure_level(session: Session):
     """INSERT a level row unless it exists, built once per dialect."""
+    dialect = session.get_bind().dialect.name
     if dialect not in _ENSURE_LEVEL:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        _ENSURE_LEVEL[dialect] = insert(_levels).on_conflict_do_nothing(index_elements=["location_id", "part_id"])
+        _ENSURE_LEVEL[dialect] = _insert(session)(_levels).on_conflict_do_nothing(
+            index_elements=["location_id", "part_id"])
     return _ENSURE_LEVEL[dialect]
 
 
