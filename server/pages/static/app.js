@@ -81,12 +81,13 @@ const FS = (() => {
     setTimeout(() => URL.revokeObjectURL(href), 10000);
   }
 
-  /* An error for people, in the page's language: the catalogue's text for its code (error.<code>, else the
-     server's message), each field's complaint, the reasons a 409 gives (labelled), and the code for support. */
+  /* An error for people, in the page's language: in Chinese the catalogue's text for its code (error.<code>),
+     in English the server's own (more specific) message; each field's complaint, the reasons a 409 gives
+     (labelled), and the code for support. */
   function errorText(e) {
     if (!(e instanceof ApiError)) return String(e && e.message || e);
     const known = e.code && SETTINGS.messages["error." + e.code];
-    const parts = [known || e.message];
+    const parts = [(locale === "en" ? e.message || known : known || e.message)];
     const walk = (value, prefix) => {
       if (Array.isArray(value)) { parts.push(prefix + ": " + value.join(" ")); return; }
       if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) walk(v, prefix ? prefix + "." + k : k);
