@@ -346,10 +346,10 @@ class _Batch:
     def _job_for(self, job_id) -> dict:
         # By the UUID's int: its hash and equality are C's, a UUID's are Python's.
         job = self.jobs.get(job_id.int) if type(job_id) is uuid.UUID else self.rows.get(("jobs", str(job_id)))
-        if job is None:
+        # Another technician's job answers exactly as an unknown one (REST's 404): a push never
+        # tells a device that a record it may not see exists.
+        if job is None or (job["id"].int not in self.mine and str(job["id"]) not in self.former):
             raise _Rejected("not_found", "no such job", {"job_id": ["Unknown job."]})
-        if job["id"].int not in self.mine and str(job["id"]) not in self.former:
-            raise _Rejected("out_of_scope", "this job is not yours")
         return job
 
     def _create(self, spec, op, values) -> dict:
@@ -436,12 +436,12 @@ class _Batch:
         if key in self.deleted:
             raise _Rejected("record_deleted", "this record has been deleted")
         row = self.rows.get(key)
-        if row is None:
-            raise _Rejected("not_found", "no such record")
-        if spec.name == "jobs":
-            self._job_for(row["id"])
-        else:
-            self._job_for(row["job_id"])
+        try:
+            if row is None:
+                raise _Rejected("not_found", "no such record")
+            self._job_for(row["id"] if spec.name == "jobs" else row["job_id"])
+        except _Rejected:
+            raise _Rejected("not_found", "no such record") from None  # unknown and not yours: one answer
         if op.base_version > row["version"]:
             raise _Rejected("invalid_base_version",
                             f"base_version {op.base_version} is ahead of the server's {row['version']}",

@@ -266,7 +266,15 @@ def test_a_technician_cannot_push_another_technicians_job(client):
         adjustment(their_job.id),
         check_in(their_job.id),
     ])
-    assert [r["error"]["code"] for r in answer["results"]] == ["out_of_scope"] * 3
+    # Another's job answers exactly as an id nobody has (REST answers 404 for both): no existence leak.
+    unknown = uuid.uuid4()
+    nobody = device.push([
+        op("jobs", unknown, "update", {"work_done": "not mine"}, base_version=1),
+        adjustment(unknown),
+        check_in(unknown),
+    ])
+    assert [r["error"]["code"] for r in answer["results"]] == ["not_found"] * 3
+    assert [r["error"] for r in answer["results"]] == [r["error"] for r in nobody["results"]]
     assert db.session.get(Job, their_job.id).work_done is None
     assert _count(Adjustment) == 0 and _count(CheckIn) == 0
 
