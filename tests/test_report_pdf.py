@@ -50,7 +50,8 @@ def test_unsigned_report_pdf(client, setup):
     text, _ = _text(response.data)
     for expected in ("作业报告书", "上海浦东酒店", "主楼机房", "CH-200", "保修期内", setup["ticket"].reference,
                      "冷水机组不制冷", "王师傅", "更换压缩机阀门", "阀门老化漏气", "更换新阀门并试机两小时",
-                     "冷媒压力", "1.6", "MPa", "P-7788", "压缩机阀门", "V-001", "未签字", "2026-11-20 09:30", "2026-11-20 12:00"):
+                     "冷媒压力", "1.6", "MPa", "P-7788", "压缩机阀门", "V-001", "未签字",
+                     "2026-11-20 09:30", "2026-11-20 12:00"):
         assert expected in text, expected  # times in the company's zone (Shanghai, UTC+8)
     assert "UTC" not in text and "T01:30" not in text and str(setup["job"].id) not in text
 

@@ -16,8 +16,8 @@ from server.accounts.models import Role
 from server.api.jobs import get_visible_job
 from server.api.media_support import media_storage, upload_settings
 from server.api.security import requires
-from server.pages.locale import LANG_PARAMETER, request_locale
 from server.extensions import db
+from server.pages.locale import LANG_PARAMETER, request_locale
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/jobs", description="The signed work report")
 
