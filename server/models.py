@@ -6,6 +6,7 @@ from media.models import Blob, MediaTask, Photo, PhotoKind, Signature, SigningLi
 from server.accounts.models import AuthToken, Device, LoginFailure, Role, User  # noqa: F401
 from server.customers.models import Asset, Customer, ServiceContract, Site  # noqa: F401
 from server.demo.models import DemoState  # noqa: F401
+from server.dispatch.models import DispatchAction  # noqa: F401
 from server.idempotency import IdempotencyKey  # noqa: F401
 from server.jobs.models import (  # noqa: F401
     Adjustment,
