@@ -202,14 +202,17 @@ class Gunicorn:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
+        import tempfile
+
         root = Path(__file__).resolve().parent.parent
+        self.log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
         environment = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                        "FIELDSYNC_SECRET_KEY": app.config["SECRET_KEY"], "FIELDSYNC_LOG_LEVEL": "WARNING",
                        "FIELDSYNC_MEDIA_ROOT": app.config["MEDIA_ROOT"], **(env or {})}
         self.process = subprocess.Popen(  # noqa: S603  (our own gunicorn and config, no user input)
             [str(Path(sys.executable).parent / "gunicorn"), "-c", str(root / "deploy" / "gunicorn.conf.py"),
              "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "wsgi:app"],
-            cwd=root, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=root, env=environment, stdout=self.log, stderr=self.log)
         self.url = f"http://127.0.0.1:{self.port}"
         import requests
 
@@ -222,7 +225,10 @@ class Gunicorn:
                     break
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError("gunicorn did not start")
+        raise RuntimeError(f"gunicorn did not start: {self.output()[-3000:]}")
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -232,3 +238,5 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
