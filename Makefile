@@ -43,13 +43,13 @@ run: seed ## Migrate, seed and serve the API and pages on http://$(HOST):$(PORT)
 	@echo "  Pages:       http://$(HOST):$(PORT)/"
 	@echo "  Demo logins: admin, dispatcher, warehouse, tech01..tech50 / password \$$DEMO_PASSWORD (default fieldsync-demo)"
 	@echo ""
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
 
 test: install-dev ## Run the whole suite: SQLite always, PostgreSQL when TEST_DATABASE_URL is set
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: install-dev ## ruff
-	$(BIN)/ruff check server sync schemas media tests bench
+	$(BIN)/ruff check server sync schemas media tests bench deploy
 
 openapi: install ## Write the OpenAPI document to docs/openapi.json
 	mkdir -p docs

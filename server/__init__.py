@@ -17,6 +17,10 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     _prepare_sqlite_folder(app)
+    from server.serving import BoundedReads
+
+    app.wsgi_app = BoundedReads(app.wsgi_app, idle=float(app.config["REQUEST_READ_TIMEOUT_SECONDS"]),
+                                body_seconds=float(app.config["REQUEST_BODY_SECONDS"]))
     if app.config["TRUSTED_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
