@@ -54,6 +54,7 @@ PAGES: list[Page] = [
     Page("/stock/discrepancies", "discrepancies", "库存差异 Discrepancies", roles=STOCK),
     Page("/stock/reconciliation", "reconciliation", "对账 Reconciliation", roles=STOCK),
     Page("/stock/summary", "summary", "对账汇总 Stock summary", roles=STOCK),
+    Page("/quality/satisfaction", "satisfaction", "满意度 Satisfaction", roles=DISPATCH),
 ]
 
 
@@ -85,7 +86,8 @@ def security_headers(response):
 
 
 def register_pages(app: Flask) -> None:
-    from server.pages import signing
+    from server.pages import signing, survey
 
     app.register_blueprint(bp)
     app.register_blueprint(signing.bp)  # the customer's signing page
+    app.register_blueprint(survey.bp)  # the customer's satisfaction survey page
