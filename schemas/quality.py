@@ -46,7 +46,6 @@ class CampaignSentSchema(BaseSchema):
 
 class QuestionResultSchema(BaseSchema):
     question = fields.String(validate=validate.OneOf([q.value for q in Question]))
-    label = fields.String()
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
     answered = fields.Integer()
 

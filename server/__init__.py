@@ -38,7 +38,20 @@ def create_app(config: dict | None = None) -> Flask:
     register_api(app)
     register_pages(app)
     register_cli(app)
+    _check_settings(app)
     return app
+
+
+def _check_settings(app: Flask) -> None:
+    """Refuse an unknown time zone; warn (loudly, once per start) about the demo secret key."""
+    import logging
+    from zoneinfo import ZoneInfo
+
+    ZoneInfo(app.config["COMPANY_TIMEZONE"])  # raises on a name that is not a zone
+    if app.config["SECRET_KEY"] == DefaultConfig.DEMO_SECRET_KEY:
+        logging.getLogger("fieldsync").warning(
+            "SECRET_KEY is the demo default: tokens and signing links can be forged. "
+            "Set FIELDSYNC_SECRET_KEY to a long random value before real use.")
 
 
 def _migrations_dir():

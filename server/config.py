@@ -22,6 +22,7 @@ class DefaultConfig:
     # Security. The default key is for local demos only; production sets
     # FIELDSYNC_SECRET_KEY (see README).
     SECRET_KEY = "dev-only-insecure-key"  # noqa: S105  (demo default; README says to set it)
+    DEMO_SECRET_KEY = SECRET_KEY  # the app warns at start while SECRET_KEY is still this
     TOKEN_TTL_SECONDS = 12 * 3600
     LOGIN_MAX_FAILURES = 5  # per username in the window
     LOGIN_MAX_FAILURES_PER_ADDRESS = 30  # per client address in the window, across usernames
@@ -35,6 +36,10 @@ class DefaultConfig:
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 500
+
+    # The zone every time is shown in to people (pages, signing page, PDFs);
+    # storage stays UTC. FIELDSYNC_COMPANY_TIMEZONE sets it (an IANA name).
+    COMPANY_TIMEZONE = "Asia/Shanghai"
 
     # Service clocks (hours), overridden per contract.
     SLA_RESPONSE_HOURS = 2

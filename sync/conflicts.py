@@ -97,7 +97,8 @@ def resolve(session: Session, conflict_id: uuid.UUID, *, keep: str, values: dict
             errors[name] = [str(exc)]
     if errors:
         raise InvalidInput("some values are invalid", details={"fields": {"json": {"values": errors}}})
-    record = session.get(spec.model, registry.parse_key(spec, conflict.record_id)["id"])
+    # Locked: a push racing the settlement cannot compute the same next version.
+    record = session.get(spec.model, registry.parse_key(spec, conflict.record_id)["id"], with_for_update=True)
     if record is None and parsed:
         raise NotFound("the record is gone")
     for name, value in parsed.items():

@@ -13,6 +13,7 @@ from server.extensions import db
 from server.quality.models import FollowUpTask, SurveyCampaign, SurveyInvitation
 from tests import factories as f
 from tests.test_pages_browser import browser, release_db, sign_in  # noqa: F401  (fixture)
+from tests.test_pages_language_browser import assert_nothing_raw
 
 
 def test_customer_answers_the_survey_on_a_phone(app, client, live_server, browser):  # noqa: F811
@@ -32,7 +33,15 @@ def test_customer_answers_the_survey_on_a_phone(app, client, live_server, browse
     url = f"{live_server}/survey/?token={token}"
     browser.goto(url)
     assert browser.evaluate("document.documentElement.lang") == "zh-CN"
-    assert "陈经理" in browser.evaluate("document.body.textContent")
+    text = browser.evaluate("document.body.innerText")
+    assert "陈经理" in text and "响应速度" in text and "极差" in text
+    assert_nothing_raw(browser, "survey zh-CN")
+    # English on request: the same link, the same form.
+    browser.evaluate("document.getElementById('lang-switch').click()")
+    browser.wait_for("document.documentElement.lang === 'en' && document.getElementById('submit')")
+    assert "Response speed" in browser.evaluate("document.body.innerText")
+    browser.evaluate("document.getElementById('lang-switch').click()")
+    browser.wait_for("document.documentElement.lang === 'zh-CN' && document.getElementById('submit')")
     # Fits the phone: nothing wider than the screen.
     assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     browser.evaluate("document.querySelector('[name=response_speed][value=satisfied]').click()")
@@ -75,7 +84,13 @@ def test_office_creates_sends_and_reads_a_campaign(app, client, live_server, bro
     browser.evaluate("document.querySelector('#campaigns button.show-results').click()")
     browser.wait_for("!document.getElementById('results').hidden && "
                      "document.querySelectorAll('#customer-results tbody tr').length === 2")
-    assert "0 / 2" in browser.evaluate("document.getElementById('results-title').textContent")
+    assert "已回复 0 / 2" in browser.evaluate("document.getElementById('results-title').textContent")
+    assert_nothing_raw(browser, "satisfaction zh-CN")
+    browser.evaluate("document.getElementById('lang-switch').click()")
+    browser.wait_for("document.documentElement.lang === 'en' && "
+                     "document.querySelector('#campaigns tr[data-campaign-id]')")
+    assert "Survey campaigns" in browser.evaluate("document.body.innerText")
+    assert_nothing_raw(browser, "satisfaction en")
     release_db()
     assert db.session.query(SurveyCampaign).count() == 1
     release_db()

@@ -500,7 +500,8 @@ def test_push_creates_no_fact_on_another_technicians_job(client):
         op("adjustments", adjustment.id, "delete", base_version=1),
         op("jobs", their_job.id, "update", {"status": "completed"}, base_version=1),
     ])
-    assert [r["error"]["code"] for r in answer["results"]] == ["out_of_scope"] * 6, answer
+    # Answered as unknown ids are (REST's 404): nothing tells the device the records exist.
+    assert [r["error"]["code"] for r in answer["results"]] == ["not_found"] * 6, answer
     db.session.expire_all()
     assert db.session.get(Adjustment, adjustment.id).value_after == "2"
     assert _count(PartUsage) == 0

@@ -317,7 +317,7 @@ def test_work_done_by_a_former_technician_is_taken_after_the_scope_exit_was_prun
 
     refused = Handheld(client, stranger, device_id="handheld-3").push([
         op("jobs", job.id, "update", {"work_done": "not mine"}, base_version=1), part_usage(job.id, part.id)])
-    assert [r["error"]["code"] for r in refused["results"]] == ["out_of_scope", "out_of_scope"]
+    assert [r["error"]["code"] for r in refused["results"]] == ["not_found", "not_found"]
     # The former device's old cursor must resync; its fresh copy has no trace of the job.
     assert device.pull_page(device.cursor, expect=410)["error"]["code"] == "resync_required"
     device.cursor, device.copy = None, {}

@@ -225,9 +225,9 @@ class WatermelonPush(MethodView):
     @limit_push_size
     @blp.arguments(WatermelonPushArgsSchema, location="query")
     @blp.response(200, WatermelonPushResponseSchema)
-    @blp.alt_response(409, description="A change was refused: nothing was applied (the protocol's all-or-nothing).")
     def post(self, args):
-        """WatermelonDB pushChanges: apply all the changes, exactly once, or none."""
+        """WatermelonDB pushChanges: apply the changes exactly once, each record on its own; refused ones
+        are named in experimentalRejectedIds (with the reasons in rejected)."""
         import json
 
         try:
@@ -240,15 +240,10 @@ class WatermelonPush(MethodView):
         pusher = technician_pusher()
         for attempt in range(PUSH_ATTEMPTS):
             try:
-                result = watermelon.push_changes(db.session, pusher, changes, last_pulled_at=args.get("last_pulled_at"),
+                answer = watermelon.push_changes(db.session, pusher, changes, last_pulled_at=args.get("last_pulled_at"),
                                                  now=utcnow())
-                refused = watermelon.failures(result)
-                if refused:
-                    db.session.rollback()
-                    raise ApiError(409, "a change was refused; nothing was applied", code="push_rejected",
-                                   details={"rejected": refused[:50]})
                 db.session.commit()
-                return jsonify({"ok": True, "missing_blobs": result.missing_blobs})
+                return jsonify(answer)
             except (IntegrityError, OperationalError):
                 db.session.rollback()
                 if attempt == PUSH_ATTEMPTS - 1:

@@ -5,13 +5,15 @@ it stays out of the logs). The work is ``server.quality.surveys``'s."""
 
 from __future__ import annotations
 
-from flask import Blueprint, make_response, render_template, request
+from flask import Blueprint, make_response, render_template, request, url_for
 from marshmallow import ValidationError
 
 from schemas.quality import SurveyAnswerSchema
+from server import i18n
 from server.db import utcnow
 from server.exceptions import DomainError, NotFound
 from server.extensions import db
+from server.pages.locale import current_locale
 from server.pages.signing import SECURITY_HEADERS
 from server.quality import surveys
 from server.quality.models import Question, Rating
@@ -24,13 +26,16 @@ HEADERS = {**SECURITY_HEADERS,
            "Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self'; "
                                       "frame-ancestors 'none'; base-uri 'none'"}
 
-QUESTIONS = [(q.value, surveys.QUESTION_ZH[q], q.value.replace("_", " ").capitalize()) for q in Question]
-RATINGS = [(r.value, surveys.RATING_ZH[r], r.value.replace("_", " ")) for r in Rating]
+QUESTIONS = [q.value for q in Question]
+RATINGS = [r.value for r in Rating]
 
 
-def _render(template: str, status: int = 200, **context):
+def _render(template: str, status: int = 200, token: str | None = None, **context):
+    # The other language: this same link with ?lang= (remembered by the cookie for the form's answer).
+    other = "en" if current_locale() == "zh-CN" else "zh-CN"
+    switch_url = url_for("survey_page.page", token=token, lang=other) if token else None
     response = make_response(render_template(f"survey/{template}", questions=QUESTIONS, ratings=RATINGS,
-                                             **context), status)
+                                             token=token, switch_url=switch_url, **context), status)
     response.headers.update(HEADERS)
     return response
 
@@ -53,16 +58,16 @@ def page():
 @bp.post("/")
 def submit():
     token = request.form.get("token", "")
-    form = {"ratings": {q: (request.form.get(q) or None) for q, _, _ in QUESTIONS},
+    form = {"ratings": {q: (request.form.get(q) or None) for q in QUESTIONS},
             "comment": request.form.get("comment") or None, "respondent": request.form.get("respondent") or None}
     try:
         data = SurveyAnswerSchema().load(form)
         surveys.answer(db.session, token, data, now=utcnow())
-    except ValidationError as exc:
-        return _invalid(token, form, "请检查您的回答 · Please check your answers: " + str(exc.messages))
+    except ValidationError:
+        return _invalid(token, form, i18n.t("survey.check", current_locale()))
     except DomainError as exc:
         if exc.code == "invalid":
-            return _invalid(token, form, "请至少回答一个问题 · Please answer at least one question.")
+            return _invalid(token, form, i18n.t("survey.answer_one", current_locale()))
         return _refused(exc)
     db.session.commit()
     return _render("thanks.html")

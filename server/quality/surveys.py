@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from server import i18n
 from server.customers.models import Customer
 from server.exceptions import Gone, InvalidInput, InvalidTransition, NotFound
 from server.jobs.models import Job
@@ -29,10 +30,10 @@ from server.quality.models import (
 )
 from server.records import field_error
 
-RATING_ZH = {Rating.satisfied: "满意", Rating.acceptable: "尚可", Rating.dissatisfied: "不满意",
-             Rating.very_poor: "极差"}
-QUESTION_ZH = {Question.response_speed: "响应速度", Question.resolution: "问题解决", Question.attitude: "服务态度",
-               Question.installation: "安装质量", Question.training: "操作培训"}
+
+def _zh(kind: str, value) -> str:
+    # Follow-up reasons and notifications are stored text, written in the company's language.
+    return i18n.label(kind, value, "zh-CN")
 
 
 def token_hash(token: str) -> str:
@@ -127,7 +128,8 @@ def answer(session: Session, token: str | None, data: dict, *, now: datetime) ->
     bad = {q: r for q, r in ratings.items() if r in BAD_RATINGS}
     if bad:
         customer = session.get(Customer, invitation.customer_id)
-        reason = "；".join(f"{QUESTION_ZH[q]}：{RATING_ZH[r]}" for q, r in bad.items())
+        reason = "；".join(f"{_zh('survey_question', q.value)}：{_zh('customer_rating', r.value)}"
+                          for q, r in bad.items())
         if invitation.comment:
             reason += f"\n客户意见：{invitation.comment}"
         session.add(FollowUpTask(customer_id=customer.id, source="survey", invitation_id=invitation.id,
@@ -157,7 +159,7 @@ def on_job_ratings(session: Session, rated: list[dict], *, now: datetime) -> int
             continue
         ticket = job.ticket
         rating = Rating(job.customer_rating)
-        reason = f"签收评价：{RATING_ZH[rating]}（工单 {ticket.reference}）"
+        reason = f"签收评价：{_zh('customer_rating', rating.value)}（工单 {ticket.reference}）"
         if job.customer_opinion:
             reason += f"\n客户意见：{job.customer_opinion}"
         session.add(FollowUpTask(customer_id=ticket.customer_id, source="job_rating", job_id=job.id, reason=reason,
@@ -192,7 +194,7 @@ def campaign_results(session: Session, campaign: SurveyCampaign) -> dict:
         select(func.count(), func.count(SurveyInvitation.answered_at))
         .where(SurveyInvitation.campaign_id == campaign.id)).one()
     return {"campaign_id": campaign.id, "invited": invited, "answered": answered,
-            "questions": [{"question": q.value, "label": QUESTION_ZH[q], "counts": counts,
+            "questions": [{"question": q.value, "counts": counts,
                            "answered": sum(counts.values())} for q, counts in per_question.items()]}
 
 
