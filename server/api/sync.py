@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
+from copy import deepcopy
 from datetime import timedelta
 
 import click
@@ -43,6 +44,7 @@ from schemas.watermelon import (
     WatermelonPushArgsSchema,
     WatermelonPushResponseSchema,
 )
+from server.accounts.app_versions import APP_VERSION_HEADER, APP_VERSION_PARAMETER, check_app_version
 from server.accounts.models import Role
 from server.api.errors import ApiError
 from server.api.security import current_principal, requires
@@ -80,6 +82,26 @@ def limit_push_size(view):
     return wrapper
 
 
+def current_app_version(view):
+    """426 ``app_update_required`` for a handheld app older than ``MIN_APP_VERSION``
+    (its ``X-App-Version`` header), documented on the operation."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        check_app_version(request.headers.get(APP_VERSION_HEADER), current_app.config["MIN_APP_VERSION"])
+        return view(*args, **kwargs)
+
+    apidoc = deepcopy(getattr(view, "_apidoc", {}))
+    manual = apidoc.setdefault("manual_doc", {})
+    manual.setdefault("parameters", []).append(APP_VERSION_PARAMETER)
+    manual.setdefault("responses", {})["426"] = {
+        "description": "The app is older than the server's minimum version (`app_update_required`; "
+                       "`details.minimum` names it).",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    wrapper._apidoc = apidoc
+    return wrapper
+
+
 def _max_ops() -> int:
     return current_app.config["SYNC_PUSH_MAX_OPS"]
 
@@ -110,6 +132,7 @@ def apply_push(pusher: Pusher, operations: list):
 @blp.route("/push")
 class Push(MethodView):
     @requires(Role.technician)
+    @current_app_version
     @limit_push_size
     @blp.arguments(PushRequestSchema)
     @blp.response(200, PushResponseSchema)
@@ -134,6 +157,7 @@ class Push(MethodView):
 @blp.route("/pull")
 class Pull(MethodView):
     @requires(Role.technician)
+    @current_app_version
     @blp.arguments(PullArgsSchema, location="query")
     @blp.response(200, PullResponseSchema)
     @blp.alt_response(410, description="The cursor is older than the tombstone retention: sync from scratch.")
@@ -206,6 +230,7 @@ def _watermelon_migration(raw: str | None):
 @blp.route("/watermelon/pull")
 class WatermelonPull(MethodView):
     @requires(Role.technician)
+    @current_app_version
     @blp.arguments(WatermelonPullArgsSchema, location="query")
     @blp.response(200, WatermelonPullResponseSchema)
     @blp.alt_response(410, description="last_pulled_at is older than the tombstone retention: reset and sync.")
@@ -222,6 +247,7 @@ class WatermelonPull(MethodView):
 @blp.route("/watermelon/push")
 class WatermelonPush(MethodView):
     @requires(Role.technician)
+    @current_app_version
     @limit_push_size
     @blp.arguments(WatermelonPushArgsSchema, location="query")
     @blp.response(200, WatermelonPushResponseSchema)
