@@ -79,6 +79,7 @@ def register_api(app: Flask) -> None:
                    stock, uploads, blobs, photos, signatures, signing, reports, quality):
         api.register_blueprint(module.blp)
     _document_optional_bodies()
+    sync.document_operations(api.spec)
 
 
 
