@@ -4,8 +4,8 @@ Survey campaigns, their single-use invitations and answers (a row per
 question), customer service's follow-up tasks, and the outbox: notifications,
 their deliveries (email, webhook) and every delivery attempt.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-06 03:39:47.328545
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0013'
-down_revision = '0012'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
