@@ -30,6 +30,9 @@ class DefaultConfig:
     # Reverse proxies in front of the app that set X-Forwarded-For (0: none, the
     # header is ignored so a client cannot choose its own address).
     TRUSTED_PROXY_HOPS = 0
+    # The oldest handheld app that may log in and sync ("2.4.1"; None: any). The app
+    # states its version in the X-App-Version header (server/accounts/app_versions.py).
+    MIN_APP_VERSION = None
     IDEMPOTENCY_KEY_TTL_HOURS = 24  # how long a POST's Idempotency-Key and its answer are kept
 
     # Request limits: JSON bodies; uploads have their own limit.
@@ -111,6 +114,9 @@ def load_environment(config: dict) -> None:
     """Read deployment settings from the environment into ``config``."""
     if os.environ.get("DATABASE_URL"):
         config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if os.environ.get("FIELDSYNC_MIN_APP_VERSION"):
+        # Read as text: the JSON reading of FIELDSYNC_* would turn "2.10" into the number 2.1.
+        config["MIN_APP_VERSION"] = os.environ["FIELDSYNC_MIN_APP_VERSION"].strip().strip('"')
     if os.environ.get("DEMO_PASSWORD"):
         config["DEMO_PASSWORD"] = os.environ["DEMO_PASSWORD"]
 

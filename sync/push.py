@@ -70,6 +70,9 @@ class Pusher:
     user_id: uuid.UUID
     device_id: uuid.UUID | None
     van_location_id: uuid.UUID | None
+    # Facts come back to the device with what the server added (protocol 1);
+    # a WatermelonDB device keeps its own copy (its next pull brings nothing).
+    own_facts: bool = False
 
 
 @dataclass
@@ -340,24 +343,26 @@ class _Batch:
         if op.action not in spec.actions:
             raise _Rejected("action_not_allowed", f"{op.table} only take: {', '.join(sorted(spec.actions))}"
                             + (" (facts only add)" if spec.fact else ""))
-        values = self._parse(spec, op)
+        values, refused = self._parse(spec, op)
         if op.action == CREATE:
             return self._create(spec, op, values)
         if op.action == UPDATE:
-            return self._update(spec, op, values)
+            return self._update(spec, op, values, refused)
         return self._delete(spec, op)
 
-    def _parse(self, spec: registry.SyncTable, op: Operation) -> dict:
-        errors, values = {}, {}
+    def _parse(self, spec: registry.SyncTable, op: Operation) -> tuple[dict, dict]:
+        """The op's values, and (updates) the fields it may not write: those are
+        refused while the rest applies, never taking a valid field down with them."""
+        errors, values, refused = {}, {}, {}
         writable = spec.writable
         updating = op.action == UPDATE
         for name, raw in op.fields.items():
             parser = writable.get(name)
             if parser is None:
-                errors[name] = ["Not writable from a device."]
+                (refused if updating else errors)[name] = ["Not writable from a device."]
                 continue
             if updating and name in spec.create_only:
-                errors[name] = ["Set on create only."]
+                refused[name] = ["Set on create only."]
                 continue
             try:
                 values[name] = parser(raw)
@@ -368,7 +373,9 @@ class _Batch:
                 errors.setdefault(name, ["Required."])
         if errors:
             raise _Rejected("validation_error", "some fields are invalid", errors)
-        return values
+        if refused and not values:
+            raise _Rejected("not_writable", "none of these fields may be written from a device", refused)
+        return values, refused
 
     def _job_for(self, job_id) -> dict:
         # By the UUID's int: its hash and equality are C's, a UUID's are Python's.
@@ -434,7 +441,8 @@ class _Batch:
         # Facts come back to the device with what the server added (receipt
         # time, van, warranty); they can never be deleted, so nothing is
         # resurrected. Other records are exactly what the device sent.
-        self._log(spec, op.record_id, row, origin=None if spec.fact else self.pusher.device_id, versions=versions)
+        self._log(spec, op.record_id, row, origin=None if spec.fact and not self.pusher.own_facts
+                  else self.pusher.device_id, versions=versions)
         outcome = {"op_id": op.op_id, "status": APPLIED, "table": name, "id": op.record_id,
                    "version": row.get("version") or 1}
         if job is not None and job["id"].int not in self.mine:
@@ -489,7 +497,7 @@ class _Batch:
                             {"base_version": [f"At most {row['version']}."]})
         return row
 
-    def _update(self, spec, op, values) -> dict:
+    def _update(self, spec, op, values, refused=None) -> dict:
         row = self._existing(spec, op)
         key = (spec.name, op.record_id)
         versions = self.field_versions.setdefault(key, {})
@@ -537,13 +545,17 @@ class _Batch:
                 pass  # created in this batch: the insert carries the final state
             else:
                 self.updates[spec.name].setdefault(op.record_id, set()).update(changes, {"version", "updated_at"})
-        plain = not lost and kind is None and op.base_version == before_version
+        # Refused fields: the device's copy holds values the server does not, so
+        # the record goes back to it (a change not marked as its own).
+        plain = not lost and kind is None and op.base_version == before_version and not refused
         # Applied over changes the device has not seen: its copy is not the
         # server's new version, so it keeps its base version; the merged record
         # reaches it on the next pull (it is not marked as the device's own write).
         outcome = {"op_id": op.op_id, "status": APPLIED, "table": spec.name, "id": op.record_id,
                    "version": row["version"] if plain else op.base_version}
         self._log(spec, op.record_id, row, origin=self.pusher.device_id if plain else None, versions=versions)
+        if refused:
+            outcome["refused"] = refused
         if kind == "field_conflict":
             draft = ConflictDraft(table=spec.name, record_id=op.record_id, kind=kind, fields=lost, op_id=op.op_id,
                                   device_id=self.pusher.device_id, technician_id=self.pusher.technician_id,

@@ -107,7 +107,7 @@ def test_dispatch_page_assigns_the_preselected_technician_and_stock(app, client,
 
     browser.evaluate("document.getElementById('assign').click()")
     browser.wait_for("document.getElementById('flash').className.includes('ok')")
-    assert "Assigned" in browser.evaluate("document.getElementById('flash').textContent")
+    assert "已派工" in browser.evaluate("document.getElementById('flash').textContent")
     db.session.expire_all()
     job = db.session.query(Job).filter_by(ticket_id=ticket).one()
     assert job.technician_id == scene["near"]

@@ -31,6 +31,7 @@ STATUS_CODES = {
     415: "unsupported_media_type",
     422: "validation_error",
     423: "locked",
+    426: "upgrade_required",
     428: "precondition_required",
     429: "rate_limited",
     500: "internal_error",
@@ -49,6 +50,7 @@ DOMAIN_STATUS = {
     domain.PayloadTooLarge: 413,
     domain.UnsupportedMediaType: 415,
     domain.Locked: 423,
+    domain.UpgradeRequired: 426,
     domain.Unsupported: 400,
 }
 

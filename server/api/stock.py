@@ -497,7 +497,7 @@ class SpareUnitActions(MethodView):
         return unit
 
 
-@blp.route("/serials/<string:serial_number>/history")
+@blp.route("/serials/<path:serial_number>/history")  # path: serial numbers may hold "/"
 class SerialHistory(MethodView):
     @requires(*READ)
     @blp.response(200, SerialHistorySchema)
