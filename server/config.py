@@ -37,6 +37,11 @@ class DefaultConfig:
 
     # Request limits: JSON bodies; uploads have their own limit.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # A poor network: a body read that waits this long for a byte ends the
+    # request, and no body may take longer than REQUEST_BODY_SECONDS in all
+    # (server/serving.py). A tus upload keeps what arrived; the client resumes.
+    REQUEST_READ_TIMEOUT_SECONDS = 20
+    REQUEST_BODY_SECONDS = 300
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 500
 
