@@ -58,6 +58,7 @@ from sync.memory import no_cyclic_gc
 from sync.models import SyncConflict
 from sync.pull import pull
 from sync.push import Pusher, push
+from sync.registry import operation_schemas
 
 blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync",
                 description="Offline sync: exactly-once push, gap-free pull, conflicts")
@@ -127,6 +128,20 @@ def apply_push(pusher: Pusher, operations: list):
                 raise
             time.sleep(0.01 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def document_operations(spec) -> None:
+    """The push's operations in the API document: one schema per writable
+    table (generated from ``sync/registry.py``), chosen by ``table``."""
+    refs = {}
+    for name, schema in operation_schemas().items():
+        if name not in spec.components.schemas:
+            spec.components.schema(name, schema)
+        refs[schema["properties"]["table"]["enum"][0]] = f"#/components/schemas/{name}"
+    spec.components.schemas["PushRequest"]["properties"]["ops"]["items"] = {
+        "oneOf": [{"$ref": ref} for ref in refs.values()],
+        "discriminator": {"propertyName": "table", "mapping": refs},
+    }
 
 
 @blp.route("/push")
