@@ -17,6 +17,8 @@ from server.jobs.models import (  # noqa: F401
     JobStatus,
     PartUsage,
 )
+from server.notifications.models import Delivery, DeliveryAttempt, Notification, WebhookEndpoint  # noqa: F401
+from server.quality.models import FollowUpTask, SurveyAnswer, SurveyCampaign, SurveyInvitation  # noqa: F401
 from server.stock.models import (  # noqa: F401
     CountLine,
     CountSession,

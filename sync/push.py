@@ -144,10 +144,22 @@ def _push(session: Session, pusher: Pusher, ops: list[Operation | InvalidOperati
         results[op.index] = outcome
         to_record.append((op, outcome))
     batch.write()
+    _rated(session, batch, now)
     _record_ops(session, pusher, to_record, now)
     for i, first in repeats:
         results[i] = _duplicate(results[first]) if results[first]["status"] != DUPLICATE else results[first]
     return PushResult(results=results, missing_blobs=batch.missing_blobs(valid))
+
+
+def _rated(session: Session, batch: _Batch, now: datetime) -> None:
+    """Sign-off ratings this push wrote: a bad one opens customer service's
+    follow-up and tells the managers, in this same transaction."""
+    changed = batch.updates.get("jobs") or {}
+    rated = [batch.rows[("jobs", record_id)] for record_id, columns in changed.items() if "customer_rating" in columns]
+    if rated:
+        from server.quality.surveys import on_job_ratings
+
+        on_job_ratings(session, rated, now=now)
 
 
 def _duplicate(outcome: dict) -> dict:
