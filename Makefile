@@ -33,8 +33,8 @@ install-dev: $(VENV)/.installed-dev ## Also install the test and bench tools
 migrate: install ## Apply the migrations to DATABASE_URL (default: SQLite in instance/)
 	$(FLASK) db upgrade
 
-seed: migrate ## Load the demo data if the database is empty
-	$(FLASK) seed-demo --if-empty
+seed: migrate ## Load the demo data if the database is empty, else move its clocks to now
+	$(FLASK) seed-demo --if-empty --refresh
 
 run: seed ## Migrate, seed and serve the API and pages on http://$(HOST):$(PORT)
 	@echo ""

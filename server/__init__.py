@@ -54,8 +54,8 @@ def _check_settings(app: Flask) -> None:
     ZoneInfo(app.config["COMPANY_TIMEZONE"])  # raises on a name that is not a zone
     if app.config["SECRET_KEY"] == DefaultConfig.DEMO_SECRET_KEY:
         logging.getLogger("fieldsync").warning(
-            "SECRET_KEY is the demo default: tokens and signing links can be forged. "
-            "Set FIELDSYNC_SECRET_KEY to a long random value before real use.")
+            "SECRET_KEY is the demo default, published in the source: anything Flask signs with it "
+            "can be forged. Set FIELDSYNC_SECRET_KEY to a long random value before real use (README).")
 
 
 def _migrations_dir():
