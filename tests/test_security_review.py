@@ -416,7 +416,7 @@ def test_disabled_account_and_revoked_device_are_refused_by_sync_and_uploads(cli
         else:
             device_id = client.get("/api/v1/auth/me", headers=device.headers).get_json()["device_id"]
             assert client.post(f"/api/v1/devices/{device_id}/revoke", headers=admin).status_code == 200
-            code = "token_revoked"
+            code = "device_revoked"
         h = device.headers
         assert_error(client.post("/api/v1/sync/push", json={"protocol": 1, "ops": []}, headers=h), 401, code)
         assert_error(client.get("/api/v1/sync/pull?protocol=1", headers=h), 401, code)

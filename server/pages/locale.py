@@ -23,6 +23,18 @@ def current_locale() -> str:
             or i18n.normalise_locale(request.cookies.get(COOKIE)) or i18n.DEFAULT_LOCALE)
 
 
+def request_locale() -> str:
+    """The locale an API download (a PDF, a CSV) is written in: ``?lang=``, else
+    the browser's remembered choice, else zh-CN (same rule as the pages)."""
+    return current_locale()
+
+
+# The OpenAPI description of ``?lang=`` on endpoints that make documents for people.
+LANG_PARAMETER = {"in": "query", "name": "lang", "required": False,
+                  "schema": {"type": "string", "enum": list(i18n.LOCALES), "default": i18n.DEFAULT_LOCALE},
+                  "description": "The language of the document (Chinese by default)."}
+
+
 def company_timezone(app: Flask | None = None) -> str:
     from flask import current_app
 
