@@ -13,8 +13,8 @@ import uuid
 from sqlalchemy import func, select
 
 from server.accounts.models import Role
-from server.extensions import db
 from server.customers.models import Site
+from server.extensions import db
 from server.jobs.models import Adjustment, CheckIn, Job, PartUsage
 from tests import factories as f
 
