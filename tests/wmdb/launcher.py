@@ -115,7 +115,7 @@ def seed_bench(app) -> dict:
     db.session.execute(update(User).where(User.username.in_(["tech", "office"])).values(
         password_hash=f._FAST_HASH))
     db.session.commit()
-    return {"password": f.PASSWORD, "technician": {"username": user.username, "id": str(tech.id)},
+    return {"password": f.PASSWORD, "technician": {"username": user.username, "id": str(technician_id)},
             "office": {"username": "office"}, "parts": PARTS, "levels": LEVELS}
 
 
