@@ -17,6 +17,10 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     _prepare_sqlite_folder(app)
+    from server.serving import BoundedReads
+
+    app.wsgi_app = BoundedReads(app.wsgi_app, idle=float(app.config["REQUEST_READ_TIMEOUT_SECONDS"]),
+                                body_seconds=float(app.config["REQUEST_BODY_SECONDS"]))
     if app.config["TRUSTED_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -50,8 +54,8 @@ def _check_settings(app: Flask) -> None:
     ZoneInfo(app.config["COMPANY_TIMEZONE"])  # raises on a name that is not a zone
     if app.config["SECRET_KEY"] == DefaultConfig.DEMO_SECRET_KEY:
         logging.getLogger("fieldsync").warning(
-            "SECRET_KEY is the demo default: tokens and signing links can be forged. "
-            "Set FIELDSYNC_SECRET_KEY to a long random value before real use.")
+            "SECRET_KEY is the demo default, published in the source: anything Flask signs with it "
+            "can be forged. Set FIELDSYNC_SECRET_KEY to a long random value before real use (README).")
 
 
 def _migrations_dir():

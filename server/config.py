@@ -37,6 +37,11 @@ class DefaultConfig:
 
     # Request limits: JSON bodies; uploads have their own limit.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # A poor network: a body read that waits this long for a byte ends the
+    # request, and no body may take longer than REQUEST_BODY_SECONDS in all
+    # (server/serving.py). A tus upload keeps what arrived; the client resumes.
+    REQUEST_READ_TIMEOUT_SECONDS = 20
+    REQUEST_BODY_SECONDS = 300
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 500
 
@@ -82,8 +87,9 @@ class DefaultConfig:
     S3_ACCESS_KEY_ID = None  # None: boto3's own credential chain (env, instance role)
     S3_SECRET_ACCESS_KEY = None
     S3_PREFIX = ""
-    # tus uploads: partial bytes are staged here (a volume shared by the app
-    # processes); None means MEDIA_ROOT/uploads.
+    # tus uploads with the local backend: partial bytes are staged here (a
+    # volume shared by the app processes); None means MEDIA_ROOT/uploads.
+    # With s3 they are staged in the bucket (media/staging.py).
     MEDIA_UPLOAD_DIR = None
     MEDIA_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
     MEDIA_UPLOAD_EXPIRY_SECONDS = 24 * 3600
@@ -93,6 +99,20 @@ class DefaultConfig:
     MEDIA_MAX_PIXELS = 64_000_000
     MEDIA_THUMBNAIL_SIZES = (256, 1024)
     SIGNING_LINK_TTL_SECONDS = 24 * 3600
+
+    # Notifications (server/notifications): the outbox is delivered by `flask notify-worker`.
+    NOTIFY_SMTP_HOST = "127.0.0.1"
+    NOTIFY_SMTP_PORT = 25
+    NOTIFY_SMTP_STARTTLS = False
+    NOTIFY_SMTP_USER = None
+    NOTIFY_SMTP_PASSWORD = None
+    NOTIFY_FROM = "FieldSync <noreply@localhost>"
+    NOTIFY_MANAGER_EMAILS = ()  # who gets the managers' notifications by email (breaches, bad ratings, incidents)
+    NOTIFY_MAX_ATTEMPTS = 8  # then the delivery is marked failed (kept; redeliver from the API)
+    NOTIFY_BACKOFF_SECONDS = 30  # first retry; doubles each time, capped below
+    NOTIFY_BACKOFF_CAP_SECONDS = 6 * 3600
+    NOTIFY_TIMEOUT_SECONDS = 10
+    SURVEY_LINK_TTL_DAYS = 30
 
     # Demo data
     DEMO_PASSWORD = "fieldsync-demo"  # noqa: S105  (demo accounts only)
@@ -114,6 +134,16 @@ def load_environment(config: dict) -> None:
     """Read deployment settings from the environment into ``config``."""
     if os.environ.get("DATABASE_URL"):
         config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    for name in ("NOTIFY_SMTP_HOST", "NOTIFY_SMTP_USER", "NOTIFY_SMTP_PASSWORD", "NOTIFY_FROM"):
+        if os.environ.get(name):
+            config[name] = os.environ[name]
+    if os.environ.get("NOTIFY_SMTP_PORT"):
+        config["NOTIFY_SMTP_PORT"] = int(os.environ["NOTIFY_SMTP_PORT"])
+    if os.environ.get("NOTIFY_SMTP_STARTTLS"):
+        config["NOTIFY_SMTP_STARTTLS"] = os.environ["NOTIFY_SMTP_STARTTLS"] == "1"
+    if os.environ.get("NOTIFY_MANAGER_EMAILS"):
+        config["NOTIFY_MANAGER_EMAILS"] = tuple(a.strip() for a in os.environ["NOTIFY_MANAGER_EMAILS"].split(",")
+                                                if a.strip())
     if os.environ.get("FIELDSYNC_MIN_APP_VERSION"):
         # Read as text: the JSON reading of FIELDSYNC_* would turn "2.10" into the number 2.1.
         config["MIN_APP_VERSION"] = os.environ["FIELDSYNC_MIN_APP_VERSION"].strip().strip('"')

@@ -31,7 +31,7 @@ from server.technicians.models import Technician
 from sync import changelog, facts, registry
 from sync.conflicts import ConflictDraft
 from sync.memory import no_cyclic_gc
-from sync.models import SyncChange, SyncOp
+from sync.models import SyncChange, SyncConflict, SyncOp
 from sync.registry import CREATE, DELETE, DEVICE, SERVER, UPDATE, FieldError, to_wire
 from sync.registry import valid_uuids as _uuids
 from sync.scope import former_jobs
@@ -144,10 +144,22 @@ def _push(session: Session, pusher: Pusher, ops: list[Operation | InvalidOperati
         results[op.index] = outcome
         to_record.append((op, outcome))
     batch.write()
+    _rated(session, batch, now)
     _record_ops(session, pusher, to_record, now)
     for i, first in repeats:
         results[i] = _duplicate(results[first]) if results[first]["status"] != DUPLICATE else results[first]
     return PushResult(results=results, missing_blobs=batch.missing_blobs(valid))
+
+
+def _rated(session: Session, batch: _Batch, now: datetime) -> None:
+    """Sign-off ratings this push wrote: a bad one opens customer service's
+    follow-up and tells the managers, in this same transaction."""
+    changed = batch.updates.get("jobs") or {}
+    rated = [batch.rows[("jobs", record_id)] for record_id, columns in changed.items() if "customer_rating" in columns]
+    if rated:
+        from server.quality.surveys import on_job_ratings
+
+        on_job_ratings(session, rated, now=now)
 
 
 def _duplicate(outcome: dict) -> dict:
@@ -195,7 +207,9 @@ class _Batch:
         self.changes: dict[tuple[str, str], changelog.Pending] = {}
         self.conflicts: list[ConflictDraft] = []
         self.former: set[str] = set()
-        self.former_work: dict[str, ConflictDraft] = {}  # job -> the conflict its former holder's records join
+        # (job, kind) -> the one open conflict of this clash ("episode"): a job cancelled or reassigned while
+        # the technician worked on it offline gets one, however many operations and pushes report the work.
+        self.episodes: dict[tuple[str, str], ConflictDraft] = {}
         self.parts: set[str] = set()
         self.locations: set[str] = set()
         self.warranty: dict = {}  # job id -> under warranty (jobs with an asset), for part usages
@@ -264,6 +278,10 @@ class _Batch:
         if any(lookups.values()):
             self.exists.update((table, str(key)) for table, key in _EXISTING.rows(
                 connection, **{table: lookups.get(table, ()) for table in _CREATABLE}))
+            if any(lookups.get(table) for table in _DELETABLE):
+                # A deleted id stays deleted: its tombstone is kept for good (changelog.prune).
+                self.deleted.update((table, key) for table, key in _DELETED.rows(
+                    connection, **{table: lookups.get(table, ()) for table in _DELETABLE}))
         job_ids.discard(None)
         job_ids |= updated_jobs
         # Every job the batch touches locked by one statement, in key order (two batches cannot
@@ -281,6 +299,7 @@ class _Batch:
                 self.mine.add(row["id"].int)
         self.former = former_jobs(self.session, self.pusher.technician_id, sorted(
             str(row["id"]) for job_int, row in self.jobs.items() if job_int not in self.mine))
+        self._load_episodes()
         self._load_field_versions([(op.table, op.record_id) for op in ops if op.action in (UPDATE, DELETE)])
         part_keys = _uuids(part_ids)
         if part_keys:
@@ -295,6 +314,30 @@ class _Batch:
             from server.stock.ledger import warranty_for_jobs
 
             self.warranty = warranty_for_jobs(connection, usage_jobs)
+
+    def _load_episodes(self) -> None:
+        """The open while-worked conflicts this technician already has on the batch's jobs that left them
+        or were cancelled: later operations of the same clash join them instead of raising new ones."""
+        clashing = [str(row["id"]) for job_int, row in self.jobs.items()
+                    if job_int not in self.mine or row["status"] is JobStatus.cancelled]
+        if not clashing:
+            return
+        table = SyncConflict.__table__
+        # Rare (a clash): a plain statement. Locked, so an office settlement cannot race the merge.
+        for row in self.session.connection().execute(select(
+                table.c.id, table.c.record_id, table.c.kind, table.c.fields, table.c.op_id, table.c.device_id,
+                table.c.base_version, table.c.version, table.c.created_at).where(
+                table.c.table_name == "jobs", table.c.record_id.in_(clashing),
+                table.c.technician_id == self.pusher.technician_id, table.c.status == "open",
+                table.c.kind.in_(("cancelled_while_worked", "reassigned_while_worked")))
+                .order_by(table.c.created_at, table.c.id).with_for_update()):
+            (conflict_id, record_id, kind, fields, op_id, device_id, base_version, version, created_at) = row
+            draft = ConflictDraft(table="jobs", record_id=str(record_id), kind=kind, fields=dict(fields or {}),
+                                  op_id=op_id, device_id=device_id, technician_id=self.pusher.technician_id,
+                                  base_version=base_version, version=version, created_at=created_at,
+                                  id=conflict_id)
+            draft.stored = True
+            self.episodes.setdefault((draft.record_id, kind), draft)
 
     def _load_field_versions(self, keys: list[tuple[str, str]]) -> None:
         by_table = {table: [] for table in _VERSIONED}
@@ -362,7 +405,10 @@ class _Batch:
     def _create(self, spec, op, values) -> dict:
         name = spec.name
         key = (name, op.record_id)
-        if key in self.exists or key in self.rows or key in self.deleted:
+        if key in self.deleted:
+            raise _Rejected("record_deleted", "a record with this id was deleted; a deleted id stays deleted "
+                            "(make a new id)")
+        if key in self.exists or key in self.rows:
             raise _Rejected("already_exists", "a record with this id exists already")
         row = dict.fromkeys(spec.column_names)
         row["id"] = op.record_id  # the canonical text: the bulk writers take it for a UUID column
@@ -424,19 +470,33 @@ class _Batch:
         return outcome
 
     def _former_work(self, job: dict, op: Operation) -> ConflictDraft:
-        """One ``reassigned_while_worked`` conflict per job and batch for what
-        its former technician created on it (parts used, photos, ...)."""
-        key = str(job["id"])
-        draft = self.former_work.get(key)
+        """What a former technician creates on a job (parts used, photos, ...) joins the job's one
+        ``reassigned_while_worked`` conflict of this hand-over."""
+        return self._episode(job, "reassigned_while_worked", op, {})
+
+    def _episode(self, job: dict, kind: str, op: Operation, fields: dict) -> ConflictDraft:
+        """The one conflict of this clash (job, kind, this technician, still open), with ``fields`` merged
+        in: each field keeps the server's value from when the clash was first recorded and takes the
+        device's latest value, so the conflict lists the device's final state."""
+        key = (str(job["id"]), kind)
+        draft = self.episodes.get(key)
         if draft is None:
-            draft = ConflictDraft(
-                table="jobs", record_id=key, kind="reassigned_while_worked",
-                fields={"technician_id": {"server": to_wire(job["technician_id"]),
-                                          "device": to_wire(self.pusher.technician_id), "kept": SERVER}},
-                op_id=op.op_id, device_id=self.pusher.device_id, technician_id=self.pusher.technician_id,
-                base_version=None, version=job["version"], created_at=self.now)
-            self.former_work[key] = draft
+            draft = ConflictDraft(table="jobs", record_id=key[0], kind=kind, fields={}, op_id=op.op_id,
+                                  device_id=self.pusher.device_id, technician_id=self.pusher.technician_id,
+                                  base_version=op.base_version, version=job["version"], created_at=self.now)
+            self.episodes[key] = draft
             self.conflicts.append(draft)
+        elif draft.stored and draft not in self.conflicts:
+            draft.fields = {name: dict(side) for name, side in draft.fields.items()}
+            self.conflicts.append(draft)
+        if kind == "reassigned_while_worked" and "technician_id" not in draft.fields:
+            draft.fields["technician_id"] = {"server": to_wire(job["technician_id"]),
+                                             "device": to_wire(self.pusher.technician_id), "kept": SERVER}
+        for name, side in fields.items():
+            earlier = draft.fields.get(name)
+            draft.fields[name] = side if earlier is None else {**side, "server": earlier["server"]}
+        draft.version = job["version"]
+        draft.device_id = self.pusher.device_id
         return draft
 
     def _existing(self, spec, op) -> dict:
@@ -471,26 +531,27 @@ class _Batch:
             current = row.get(name)
             if current == value:
                 continue
-            if is_job and name == "status" and (cancelled or former):
-                # The dispatcher's cancellation or reassignment stands; the
-                # work done on site is kept (below) and the clash recorded.
+            if former or (cancelled and name == "status"):
+                # On-site facts follow the technician who holds the job: a former holder's values never
+                # replace the current holder's, and the dispatcher's cancellation stands. The device's
+                # values go to the conflict record for a dispatcher to decide.
                 lost[name] = {"server": to_wire(current), "device": to_wire(value), "kept": SERVER}
                 continue
             seen = versions.get(name)
             server_changed = bool(seen) and seen[0] > op.base_version and seen[1] != self.device
             if not server_changed:
                 changes[name] = value
+                if cancelled:  # the work done on a cancelled job is kept, and listed in its conflict
+                    lost[name] = {"server": to_wire(current), "device": to_wire(value), "kept": DEVICE}
                 continue
             winner = spec.owner(name)
             lost[name] = {"server": to_wire(current), "device": to_wire(value), "kept": winner}
             if winner == DEVICE:
                 changes[name] = value
-        if cancelled and (changes or lost):
-            kind = "cancelled_while_worked"
-        elif former:
+        if former:
             kind = "reassigned_while_worked"
-            lost["technician_id"] = {"server": to_wire(row["technician_id"]),
-                                     "device": to_wire(self.pusher.technician_id), "kept": SERVER}
+        elif cancelled and (changes or lost):
+            kind = "cancelled_while_worked"
         elif lost:
             kind = "field_conflict"
         if changes:
@@ -514,11 +575,14 @@ class _Batch:
         self._log(spec, op.record_id, row, origin=self.pusher.device_id if plain else None, versions=versions)
         if refused:
             outcome["refused"] = refused
-        if kind is not None:
+        if kind == "field_conflict":
             draft = ConflictDraft(table=spec.name, record_id=op.record_id, kind=kind, fields=lost, op_id=op.op_id,
                                   device_id=self.pusher.device_id, technician_id=self.pusher.technician_id,
                                   base_version=op.base_version, version=row["version"], created_at=self.now)
             self.conflicts.append(draft)
+            outcome.update(status=MERGED, conflict_id=str(draft.id))
+        elif kind is not None:
+            draft = self._episode(row, kind, op, lost)
             outcome.update(status=MERGED, conflict_id=str(draft.id))
         return outcome
 
@@ -574,7 +638,12 @@ class _Batch:
         if self.conflicts:
             from sync.models import SyncConflict
 
-            bulk_insert(connection, SyncConflict.__table__, [c.row() for c in self.conflicts])
+            table = SyncConflict.__table__
+            bulk_insert(connection, table, [c.row() for c in self.conflicts if not c.stored])
+            for draft in self.conflicts:
+                if draft.stored:  # an open conflict of the same clash, now with this push's work
+                    connection.execute(table.update().where(table.c.id == draft.id).values(
+                        fields=draft.fields, version=draft.version, device_id=draft.device_id))
         changelog.record_complete(session, self.changes)
 
     def missing_blobs(self, ops: list[Operation]) -> list[str]:
@@ -598,6 +667,7 @@ class _Batch:
 # ---- the batch's reads, compiled once per dialect ---------------------------------------
 
 _CREATABLE = tuple(name for name, spec in registry.TABLES.items() if CREATE in spec.actions)
+_DELETABLE = registry.CREATED_AND_DELETED
 # Python-side column defaults a created row still needs (the push sets ids,
 # versions and its own timestamps itself).
 _DEFAULTS = {name: tuple((column, make) for column, make in spec.column_defaults
@@ -611,6 +681,16 @@ def _existing_keys(dialect):
     return union_all(*(
         select(literal_column(f"'{name}'"), registry.TABLES[name].table.c.id)
         .where(in_param(registry.TABLES[name].table.c.id, name, dialect)) for name in _CREATABLE))
+
+
+def _deleted_keys(dialect):
+    """Which of the ids a batch creates were deleted: their tombstones in the change log."""
+    changes = SyncChange.__table__
+    return union_all(*(
+        select(changes.c.table_name, changes.c.record_id)
+        .where(changes.c.table_name == literal_column(f"'{name}'"), in_param(changes.c.record_id, name, dialect),
+               changes.c.deleted.is_(True))
+        for name in _DELETABLE))
 
 
 def _field_versions(dialect):
@@ -628,6 +708,7 @@ def _whole_rows_query(spec: registry.SyncTable) -> CompiledQuery:
 
 
 _EXISTING = CompiledQuery(_existing_keys)
+_DELETED = CompiledQuery(_deleted_keys)
 # What the batch needs of a job it only names (its facts, its adjustments): not the whole row.
 _JOB_FACTS_COLUMNS = ("id", "technician_id", "status", "version")
 _JOB_FACTS = CompiledQuery(lambda dialect: select(*(Job.__table__.c[name] for name in _JOB_FACTS_COLUMNS)).where(
@@ -638,6 +719,7 @@ _MOVE_TECHNICIAN = CompiledQuery(lambda dialect: _technicians.update().where(
     last_latitude=bindparam("latitude"), last_longitude=bindparam("longitude"), last_position_at=bindparam("at"),
     version=_technicians.c.version + 1))
 _FIELD_VERSIONS = CompiledQuery(_field_versions)
+
 _WHOLE = {name: _whole_rows_query(spec) for name, spec in registry.TABLES.items() if spec.actions}
 _PARTS = CompiledQuery(lambda dialect: select(Part.__table__.c.id).where(in_param(Part.__table__.c.id, "ids", dialect)))
 _LOCATIONS = CompiledQuery(lambda dialect: select(StockLocation.__table__.c.id).where(

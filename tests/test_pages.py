@@ -26,12 +26,15 @@ EXPECTED = {
     "/conflicts": ['id="conflicts"', 'id="f-status"', 'id="more"', "conflicts.js"],
     "/swaps": ['id="swaps"', 'id="refresh"', "swaps.js"],
     "/stock": ['id="levels"', 'id="f-location"', 'id="location-list"', 'id="f-part"', 'id="part-list"',
-               "stock-common.js", "stock.js", "在库 On hand", "可用 Available"],
+               "stock-common.js", "stock.js", "在库", "可用"],
     "/stock/discrepancies": ['id="discrepancies"', 'id="f-location"', 'id="f-status"', 'id="f-kind"',
                              "stock-common.js", "discrepancies.js"],
     "/stock/reconciliation": ['id="f-location"', 'id="f-from"', 'id="f-to"', 'id="csv"', 'id="totals"',
                               'id="lines"', 'id="consumption"', 'id="recon-discrepancies"', "stock-common.js",
                               "reconciliation.js"],
+    "/quality/return-visits": ['id="visits"', 'id="f-day"', "return_visits.js"],
+    "/quality/satisfaction": ['id="rating-summary"', 'id="follow-ups"', 'id="campaigns"', 'id="question-results"',
+                              "satisfaction.js", "满意度调查"],
     "/stock/summary": ['id="summary"', 'id="largest"', 'id="f-from"', 'id="f-to"', "stock-common.js", "summary.js"],
 }
 

@@ -191,7 +191,7 @@ def test_warehouse_pages_show_levels_and_download_the_reconciliation_csv(app, cl
     assert any("WH-BJ-01" in r and "7" in r for r in rows) and any("VAN-07" in r and "-1" in r for r in rows)
     browser.evaluate("[...document.querySelectorAll('#levels tbody tr')].find((r) => r.textContent.includes('VAN-07'))"
                      ".querySelector('button').click()")  # the ledger behind a level
-    assert "consumed-1" in browser.wait_for("document.querySelector('#levels tbody table') && "
+    assert "消耗-1" in browser.wait_for("document.querySelector('#levels tbody table') && "
                                             "document.querySelector('#levels tbody table').textContent")
 
     browser.goto(f"{live_server}/stock?location=van-07")  # a location by its code, as typed

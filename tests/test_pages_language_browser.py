@@ -61,3 +61,61 @@ def test_the_board_in_chinese_then_english(app, client, live_server, browser):  
     release_db()
     db.session.commit()
     assert browser.errors == []
+
+
+def test_warehouse_staff_receive_transfer_and_count_from_the_pages(app, client, live_server, browser):  # noqa: F811
+    from server.stock.models import LocationKind, StockLevel
+
+    central = f.location(LocationKind.central_warehouse, code="WH-SH-01", name="上海中心库")
+    station = f.location(LocationKind.service_station, code="ST-PD-02", name="浦东服务站")
+    part = f.part("VALVE-9", name="膨胀阀")
+    ids = (central.id, station.id, part.id)
+    release_db()
+    sign_in(browser, live_server, client, f.user(Role.warehouse))
+    browser.goto(f"{live_server}/stock/work")
+    browser.wait_for("document.querySelector('#transfers tbody tr')")  # "no open transfers"
+
+    def fill(form, values):
+        script = ";".join(f"document.querySelector('{form}').elements[{name!r}].value = {value!r}"
+                          for name, value in values.items())
+        browser.evaluate(script + f";document.querySelector('{form}').requestSubmit()")
+
+    def on_hand(location_id):
+        db.session.expire_all()
+        found = db.session.get(StockLevel, (location_id, ids[2])).on_hand
+        release_db()
+        return found
+
+    fill("#receive-form", {"location": "WH-SH-01", "part": "VALVE-9", "quantity": "5", "supplier": "上海阀门厂"})
+    browser.wait_for("document.getElementById('inspect-all')")
+    assert "膨胀阀" in browser.evaluate("document.getElementById('receipt').textContent")
+    browser.evaluate("document.getElementById('inspect-all').click()")
+    browser.wait_for("document.getElementById('inspect-all').disabled")
+    assert on_hand(ids[0]) == 5
+
+    fill("#transfer-form", {"from": "WH-SH-01", "to": "ST-PD-02", "part": "VALVE-9", "quantity": "2"})
+    browser.wait_for("document.querySelector('#transfers button[data-action=ship]')")
+    browser.wait_for("document.querySelector('#transfers tbody').textContent.includes('膨胀阀')")
+    assert "计划中" in browser.evaluate("document.querySelector('#transfers tbody').textContent")
+    browser.evaluate("document.querySelector('#transfers button[data-action=ship]').click()")
+    browser.wait_for("document.querySelector('#transfers button[data-action=receive_transfer]')")
+    browser.evaluate("document.querySelector('#transfers button[data-action=receive_transfer]').click()")
+    browser.wait_for("!document.querySelector('#transfers button')")
+    assert (on_hand(ids[0]), on_hand(ids[1])) == (3, 2)
+
+    fill("#count-open", {"location": "WH-SH-01"})
+    browser.wait_for("!document.getElementById('count-session').hidden")
+    fill("#count-line", {"part": "VALVE-9", "counted": "1"})
+    browser.wait_for("document.querySelector('#count-lines tbody tr')")
+    browser.evaluate("document.getElementById('count-close').click()")
+    browser.wait_for("document.getElementById('flash').className.includes('ok') && "
+                     "document.querySelector('#count-lines tbody').textContent.includes('-2')")
+    assert on_hand(ids[0]) == 1
+    assert_nothing_raw(browser, "stock work zh-CN")
+    browser.screenshot(ARTEFACTS / "stock_work.zh-CN.png")
+
+    browser.goto(f"{live_server}/stock?part=VALVE-9")
+    browser.wait_for("document.querySelector('#levels tbody').textContent.includes('膨胀阀')")  # name by the code
+    assert_nothing_raw(browser, "stock zh-CN")
+    browser.screenshot(ARTEFACTS / "stock.zh-CN.png")
+    assert browser.errors == []

@@ -63,6 +63,7 @@ def register_api(app: Flask) -> None:
         health,
         jobs,
         photos,
+        quality,
         reports,
         signatures,
         signing,
@@ -75,7 +76,7 @@ def register_api(app: Flask) -> None:
     )
 
     for module in (auth, health, tickets, jobs, customers, technicians, catalogue, users, sync, dispatch,
-                   stock, uploads, blobs, photos, signatures, signing, reports):
+                   stock, uploads, blobs, photos, signatures, signing, reports, quality):
         api.register_blueprint(module.blp)
     _document_optional_bodies()
     sync.document_operations(api.spec)

@@ -22,6 +22,7 @@ from server.api.security import current_principal, raw_body, requires
 from server.db import utcnow
 from server.exceptions import DomainError
 from server.extensions import db
+from server.serving import BodyInterrupted, piecewise_reader
 
 blp = Blueprint("uploads", __name__, url_prefix="/api/v1/uploads", description="Resumable uploads (tus 1.0)")
 
@@ -117,11 +118,18 @@ def _receive(upload_id, offset: int) -> int:
     db.session.expunge(upload)
     db.session.commit()
     request.max_content_length = settings.max_bytes + 1  # this body has the upload limit, not the JSON one
+    read = piecewise_reader(request.stream, request.environ)
     try:
-        new_offset = uploads.append(settings, upload, request.stream.read, offset=offset,
+        new_offset = uploads.append(settings, upload, read, offset=offset,
                                     content_length=request.content_length, checksum=_checksum())
     except MEDIA_ERRORS as exc:
         raise as_http(exc) from exc
+    except BodyInterrupted as exc:
+        # The client is most likely gone; what arrived is kept and HEAD tells where to resume.
+        kept = uploads.offset_of(settings, upload)
+        raise ApiError(408, "the connection stopped before the body's end; the bytes received are kept",
+                       code="upload_interrupted", details={"offset": kept},
+                       headers={"Upload-Offset": str(kept)}) from exc
     if new_offset < upload.length:
         return new_offset
     return _finish(upload_id)

@@ -165,6 +165,18 @@ const FS = (() => {
     return FORMATS[style].map((x) => (x in parts ? parts[x] : x)).join("");
   }
 
+  /* The instant a day ("2026-12-06") starts in the company's zone (a Date). */
+  function zoneMidnight(day) {
+    const [y, m, d] = day.split("-").map(Number);
+    const guess = Date.UTC(y, m - 1, d);
+    const shown = fmtTime(new Date(guess), "seconds");  // the wall clock there at that UTC instant
+    const [date, time] = shown.split(" ");
+    const [sy, sm, sd] = date.split("-").map(Number);
+    const [hh, mm, ss] = time.split(":").map(Number);
+    const offset = Date.UTC(sy, sm - 1, sd, hh, mm, ss) - guess;
+    return new Date(guess - offset);
+  }
+
   function fmtDuration(ms) {
     const minutes = Math.round(Math.abs(ms) / 60000);
     const h = Math.floor(minutes / 60), m = minutes % 60;
@@ -240,5 +252,5 @@ const FS = (() => {
 
   document.addEventListener("DOMContentLoaded", init);
   return { api, auth, saveAuth, clearAuth, el, flash, fmtTime, fmtDuration, clock, clockCell, pager, formQuery,
-           ApiError, endpoint, call, download, errorText, t, label, locale };
+           ApiError, endpoint, call, download, errorText, t, label, locale, zoneMidnight };
 })();
