@@ -9,7 +9,7 @@ PORT ?= 5000
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev migrate seed run test test-sqlite lint openapi bench clean
+.PHONY: help install install-dev migrate seed run test test-sqlite lint openapi bench clean app
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ test: install-dev ## Run the whole suite: SQLite always, PostgreSQL when TEST_DA
 
 lint: install-dev ## ruff
 	$(BIN)/ruff check server sync schemas media tests bench
+
+app: ## Rebuild the handheld app's committed bundle (handheld/dist) from handheld/src: needs Node and npm
+	cd handheld && npm ci --silent --no-audit --no-fund && node build.mjs
 
 openapi: install ## Write the OpenAPI document to docs/openapi.json
 	mkdir -p docs

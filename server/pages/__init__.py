@@ -85,7 +85,8 @@ def security_headers(response):
 
 
 def register_pages(app: Flask) -> None:
-    from server.pages import signing
+    from server.pages import handheld, signing
 
     app.register_blueprint(bp)
     app.register_blueprint(signing.bp)  # the customer's signing page
+    app.register_blueprint(handheld.bp)  # the technicians' app at /app/
