@@ -33,8 +33,8 @@ install-dev: $(VENV)/.installed-dev ## Also install the test and bench tools
 migrate: install ## Apply the migrations to DATABASE_URL (default: SQLite in instance/)
 	$(FLASK) db upgrade
 
-seed: migrate ## Load the demo data if the database is empty
-	$(FLASK) seed-demo --if-empty
+seed: migrate ## Load the demo data if the database is empty, else move its clocks to now
+	$(FLASK) seed-demo --if-empty --refresh
 
 run: seed ## Migrate, seed and serve the API and pages on http://$(HOST):$(PORT)
 	@echo ""
@@ -43,13 +43,13 @@ run: seed ## Migrate, seed and serve the API and pages on http://$(HOST):$(PORT)
 	@echo "  Pages:       http://$(HOST):$(PORT)/"
 	@echo "  Demo logins: admin, dispatcher, warehouse, tech01..tech50 / password \$$DEMO_PASSWORD (default fieldsync-demo)"
 	@echo ""
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
 
 test: install-dev ## Run the whole suite: SQLite always, PostgreSQL when TEST_DATABASE_URL is set
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: install-dev ## ruff
-	$(BIN)/ruff check server sync schemas media tests bench
+	$(BIN)/ruff check server sync schemas media tests bench deploy
 
 app: ## Rebuild the handheld app's committed bundle (handheld/dist) from handheld/src: needs Node and npm
 	cd handheld && npm ci --silent --no-audit --no-fund && node build.mjs

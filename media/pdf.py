@@ -2,7 +2,8 @@
 
 Text is set in reportlab's built-in CID font STSong-Light (Adobe-GB1), which
 every PDF reader has and which covers Chinese and Latin: no font file to ship,
-and the text extracts back as Unicode. Photos go in as thumbnails that carry
+and the text extracts back as Unicode. Labels, values and times come from
+``server.i18n`` in the reader's language and the company's zone. Photos go in as thumbnails that carry
 no metadata (so no GPS); the signature as the PNG drawn from its strokes.
 """
 
@@ -19,6 +20,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from server import i18n
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -52,71 +55,78 @@ def _grid(header: list[str], rows: list[list], widths: list[float]) -> Table:
     return table
 
 
-def _time(value: str | None) -> str:
-    return value.replace("T", " ").replace("Z", " UTC") if value else "—"
-
-
-def _clock(ticket: dict, due: str, at: str) -> str:
-    return f"时限 due {_time(ticket.get(due))} / 实际 at {_time(ticket.get(at))}"
-
-
 def render_report_pdf(report: dict, display: dict, *, report_sha256: str, signature: dict | None = None,
-                      signature_png: bytes | None = None, photos: list[tuple[dict, bytes]] = ()) -> bytes:
+                      signature_png: bytes | None = None, photos: list[tuple[dict, bytes]] = (),
+                      locale: str = i18n.DEFAULT_LOCALE, tz: str | None = None) -> bytes:
     """``report`` is the canonical report, ``display`` :func:`media.report.report_display`,
     ``signature`` the evidence (signer, times, position, hash, validity),
-    ``photos`` pairs of (photo info, JPEG thumbnail bytes)."""
+    ``photos`` pairs of (photo info, JPEG thumbnail bytes). Every label and
+    value in ``locale`` (server/i18n), every time in the zone ``tz``."""
+    def L(key: str, **values) -> str:  # noqa: N802  (reads like the templates' t())
+        return i18n.t(f"report.{key}", locale, **values)
+
+    def when(value) -> str:
+        return i18n.format_time(value, tz)
+
+    def clock(ticket: dict, due: str, at: str) -> str:
+        return L("clock", due=when(ticket.get(due)), at=when(ticket.get(at)))
+
     out = io.BytesIO()
     ticket = display.get("ticket") or {}
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
-                            bottomMargin=16 * mm, title=f"作业报告书 Work report {ticket.get('reference', '')}",
+                            bottomMargin=16 * mm, title=f"{L('title')} {ticket.get('reference', '')}",
                             author="FieldSync", subject=f"report sha256 {report_sha256}")
-    story: list = [_p("作业报告书 · Work report", _H1),
-                   _p(f"工单 Ticket {ticket.get('reference', '—')} · 作业 Job {report['job_id']}", _SMALL)]
+    story: list = [_p(L("title"), _H1),
+                   _p(L("ticket_line", reference=ticket.get("reference", "—")) + " · "
+                      + L("zone_note", zone=i18n.zone(tz).key), _SMALL)]
 
     customer, site, asset, warranty = (display.get(k) or {} for k in ("customer", "site", "asset", "warranty"))
-    story += [_p("客户与设备 · Customer, site and asset", _H2), _pairs([
-        ("客户 Customer", customer.get("name")),
-        ("联系人 Contact", " ".join(filter(None, [customer.get("contact_name"), customer.get("phone")])) or None),
-        ("地址 Site", " — ".join(filter(None, [site.get("name"), site.get("address")])) or None),
-        ("设备 Asset", " · ".join(filter(None, [
+    story += [_p(L("section_customer"), _H2), _pairs([
+        (L("customer"), customer.get("name")),
+        (L("contact"), " ".join(filter(None, [customer.get("contact_name"), customer.get("phone")])) or None),
+        (L("site"), " — ".join(filter(None, [site.get("name"), site.get("address")])) or None),
+        (L("asset"), " · ".join(filter(None, [
             asset.get("model"), asset.get("product_line"),
             f"SN {asset['serial_number']}" if asset.get("serial_number") else None])) or None),
-        ("三包 Warranty", None if not warranty else (
-            ("保修期内 Under warranty" if warranty.get("under_warranty") else "保修期外 Out of warranty")
-            + (f" (至 until {warranty['warranty_end']})" if warranty.get("warranty_end") else ""))),
+        (L("warranty"), None if not warranty else (
+            i18n.label("warranty", str(bool(warranty.get("under_warranty"))).lower(), locale)
+            + (L("warranty_until", date=warranty["warranty_end"]) if warranty.get("warranty_end") else ""))),
     ])]
 
-    story += [_p("工单与时限 · Ticket and its clocks", _H2), _pairs([
-        ("报修 Report", f"{ticket.get('category', '')} · {ticket.get('summary', '')}" if ticket else None),
-        ("受理 Received", _time(ticket.get("received_at"))),
-        ("响应 Response", _clock(ticket, "response_due_at", "responded_at")),
-        ("到场 On site", _clock(ticket, "on_site_due_at", "on_site_at")),
-        ("解决 Resolved", _clock(ticket, "resolve_due_at", "resolved_at")),
+    story += [_p(L("section_ticket"), _H2), _pairs([
+        (L("report"), f"{i18n.label('category', ticket.get('category'), locale)} · {ticket.get('summary', '')}"
+         if ticket else None),
+        (L("received"), when(ticket.get("received_at"))),
+        (L("response"), clock(ticket, "response_due_at", "responded_at")),
+        (L("on_site"), clock(ticket, "on_site_due_at", "on_site_at")),
+        (L("resolved"), clock(ticket, "resolve_due_at", "resolved_at")),
     ])]
 
-    story += [_p("现场服务 · On-site service", _H2), _pairs([
-        ("技术员 Technician", display.get("technician")),
-        ("到达 Arrived", _time(report.get("arrived_at"))),
-        ("离开 Departed", _time(report.get("departed_at"))),
-        ("工作内容 Work done", report.get("work_done")),
-        ("故障原因 Fault cause", report.get("fault_cause")),
-        ("解决方法 Solution", report.get("solution")),
+    story += [_p(L("section_service"), _H2), _pairs([
+        (L("technician"), display.get("technician")),
+        (L("arrived"), when(report.get("arrived_at"))),
+        (L("departed"), when(report.get("departed_at"))),
+        (L("work_done"), report.get("work_done")),
+        (L("fault_cause"), report.get("fault_cause")),
+        (L("solution"), report.get("solution")),
     ])]
 
     if report.get("adjustments"):
-        story += [_p("调整记录 · Adjustments", _H2), _grid(
-            ["参数 Parameter", "调整前 Before", "调整后 After", "单位 Unit"],
+        story += [_p(L("section_adjustments"), _H2), _grid(
+            [L("parameter"), L("before"), L("after"), L("unit")],
             [[a["parameter"], a["value_before"], a["value_after"], a["unit"]] for a in report["adjustments"]],
             [70, 35, 35, 30])]
     if display.get("parts"):
-        story += [_p("更换零部件 · Parts used", _H2), _grid(
-            ["零件号 Part no.", "名称 Name", "数量 Qty", "序列号 Serials", "保修 Warranty"],
+        story += [_p(L("section_parts"), _H2), _grid(
+            [L("part_number"), L("part_name"), L("quantity"), L("serials"), L("part_warranty")],
             [[p["part_number"], p["name"], p["quantity"], ", ".join(p["serial_numbers"]),
-              "是 Yes" if p["under_warranty"] else "否 No"] for p in display["parts"]],
+              i18n.label("yes_no", str(bool(p["under_warranty"])).lower(), locale)] for p in display["parts"]],
             [32, 58, 16, 40, 24])]
     if display.get("customer_opinion") or display.get("customer_rating"):
-        story += [_p("客户意见 · Customer's opinion", _H2), _pairs([
-            ("意见 Opinion", display.get("customer_opinion")), ("评价 Rating", display.get("customer_rating"))])]
+        story += [_p(L("section_opinion"), _H2), _pairs([
+            (L("opinion"), display.get("customer_opinion")),
+            (L("rating"), i18n.label("customer_rating", display.get("customer_rating"), locale)
+             if display.get("customer_rating") else None)])]
 
     if photos:
         cells = []
@@ -124,18 +134,19 @@ def render_report_pdf(report: dict, display: dict, *, report_sha256: str, signat
             image = Image(io.BytesIO(data))
             scale = min(52 * mm / image.imageWidth, 52 * mm / image.imageHeight)
             image.drawWidth, image.drawHeight = image.imageWidth * scale, image.imageHeight * scale
-            cells.append([image, _p(f"{info.get('kind')}: {info.get('caption') or ''}", _SMALL)])
+            kind = i18n.label("photo_kind", info.get("kind"), locale)
+            cells.append([image, _p(f"{kind}: {info.get('caption') or ''}", _SMALL)])
         rows = [sum(cells[i:i + 3], []) for i in range(0, len(cells), 3)]
         rows = [[row[j] if j < len(row) else "" for j in range(6)] for row in rows]
         layout = [[r[0], r[2], r[4]] for r in rows]
         captions = [[r[1], r[3], r[5]] for r in rows]
         grid = Table([x for pair in zip(layout, captions, strict=False) for x in pair], colWidths=[57 * mm] * 3)
         grid.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-        story += [_p("照片 · Photos", _H2), grid]
+        story += [_p(L("section_photos"), _H2), grid]
 
-    story.append(_p("用户签字 · Customer signature", _H2))
+    story.append(_p(L("section_signature"), _H2))
     if signature is None:
-        story.append(_p("未签字 · Not signed"))
+        story.append(_p(L("not_signed")))
     else:
         block: list = []
         if signature_png:
@@ -143,15 +154,15 @@ def render_report_pdf(report: dict, display: dict, *, report_sha256: str, signat
         position = (f"{signature['latitude']:.6f}, {signature['longitude']:.6f}"
                     if signature.get("latitude") is not None else None)
         block.append(_pairs([
-            ("签字人 Signer", " · ".join(filter(None, [signature.get("signer_name"), signature.get("signer_role")]))),
-            ("设备时间 Device time", signature.get("signed_at_device")),
-            ("服务器接收 Received", signature.get("received_at")),
-            ("位置 Position", position),
-            ("签字报告指纹 Signed report SHA-256", signature.get("report_sha256")),
-            ("有效性 Validity", "有效：报告与签字时一致 Valid: the report is as signed" if signature.get("valid")
-             else "无效：签字后报告已修改 NOT VALID: the report changed after signing"),
+            (L("signer"), " · ".join(filter(None, [signature.get("signer_name"), signature.get("signer_role")]))),
+            (L("device_time"), i18n.format_time(signature.get("signed_at_device"), tz, "seconds")
+             if signature.get("signed_at_device") else None),
+            (L("server_received"), i18n.format_time(signature.get("received_at"), tz, "seconds")),
+            (L("position"), position),
+            (L("signed_sha"), signature.get("report_sha256")),
+            (L("validity"), L("valid") if signature.get("valid") else L("not_valid")),
         ]))
         story.append(KeepTogether(block))
-    story += [Spacer(1, 6 * mm), _p(f"当前报告指纹 Current report SHA-256: {report_sha256}", _SMALL)]
+    story += [Spacer(1, 6 * mm), _p(f"{L('current_sha')}: {report_sha256}", _SMALL)]
     doc.build(story)
     return out.getvalue()

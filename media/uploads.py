@@ -197,12 +197,16 @@ def append(settings: UploadSettings, upload: Upload, read: Callable[[int], bytes
             raise Conflict("Upload-Offset does not match the upload's offset", code="upload_offset_mismatch",
                            details={"offset": current})
         staged.seek(offset)
-        if checksum is None:
-            _copy(read, staged, remaining)
-        else:
-            _append_verified(read, staged, remaining, checksum, path)
-        staged.flush()
-        os.fsync(staged.fileno())
+        try:
+            if checksum is None:
+                _copy(read, staged, remaining)
+            else:
+                _append_verified(read, staged, remaining, checksum, path)
+        finally:
+            # However the request ends (a stalled or reset connection included),
+            # what was written is made durable and the lock goes with the file.
+            staged.flush()
+            os.fsync(staged.fileno())
         return staged.tell()
 
 

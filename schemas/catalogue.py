@@ -4,7 +4,7 @@ Quantities and movements belong to the stock ledger's API (/api/v1/stock/...).""
 from marshmallow import fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
-from schemas.common import Latitude, Longitude, RecordSchema, patch_of, text
+from schemas.common import EnumOf, Latitude, Longitude, RecordSchema, patch_of, text
 from server.stock.models import LocationKind, SpareUnitStatus
 
 # ---- stock locations ----
@@ -78,8 +78,9 @@ class SpareUnitCreateSchema(BaseSchema):
     product_line = text(64, required=True)
     serial_number = text(64, required=True)
     location_id = fields.UUID(required=True, metadata={"description": "Where the unit is kept (warehouse or van)."})
-    status = fields.Enum(SpareUnitStatus, by_value=True, load_default=SpareUnitStatus.available,
-                         validate=validate.OneOf(SETTABLE_SPARE_STATUSES))
+    status = EnumOf(SpareUnitStatus, SETTABLE_SPARE_STATUSES, load_default=SpareUnitStatus.available,
+                    metadata={"description": "Set by hand: available, defective or in_repair; the others follow "
+                                             "reservations, swaps and shipments."})
 
 
 SpareUnitUpdateSchema = patch_of(SpareUnitCreateSchema, "SpareUnitUpdateSchema", exclude=("id", "location_id"))

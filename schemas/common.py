@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import enum
+import re
 from datetime import UTC, datetime
 
 from marshmallow import Schema, fields, missing, validate
@@ -36,6 +38,37 @@ class UTCDateTime(fields.AwareDateTime):
         if not self.EARLIEST <= moment < self.LATEST:
             raise self.make_error("range")
         return moment
+
+
+class EnumOf(fields.Enum):
+    """An enum field that takes only some of the enum's members (by value) and
+    says so, in the OpenAPI document and in its error message; it loads the
+    full enum's member."""
+
+    def __init__(self, enum_class, members, **kw):
+        self.full_enum = enum_class
+        subset = enum.Enum(f"{enum_class.__name__}Subset", {m.name: m.value for m in members}, type=str)
+        super().__init__(subset, by_value=True, **kw)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return self.full_enum(super()._deserialize(value, attr, data, **kwargs).value)
+
+
+class LocalTime(fields.Time):
+    """A wall-clock time of day, ``HH:MM`` or ``HH:MM:SS`` (no offset: local to
+    whoever it belongs to); the document states the pattern."""
+
+    PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+    default_error_messages = {"invalid": "Not a time of day (HH:MM or HH:MM:SS)."}
+
+    def __init__(self, **kw):
+        kw["metadata"] = {"pattern": self.PATTERN, "example": "08:30", **kw.get("metadata", {})}
+        super().__init__(**kw)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not re.match(self.PATTERN, value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def text(max_length: int, *, required: bool = False, allow_none: bool = False, min_length: int = 1, **kw):

@@ -105,7 +105,9 @@ AssetPageSchema = page_of(AssetSchema, "AssetPage")
 
 # ---- service contracts ----
 
-_hours = dict(validate=validate.Range(min=0, min_inclusive=False, max=24 * 365), allow_nan=False)
+# More than zero, as the server (and the table's check) require; apispec drops min_inclusive, so say it.
+_hours = dict(validate=validate.Range(min=0, min_inclusive=False, max=24 * 365), allow_nan=False,
+              metadata={"exclusiveMinimum": True})
 
 
 class ContractCreateSchema(BaseSchema):

@@ -29,10 +29,13 @@ class StockOptionsQuerySchema(BaseSchema):
 class PositionSchema(BaseSchema):
     latitude = fields.Float()
     longitude = fields.Float()
-    source = fields.String(metadata={"description": "last_known, or home_base when no position is known."})
-    recorded_at = fields.DateTime(allow_none=True)
-    stale = fields.Boolean()
-    age_minutes = fields.Float(allow_none=True)
+    source = fields.String(metadata={"description": "The position distance was measured from: last_known while "
+                                                    "the last fix is fresh; home_base once it is stale, or when "
+                                                    "no position is known."})
+    recorded_at = fields.DateTime(allow_none=True, metadata={"description": "When the last fix was taken."})
+    stale = fields.Boolean(metadata={"description": "The last fix is older than DISPATCH_STALE_POSITION_MINUTES."})
+    age_minutes = fields.Float(allow_none=True, metadata={"description": "Age of the last fix."})
+    explanation = fields.String(metadata={"description": "Which position was used, and why."})
 
 
 class CriterionSchema(BaseSchema):
@@ -51,6 +54,7 @@ class NeedSchema(BaseSchema):
 
 class ReasonSchema(BaseSchema):
     code = fields.String(metadata={"description": "not_certified, certification_expired, off_shift, on_leave, "
+                                                  "overloaded; as a late candidate's flag: overtime, on_leave, "
                                                   "overloaded"})
     message = fields.String()
 
@@ -73,6 +77,12 @@ class CandidateSchema(BaseSchema):
     van_holds = fields.Dict(keys=fields.String(), values=fields.Integer())
     position = fields.Nested(PositionSchema)
     notes = fields.List(fields.String())
+    late_by_minutes = fields.Float(allow_none=True,
+                                   metadata={"description": "How late the arrival is for the on-site deadline."})
+    flags = fields.List(fields.Nested(ReasonSchema),
+                        metadata={"description": "What assigning this technician overrides (overtime, on_leave, "
+                                                 "overloaded)."})
+    needs_override = fields.Boolean(metadata={"description": "Assigning needs an override_reason."})
 
 
 class ExcludedSchema(BaseSchema):
@@ -98,6 +108,14 @@ class CandidateReportSchema(BaseSchema):
                            metadata={"description": "The nearest technicians filtered out, with why."})
     examined = fields.Integer(metadata={"description": "Technicians examined to answer."})
     search = fields.String(metadata={"description": "The spatial index used."})
+    outcome = fields.String(metadata={"description": "in_time: someone meets the on-site deadline; late_only: "
+                                                     "nobody can, late_candidates ranks who could come soonest; "
+                                                     "none_certified: nobody holds a valid certification.",
+                                      "enum": ["in_time", "late_only", "none_certified"]})
+    message = fields.String(metadata={"description": "The outcome in words (empty when in_time)."})
+    late_candidates = fields.List(fields.Nested(CandidateSchema),
+                                  metadata={"description": "When nobody meets the deadline: soonest arrival "
+                                                           "first, each with how late and its flags."})
 
 
 class SpareUnitRefSchema(BaseSchema):
@@ -148,6 +166,20 @@ class AssignSchema(BaseSchema):
     product_line = fields.String(validate=validate.Length(min=1, max=64))
     planned_start = fields.AwareDateTime(allow_none=True, load_default=None)
     instructions = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=20_000))
+    override_reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=3, max=2000),
+                                    metadata={"description": "Why this technician although they are off shift, "
+                                                             "on leave or at their job limit (required then), or "
+                                                             "although they miss the on-site deadline. Recorded on "
+                                                             "the job's dispatch record and the ticket's history."})
+
+
+class DispatchActionSchema(BaseSchema):
+    kind = fields.String(metadata={"description": "override, reassign or cancel."})
+    flags = fields.Function(lambda a: a.flags.split() if a.flags else [],
+                            metadata={"description": "late, overtime, on_leave, overloaded."})
+    late_by_minutes = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
+    at = fields.DateTime()
 
 
 class AssignmentSchema(BaseSchema):
@@ -156,6 +188,8 @@ class AssignmentSchema(BaseSchema):
     reservations = fields.List(fields.Nested(StockReservationSchema))
     arrival_at = fields.DateTime()
     meets_deadline = fields.Boolean()
+    override = fields.Nested(DispatchActionSchema, allow_none=True,
+                             metadata={"description": "The recorded override, when there was one."})
 
 
 class CourierSchema(BaseSchema):

@@ -53,6 +53,7 @@ class LevelSchema(BaseSchema):
     location_id = fields.UUID()
     part_id = fields.UUID()
     part_number = fields.String()
+    part_name = fields.String(metadata={"description": "The part's name, shown next to its number."})
     on_hand = fields.Integer()
     reserved = fields.Integer()
     available = fields.Integer(metadata={"description": "On hand minus reserved, never below zero."})

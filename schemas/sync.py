@@ -157,6 +157,9 @@ class OutcomeSchema(BaseSchema):
     version = fields.Integer(allow_none=True)
     conflict_id = fields.UUID(allow_none=True)
     error = fields.Nested(ErrorInResultSchema)
+    refused = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), metadata={
+        "description": "Updates: fields the device may not write, refused while the others applied; the "
+                       "record comes back with the next pull as the server holds it."})
 
 
 class ResultSchema(OutcomeSchema):

@@ -6,7 +6,7 @@ from zoneinfo import available_timezones
 from marshmallow import ValidationError, fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
-from schemas.common import Latitude, Longitude, RecordSchema, UTCDateTime, patch_of, text
+from schemas.common import Latitude, LocalTime, Longitude, RecordSchema, UTCDateTime, patch_of, text
 
 LEAVE_KINDS = ("leave", "sick", "training", "other")
 _ZONES = frozenset(available_timezones())
@@ -35,8 +35,8 @@ class CertificationSchema(CertificationCreateSchema):
 class ShiftSlotSchema(BaseSchema):
     weekday = fields.Integer(required=True, validate=validate.Range(0, 6),
                              metadata={"description": "0 = Monday."})
-    starts = fields.Time(required=True, metadata={"description": "Local time in the technician's timezone."})
-    ends = fields.Time(required=True, metadata={"description": "After starts; split a night shift in two."})
+    starts = LocalTime(required=True, metadata={"description": "Local time in the technician's timezone."})
+    ends = LocalTime(required=True, metadata={"description": "After starts; split a night shift in two."})
 
 
 class ShiftPatternSchema(BaseSchema):

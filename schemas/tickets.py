@@ -89,6 +89,7 @@ TicketPageSchema = page_of(TicketSchema, "TicketPage")
 class TicketQuerySchema(PageArgsSchema):
     status = fields.List(_enum(TicketStatus))
     category = _enum(Category)
+    complaint_class = _enum(ComplaintClass)
     priority = _enum(Priority)
     customer_id = fields.UUID()
     owner_id = fields.UUID()

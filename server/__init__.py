@@ -17,6 +17,10 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     _prepare_sqlite_folder(app)
+    from server.serving import BoundedReads
+
+    app.wsgi_app = BoundedReads(app.wsgi_app, idle=float(app.config["REQUEST_READ_TIMEOUT_SECONDS"]),
+                                body_seconds=float(app.config["REQUEST_BODY_SECONDS"]))
     if app.config["TRUSTED_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -38,7 +42,20 @@ def create_app(config: dict | None = None) -> Flask:
     register_api(app)
     register_pages(app)
     register_cli(app)
+    _check_settings(app)
     return app
+
+
+def _check_settings(app: Flask) -> None:
+    """Refuse an unknown time zone; warn (loudly, once per start) about the demo secret key."""
+    import logging
+    from zoneinfo import ZoneInfo
+
+    ZoneInfo(app.config["COMPANY_TIMEZONE"])  # raises on a name that is not a zone
+    if app.config["SECRET_KEY"] == DefaultConfig.DEMO_SECRET_KEY:
+        logging.getLogger("fieldsync").warning(
+            "SECRET_KEY is the demo default, published in the source: anything Flask signs with it "
+            "can be forged. Set FIELDSYNC_SECRET_KEY to a long random value before real use (README).")
 
 
 def _migrations_dir():

@@ -24,12 +24,22 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has users already.")
     @click.option("--seed", default=2026, show_default=True, help="Random seed: the same seed, the same data.")
-    def seed_demo_command(if_empty: bool, seed: int):
+    @click.option("--refresh", is_flag=True,
+                  help="When the database already holds the demo, move its clocks forward to now (make run does).")
+    def seed_demo_command(if_empty: bool, seed: int, refresh: bool):
         """Load the demo data set (demo accounts use DEMO_PASSWORD)."""
         from server.accounts.passwords import hash_password
         from server.demo.seed import build_demo, database_is_empty
         from server.tickets.clocks import ClockPolicy
 
+        if not database_is_empty(db.session) and refresh:
+            from server.demo.rebase import rebase
+
+            shift = rebase(db.session, now=utcnow())
+            db.session.commit()
+            click.echo("seed-demo: not a demo database; left as it is" if shift is None
+                       else f"seed-demo: demo clocks moved forward by {shift}")
+            return
         if not database_is_empty(db.session):
             if if_empty:
                 click.echo("seed-demo: the database already has data; left as it is")

@@ -22,6 +22,7 @@ class DefaultConfig:
     # Security. The default key is for local demos only; production sets
     # FIELDSYNC_SECRET_KEY (see README).
     SECRET_KEY = "dev-only-insecure-key"  # noqa: S105  (demo default; README says to set it)
+    DEMO_SECRET_KEY = SECRET_KEY  # the app warns at start while SECRET_KEY is still this
     TOKEN_TTL_SECONDS = 12 * 3600
     LOGIN_MAX_FAILURES = 5  # per username in the window
     LOGIN_MAX_FAILURES_PER_ADDRESS = 30  # per client address in the window, across usernames
@@ -29,12 +30,24 @@ class DefaultConfig:
     # Reverse proxies in front of the app that set X-Forwarded-For (0: none, the
     # header is ignored so a client cannot choose its own address).
     TRUSTED_PROXY_HOPS = 0
+    # The oldest handheld app that may log in and sync ("2.4.1"; None: any). The app
+    # states its version in the X-App-Version header (server/accounts/app_versions.py).
+    MIN_APP_VERSION = None
     IDEMPOTENCY_KEY_TTL_HOURS = 24  # how long a POST's Idempotency-Key and its answer are kept
 
     # Request limits: JSON bodies; uploads have their own limit.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # A poor network: a body read that waits this long for a byte ends the
+    # request, and no body may take longer than REQUEST_BODY_SECONDS in all
+    # (server/serving.py). A tus upload keeps what arrived; the client resumes.
+    REQUEST_READ_TIMEOUT_SECONDS = 20
+    REQUEST_BODY_SECONDS = 300
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 500
+
+    # The zone every time is shown in to people (pages, signing page, PDFs);
+    # storage stays UTC. FIELDSYNC_COMPANY_TIMEZONE sets it (an IANA name).
+    COMPANY_TIMEZONE = "Asia/Shanghai"
 
     # Service clocks (hours), overridden per contract.
     SLA_RESPONSE_HOURS = 2
@@ -86,6 +99,20 @@ class DefaultConfig:
     MEDIA_THUMBNAIL_SIZES = (256, 1024)
     SIGNING_LINK_TTL_SECONDS = 24 * 3600
 
+    # Notifications (server/notifications): the outbox is delivered by `flask notify-worker`.
+    NOTIFY_SMTP_HOST = "127.0.0.1"
+    NOTIFY_SMTP_PORT = 25
+    NOTIFY_SMTP_STARTTLS = False
+    NOTIFY_SMTP_USER = None
+    NOTIFY_SMTP_PASSWORD = None
+    NOTIFY_FROM = "FieldSync <noreply@localhost>"
+    NOTIFY_MANAGER_EMAILS = ()  # who gets the managers' notifications by email (breaches, bad ratings, incidents)
+    NOTIFY_MAX_ATTEMPTS = 8  # then the delivery is marked failed (kept; redeliver from the API)
+    NOTIFY_BACKOFF_SECONDS = 30  # first retry; doubles each time, capped below
+    NOTIFY_BACKOFF_CAP_SECONDS = 6 * 3600
+    NOTIFY_TIMEOUT_SECONDS = 10
+    SURVEY_LINK_TTL_DAYS = 30
+
     # Demo data
     DEMO_PASSWORD = "fieldsync-demo"  # noqa: S105  (demo accounts only)
 
@@ -106,6 +133,19 @@ def load_environment(config: dict) -> None:
     """Read deployment settings from the environment into ``config``."""
     if os.environ.get("DATABASE_URL"):
         config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    for name in ("NOTIFY_SMTP_HOST", "NOTIFY_SMTP_USER", "NOTIFY_SMTP_PASSWORD", "NOTIFY_FROM"):
+        if os.environ.get(name):
+            config[name] = os.environ[name]
+    if os.environ.get("NOTIFY_SMTP_PORT"):
+        config["NOTIFY_SMTP_PORT"] = int(os.environ["NOTIFY_SMTP_PORT"])
+    if os.environ.get("NOTIFY_SMTP_STARTTLS"):
+        config["NOTIFY_SMTP_STARTTLS"] = os.environ["NOTIFY_SMTP_STARTTLS"] == "1"
+    if os.environ.get("NOTIFY_MANAGER_EMAILS"):
+        config["NOTIFY_MANAGER_EMAILS"] = tuple(a.strip() for a in os.environ["NOTIFY_MANAGER_EMAILS"].split(",")
+                                                if a.strip())
+    if os.environ.get("FIELDSYNC_MIN_APP_VERSION"):
+        # Read as text: the JSON reading of FIELDSYNC_* would turn "2.10" into the number 2.1.
+        config["MIN_APP_VERSION"] = os.environ["FIELDSYNC_MIN_APP_VERSION"].strip().strip('"')
     if os.environ.get("DEMO_PASSWORD"):
         config["DEMO_PASSWORD"] = os.environ["DEMO_PASSWORD"]
 

@@ -79,3 +79,9 @@ class Unsupported(DomainError):
     """A request this server cannot serve as asked (e.g. an old protocol version)."""
 
     code = "unsupported"
+
+
+class UpgradeRequired(DomainError):
+    """The client is too old for this server (e.g. an app below the minimum version)."""
+
+    code = "upgrade_required"

@@ -5,6 +5,8 @@ import sync.changelog  # noqa: F401, E402  (installs the change-log session hook
 from media.models import Blob, MediaTask, Photo, PhotoKind, Signature, SigningLink, Upload  # noqa: F401
 from server.accounts.models import AuthToken, Device, LoginFailure, Role, User  # noqa: F401
 from server.customers.models import Asset, Customer, ServiceContract, Site  # noqa: F401
+from server.demo.models import DemoState  # noqa: F401
+from server.dispatch.models import DispatchAction  # noqa: F401
 from server.idempotency import IdempotencyKey  # noqa: F401
 from server.jobs.models import (  # noqa: F401
     Adjustment,
@@ -15,6 +17,8 @@ from server.jobs.models import (  # noqa: F401
     JobStatus,
     PartUsage,
 )
+from server.notifications.models import Delivery, DeliveryAttempt, Notification, WebhookEndpoint  # noqa: F401
+from server.quality.models import FollowUpTask, SurveyAnswer, SurveyCampaign, SurveyInvitation  # noqa: F401
 from server.stock.models import (  # noqa: F401
     CountLine,
     CountSession,

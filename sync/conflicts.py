@@ -5,7 +5,11 @@ record's and a field it changes was changed on the server since (by someone
 else): the field's owner wins (on-site facts follow the technician;
 assignment, schedule, priority and cancellation follow the dispatcher) and
 the loser's value is kept here. A job cancelled or reassigned while its
-technician worked on it offline keeps the work and raises one too.
+technician worked on it offline raises one per job and clash ("episode"):
+every later operation of that technician on the job joins it with the
+device's latest values, so settling it with ``keep: device`` applies the
+device's final state. A former holder's values never replace the current
+holder's: they wait in the conflict.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from sync.models import SyncConflict
 from sync.registry import FieldError
 
 OPEN, RESOLVED = "open", "resolved"
+# One conflict per job and clash (episode), whatever the number of operations and pushes reporting it.
+WHILE_WORKED = ("cancelled_while_worked", "reassigned_while_worked")
 
 
 @dataclass
@@ -38,6 +44,7 @@ class ConflictDraft:
     version: int | None
     created_at: datetime
     id: uuid.UUID = field(default_factory=uuid.uuid4)
+    stored: bool = False  # an open conflict read back to join more of the same clash
 
     def row(self) -> dict:
         return {"id": self.id, "table_name": self.table, "record_id": self.record_id, "kind": self.kind,
@@ -78,7 +85,12 @@ def resolve(session: Session, conflict_id: uuid.UUID, *, keep: str, values: dict
     spec = registry.TABLES[conflict.table_name]
     # Fields whose kept side is not the one chosen get the other side's value
     # back; the assignment itself is the dispatcher's to change (reassign).
-    if keep in ("server", "device"):
+    if keep == "server" and conflict.kind in WHILE_WORKED:
+        # The cancellation or reassignment stands; the work done on site that was kept stays recorded.
+        chosen = {}
+    elif keep in ("server", "device"):
+        # A clash lists the device's final value of every field it changed: keeping the device's side
+        # applies its final state (a job finished offline: completed, with its report).
         chosen = {name: side[keep] for name, side in conflict.fields.items()
                   if side.get("kept") != keep and name != "technician_id"}
     else:
@@ -97,7 +109,8 @@ def resolve(session: Session, conflict_id: uuid.UUID, *, keep: str, values: dict
             errors[name] = [str(exc)]
     if errors:
         raise InvalidInput("some values are invalid", details={"fields": {"json": {"values": errors}}})
-    record = session.get(spec.model, registry.parse_key(spec, conflict.record_id)["id"])
+    # Locked: a push racing the settlement cannot compute the same next version.
+    record = session.get(spec.model, registry.parse_key(spec, conflict.record_id)["id"], with_for_update=True)
     if record is None and parsed:
         raise NotFound("the record is gone")
     for name, value in parsed.items():

@@ -34,10 +34,18 @@ def check_protocol(version) -> int:
         number = int(version)
     except (TypeError, ValueError):
         number = None
-    if number is None or not PROTOCOL_MIN <= number <= PROTOCOL_MAX:
+    details = {"minimum": PROTOCOL_MIN, "maximum": PROTOCOL_MAX, "received": version}
+    if number is not None and number > PROTOCOL_MAX:
+        # The app is newer than the server: updating the app would not help.
+        raise ProtocolUnsupported(
+            f"sync protocol {number} is newer than this server speaks (maximum {PROTOCOL_MAX}): "
+            "the server needs an update; the app should sync with a protocol it supports",
+            details={**details, "update": "server"},
+        )
+    if number is None or number < PROTOCOL_MIN:
         raise ProtocolUnsupported(
             f"sync protocol {version!r} is not supported: update the app (minimum {PROTOCOL_MIN}, "
             f"maximum {PROTOCOL_MAX})",
-            details={"minimum": PROTOCOL_MIN, "maximum": PROTOCOL_MAX, "received": version},
+            details={**details, "update": "app"},
         )
     return number

@@ -31,7 +31,7 @@ from server.technicians.models import Technician
 from sync import changelog, facts, registry
 from sync.conflicts import ConflictDraft
 from sync.memory import no_cyclic_gc
-from sync.models import SyncChange, SyncOp
+from sync.models import SyncChange, SyncConflict, SyncOp
 from sync.registry import CREATE, DELETE, DEVICE, SERVER, UPDATE, FieldError, to_wire
 from sync.registry import valid_uuids as _uuids
 from sync.scope import former_jobs
@@ -70,6 +70,9 @@ class Pusher:
     user_id: uuid.UUID
     device_id: uuid.UUID | None
     van_location_id: uuid.UUID | None
+    # Facts come back to the device with what the server added (protocol 1);
+    # a WatermelonDB device keeps its own copy (its next pull brings nothing).
+    own_facts: bool = False
 
 
 @dataclass
@@ -141,10 +144,22 @@ def _push(session: Session, pusher: Pusher, ops: list[Operation | InvalidOperati
         results[op.index] = outcome
         to_record.append((op, outcome))
     batch.write()
+    _rated(session, batch, now)
     _record_ops(session, pusher, to_record, now)
     for i, first in repeats:
         results[i] = _duplicate(results[first]) if results[first]["status"] != DUPLICATE else results[first]
     return PushResult(results=results, missing_blobs=batch.missing_blobs(valid))
+
+
+def _rated(session: Session, batch: _Batch, now: datetime) -> None:
+    """Sign-off ratings this push wrote: a bad one opens customer service's
+    follow-up and tells the managers, in this same transaction."""
+    changed = batch.updates.get("jobs") or {}
+    rated = [batch.rows[("jobs", record_id)] for record_id, columns in changed.items() if "customer_rating" in columns]
+    if rated:
+        from server.quality.surveys import on_job_ratings
+
+        on_job_ratings(session, rated, now=now)
 
 
 def _duplicate(outcome: dict) -> dict:
@@ -192,7 +207,9 @@ class _Batch:
         self.changes: dict[tuple[str, str], changelog.Pending] = {}
         self.conflicts: list[ConflictDraft] = []
         self.former: set[str] = set()
-        self.former_work: dict[str, ConflictDraft] = {}  # job -> the conflict its former holder's records join
+        # (job, kind) -> the one open conflict of this clash ("episode"): a job cancelled or reassigned while
+        # the technician worked on it offline gets one, however many operations and pushes report the work.
+        self.episodes: dict[tuple[str, str], ConflictDraft] = {}
         self.parts: set[str] = set()
         self.locations: set[str] = set()
         self.warranty: dict = {}  # job id -> under warranty (jobs with an asset), for part usages
@@ -278,6 +295,7 @@ class _Batch:
                 self.mine.add(row["id"].int)
         self.former = former_jobs(self.session, self.pusher.technician_id, sorted(
             str(row["id"]) for job_int, row in self.jobs.items() if job_int not in self.mine))
+        self._load_episodes()
         self._load_field_versions([(op.table, op.record_id) for op in ops if op.action in (UPDATE, DELETE)])
         part_keys = _uuids(part_ids)
         if part_keys:
@@ -292,6 +310,30 @@ class _Batch:
             from server.stock.ledger import warranty_for_jobs
 
             self.warranty = warranty_for_jobs(connection, usage_jobs)
+
+    def _load_episodes(self) -> None:
+        """The open while-worked conflicts this technician already has on the batch's jobs that left them
+        or were cancelled: later operations of the same clash join them instead of raising new ones."""
+        clashing = [str(row["id"]) for job_int, row in self.jobs.items()
+                    if job_int not in self.mine or row["status"] is JobStatus.cancelled]
+        if not clashing:
+            return
+        table = SyncConflict.__table__
+        # Rare (a clash): a plain statement. Locked, so an office settlement cannot race the merge.
+        for row in self.session.connection().execute(select(
+                table.c.id, table.c.record_id, table.c.kind, table.c.fields, table.c.op_id, table.c.device_id,
+                table.c.base_version, table.c.version, table.c.created_at).where(
+                table.c.table_name == "jobs", table.c.record_id.in_(clashing),
+                table.c.technician_id == self.pusher.technician_id, table.c.status == "open",
+                table.c.kind.in_(("cancelled_while_worked", "reassigned_while_worked")))
+                .order_by(table.c.created_at, table.c.id).with_for_update()):
+            (conflict_id, record_id, kind, fields, op_id, device_id, base_version, version, created_at) = row
+            draft = ConflictDraft(table="jobs", record_id=str(record_id), kind=kind, fields=dict(fields or {}),
+                                  op_id=op_id, device_id=device_id, technician_id=self.pusher.technician_id,
+                                  base_version=base_version, version=version, created_at=created_at,
+                                  id=conflict_id)
+            draft.stored = True
+            self.episodes.setdefault((draft.record_id, kind), draft)
 
     def _load_field_versions(self, keys: list[tuple[str, str]]) -> None:
         by_table = {table: [] for table in _VERSIONED}
@@ -313,24 +355,26 @@ class _Batch:
         if op.action not in spec.actions:
             raise _Rejected("action_not_allowed", f"{op.table} only take: {', '.join(sorted(spec.actions))}"
                             + (" (facts only add)" if spec.fact else ""))
-        values = self._parse(spec, op)
+        values, refused = self._parse(spec, op)
         if op.action == CREATE:
             return self._create(spec, op, values)
         if op.action == UPDATE:
-            return self._update(spec, op, values)
+            return self._update(spec, op, values, refused)
         return self._delete(spec, op)
 
-    def _parse(self, spec: registry.SyncTable, op: Operation) -> dict:
-        errors, values = {}, {}
+    def _parse(self, spec: registry.SyncTable, op: Operation) -> tuple[dict, dict]:
+        """The op's values, and (updates) the fields it may not write: those are
+        refused while the rest applies, never taking a valid field down with them."""
+        errors, values, refused = {}, {}, {}
         writable = spec.writable
         updating = op.action == UPDATE
         for name, raw in op.fields.items():
             parser = writable.get(name)
             if parser is None:
-                errors[name] = ["Not writable from a device."]
+                (refused if updating else errors)[name] = ["Not writable from a device."]
                 continue
             if updating and name in spec.create_only:
-                errors[name] = ["Set on create only."]
+                refused[name] = ["Set on create only."]
                 continue
             try:
                 values[name] = parser(raw)
@@ -341,15 +385,17 @@ class _Batch:
                 errors.setdefault(name, ["Required."])
         if errors:
             raise _Rejected("validation_error", "some fields are invalid", errors)
-        return values
+        if refused and not values:
+            raise _Rejected("not_writable", "none of these fields may be written from a device", refused)
+        return values, refused
 
     def _job_for(self, job_id) -> dict:
         # By the UUID's int: its hash and equality are C's, a UUID's are Python's.
         job = self.jobs.get(job_id.int) if type(job_id) is uuid.UUID else self.rows.get(("jobs", str(job_id)))
-        if job is None:
+        # Another technician's job answers exactly as an unknown one (REST's 404): a push never
+        # tells a device that a record it may not see exists.
+        if job is None or (job["id"].int not in self.mine and str(job["id"]) not in self.former):
             raise _Rejected("not_found", "no such job", {"job_id": ["Unknown job."]})
-        if job["id"].int not in self.mine and str(job["id"]) not in self.former:
-            raise _Rejected("out_of_scope", "this job is not yours")
         return job
 
     def _create(self, spec, op, values) -> dict:
@@ -407,7 +453,8 @@ class _Batch:
         # Facts come back to the device with what the server added (receipt
         # time, van, warranty); they can never be deleted, so nothing is
         # resurrected. Other records are exactly what the device sent.
-        self._log(spec, op.record_id, row, origin=None if spec.fact else self.pusher.device_id, versions=versions)
+        self._log(spec, op.record_id, row, origin=None if spec.fact and not self.pusher.own_facts
+                  else self.pusher.device_id, versions=versions)
         outcome = {"op_id": op.op_id, "status": APPLIED, "table": name, "id": op.record_id,
                    "version": row.get("version") or 1}
         if job is not None and job["id"].int not in self.mine:
@@ -416,19 +463,33 @@ class _Batch:
         return outcome
 
     def _former_work(self, job: dict, op: Operation) -> ConflictDraft:
-        """One ``reassigned_while_worked`` conflict per job and batch for what
-        its former technician created on it (parts used, photos, ...)."""
-        key = str(job["id"])
-        draft = self.former_work.get(key)
+        """What a former technician creates on a job (parts used, photos, ...) joins the job's one
+        ``reassigned_while_worked`` conflict of this hand-over."""
+        return self._episode(job, "reassigned_while_worked", op, {})
+
+    def _episode(self, job: dict, kind: str, op: Operation, fields: dict) -> ConflictDraft:
+        """The one conflict of this clash (job, kind, this technician, still open), with ``fields`` merged
+        in: each field keeps the server's value from when the clash was first recorded and takes the
+        device's latest value, so the conflict lists the device's final state."""
+        key = (str(job["id"]), kind)
+        draft = self.episodes.get(key)
         if draft is None:
-            draft = ConflictDraft(
-                table="jobs", record_id=key, kind="reassigned_while_worked",
-                fields={"technician_id": {"server": to_wire(job["technician_id"]),
-                                          "device": to_wire(self.pusher.technician_id), "kept": SERVER}},
-                op_id=op.op_id, device_id=self.pusher.device_id, technician_id=self.pusher.technician_id,
-                base_version=None, version=job["version"], created_at=self.now)
-            self.former_work[key] = draft
+            draft = ConflictDraft(table="jobs", record_id=key[0], kind=kind, fields={}, op_id=op.op_id,
+                                  device_id=self.pusher.device_id, technician_id=self.pusher.technician_id,
+                                  base_version=op.base_version, version=job["version"], created_at=self.now)
+            self.episodes[key] = draft
             self.conflicts.append(draft)
+        elif draft.stored and draft not in self.conflicts:
+            draft.fields = {name: dict(side) for name, side in draft.fields.items()}
+            self.conflicts.append(draft)
+        if kind == "reassigned_while_worked" and "technician_id" not in draft.fields:
+            draft.fields["technician_id"] = {"server": to_wire(job["technician_id"]),
+                                             "device": to_wire(self.pusher.technician_id), "kept": SERVER}
+        for name, side in fields.items():
+            earlier = draft.fields.get(name)
+            draft.fields[name] = side if earlier is None else {**side, "server": earlier["server"]}
+        draft.version = job["version"]
+        draft.device_id = self.pusher.device_id
         return draft
 
     def _existing(self, spec, op) -> dict:
@@ -436,19 +497,19 @@ class _Batch:
         if key in self.deleted:
             raise _Rejected("record_deleted", "this record has been deleted")
         row = self.rows.get(key)
-        if row is None:
-            raise _Rejected("not_found", "no such record")
-        if spec.name == "jobs":
-            self._job_for(row["id"])
-        else:
-            self._job_for(row["job_id"])
+        try:
+            if row is None:
+                raise _Rejected("not_found", "no such record")
+            self._job_for(row["id"] if spec.name == "jobs" else row["job_id"])
+        except _Rejected:
+            raise _Rejected("not_found", "no such record") from None  # unknown and not yours: one answer
         if op.base_version > row["version"]:
             raise _Rejected("invalid_base_version",
                             f"base_version {op.base_version} is ahead of the server's {row['version']}",
                             {"base_version": [f"At most {row['version']}."]})
         return row
 
-    def _update(self, spec, op, values) -> dict:
+    def _update(self, spec, op, values, refused=None) -> dict:
         row = self._existing(spec, op)
         key = (spec.name, op.record_id)
         versions = self.field_versions.setdefault(key, {})
@@ -463,26 +524,27 @@ class _Batch:
             current = row.get(name)
             if current == value:
                 continue
-            if is_job and name == "status" and (cancelled or former):
-                # The dispatcher's cancellation or reassignment stands; the
-                # work done on site is kept (below) and the clash recorded.
+            if former or (cancelled and name == "status"):
+                # On-site facts follow the technician who holds the job: a former holder's values never
+                # replace the current holder's, and the dispatcher's cancellation stands. The device's
+                # values go to the conflict record for a dispatcher to decide.
                 lost[name] = {"server": to_wire(current), "device": to_wire(value), "kept": SERVER}
                 continue
             seen = versions.get(name)
             server_changed = bool(seen) and seen[0] > op.base_version and seen[1] != self.device
             if not server_changed:
                 changes[name] = value
+                if cancelled:  # the work done on a cancelled job is kept, and listed in its conflict
+                    lost[name] = {"server": to_wire(current), "device": to_wire(value), "kept": DEVICE}
                 continue
             winner = spec.owner(name)
             lost[name] = {"server": to_wire(current), "device": to_wire(value), "kept": winner}
             if winner == DEVICE:
                 changes[name] = value
-        if cancelled and (changes or lost):
-            kind = "cancelled_while_worked"
-        elif former:
+        if former:
             kind = "reassigned_while_worked"
-            lost["technician_id"] = {"server": to_wire(row["technician_id"]),
-                                     "device": to_wire(self.pusher.technician_id), "kept": SERVER}
+        elif cancelled and (changes or lost):
+            kind = "cancelled_while_worked"
         elif lost:
             kind = "field_conflict"
         if changes:
@@ -495,18 +557,25 @@ class _Batch:
                 pass  # created in this batch: the insert carries the final state
             else:
                 self.updates[spec.name].setdefault(op.record_id, set()).update(changes, {"version", "updated_at"})
-        plain = not lost and kind is None and op.base_version == before_version
+        # Refused fields: the device's copy holds values the server does not, so
+        # the record goes back to it (a change not marked as its own).
+        plain = not lost and kind is None and op.base_version == before_version and not refused
         # Applied over changes the device has not seen: its copy is not the
         # server's new version, so it keeps its base version; the merged record
         # reaches it on the next pull (it is not marked as the device's own write).
         outcome = {"op_id": op.op_id, "status": APPLIED, "table": spec.name, "id": op.record_id,
                    "version": row["version"] if plain else op.base_version}
         self._log(spec, op.record_id, row, origin=self.pusher.device_id if plain else None, versions=versions)
-        if kind is not None:
+        if refused:
+            outcome["refused"] = refused
+        if kind == "field_conflict":
             draft = ConflictDraft(table=spec.name, record_id=op.record_id, kind=kind, fields=lost, op_id=op.op_id,
                                   device_id=self.pusher.device_id, technician_id=self.pusher.technician_id,
                                   base_version=op.base_version, version=row["version"], created_at=self.now)
             self.conflicts.append(draft)
+            outcome.update(status=MERGED, conflict_id=str(draft.id))
+        elif kind is not None:
+            draft = self._episode(row, kind, op, lost)
             outcome.update(status=MERGED, conflict_id=str(draft.id))
         return outcome
 
@@ -562,7 +631,12 @@ class _Batch:
         if self.conflicts:
             from sync.models import SyncConflict
 
-            bulk_insert(connection, SyncConflict.__table__, [c.row() for c in self.conflicts])
+            table = SyncConflict.__table__
+            bulk_insert(connection, table, [c.row() for c in self.conflicts if not c.stored])
+            for draft in self.conflicts:
+                if draft.stored:  # an open conflict of the same clash, now with this push's work
+                    connection.execute(table.update().where(table.c.id == draft.id).values(
+                        fields=draft.fields, version=draft.version, device_id=draft.device_id))
         changelog.record_complete(session, self.changes)
 
     def missing_blobs(self, ops: list[Operation]) -> list[str]:
@@ -626,6 +700,7 @@ _MOVE_TECHNICIAN = CompiledQuery(lambda dialect: _technicians.update().where(
     last_latitude=bindparam("latitude"), last_longitude=bindparam("longitude"), last_position_at=bindparam("at"),
     version=_technicians.c.version + 1))
 _FIELD_VERSIONS = CompiledQuery(_field_versions)
+
 _WHOLE = {name: _whole_rows_query(spec) for name, spec in registry.TABLES.items() if spec.actions}
 _PARTS = CompiledQuery(lambda dialect: select(Part.__table__.c.id).where(in_param(Part.__table__.c.id, "ids", dialect)))
 _LOCATIONS = CompiledQuery(lambda dialect: select(StockLocation.__table__.c.id).where(

@@ -40,6 +40,14 @@ class FieldError(ValueError):
 
 
 # ---- value parsers: wire value -> Python value (raise FieldError) ----------
+# Each parser carries ``json_schema``: what it accepts, as OpenAPI 3.0 states
+# it. The push's operation shapes in the API document are built from these
+# (operation_schemas below), so the document cannot drift from the parsers.
+
+def _described(parse, schema: dict, nullable: bool = False):
+    parse.json_schema = {**schema, "nullable": True} if nullable else schema
+    return parse
+
 
 def _text(max_length: int | None = None, required: bool = False) -> Callable[[Any], Any]:
     def parse(value):
@@ -54,7 +62,10 @@ def _text(max_length: int | None = None, required: bool = False) -> Callable[[An
         if required and not value.strip():
             raise FieldError("may not be empty")
         return value
-    return parse
+    schema = {"type": "string"} | ({"maxLength": max_length} if max_length is not None else {})
+    if required:
+        schema["pattern"] = r"\S"  # not blank
+    return _described(parse, schema, nullable=not required)
 
 
 def _datetime(value):
@@ -95,7 +106,7 @@ def _uuid(required: bool = False):
             return _uuid_text(value) if type(value) is str else uuid.UUID(str(value))
         except ValueError:
             raise FieldError("not a UUID") from None
-    return parse
+    return _described(parse, {"type": "string", "format": "uuid"}, nullable=not required)
 
 
 @lru_cache(maxsize=4096)
@@ -114,7 +125,8 @@ def _number(low: float | None = None, high: float | None = None, required: bool 
         if (low is not None and value < low) or (high is not None and value > high):
             raise FieldError(f"must be between {low} and {high}")
         return float(value)
-    return parse
+    bounds = {k: v for k, v in (("minimum", low), ("maximum", high)) if v is not None}
+    return _described(parse, {"type": "number", **bounds}, nullable=not required)
 
 
 def _positive_int(value):
@@ -144,7 +156,9 @@ def _enum(cls: type[enum.Enum], required: bool = False, refused: tuple = ()):
         if member in refused:
             raise FieldError(f"{member.value!r} cannot be set from a device")
         return member
-    return parse
+    values = [m.value for m in cls if m not in refused]
+    return _described(parse, {"type": "string", "enum": values + ([] if required else [None])},
+                      nullable=not required)
 
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -164,6 +178,15 @@ def _string_list(value):
     if len(value) > 1000:
         raise FieldError("too many items")
     return value
+
+
+_described(_datetime, {"type": "string", "format": "date-time",
+                       "description": "ISO 8601 with an offset (UTC: Z), 1970-2200."}, nullable=True)
+_described(_positive_int, {"type": "integer", "minimum": 1, "maximum": 1_000_000})
+_described(_bool_or_none, {"type": "boolean"}, nullable=True)
+_described(_sha256, {"type": "string", "pattern": _SHA256.pattern, "description": "Lowercase hex SHA-256."})
+_described(_string_list, {"type": "array", "maxItems": 1000, "items": {"type": "string", "maxLength": 64}},
+           nullable=True)
 
 
 def _finite(value, low, high) -> bool:
@@ -189,6 +212,17 @@ def _strokes(value):
     if not all(_point(p) for s in value for p in s):
         raise FieldError("each point is {x, y, t?, p?}: x, y 0-100000, t whole milliseconds >= 0, p 0-1")
     return value
+
+
+_POINT = {"type": "object", "required": ["x", "y"], "additionalProperties": False, "properties": {
+    "x": {"type": "number", "minimum": 0, "maximum": 100_000},
+    "y": {"type": "number", "minimum": 0, "maximum": 100_000},
+    "t": {"type": "integer", "minimum": 0, "maximum": 2 ** 53 - 1, "nullable": True,
+          "description": "Milliseconds since the first point."},
+    "p": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True, "description": "Pressure."}}}
+_described(_strokes, {"type": "array", "minItems": 1, "maxItems": 200,
+                      "description": "Strokes, each a list of points; at most 20,000 points in all.",
+                      "items": {"type": "array", "minItems": 1, "maxItems": 5000, "items": _POINT}})
 
 
 # ---- wire rendering: Python value -> JSON value ------------------------------
@@ -377,4 +411,58 @@ def valid_uuids(texts) -> list[uuid.UUID]:
             out.append(text if isinstance(text, uuid.UUID) else uuid.UUID(str(text)))
         except (TypeError, ValueError):
             continue
+    return out
+
+
+# ---- the push's operation shapes, for the API document ----------------------
+
+def operation_schema_name(table: SyncTable) -> str:
+    return "".join(part.title() for part in table.name.split("_")) + "Operation"
+
+
+def operation_schemas() -> dict[str, dict]:
+    """One OpenAPI schema per table a device may write, named by
+    :func:`operation_schema_name`: its actions, writable fields with their
+    types and enums (from the parsers), required and create-only fields."""
+    out = {}
+    for table in TABLES.values():
+        if not table.actions:
+            continue
+        actions = [a for a in (CREATE, UPDATE, DELETE) if a in table.actions]
+        properties = {}
+        for name, parse in table.writable.items():
+            schema = dict(getattr(parse, "json_schema", {}))  # tests/test_sync_op_shapes.py: none lack one
+            notes = [n for n, on in (("required on create", name in table.required),
+                                     ("create only", name in table.create_only)) if on]
+            if table.fact:
+                notes.append("a fact: written once, never changed")
+            if notes:
+                schema["description"] = "; ".join([schema["description"]] if "description" in schema else []
+                                                  + notes) + "."
+            properties[name] = schema
+        required = sorted(table.required)
+        fields_doc = ("Changed fields only (update); every required field (create)" if UPDATE in table.actions
+                      else "The record's fields")
+        out[operation_schema_name(table)] = {
+            "type": "object",
+            "description": f"An operation on `{table.name}`: {', '.join(actions)}."
+                           + (" Required fields on create: " + ", ".join(required) + "." if required else ""),
+            "required": ["op_id", "table", "id", "action"],
+            "additionalProperties": False,
+            "properties": {
+                "op_id": {"type": "string", "format": "uuid",
+                          "description": "Made by the device; the key of exactly-once."},
+                "table": {"type": "string", "enum": [table.name]},
+                "id": {"type": "string", "format": "uuid",
+                       "description": "The record's UUID (made by the device on create)."},
+                "action": {"type": "string", "enum": actions},
+                "base_version": {"type": "integer", "minimum": 1, "nullable": True,
+                                 "description": "The version the edit was made from: required for update and "
+                                                "delete, absent on create."},
+                "fields": {"type": "object", "additionalProperties": False, "properties": properties,
+                           "description": fields_doc + "."},
+                "device_time": {"type": "string", "format": "date-time", "nullable": True,
+                                "description": "The device's clock: recorded, never trusted."},
+            },
+        }
     return out

@@ -1,22 +1,29 @@
 """The WatermelonDB sync protocol, mapped onto the same engine.
 
-WatermelonDB apps call ``synchronize()`` with a ``pullChanges`` and a
-``pushChanges`` that talk to two endpoints; they sync unchanged with these:
+WatermelonDB apps call ``synchronize()`` with default settings and a
+``pullChanges`` / ``pushChanges`` that talk to two endpoints (the glue is
+in ``sync/README.md``):
 
 - pull: ``{"changes": {table: {"created": [raw], "updated": [raw], "deleted": [id]}}, "timestamp": N}``.
   ``timestamp`` is the change-log position (monotonic, from the server,
   never a clock), handed back as ``last_pulled_at``. The whole scope's
   changes come in one answer (the protocol has no pages), tombstones
   included, with the same scope and retention rules as FieldSync's pull.
+  ``created`` holds the records new to the device (see :func:`_classifier`),
+  ``updated`` those it holds, so the client's default settings log nothing.
 - push: ``{table: {"created": [raw], "updated": [raw], "deleted": [id]}}``
   becomes engine operations: creates, updates of the columns named in
   ``_changed`` (from the record's ``version``, which pulls send), deletes.
   Exactly once without op ids in the protocol: each operation's id is a
   UUIDv5 of the device, ``last_pulled_at`` and the change itself, so a
-  retried push replays the same ids and changes nothing. As the protocol
-  asks, a push applies entirely or not at all: one rejected change rolls the
-  batch back and the answer names it. Conflicts are merged by the engine's
-  per-field rules (and recorded) rather than refused.
+  retried push replays the same ids and changes nothing. Each record stands
+  on its own: one the engine refuses is named in ``experimentalRejectedIds``
+  (the device keeps it unsynced; ``rejected`` says why) and the rest apply.
+  Parts of a change a device may not make (fields it may not write, deleting
+  a record that cannot be deleted) are refused while the rest applies, listed
+  in ``refused``, and the record is sent back by the next pull as the server
+  holds it, so device and server agree again. Conflicts are merged by the
+  engine's per-field rules (and recorded) rather than refused.
 
 Raw values: date-times are milliseconds since the epoch (WatermelonDB's
 ``@date``), JSON lists and objects are JSON text (``@json``), everything
@@ -28,17 +35,24 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync import registry
+from server.bulk import in_set
+from server.jobs.models import Job
+from server.tickets.models import Ticket
+from sync import changelog, registry
+from sync.models import SyncChange
 from sync.pull import MAX_LIMIT, Cursor, pull
-from sync.push import DELETE, InvalidOperation, Operation, Pusher, PushResult, push
+from sync.push import DELETE, REJECTED, InvalidOperation, Operation, Pusher, push
 
 NAMESPACE = uuid.UUID("6f7a2b1e-51c4-4c39-9d55-8f1b8a0e7c21")
 _META = {"id", "_status", "_changed", "version"}
+# In a change row's field versions: the version at which a refused write was put back.
+RESTORED = "_restored"
 
 
 def _datetime_columns(spec: registry.SyncTable) -> set[str]:
@@ -67,20 +81,123 @@ def pull_changes(session: Session, *, technician_id: uuid.UUID, device_id: uuid.
     changes: dict[str, dict[str, list]] = {
         name: {"created": [], "updated": [], "deleted": []} for name in registry.TABLES}
     timestamp = 0
+    received = []
     while True:
         page = pull(session, technician_id=technician_id, device_id=device_id, cursor=cursor, limit=MAX_LIMIT)
-        for change in page.changes:
-            bucket = changes[change.table]
-            if change.deleted:
-                bucket["deleted"].append(change.id)
-            else:
-                kind = "created" if first else "updated"
-                bucket[kind].append(_raw(registry.TABLES[change.table], change.id, change.version, change.fields))
+        received.extend(page.changes)
         timestamp = page.position
         if not page.has_more:
             break
         cursor = page.next_cursor
+    is_new = (lambda _change: True) if first else _classifier(session, technician_id, int(last_pulled_at), received)
+    for change in received:
+        bucket = changes[change.table]
+        if change.deleted:
+            bucket["deleted"].append(change.id)
+        else:
+            kind = "created" if is_new(change) else "updated"
+            bucket[kind].append(_raw(registry.TABLES[change.table], change.id, change.version, change.fields))
     return {"changes": changes, "timestamp": timestamp}
+
+
+def _restored(session: Session, received: list) -> set[tuple[str, str]]:
+    """Records among these whose latest change is a refused write put back
+    (:func:`restore`): the device holds them."""
+    wanted: dict[str, list[str]] = {}
+    for change in received:
+        if not change.deleted and registry.TABLES[change.table].versioned:
+            wanted.setdefault(change.table, []).append(change.id)
+    found = set()
+    for table, ids in wanted.items():
+        for record_id, version, field_versions in session.execute(
+                select(SyncChange.record_id, SyncChange.version, SyncChange.field_versions)
+                .where(SyncChange.table_name == table, in_set(session, SyncChange.record_id, ids))):
+            if ((field_versions or {}).get(RESTORED) or [None])[0] == version:
+                found.add((table, record_id))
+    return found
+
+
+def restore(session: Session, table: str, record_id: str, device_id) -> None:
+    """Send a record back to devices as it is (a device's refused write is
+    undone by its next pull), marked so its pull files it under ``updated``."""
+    queued = session.info.get(changelog.PENDING, {}).get((table, record_id))
+    if queued is not None:  # changed by this push as well: that change goes back to it
+        queued.origin = None
+        return
+    spec = registry.TABLES.get(table)
+    row = session.execute(select(SyncChange).where(SyncChange.table_name == table,
+                                                   SyncChange.record_id == record_id)).scalar_one_or_none()
+    if spec is None or row is None or row.deleted or not spec.versioned:
+        changelog.touch(session, table, record_id)  # facts: new to the device again
+        return
+    versions = {**(row.field_versions or {}), RESTORED: [row.version, str(device_id) if device_id else None]}
+    changelog.record(session, changelog.Pending(
+        table, record_id, version=row.version, scope=(row.scope_job, row.scope_location, row.scope_technician),
+        field_versions=versions, complete=True))
+
+
+def _classifier(session: Session, technician_id: uuid.UUID, since: int, received: list):
+    """Which changes after ``since`` are records new to the device (WatermelonDB's
+    ``created``) rather than records it holds (``updated``).
+
+    The change log keeps one row per record, so what the device held at
+    ``since`` is worked out from the jobs: a job it holds is one of the
+    technician's jobs that did not arrive after ``since`` (created, or
+    assigned to them, at its latest change after ``since``); it holds those
+    jobs' tickets, customers, sites and assets, a job-scoped record of a job
+    it holds unless the record was created after ``since`` (version 1), and
+    catalogue records and spare units older than that. Facts that change
+    after ``since`` are new (facts never change; the device's own come not
+    back). Stock levels are always ``updated``. What this cannot tell (the
+    client then logs and does the right thing anyway): a job assigned after
+    ``since`` and changed again before the pull, a ticket's new site or asset
+    while the device held the ticket, a van's levels after a van change.
+    """
+    rows = session.execute(
+        select(Job.id, Job.version, Ticket.id, Ticket.customer_id, Ticket.site_id, Ticket.asset_id)
+        .join(Ticket, Ticket.id == Job.ticket_id).where(Job.technician_id == technician_id)).all()
+    arrived: set[str] = set()
+    if rows:
+        versions = {str(row[0]): row[1] for row in rows}
+        for record_id, field_versions in session.execute(
+                select(SyncChange.record_id, SyncChange.field_versions)
+                .where(SyncChange.table_name == "jobs", SyncChange.position > since,
+                       in_set(session, SyncChange.record_id, sorted(versions)))):
+            field_versions = field_versions or {}
+            assigned = (field_versions.get("technician_id") or [None])[0]
+            version = versions.get(record_id)
+            if (field_versions.get(RESTORED) or [None])[0] == version:
+                continue
+            if version == 1 or (assigned is not None and assigned >= version):
+                arrived.add(record_id)
+    held = {"jobs": set(), "tickets": set(), "customers": set(), "sites": set(), "assets": set()}
+    for job_id, _version, ticket_id, customer_id, site_id, asset_id in rows:
+        if str(job_id) in arrived:
+            continue
+        held["jobs"].add(str(job_id))
+        held["tickets"].add(str(ticket_id))
+        held["customers"].add(str(customer_id))
+        held["sites"].add(str(site_id))
+        if asset_id is not None:
+            held["assets"].add(str(asset_id))
+    held_jobs = held["jobs"]
+    restored = _restored(session, received)
+
+    def is_new(change) -> bool:
+        table = change.table
+        if (table, change.id) in restored:
+            return False
+        if table in held:
+            return change.id not in held[table]
+        spec = registry.TABLES[table]
+        if spec.scope == "job":
+            job_id = (change.fields or {}).get("job_id")
+            return str(job_id) not in held_jobs or not spec.versioned or change.version == 1
+        if spec.fact:
+            return True
+        return spec.versioned and change.version == 1
+
+    return is_new
 
 
 def _wire_value(spec: registry.SyncTable, name: str, value):
@@ -121,7 +238,8 @@ def to_operations(session: Session, pusher: Pusher, changes: dict, last_pulled_a
                     record = {**record, "id": str(uuid.UUID(str(record["id"])))}
                 except ValueError:
                     ops.append(InvalidOperation(len(ops), None, f"{table}: ids are UUIDs (set WatermelonDB's id "
-                                                "generator to make UUIDs)", {"id": ["Not a UUID."]}, table=table))
+                                                "generator to make UUIDs)", {"id": ["Not a UUID."]}, table=table,
+                                                record_id=str(record["id"])[:80]))
                     continue
                 writable = spec.writable if spec is not None else {}
                 action = listed_as
@@ -134,11 +252,13 @@ def to_operations(session: Session, pusher: Pusher, changes: dict, last_pulled_a
                     action, record = "update", {**record, "version": known}
                 if action == "create":
                     names = [n for n in record if n not in _META and n in writable]
+                elif record.get("_changed"):
+                    # Every changed column goes to the engine, which applies those a device may write
+                    # and refuses the others visibly (the record then comes back as the server has it).
+                    names = [n for n in str(record["_changed"]).split(",") if n and n not in _META]
                 else:
-                    changed = record.get("_changed")
-                    names = ([n for n in str(changed).split(",") if n] if changed
-                             else [n for n in record if n not in _META])
-                    names = [n for n in names if n in writable and n not in spec.create_only]
+                    names = [n for n in record if n not in _META and n in writable
+                             and n not in getattr(spec, "create_only", ())]
                 fields = {n: _wire_value(spec, n, record.get(n)) for n in names} if spec else {}
                 base = record.get("version") if action == "update" else None
                 ops.append(Operation(index=len(ops), op_id=_op_id(pusher.device_id, last_pulled_at, table, action,
@@ -151,13 +271,16 @@ def to_operations(session: Session, pusher: Pusher, changes: dict, last_pulled_a
     for table, record_id in deletes:
         spec = registry.TABLES.get(table)
         version = None
-        if spec is not None and spec.versioned:
+        if spec is not None and spec.key_columns == ("id",):
+            # Unversioned records (facts) too: deleting one is refused, and the device gets it back.
+            column = spec.table.c.version if spec.versioned else spec.table.c.id
             try:
-                version = session.scalar(select(spec.table.c.version).where(spec.table.c.id == uuid.UUID(record_id)))
+                version = session.scalar(select(column).where(spec.table.c.id == uuid.UUID(record_id)))
             except ValueError:
                 version = None
         if version is None:
             continue  # deleting what the server does not have: nothing to do
+        version = version if spec.versioned else 1
         ops.append(Operation(index=len(ops), op_id=_op_id(pusher.device_id, last_pulled_at, table, DELETE, record_id),
                              table=table, record_id=record_id, action=DELETE, base_version=version, fields={}))
     return ops
@@ -184,16 +307,33 @@ def _existing_versions(session: Session, changes: dict) -> dict[tuple[str, str],
     return found
 
 
-def push_changes(session: Session, pusher: Pusher, changes: dict, *, last_pulled_at, now) -> PushResult:
-    """Apply a WatermelonDB push through the engine. The caller commits only
-    when :func:`failures` is empty (the protocol's all-or-nothing)."""
-    return push(session, pusher, to_operations(session, pusher, changes, last_pulled_at), now=now)
-
-
-def failures(result: PushResult) -> list[dict]:
-    out = []
+def push_changes(session: Session, pusher: Pusher, changes: dict, *, last_pulled_at, now) -> dict:
+    """Apply a WatermelonDB push through the engine; the answer's body. Each
+    record stands on its own: the caller commits whatever the answer says."""
+    pusher = replace(pusher, own_facts=True)
+    result = push(session, pusher, to_operations(session, pusher, changes, last_pulled_at), now=now)
+    rejected_ids: dict[str, list[str]] = {}
+    rejected, refused = [], []
     for r in result.results:
         outcome = r.get("outcome") or r
-        if outcome["status"] == "rejected":
-            out.append(outcome)
-    return out
+        table, record_id = outcome.get("table") or "", outcome.get("id") or ""
+        if outcome["status"] == REJECTED:
+            error = outcome["error"]
+            entry = {"table": table, "id": record_id, "code": error["code"], "message": error["message"]}
+            if error.get("fields"):
+                entry["fields"] = error["fields"]
+            if error["code"] in ("action_not_allowed", "not_writable"):
+                # A delete of what cannot be deleted (a fact), or an update of nothing a device may write:
+                # the device takes its change as synced, and the next pull puts the server's record back.
+                restore(session, table, record_id, pusher.device_id)
+                refused.append(entry)
+            else:
+                rejected.append(entry)
+                if record_id:
+                    rejected_ids.setdefault(table, []).append(record_id)
+        elif outcome.get("refused"):
+            refused.append({"table": table, "id": record_id, "code": "not_writable",
+                            "message": "fields a device may not write were refused; the rest applied",
+                            "fields": outcome["refused"]})
+    return {"ok": True, "experimentalRejectedIds": rejected_ids, "rejected": rejected, "refused": refused,
+            "missing_blobs": result.missing_blobs}

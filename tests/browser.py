@@ -230,6 +230,15 @@ class Browser:
                 self._cond.wait(left)
             return self._paused.pop(0)["params"]
 
+    def screenshot(self, path: Path) -> Path:
+        """The page as a PNG (kept as a test artefact: tests/artefacts/ unless FIELDSYNC_ARTEFACTS says where)."""
+        import base64
+
+        data = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(data["data"]))
+        return path
+
     def log_tail(self, size: int = 2000) -> str:
         try:
             return self.log_path.read_bytes()[-size:].decode("utf-8", "replace")

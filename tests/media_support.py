@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import socket
+import subprocess
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -183,3 +187,56 @@ def noisy_jpeg(width=1600, height=1200, seed=1, quality=92) -> bytes:
 
     image = Image.frombytes("RGB", (width, height), random.Random(seed).randbytes(width * height * 3))
     return jpeg_bytes(image=image, quality=quality)
+
+
+# --- the app served as `make run` serves it (gunicorn, deploy/gunicorn.conf.py) -------------------
+
+class Gunicorn:
+    """gunicorn with the production settings on a free 127.0.0.1 port, on the
+    test's database and media folder; ``env`` adds FIELDSYNC_* settings."""
+
+    def __init__(self, app, *, env: dict | None = None, workers: int = 1):
+        import os
+        import sys
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        import tempfile
+
+        root = Path(__file__).resolve().parent.parent
+        self.log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+        environment = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+                       "FIELDSYNC_SECRET_KEY": app.config["SECRET_KEY"], "FIELDSYNC_LOG_LEVEL": "WARNING",
+                       "FIELDSYNC_MEDIA_ROOT": app.config["MEDIA_ROOT"], **(env or {})}
+        self.process = subprocess.Popen(  # noqa: S603  (our own gunicorn and config, no user input)
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", str(root / "deploy" / "gunicorn.conf.py"),
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "wsgi:app"],
+            cwd=root, env=environment, stdout=self.log, stderr=self.log)
+        self.url = f"http://127.0.0.1:{self.port}"
+        import requests
+
+        for _ in range(300):
+            try:
+                requests.get(self.url + "/healthz", timeout=5)
+                return
+            except requests.RequestException:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not start: {self.output()[-3000:]}")
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)

@@ -1,12 +1,12 @@
 """The technician's handheld (/app/) in a real headless Chromium: the built
 bundle under its Content-Security-Policy, WatermelonDB on IndexedDB, syncing
 with the real server; the network cut with DevTools network emulation.
-Screenshots at 360x780 go to tests/artifacts/handheld/ (git-ignored)."""
+Screenshots at 360x780 are kept in tests/artefacts/handheld/ (FIELDSYNC_ARTEFACTS; git-ignored)."""
 
 from __future__ import annotations
 
-import base64
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from tests import factories as f
 from tests.browser import Browser, chromium_path
 from tests.conftest import tool_missing
 
-ARTIFACTS = Path(__file__).parent / "artifacts" / "handheld"
+ARTEFACTS = Path(os.environ.get("FIELDSYNC_ARTEFACTS") or Path(__file__).parent / "artefacts") / "handheld"
 
 
 def release_db():
@@ -104,9 +104,7 @@ def unexpected_errors(browser):
 
 
 def screenshot(browser, name):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    data = browser.send("Page.captureScreenshot", {"format": "png"}, session=True)["data"]
-    (ARTIFACTS / f"{name}.png").write_bytes(base64.b64decode(data))
+    browser.screenshot(ARTEFACTS / f"{name}.png")
 
 
 def test_sign_in_first_sync_and_job_list_offline(app, live_server, make_browser, visit):

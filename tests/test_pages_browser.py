@@ -107,7 +107,7 @@ def test_dispatch_page_assigns_the_preselected_technician_and_stock(app, client,
 
     browser.evaluate("document.getElementById('assign').click()")
     browser.wait_for("document.getElementById('flash').className.includes('ok')")
-    assert "Assigned" in browser.evaluate("document.getElementById('flash').textContent")
+    assert "已派工" in browser.evaluate("document.getElementById('flash').textContent")
     db.session.expire_all()
     job = db.session.query(Job).filter_by(ticket_id=ticket).one()
     assert job.technician_id == scene["near"]
@@ -132,7 +132,8 @@ def test_dispatch_page_shows_why_an_assign_was_refused(app, client, live_server,
     browser.evaluate("document.getElementById('assign').click()")
     text = browser.wait_for("!document.getElementById('assign-error').hidden && "
                             "document.getElementById('assign-error').textContent")
-    assert "Not assigned" in text and "already been dispatched" in text and "ticket_already_dispatched" in text
+    # Chinese first: the catalogue's text for the code (server/i18n), and the code itself for support
+    assert "Not assigned" in text and "工单已派工" in text and "ticket_already_dispatched" in text
     db.session.expire_all()
     assert db.session.query(Job).filter_by(ticket_id=ticket).count() == 1
     release_db()
@@ -182,7 +183,7 @@ def test_warehouse_pages_show_levels_and_download_the_reconciliation_csv(app, cl
     browser.goto(f"{live_server}/stock?part=FILTER-3")
     visible = browser.evaluate("[...document.querySelectorAll('#nav a')].filter((a) => !a.hidden)"
                                ".map((a) => a.textContent)")
-    assert "库存 Stock" in visible and "同步冲突 Sync conflicts" not in visible  # not for warehouse staff
+    assert "库存" in visible and "同步冲突" not in visible  # not for warehouse staff
     browser.wait_for("document.querySelectorAll('#levels tbody tr').length === 2 && "
                      "document.querySelector('#levels tbody').textContent.includes('VAN-07') && "
                      "document.querySelector('#levels tbody').textContent.includes('WH-BJ-01')")
@@ -190,7 +191,7 @@ def test_warehouse_pages_show_levels_and_download_the_reconciliation_csv(app, cl
     assert any("WH-BJ-01" in r and "7" in r for r in rows) and any("VAN-07" in r and "-1" in r for r in rows)
     browser.evaluate("[...document.querySelectorAll('#levels tbody tr')].find((r) => r.textContent.includes('VAN-07'))"
                      ".querySelector('button').click()")  # the ledger behind a level
-    assert "consumed-1" in browser.wait_for("document.querySelector('#levels tbody table') && "
+    assert "消耗-1" in browser.wait_for("document.querySelector('#levels tbody table') && "
                                             "document.querySelector('#levels tbody table').textContent")
 
     browser.goto(f"{live_server}/stock?location=van-07")  # a location by its code, as typed

@@ -50,8 +50,24 @@ def test_unsigned_report_pdf(client, setup):
     text, _ = _text(response.data)
     for expected in ("作业报告书", "上海浦东酒店", "主楼机房", "CH-200", "保修期内", setup["ticket"].reference,
                      "冷水机组不制冷", "王师傅", "更换压缩机阀门", "阀门老化漏气", "更换新阀门并试机两小时",
-                     "冷媒压力", "1.6", "MPa", "P-7788", "压缩机阀门", "V-001", "未签字", "2026-11-20 01:30:00 UTC"):
-        assert expected in text, expected
+                     "冷媒压力", "1.6", "MPa", "P-7788", "压缩机阀门", "V-001", "未签字",
+                     "2026-11-20 09:30", "2026-11-20 12:00"):
+        assert expected in text, expected  # times in the company's zone (Shanghai, UTC+8)
+    assert "UTC" not in text and "T01:30" not in text and str(setup["job"].id) not in text
+
+
+def test_the_pdf_reads_in_chinese_by_default_and_in_english_when_asked(client, setup):
+    job = setup["job"]
+    job.customer_rating = "satisfied"
+    job.customer_opinion = "服务很好"
+    db.session.commit()
+    text, _ = _text(client.get(f"/api/v1/jobs/{job.id}/report.pdf", headers=setup["auth"]).get_data())
+    assert "评价" in text and "满意" in text and "satisfied" not in text and "Work report" not in text
+    assert "报修 · 冷水机组不制冷" in text  # the category's label, not its stored value
+    english = client.get(f"/api/v1/jobs/{job.id}/report.pdf?lang=en", headers=setup["auth"])
+    text, _ = _text(english.get_data())
+    assert "Work report" in text and "Rating" in text and "Satisfied" in text and "Under warranty" in text
+    assert "满意" not in text and "2026-11-20 09:30" in text
 
 
 def test_signed_report_pdf_with_photos_and_evidence(client, setup, app):
@@ -77,7 +93,9 @@ def test_signed_report_pdf_with_photos_and_evidence(client, setup, app):
     job.work_done = "改写后的工作内容"
     db.session.commit()
     text, _ = _text(client.get(f"/api/v1/jobs/{job.id}/report.pdf", headers=auth).get_data())
-    assert "无效" in text and "NOT VALID" in text
+    assert "无效" in text
+    text, _ = _text(client.get(f"/api/v1/jobs/{job.id}/report.pdf?lang=en", headers=auth).get_data())
+    assert "NOT VALID" in text
 
 
 def test_other_technicians_cannot_get_the_pdf(client, setup):

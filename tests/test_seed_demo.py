@@ -97,3 +97,41 @@ def test_seed_demo_builds_what_it_promises(app, client, runner, seeded, backend)
         empty_all_tables(app)
         assert runner.invoke(args=["seed-demo"]).exit_code == 0
         assert fingerprint() == first
+
+
+def test_demo_clocks_stay_believable_on_a_later_day(app, runner, seeded):
+    """Started two days after seeding, the demo's open tickets are as late as they were on the day,
+    not all red: seed-demo --refresh (make run) moves every time and date forward."""
+    from datetime import timedelta
+
+    from server.db import utcnow
+    from server.demo.models import DemoState
+    from server.demo.rebase import rebase
+
+    def late_on_site(now):
+        return count(Ticket, Ticket.on_site_at.is_(None), Ticket.on_site_due_at < now,
+                     Ticket.status.in_(["new", "acknowledged", "dispatched"]))
+
+    seeded_at = db.session.get(DemoState, 1).as_of
+    open_tickets = count(Ticket, Ticket.status.in_(["new", "acknowledged", "dispatched"]))
+    late_on_the_day = late_on_site(seeded_at)
+    assert late_on_the_day < open_tickets  # most clocks are still running on the day
+    later = seeded_at + timedelta(days=2, hours=3)
+    assert late_on_site(later) == open_tickets  # what a demo started two days later showed: every one late
+    warranty = db.session.scalar(select(Asset.warranty_end).order_by(Asset.id).limit(1))
+
+    shift = rebase(db.session, now=later)
+    db.session.commit()
+    assert shift == later - seeded_at
+    assert late_on_site(later) == late_on_the_day
+    assert db.session.scalar(select(Asset.warranty_end).order_by(Asset.id).limit(1)) == warranty + timedelta(days=2)
+    assert rebase(db.session, now=later) == timedelta(0)  # twice the same day: nothing more
+
+    # The CLI (make run calls it) says what it did; a database without the demo's mark is left alone.
+    result = runner.invoke(args=["seed-demo", "--if-empty", "--refresh"])
+    assert result.exit_code == 0 and "moved forward" in result.output
+    assert db.session.get(DemoState, 1).as_of >= utcnow() - timedelta(minutes=5)
+    db.session.delete(db.session.get(DemoState, 1))
+    db.session.commit()
+    result = runner.invoke(args=["seed-demo", "--if-empty", "--refresh"])
+    assert result.exit_code == 0 and "not a demo database" in result.output

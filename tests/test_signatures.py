@@ -238,7 +238,25 @@ def test_signing_link_expires(client, auth, job):
     assert response.status_code == 410 and response.get_json()["error"]["code"] == "signing_link_expired"
     assert _submit(client, link["token"], "a" * 64).status_code == 410
     page = client.get(f"/sign/?token={link['token']}")
-    assert page.status_code == 410 and "expired" in page.get_data(as_text=True)
+    assert page.status_code == 410 and "签字链接已过期" in page.get_data(as_text=True)
+    page = client.get(f"/sign/?token={link['token']}&lang=en")
+    assert page.status_code == 410 and "The signing link has expired" in page.get_data(as_text=True)
+
+
+def test_signing_page_reads_in_chinese_or_english_with_times_in_the_company_zone(client, auth, job):
+    import re
+
+    job.arrived_at = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
+    db.session.commit()
+    token = _link(client, auth, job)["token"]
+    html = client.get(f"/sign/?token={token}").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html and "作业报告书" in html and "确认签字" in html
+    assert "2026-11-20 09:30" in html  # 01:30 UTC in Shanghai
+    visible = re.sub(r"<[^>]+>", " ", html.split("</head>")[1])
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", visible) and str(job.id) not in visible
+    english = client.get(f"/sign/?token={token}&lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in english and "Work report" in english and "2026-11-20 09:30" in english
+    assert f"token={token}&amp;lang=zh-CN" in english  # the switch back keeps the link
 
 
 def test_unknown_token_is_404(client):

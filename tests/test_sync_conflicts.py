@@ -163,7 +163,7 @@ def test_cancelled_while_completed_offline_keeps_the_work_and_raises_a_conflict(
     assert again.status_code == 409
 
 
-def test_reassigned_while_completed_offline_keeps_the_work_and_raises_a_conflict(client):
+def test_reassigned_while_completed_offline_keeps_the_work_in_one_conflict(client):
     first, second = f.technician(), f.technician()
     job = f.job(tech=first)
     part = f.part()
@@ -177,25 +177,99 @@ def test_reassigned_while_completed_offline_keeps_the_work_and_raises_a_conflict
         op("jobs", job.id, "update", {"status": "completed", "work_done": "done before I knew"}, base_version=1),
         part_usage(job.id, part.id),
     ])
-    # The part used joins a conflict of its own: the dispatcher learns of every piece of work done on the job.
+    # The part used joins the same conflict: the dispatcher learns of every piece of work done on the job.
     assert [r["status"] for r in answer["results"]] == ["merged", "merged"]
+    assert answer["results"][0]["conflict_id"] == answer["results"][1]["conflict_id"]
     row = _job(job.id)
     assert row.technician_id == second.id and row.status is JobStatus.assigned
-    assert row.work_done == "done before I knew"
+    # The former holder's report waits in the conflict: it never replaces the current holder's.
+    assert row.work_done is None
     conflict = db.session.get(SyncConflict, uuid.UUID(answer["results"][0]["conflict_id"]))
     assert conflict.kind == "reassigned_while_worked"
     assert conflict.fields["technician_id"]["kept"] == "server"
-    # The job leaves the first device; the second gets it with the work done.
+    assert conflict.fields["work_done"] == {"server": None, "device": "done before I knew", "kept": "server"}
+    # The job leaves the first device; the second gets it, and the part used.
     changes = device.pull()
     assert {"table": "jobs", "id": str(job.id), "deleted": True, "reason": "out_of_scope", "version": None} in changes
     assert ("jobs", str(job.id)) not in device.copy
     other = Handheld(client, second, device_id="handheld-2")
     other.pull()
-    assert other.copy[("jobs", str(job.id))]["work_done"] == "done before I knew"
+    assert other.copy[("jobs", str(job.id))]["work_done"] is None
     assert any(table == "part_usages" for table, _ in other.copy)
-    # Later edits from the first device are still taken as work done offline, each raising a conflict.
+    # Later edits from the first device are still taken as work done offline, joining the same conflict.
     later = device.push([op("jobs", job.id, "update", {"customer_opinion": "fine"}, base_version=1)])
     assert later["results"][0]["status"] == "merged"
+    assert later["results"][0]["conflict_id"] == str(conflict.id)
+    assert db.session.scalar(select(func.count()).select_from(SyncConflict)) == 1
+
+
+def test_a_former_technicians_late_on_site_facts_do_not_replace_the_current_holders(client):
+    first, second = f.technician(), f.technician()
+    job = f.job(tech=first)
+    device = Handheld(client, first)
+    device.pull()
+    office = _office(client)
+    assert client.post(f"/api/v1/jobs/{job.id}/reassign", json={"technician_id": str(second.id)},
+                       headers=office).status_code == 200
+    holder = Handheld(client, second, device_id="handheld-2")
+    holder.pull()
+    key = ("jobs", str(job.id))
+    now = holder.push([op("jobs", job.id, "update", {"status": "on_site", "arrived_at": "2026-03-02T09:30:00Z"},
+                          base_version=holder.versions[key])])
+    assert now["results"][0]["status"] == "applied"
+    # The former technician's delayed facts arrive after the current holder's.
+    late = device.push([op("jobs", job.id, "update", {"status": "on_site", "arrived_at": "2026-03-02T08:00:00Z",
+                                                      "fault_cause": "blocked filter"}, base_version=1)])
+    assert late["results"][0]["status"] == "merged"
+    row = _job(job.id)
+    assert row.arrived_at.isoformat().startswith("2026-03-02T09:30") and row.fault_cause is None
+    conflict = db.session.get(SyncConflict, uuid.UUID(late["results"][0]["conflict_id"]))
+    assert conflict.fields["arrived_at"] == {"server": "2026-03-02T09:30:00Z", "device": "2026-03-02T08:00:00Z",
+                                             "kept": "server"}
+    assert conflict.fields["fault_cause"]["kept"] == "server"
+    # The current holder's copy is untouched.
+    holder.pull()
+    assert holder.copy[key]["arrived_at"] == "2026-03-02T09:30:00Z"
+
+
+def test_one_clash_is_one_conflict_and_keep_device_applies_the_final_state(client):
+    """A cancelled job finished offline over several operations and pushes: one conflict for the job,
+    listing every field the device changed with its final value; ``keep: device`` applies that state."""
+    tech = f.technician()
+    job = f.job(tech=tech)
+    device = Handheld(client, tech)
+    device.pull()
+    office = _office(client)
+    assert client.post(f"/api/v1/jobs/{job.id}/cancel", json={}, headers=office).status_code == 200
+    first = device.push([
+        op("jobs", job.id, "update", {"status": "en_route"}, base_version=1),
+        op("jobs", job.id, "update", {"status": "on_site", "arrived_at": "2026-03-02T09:00:00Z"}, base_version=1),
+        op("jobs", job.id, "update", {"work_done": "cleaned coil"}, base_version=1),
+    ])
+    second = device.push([
+        op("jobs", job.id, "update", {"work_done": "cleaned coil, replaced fan", "solution": "new fan",
+                                      "departed_at": "2026-03-02T10:00:00Z"}, base_version=1),
+        op("jobs", job.id, "update", {"status": "completed", "completed_at": "2026-03-02T10:00:00Z"},
+           base_version=1),
+    ])
+    results = first["results"] + second["results"]
+    assert {r["status"] for r in results} == {"merged"}
+    assert len({r["conflict_id"] for r in results}) == 1
+    listed = client.get("/api/v1/sync/conflicts", headers=office).get_json()["items"]
+    assert len(listed) == 1 and listed[0]["kind"] == "cancelled_while_worked"
+    fields = listed[0]["fields"]
+    assert fields["status"] == {"server": "cancelled", "device": "completed", "kept": "server"}
+    assert {name: side["device"] for name, side in fields.items()} == {
+        "status": "completed", "arrived_at": "2026-03-02T09:00:00Z", "work_done": "cleaned coil, replaced fan",
+        "solution": "new fan", "departed_at": "2026-03-02T10:00:00Z", "completed_at": "2026-03-02T10:00:00Z"}
+    assert fields["work_done"]["server"] is None  # the server's value when the clash began
+    settled = client.post(f"/api/v1/sync/conflicts/{listed[0]['id']}/resolve", json={"keep": "device"},
+                          headers=office)
+    assert settled.status_code == 200, settled.get_json()
+    row = _job(job.id)
+    assert row.status is JobStatus.completed  # the batch's last word, not an intermediate "on_site"
+    assert (row.work_done, row.solution) == ("cleaned coil, replaced fan", "new fan")
+    assert client.get("/api/v1/sync/conflicts", headers=office).get_json()["items"] == []
 
 
 def test_resolve_with_values_and_validation(client):

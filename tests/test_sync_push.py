@@ -97,7 +97,7 @@ def test_one_invalid_operation_is_rejected_and_the_others_apply(client):
     results = answer["results"]
     assert [r["status"] for r in results] == ["applied"] + ["rejected"] * 7 + ["applied"]
     assert results[1]["error"]["code"] == "validation_error" and "latitude" in results[1]["error"]["fields"]
-    assert "priority" in results[2]["error"]["fields"]
+    assert results[2]["error"]["code"] == "not_writable" and "priority" in results[2]["error"]["fields"]
     assert "status" in results[3]["error"]["fields"]
     assert results[4]["error"]["code"] == "action_not_allowed"
     assert results[5]["error"]["code"] == "unknown_table"
@@ -108,7 +108,23 @@ def test_one_invalid_operation_is_rejected_and_the_others_apply(client):
     replay = device.push([answer and op("jobs", job.id, "update", {"priority": "urgent"}, base_version=1,
                                         op_id=results[2]["op_id"])])
     assert replay["results"][0]["status"] == "duplicate"
-    assert replay["results"][0]["outcome"]["error"]["code"] == "validation_error"
+    assert replay["results"][0]["outcome"]["error"]["code"] == "not_writable"
+
+
+def test_fields_a_device_may_not_write_are_refused_and_the_others_apply(client):
+    tech = f.technician()
+    job = f.job(tech=tech, instructions="Bring the ladder")
+    device = Handheld(client, tech)
+    device.pull()
+    [result] = device.push([op("jobs", job.id, "update", {"fault_cause": "worn valve", "instructions": "none"},
+                               base_version=1)])["results"]
+    assert result["status"] == "applied" and result["refused"] == {"instructions": ["Not writable from a device."]}
+    assert result["version"] == 1  # the device's copy is not the server's: the record comes with the next pull
+    row = db.session.get(Job, job.id)
+    assert (row.fault_cause, row.instructions, row.version) == ("worn valve", "Bring the ladder", 2)
+    [back] = [c for c in device.pull_page(device.cursor)["changes"] if c["table"] == "jobs"]
+    assert (back["fields"]["instructions"], back["fields"]["fault_cause"], back["version"]) == (
+        "Bring the ladder", "worn valve", 2)
 
 
 def test_later_operations_see_earlier_ones(client):
@@ -266,7 +282,15 @@ def test_a_technician_cannot_push_another_technicians_job(client):
         adjustment(their_job.id),
         check_in(their_job.id),
     ])
-    assert [r["error"]["code"] for r in answer["results"]] == ["out_of_scope"] * 3
+    # Another's job answers exactly as an id nobody has (REST answers 404 for both): no existence leak.
+    unknown = uuid.uuid4()
+    nobody = device.push([
+        op("jobs", unknown, "update", {"work_done": "not mine"}, base_version=1),
+        adjustment(unknown),
+        check_in(unknown),
+    ])
+    assert [r["error"]["code"] for r in answer["results"]] == ["not_found"] * 3
+    assert [r["error"] for r in answer["results"]] == [r["error"] for r in nobody["results"]]
     assert db.session.get(Job, their_job.id).work_done is None
     assert _count(Adjustment) == 0 and _count(CheckIn) == 0
 

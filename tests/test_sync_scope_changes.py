@@ -300,16 +300,16 @@ def test_work_done_by_a_former_technician_is_taken_after_the_scope_exit_was_prun
     assert [r["status"] for r in answer["results"]] == ["merged"] * 5
     db.session.expire_all()
     row = db.session.get(Job, job.id)
-    assert row.work_done == "fixed weeks ago" and row.technician_id == second.id
+    # The report waits in the conflict (a former holder's values never replace the holder's).
+    assert row.work_done is None and row.technician_id == second.id
     conflict = db.session.get(SyncConflict, uuid.UUID(answer["results"][0]["conflict_id"]))
     assert conflict.kind == "reassigned_while_worked" and conflict.technician_id == first.id
-    # What they created on the job joins one conflict (per job and push) for the dispatcher to see and settle.
-    joined = {r["conflict_id"] for r in answer["results"][1:]}
-    assert len(joined) == 1
-    work = db.session.get(SyncConflict, uuid.UUID(joined.pop()))
-    assert (work.kind, work.table_name, work.record_id) == ("reassigned_while_worked", "jobs", str(job.id))
+    assert conflict.fields["work_done"]["device"] == "fixed weeks ago"
+    # What they created on the job joins the same conflict: one per job and hand-over.
+    assert {r["conflict_id"] for r in answer["results"]} == {str(conflict.id)}
+    work = conflict
     listed = client.get("/api/v1/sync/conflicts", headers=office).get_json()["items"]
-    assert {c["id"] for c in listed} == {str(conflict.id), str(work.id)}
+    assert {c["id"] for c in listed} == {str(conflict.id)}
     settled = client.post(f"/api/v1/sync/conflicts/{work.id}/resolve", json={"keep": "server"}, headers=office)
     assert settled.status_code == 200, settled.get_json()
     for model in (PartUsage, Adjustment, CheckIn, Photo):
@@ -317,7 +317,7 @@ def test_work_done_by_a_former_technician_is_taken_after_the_scope_exit_was_prun
 
     refused = Handheld(client, stranger, device_id="handheld-3").push([
         op("jobs", job.id, "update", {"work_done": "not mine"}, base_version=1), part_usage(job.id, part.id)])
-    assert [r["error"]["code"] for r in refused["results"]] == ["out_of_scope", "out_of_scope"]
+    assert [r["error"]["code"] for r in refused["results"]] == ["not_found", "not_found"]
     # The former device's old cursor must resync; its fresh copy has no trace of the job.
     assert device.pull_page(device.cursor, expect=410)["error"]["code"] == "resync_required"
     device.cursor, device.copy = None, {}

@@ -1,5 +1,9 @@
 """WatermelonDB's sync protocol on the same engine: pulls in its shape with
-server timestamps, pushes applied all-or-nothing and exactly once."""
+server timestamps, records new to the device in ``created``, pushes applied
+exactly once and record by record (refusals named in
+``experimentalRejectedIds``), writes a device may not make refused visibly
+and undone by the next pull. tests/wmdb/ drives the same endpoints with the
+real client."""
 
 from __future__ import annotations
 
@@ -10,16 +14,15 @@ from sqlalchemy import func, select
 
 from server.accounts.models import Role
 from server.extensions import db
-from server.jobs.models import Adjustment, CheckIn, Job
+from server.jobs.models import Adjustment, CheckIn, Job, PartUsage
 from tests import factories as f
 
 PULL, PUSH = "/api/v1/sync/watermelon/pull", "/api/v1/sync/watermelon/push"
 
 
 def _pull(client, headers, last_pulled_at=None):
-    query = {"schema_version": 3}
-    if last_pulled_at is not None:
-        query["last_pulled_at"] = last_pulled_at
+    # As WatermelonDB's documented pullChanges writes the URL: "null" before the first sync.
+    query = {"schema_version": 3, "last_pulled_at": "null" if last_pulled_at is None else last_pulled_at}
     response = client.get(PULL, query_string=query, headers=headers)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()
@@ -77,23 +80,106 @@ def test_pull_push_round_trip(client):
     updated = later["changes"]["jobs"]["updated"]
     assert updated[0]["priority"] == "urgent" and updated[0]["version"] == 3
     assert later["changes"]["adjustments"]["deleted"] == [adjustment_id]
-    assert any(r["id"] == check_in_id for r in later["changes"]["check_ins"]["updated"])
+    # The device's own check-in is its own copy already: not sent back.
+    assert later["changes"]["check_ins"] == {"created": [], "updated": [], "deleted": []}
 
 
-def test_push_is_all_or_nothing(client):
+def test_a_refused_record_never_blocks_the_others(client):
     tech = f.technician()
     job = f.job(tech=tech)
     headers = f.login_as(client, tech)
     stamp = _pull(client, headers)["timestamp"]
-    changes = {"check_ins": {"created": [{"id": str(uuid.uuid4()), "kind": "arrival", "latitude": 31.0,
+    good, bad = str(uuid.uuid4()), str(uuid.uuid4())
+    changes = {"check_ins": {"created": [{"id": good, "kind": "arrival", "latitude": 31.0,
                                           "longitude": 121.0}], "updated": [], "deleted": []},
-               "adjustments": {"created": [{"id": str(uuid.uuid4()), "job_id": str(uuid.uuid4()),
+               "adjustments": {"created": [{"id": bad, "job_id": str(uuid.uuid4()),
                                             "parameter": "p"}], "updated": [], "deleted": []}}
-    body = _push(client, headers, changes, stamp, expect=409)
-    assert body["error"]["code"] == "push_rejected"
-    assert body["error"]["details"]["rejected"][0]["error"]["code"] == "not_found"
-    assert _count(CheckIn) == 0
+    body = _push(client, headers, changes, stamp)
+    assert body["experimentalRejectedIds"] == {"adjustments": [bad]}
+    assert body["rejected"][0]["code"] == "not_found" and body["rejected"][0]["id"] == bad
+    assert _count(CheckIn) == 1 and _count(Adjustment) == 0
     assert db.session.get(Job, job.id).version == 1
+    # Pushed again (the device keeps a rejected record unsynced): refused again, nothing doubled.
+    again = _push(client, headers, changes, _pull(client, headers, stamp)["timestamp"])
+    assert again["experimentalRejectedIds"] == {"adjustments": [bad]} and _count(CheckIn) == 1
+
+
+def test_last_pulled_at_null_is_a_first_sync_and_the_devices_own_facts_do_not_come_back(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    headers = f.login_as(client, tech)
+    response = client.get(PULL, query_string={"last_pulled_at": "null", "schema_version": 1}, headers=headers)
+    assert response.status_code == 200 and response.get_json()["changes"]["jobs"]["created"][0]["id"] == str(job.id)
+    stamp = response.get_json()["timestamp"]
+    check_in = {"id": str(uuid.uuid4()), "kind": "arrival", "latitude": 31.2, "longitude": 121.4, "job_id": str(job.id)}
+    _push(client, headers, {"check_ins": {"created": [check_in], "updated": [], "deleted": []}}, stamp)
+    later = _pull(client, headers, stamp)
+    assert all(not any(bucket.values()) for bucket in later["changes"].values()), later
+
+
+def test_created_holds_records_new_to_the_device_and_updated_those_it_holds(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    headers = f.login_as(client, tech)
+    stamp = _pull(client, headers)["timestamp"]
+    office = f.login_as(client, f.user(Role.dispatcher))
+    assert client.patch(f"/api/v1/jobs/{job.id}", json={"priority": "urgent"}, headers=office).status_code == 200
+    elsewhere = f.technician()
+    moved = f.job(tech=elsewhere)  # an older job, then assigned to this technician
+    new = f.job(tech=tech)
+    assert client.post(f"/api/v1/jobs/{moved.id}/reassign", json={"technician_id": str(tech.id)},
+                       headers=office).status_code == 200
+    jobs = _pull(client, headers, stamp)["changes"]["jobs"]
+    assert {r["id"] for r in jobs["created"]} == {str(moved.id), str(new.id)}
+    assert [r["id"] for r in jobs["updated"]] == [str(job.id)]
+
+
+def test_fields_a_device_may_not_write_are_refused_the_rest_applies_and_the_record_comes_back(client):
+    tech = f.technician()
+    job = f.job(tech=tech, instructions="Bring the ladder")
+    headers = f.login_as(client, tech)
+    stamp = _pull(client, headers)["timestamp"]
+    record = {"id": str(job.id), "version": 1, "fault_cause": "worn valve", "instructions": "none",
+              "_status": "updated", "_changed": "fault_cause,instructions"}
+    body = _push(client, headers, {"jobs": {"created": [], "updated": [record], "deleted": []}}, stamp)
+    assert body["experimentalRejectedIds"] == {}
+    assert body["refused"] == [{"table": "jobs", "id": str(job.id), "code": "not_writable", "message": body[
+        "refused"][0]["message"], "fields": {"instructions": ["Not writable from a device."]}}]
+    db.session.expire_all()
+    row = db.session.get(Job, job.id)
+    assert (row.fault_cause, row.instructions) == ("worn valve", "Bring the ladder")
+    back = _pull(client, headers, stamp)["changes"]["jobs"]["updated"]
+    assert [(r["id"], r["instructions"], r["fault_cause"]) for r in back] == [
+        (str(job.id), "Bring the ladder", "worn valve")]
+
+
+def test_an_update_of_nothing_writable_is_refused_and_undone_not_left_unsynced(client):
+    tech = f.technician()
+    job = f.job(tech=tech, instructions="Bring the ladder")
+    headers = f.login_as(client, tech)
+    stamp = _pull(client, headers)["timestamp"]
+    record = {"id": str(job.id), "version": 1, "instructions": "none", "_status": "updated", "_changed": "instructions"}
+    body = _push(client, headers, {"jobs": {"created": [], "updated": [record], "deleted": []}}, stamp)
+    assert body["experimentalRejectedIds"] == {} and body["refused"][0]["fields"] == {
+        "instructions": ["Not writable from a device."]}
+    back = _pull(client, headers, stamp)["changes"]["jobs"]["updated"]
+    assert [(r["id"], r["instructions"]) for r in back] == [(str(job.id), "Bring the ladder")]
+
+
+def test_deleting_a_fact_is_refused_and_the_next_pull_restores_it(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    part = f.part()
+    headers = f.login_as(client, tech)
+    stamp = _pull(client, headers)["timestamp"]
+    usage = {"id": str(uuid.uuid4()), "job_id": str(job.id), "part_id": str(part.id), "quantity": 1}
+    _push(client, headers, {"part_usages": {"created": [usage], "updated": [], "deleted": []}}, stamp)
+    stamp = _pull(client, headers, stamp)["timestamp"]
+    body = _push(client, headers, {"part_usages": {"created": [], "updated": [], "deleted": [usage["id"]]}}, stamp)
+    assert body["experimentalRejectedIds"] == {} and body["refused"][0]["code"] == "action_not_allowed"
+    assert _count(PartUsage) == 1
+    back = _pull(client, headers, stamp)["changes"]["part_usages"]
+    assert [r["id"] for r in back["created"]] == [usage["id"]] and back["updated"] == back["deleted"] == []
 
 
 def test_a_created_record_pushed_again_after_a_lost_answer_is_an_update(client):
@@ -115,5 +201,6 @@ def test_non_uuid_ids_are_refused_clearly(client):
     headers = f.login_as(client, tech)
     body = _push(client, headers, {"check_ins": {"created": [{"id": "abcdefghijklmnop", "kind": "arrival",
                                                                "latitude": 1, "longitude": 1}],
-                                                 "updated": [], "deleted": []}}, 0, expect=409)
-    assert "UUID" in body["error"]["details"]["rejected"][0]["error"]["message"]
+                                                 "updated": [], "deleted": []}}, 0)
+    assert body["experimentalRejectedIds"] == {"check_ins": ["abcdefghijklmnop"]}
+    assert "UUID" in body["rejected"][0]["message"]

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
+from server.accounts.app_versions import check_app_version
 from server.accounts.models import AuthToken, Device, LoginFailure, Role, User
 from server.accounts.passwords import dummy_hash, verify_password
 from server.bulk import CompiledQuery
@@ -70,6 +71,7 @@ def login(
     password: str,
     device_key: str | None,
     app_version: str | None,
+    min_app_version: str | None = None,
     remote_addr: str | None,
     now: datetime,
     ttl_seconds: int,
@@ -78,7 +80,8 @@ def login(
     window_seconds: int,
 ) -> IssuedToken:
     """Check the credentials and issue a token. A technician must name the
-    device; the device is registered on first use and refused once revoked."""
+    device; the device is registered on first use and refused once revoked,
+    and its app must be at least ``min_app_version`` (when one is set)."""
     check_rate_limit(session, username, remote_addr, now=now, max_failures=max_failures,
                      max_failures_per_address=max_failures_per_address, window_seconds=window_seconds)
     user = session.scalar(select(User).where(User.username == username))
@@ -100,6 +103,7 @@ def login(
             session.add(device)
         elif device.revoked_at is not None:
             raise PermissionDenied("this device has been revoked by an administrator", code="device_revoked")
+        check_app_version(app_version, min_app_version)
         device.last_seen_at = now
         device.app_version = app_version or device.app_version
         session.flush()
@@ -135,14 +139,15 @@ def resolve_token(session: Session, token: str, *, now: datetime) -> Principal:
         raise AuthenticationFailed("unknown token", code="invalid_token")
     (token_id, token_revoked_at, expires_at, user_id, username, role, active, device_id, device_revoked_at,
      profile_id, van_location_id) = row
+    # Revoking a device revokes its tokens too: name the cause the client can act on.
+    if device_id is not None and device_revoked_at is not None:
+        raise AuthenticationFailed("this device has been revoked", code="device_revoked")
     if token_revoked_at is not None:
         raise AuthenticationFailed("this token has been revoked", code="token_revoked")
     if expires_at <= now:
         raise AuthenticationFailed("this token has expired", code="token_expired")
     if not active:
         raise AuthenticationFailed("this account is disabled", code="account_disabled")
-    if device_id is not None and device_revoked_at is not None:
-        raise AuthenticationFailed("this device has been revoked", code="device_revoked")
     is_technician = role is Role.technician
     return Principal(user_id=user_id, username=username, role=role, token_id=token_id, device_id=device_id,
                      technician_id=profile_id if is_technician else None,

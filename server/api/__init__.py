@@ -63,6 +63,7 @@ def register_api(app: Flask) -> None:
         health,
         jobs,
         photos,
+        quality,
         reports,
         signatures,
         signing,
@@ -75,8 +76,10 @@ def register_api(app: Flask) -> None:
     )
 
     for module in (auth, health, tickets, jobs, customers, technicians, catalogue, users, sync, dispatch,
-                   stock, uploads, blobs, photos, signatures, signing, reports):
+                   stock, uploads, blobs, photos, signatures, signing, reports, quality):
         api.register_blueprint(module.blp)
+    _document_optional_bodies()
+    sync.document_operations(api.spec)
 
 
 
@@ -122,10 +125,7 @@ def _refuse_query_strings_nobody_reads(app: Flask) -> None:
     def check_query():
         if not request.args or not request.path.startswith("/api/"):
             return
-        view = app.view_functions.get(request.endpoint)
-        view_class = getattr(view, "view_class", None)
-        handler = getattr(view_class, request.method.lower(), None) if view_class else view
-        apidoc = getattr(handler, "_apidoc", None)
+        apidoc = _operation_doc(app)
         if apidoc is None:
             return  # not an API operation (docs, assets)
         if any(p.get("in") == "query" for p in apidoc.get("arguments", {}).get("parameters", [])):
@@ -152,6 +152,29 @@ def _refuse_nul_in_path_arguments(app: Flask) -> None:
                            fields={"path": {name: ["NUL characters are not allowed."] for name in bad}})
 
 
+def _document_optional_bodies() -> None:
+    """A POST body whose fields are all optional may be left out (``POST
+    /jobs/{id}/cancel``): the document says so. PATCH bodies stay required,
+    and are (``check_body`` below)."""
+    schemas = api.spec.components.schemas
+    for operations in api.spec._paths.values():
+        for method, operation in operations.items():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            content = (body or {}).get("content", {}).get("application/json")
+            if method not in ("post", "put") or not content or "$ref" not in content.get("schema", {}):
+                continue
+            schema = schemas.get(content["schema"]["$ref"].rsplit("/", 1)[-1], {})
+            if not schema.get("required"):
+                body["required"] = False
+
+
+def _operation_doc(app: Flask) -> dict | None:
+    view = app.view_functions.get(request.endpoint)
+    view_class = getattr(view, "view_class", None)
+    handler = getattr(view_class, request.method.lower(), None) if view_class else view
+    return getattr(handler, "_apidoc", None)
+
+
 def _require_json_bodies(app: Flask) -> None:
     @app.before_request
     def check_body():
@@ -162,6 +185,12 @@ def _require_json_bodies(app: Flask) -> None:
         if view is None or getattr(view, "accepts_raw_body", False) or getattr(view_class, "accepts_raw_body", False):
             return
         if not (request.content_length or request.headers.get("Transfer-Encoding")):
+            takes_json = any(p.get("in") == "json" for p in
+                             (_operation_doc(app) or {}).get("arguments", {}).get("parameters", []))
+            if request.method == "PATCH" and takes_json:
+                # The document marks PATCH bodies required: a PATCH naming nothing to change is a client's mistake.
+                raise ApiError(422, "The request is invalid; see fields.", code="validation_error",
+                               fields={"json": {"_schema": ["A JSON body naming the fields to change is required."]}})
             return
         if not request.is_json:
             raise ApiError(415, "This endpoint takes application/json.")

@@ -18,6 +18,7 @@ from schemas.accounts import (
     TokenSchema,
 )
 from server.accounts import service
+from server.accounts.app_versions import APP_VERSION_HEADER, APP_VERSION_PARAMETER
 from server.accounts.models import Device, Role, User
 from server.api.security import current_principal, requires
 from server.db import utcnow
@@ -34,6 +35,9 @@ class Token(MethodView):
     @blp.response(201, TokenSchema)
     @blp.alt_response(401, description="Wrong credentials.")
     @blp.alt_response(429, description="Too many failed logins.")
+    @blp.alt_response(426, description="A handheld app older than the server's minimum version "
+                      "(`app_update_required`; `details.minimum` names it).")
+    @blp.doc(parameters=[APP_VERSION_PARAMETER])
     def post(self, payload):
         """Log in: trade a username and password for a bearer token."""
         config = current_app.config
@@ -43,7 +47,8 @@ class Token(MethodView):
                 username=payload["username"],
                 password=payload["password"],
                 device_key=payload.get("device_id"),
-                app_version=payload.get("app_version"),
+                app_version=payload.get("app_version") or request.headers.get(APP_VERSION_HEADER),
+                min_app_version=config["MIN_APP_VERSION"],
                 remote_addr=request.remote_addr,
                 now=utcnow(),
                 ttl_seconds=config["TOKEN_TTL_SECONDS"],

@@ -29,6 +29,7 @@ from server.access import scope_locations, scope_spare_units
 from server.accounts.models import Role
 from server.api.lookup import like, visible_or_404
 from server.api.security import current_principal, requires
+from server.db import utcnow
 from server.extensions import db
 from server.pagination import paginate
 from server.stock import catalogue
@@ -175,7 +176,7 @@ class SpareUnits(MethodView):
     @blp.response(201, SpareUnitSchema)
     def post(self, data):
         """Register a spare unit at a location."""
-        unit = catalogue.create_spare_unit(db.session, data)
+        unit = catalogue.create_spare_unit(db.session, data, at=utcnow(), by_user_id=current_principal().user_id)
         db.session.commit()
         return unit
 
@@ -194,7 +195,7 @@ class SpareUnitById(MethodView):
     def patch(self, data, spare_unit_id):
         """Correct a unit's details or mark it defective / in repair / available."""
         unit = visible_or_404(SpareUnit, spare_unit_id, None, "spare unit")
-        catalogue.update_spare_unit(db.session, unit, data)
+        catalogue.update_spare_unit(db.session, unit, data, at=utcnow(), by_user_id=current_principal().user_id)
         db.session.commit()
         return unit
 

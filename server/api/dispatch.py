@@ -92,12 +92,14 @@ class Assign(MethodView):
     @blp.alt_response(409, description="Someone else took the ticket, the technician's slot or the stock.")
     @blp.alt_response(422, description="Unknown technician, part, location or spare unit.")
     def post(self, data, ticket_id):
-        """Assign the ticket: create the job, reserve the chosen stock, mark the ticket dispatched."""
+        """Assign the ticket: create the job, reserve the chosen stock, mark the ticket dispatched (a technician
+        off shift, on leave or at their job limit only with an override_reason, which is recorded)."""
         parts = [assign.PartChoice(p["part_id"], p["location_id"], p["quantity"]) for p in data["parts"]]
         result = assign.assign(db.session, ticket_id, technician_id=data["technician_id"], parts=parts,
                                spare_unit_id=data["spare_unit_id"], settings=settings(), now=utcnow(),
                                by_user_id=current_principal().user_id, product_line=data.get("product_line"),
-                               planned_start=data["planned_start"], instructions=data["instructions"])
+                               planned_start=data["planned_start"], instructions=data["instructions"],
+                               override_reason=data["override_reason"])
         db.session.commit()
         return result
 

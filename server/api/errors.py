@@ -24,6 +24,7 @@ STATUS_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     410: "gone",
     412: "precondition_failed",
@@ -31,6 +32,7 @@ STATUS_CODES = {
     415: "unsupported_media_type",
     422: "validation_error",
     423: "locked",
+    426: "upgrade_required",
     428: "precondition_required",
     429: "rate_limited",
     500: "internal_error",
@@ -49,6 +51,7 @@ DOMAIN_STATUS = {
     domain.PayloadTooLarge: 413,
     domain.UnsupportedMediaType: 415,
     domain.Locked: 423,
+    domain.UpgradeRequired: 426,
     domain.Unsupported: 400,
 }
 

@@ -29,8 +29,15 @@ from server.pagination import paginate
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Jobs: visits to fix a ticket")
 
 
-def get_visible_job(job_id) -> Job:
-    job = db.session.scalar(scope_jobs(select(Job).where(Job.id == job_id), current_principal()))
+def get_visible_job(job_id, *, lock: bool = False) -> Job:
+    """The job if this principal may see it. ``lock``: read it ``FOR UPDATE``
+    (PostgreSQL; SQLite's writers are serialised anyway), so a version check
+    made on it holds until the commit: no other writer (a PATCH, a push, a
+    cancellation) can slip in between the check and the write."""
+    stmt = scope_jobs(select(Job).where(Job.id == job_id), current_principal())
+    if lock:
+        stmt = stmt.with_for_update(of=Job).execution_options(populate_existing=True)
+    job = db.session.scalar(stmt)
     if job is None:
         raise NotFound("no such job")
     return job
@@ -78,7 +85,7 @@ class JobById(MethodView):
     @blp.alt_response(412, description="If-Match names an older version.")
     def patch(self, data, job_id):
         """Reschedule or re-prioritise a job (send If-Match to guard against lost updates)."""
-        job = get_visible_job(job_id)
+        job = get_visible_job(job_id, lock=True)  # the If-Match check holds to the commit
         check_if_match(job.version)
         start = data.get("planned_start", job.planned_start)
         end = data.get("planned_end", job.planned_end)

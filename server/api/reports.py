@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Response
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -17,6 +17,7 @@ from server.api.jobs import get_visible_job
 from server.api.media_support import media_storage, upload_settings
 from server.api.security import requires
 from server.extensions import db
+from server.pages.locale import LANG_PARAMETER, request_locale
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/jobs", description="The signed work report")
 
@@ -39,7 +40,8 @@ def _thumbnail(blob: Blob) -> bytes | None:
 @blp.route("/<uuid:job_id>/report.pdf")
 class JobReportPdf(MethodView):
     @requires(Role.admin, Role.dispatcher, Role.technician)
-    @blp.doc(responses={"200": {"description": "The work report as PDF", "content": {"application/pdf": {}}}})
+    @blp.doc(responses={"200": {"description": "The work report as PDF", "content": {"application/pdf": {}}}},
+             parameters=[LANG_PARAMETER])
     def get(self, job_id):
         """The work report as a PDF: customer, asset, ticket clocks, work, parts, photos, signature and evidence."""
         job = get_visible_job(job_id)
@@ -63,8 +65,10 @@ class JobReportPdf(MethodView):
                 photos.append((info, thumb))
         db.session.commit()
         body = pdf.render_report_pdf(report, display, report_sha256=sha, signature=evidence, signature_png=png,
-                                     photos=photos)
+                                     photos=photos, locale=request_locale(),
+                                     tz=current_app.config["COMPANY_TIMEZONE"])
         reference = (display.get("ticket") or {}).get("reference") or str(job.id)
         return Response(body, content_type="application/pdf", headers={
             "Content-Disposition": f'inline; filename="work-report-{reference}.pdf"',
-            "Cache-Control": "private, no-cache", "ETag": f'"{sha}-{signature.id if signature else "unsigned"}"'})
+            "Cache-Control": "private, no-cache", "Vary": "Cookie",
+            "ETag": f'"{sha}-{signature.id if signature else "unsigned"}-{request_locale()}"'})

@@ -155,11 +155,13 @@ class Levels(MethodView):
             stmt = stmt.where(StockLevel.part_id == args["part_id"])
         page = paginate(db.session, stmt, order_by=[StockLevel.location_id, StockLevel.part_id],
                         limit=args["limit"], cursor=args.get("cursor"))
-        numbers = dict(db.session.execute(select(Part.id, Part.part_number)
-                                          .where(Part.id.in_({lv.part_id for lv in page.items}))).all())
+        parts = {pid: (number, name) for pid, number, name in db.session.execute(
+            select(Part.id, Part.part_number, Part.name).where(Part.id.in_({lv.part_id for lv in page.items})))}
         waiting = {loc: purchasing.awaiting_inspection(db.session, loc) for loc in {lv.location_id
                                                                                     for lv in page.items}}
-        items = [{"location_id": lv.location_id, "part_id": lv.part_id, "part_number": numbers.get(lv.part_id),
+        unknown = (None, None)
+        items = [{"location_id": lv.location_id, "part_id": lv.part_id,
+                  "part_number": parts.get(lv.part_id, unknown)[0], "part_name": parts.get(lv.part_id, unknown)[1],
                   "on_hand": lv.on_hand, "reserved": lv.reserved, "available": max(lv.on_hand - lv.reserved, 0),
                   "in_transit": lv.in_transit, "defective": lv.defective,
                   "awaiting_inspection": waiting[lv.location_id].get(lv.part_id, 0)} for lv in page.items]
@@ -497,7 +499,7 @@ class SpareUnitActions(MethodView):
         return unit
 
 
-@blp.route("/serials/<string:serial_number>/history")
+@blp.route("/serials/<path:serial_number>/history")  # path: serial numbers may hold "/"
 class SerialHistory(MethodView):
     @requires(*READ)
     @blp.response(200, SerialHistorySchema)

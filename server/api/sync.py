@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
+from copy import deepcopy
 from datetime import timedelta
 
 import click
@@ -43,6 +44,7 @@ from schemas.watermelon import (
     WatermelonPushArgsSchema,
     WatermelonPushResponseSchema,
 )
+from server.accounts.app_versions import APP_VERSION_HEADER, APP_VERSION_PARAMETER, check_app_version
 from server.accounts.models import Role
 from server.api.errors import ApiError
 from server.api.security import current_principal, requires
@@ -56,6 +58,7 @@ from sync.memory import no_cyclic_gc
 from sync.models import SyncConflict
 from sync.pull import pull
 from sync.push import Pusher, push
+from sync.registry import operation_schemas
 
 blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync",
                 description="Offline sync: exactly-once push, gap-free pull, conflicts")
@@ -77,6 +80,26 @@ def limit_push_size(view):
                                 details={"max_bytes": max_bytes, "max_ops": _max_ops()})
         return view(*args, **kwargs)
 
+    return wrapper
+
+
+def current_app_version(view):
+    """426 ``app_update_required`` for a handheld app older than ``MIN_APP_VERSION``
+    (its ``X-App-Version`` header), documented on the operation."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        check_app_version(request.headers.get(APP_VERSION_HEADER), current_app.config["MIN_APP_VERSION"])
+        return view(*args, **kwargs)
+
+    apidoc = deepcopy(getattr(view, "_apidoc", {}))
+    manual = apidoc.setdefault("manual_doc", {})
+    manual.setdefault("parameters", []).append(APP_VERSION_PARAMETER)
+    manual.setdefault("responses", {})["426"] = {
+        "description": "The app is older than the server's minimum version (`app_update_required`; "
+                       "`details.minimum` names it).",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    wrapper._apidoc = apidoc
     return wrapper
 
 
@@ -107,9 +130,24 @@ def apply_push(pusher: Pusher, operations: list):
     raise AssertionError("unreachable")
 
 
+def document_operations(spec) -> None:
+    """The push's operations in the API document: one schema per writable
+    table (generated from ``sync/registry.py``), chosen by ``table``."""
+    refs = {}
+    for name, schema in operation_schemas().items():
+        if name not in spec.components.schemas:
+            spec.components.schema(name, schema)
+        refs[schema["properties"]["table"]["enum"][0]] = f"#/components/schemas/{name}"
+    spec.components.schemas["PushRequest"]["properties"]["ops"]["items"] = {
+        "oneOf": [{"$ref": ref} for ref in refs.values()],
+        "discriminator": {"propertyName": "table", "mapping": refs},
+    }
+
+
 @blp.route("/push")
 class Push(MethodView):
     @requires(Role.technician)
+    @current_app_version
     @limit_push_size
     @blp.arguments(PushRequestSchema)
     @blp.response(200, PushResponseSchema)
@@ -134,6 +172,7 @@ class Push(MethodView):
 @blp.route("/pull")
 class Pull(MethodView):
     @requires(Role.technician)
+    @current_app_version
     @blp.arguments(PullArgsSchema, location="query")
     @blp.response(200, PullResponseSchema)
     @blp.alt_response(410, description="The cursor is older than the tombstone retention: sync from scratch.")
@@ -206,6 +245,7 @@ def _watermelon_migration(raw: str | None):
 @blp.route("/watermelon/pull")
 class WatermelonPull(MethodView):
     @requires(Role.technician)
+    @current_app_version
     @blp.arguments(WatermelonPullArgsSchema, location="query")
     @blp.response(200, WatermelonPullResponseSchema)
     @blp.alt_response(410, description="last_pulled_at is older than the tombstone retention: reset and sync.")
@@ -222,12 +262,13 @@ class WatermelonPull(MethodView):
 @blp.route("/watermelon/push")
 class WatermelonPush(MethodView):
     @requires(Role.technician)
+    @current_app_version
     @limit_push_size
     @blp.arguments(WatermelonPushArgsSchema, location="query")
     @blp.response(200, WatermelonPushResponseSchema)
-    @blp.alt_response(409, description="A change was refused: nothing was applied (the protocol's all-or-nothing).")
     def post(self, args):
-        """WatermelonDB pushChanges: apply all the changes, exactly once, or none."""
+        """WatermelonDB pushChanges: apply the changes exactly once, each record on its own; refused ones
+        are named in experimentalRejectedIds (with the reasons in rejected)."""
         import json
 
         try:
@@ -240,15 +281,10 @@ class WatermelonPush(MethodView):
         pusher = technician_pusher()
         for attempt in range(PUSH_ATTEMPTS):
             try:
-                result = watermelon.push_changes(db.session, pusher, changes, last_pulled_at=args.get("last_pulled_at"),
+                answer = watermelon.push_changes(db.session, pusher, changes, last_pulled_at=args.get("last_pulled_at"),
                                                  now=utcnow())
-                refused = watermelon.failures(result)
-                if refused:
-                    db.session.rollback()
-                    raise ApiError(409, "a change was refused; nothing was applied", code="push_rejected",
-                                   details={"rejected": refused[:50]})
                 db.session.commit()
-                return jsonify({"ok": True, "missing_blobs": result.missing_blobs})
+                return jsonify(answer)
             except (IntegrityError, OperationalError):
                 db.session.rollback()
                 if attempt == PUSH_ATTEMPTS - 1:

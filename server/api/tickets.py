@@ -21,6 +21,7 @@ from schemas.tickets import (
 from server.access import scope_tickets
 from server.accounts.models import Role
 from server.api.idempotency import idempotent
+from server.api.lookup import like
 from server.api.security import current_principal, requires
 from server.db import utcnow
 from server.exceptions import NotFound
@@ -60,15 +61,16 @@ class Tickets(MethodView):
             selectinload(Ticket.needed_parts).selectinload(TicketPart.part))
         if args.get("status"):
             stmt = stmt.where(Ticket.status.in_(args["status"]))
-        for name in ("category", "priority", "customer_id", "owner_id"):
+        for name in ("category", "complaint_class", "priority", "customer_id", "owner_id"):
             if name in args:
                 stmt = stmt.where(getattr(Ticket, name) == args[name])
         if args.get("overdue"):
             stmt = stmt.where(Ticket.on_site_at.is_(None), Ticket.on_site_due_at < utcnow(),
                               Ticket.status.in_(service.OPEN_STATUSES))
         if args.get("q"):
-            like = f"%{args['q']}%"
-            stmt = stmt.where(or_(Ticket.reference.ilike(like), Ticket.summary.ilike(like)))
+            pattern = like(args["q"])  # % and _ taken literally, as every other search does
+            stmt = stmt.where(or_(Ticket.reference.ilike(pattern, escape="\\"),
+                                  Ticket.summary.ilike(pattern, escape="\\")))
         return paginate(db.session, stmt, order_by=[Ticket.on_site_due_at, Ticket.id],
                         limit=args["limit"], cursor=args.get("cursor"))
 

@@ -22,12 +22,40 @@ from server.api.security import current_principal, raw_body, requires
 from server.db import utcnow
 from server.exceptions import DomainError
 from server.extensions import db
+from server.serving import BodyInterrupted, piecewise_reader
 
 blp = Blueprint("uploads", __name__, url_prefix="/api/v1/uploads", description="Resumable uploads (tus 1.0)")
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
+
+
+# ---- how the OpenAPI document states tus's headers --------------------------------------------------------------
+
+def _header(name: str, description: str, *, required: bool = True, schema: dict | None = None) -> dict:
+    return {"in": "header", "name": name, "required": required, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+def _out(description: str, *, required: bool = True, schema: dict | None = None) -> dict:
+    return {"description": description, "required": required, "schema": schema or {"type": "string"}}
+
+
+_COUNT = {"type": "integer", "minimum": 0}
+TUS_RESUMABLE = _header("Tus-Resumable", "The tus version spoken: 1.0.0 (else 412 `tus_version_unsupported`).",
+                        schema={"type": "string", "enum": [TUS_VERSION]})
+UPLOAD_LENGTH = _header("Upload-Length", "The whole file's size in bytes.", schema=_COUNT)
+UPLOAD_METADATA = _header("Upload-Metadata", "tus metadata: comma-separated `key base64(value)` pairs; `sha256` "
+                          "(hex SHA-256 of the whole file) is required, `filename` and `filetype` are kept.")
+UPLOAD_OFFSET = _header("Upload-Offset", "Where these bytes go: the offset the server has (HEAD).", schema=_COUNT)
+UPLOAD_CHECKSUM = _header("Upload-Checksum", "`sha256 <base64 digest>` of this request's bytes (460 on a mismatch).",
+                          required=False)
+_TUS_OUT = {"Tus-Resumable": _out("Always 1.0.0.")}
+_EXPIRES = _out("When an unfinished upload expires (HTTP date).")
+_OFFSET_OUT = _out("The bytes the server has.", schema=_COUNT)
+_BYTES = {"required": True, "content": {OFFSET_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}}
+_ERROR = {"$ref": "#/components/responses/Error"}
 
 
 @blp.after_request
@@ -90,11 +118,18 @@ def _receive(upload_id, offset: int) -> int:
     db.session.expunge(upload)
     db.session.commit()
     request.max_content_length = settings.max_bytes + 1  # this body has the upload limit, not the JSON one
+    read = piecewise_reader(request.stream, request.environ)
     try:
-        new_offset = uploads.append(settings, upload, request.stream.read, offset=offset,
+        new_offset = uploads.append(settings, upload, read, offset=offset,
                                     content_length=request.content_length, checksum=_checksum())
     except MEDIA_ERRORS as exc:
         raise as_http(exc) from exc
+    except BodyInterrupted as exc:
+        # The client is most likely gone; what arrived is kept and HEAD tells where to resume.
+        kept = uploads.offset_of(settings, upload)
+        raise ApiError(408, "the connection stopped before the body's end; the bytes received are kept",
+                       code="upload_interrupted", details={"offset": kept},
+                       headers={"Upload-Offset": str(kept)}) from exc
     if new_offset < upload.length:
         return new_offset
     return _finish(upload_id)
@@ -129,6 +164,15 @@ def _finish(upload_id) -> int:
 @blp.route("/", strict_slashes=False)
 @raw_body
 class Uploads(MethodView):
+    @blp.doc(responses={"204": {"description": "The server's tus capabilities.", "headers": {
+        **_TUS_OUT,
+        "Tus-Version": _out("The tus versions spoken: 1.0.0."),
+        "Tus-Extension": _out(f"The extensions: {TUS_EXTENSIONS}."),
+        "Tus-Max-Size": _out("The largest upload in bytes.", schema=_COUNT),
+        "Tus-Checksum-Algorithm": _out("Checksum algorithms: sha256."),
+        "Access-Control-Allow-Methods": _out("For browsers' CORS preflight."),
+        "Access-Control-Allow-Headers": _out("For browsers' CORS preflight."),
+    }}})
     def options(self):
         """tus discovery: protocol version, extensions, limits.
 
@@ -144,8 +188,15 @@ class Uploads(MethodView):
         })
 
     @requires()
-    @blp.doc(responses={"201": {"description": "Created; Location names the upload."},
-                        "413": {"$ref": "#/components/responses/Error"}})
+    @blp.doc(parameters=[TUS_RESUMABLE, UPLOAD_LENGTH, UPLOAD_METADATA, UPLOAD_CHECKSUM],
+             requestBody={**_BYTES, "required": False,
+                          "description": "creation-with-upload: the first bytes, with Content-Type "
+                                         f"{OFFSET_CONTENT_TYPE}."},
+             responses={"201": {"description": "Created; Location names the upload.", "headers": {
+                 **_TUS_OUT, "Location": _out("The upload's URL."), "Upload-Expires": _EXPIRES,
+                 "Upload-Offset": {**_OFFSET_OUT, "required": False,
+                                   "description": "With creation-with-upload: the bytes the server has."}}},
+                 "400": _ERROR, "412": _ERROR, "413": _ERROR, "429": _ERROR})
     def post(self):
         """Create an upload (tus creation; with a body, creation-with-upload)."""
         _require_tus()
@@ -173,7 +224,14 @@ class Uploads(MethodView):
 @raw_body
 class UploadById(MethodView):
     @requires()
-    @blp.doc(responses={"200": {"description": "Upload-Offset says how much the server has."}})
+    @blp.doc(parameters=[TUS_RESUMABLE],
+             responses={"200": {"description": "Upload-Offset says how much the server has.", "headers": {
+                 **_TUS_OUT, "Upload-Offset": _OFFSET_OUT, "Upload-Length": _out("The whole size.", schema=_COUNT),
+                 "Upload-Expires": _EXPIRES, "Cache-Control": _out("no-store"),
+                 "Upload-Metadata": _out("The metadata given at creation.", required=False)}},
+                 "404": {"description": "No such upload (HEAD answers carry no body)."},
+                 "410": {"description": "The upload expired (HEAD answers carry no body)."},
+                 "412": {"description": "Tus-Resumable missing or another version."}})
     def head(self, upload_id):
         """Where to resume: the upload's offset (tus core)."""
         _require_tus()
@@ -195,24 +253,26 @@ class UploadById(MethodView):
         return Response(status=200, headers=headers)
 
     @requires()
-    @blp.doc(responses={"204": {"description": "Bytes appended; Upload-Offset is the new offset."},
-                        "409": {"$ref": "#/components/responses/Error"},
-                        "413": {"$ref": "#/components/responses/Error"},
-                        "460": {"$ref": "#/components/responses/Error"}})
+    @blp.doc(parameters=[TUS_RESUMABLE, UPLOAD_OFFSET, UPLOAD_CHECKSUM], requestBody=_BYTES,
+             responses={"204": {"description": "Bytes appended; Upload-Offset is the new offset.",
+                                "headers": {**_TUS_OUT, "Upload-Offset": _OFFSET_OUT}},
+                        "409": _ERROR, "412": _ERROR, "413": _ERROR, "415": _ERROR, "460": _ERROR})
     def patch(self, upload_id):
         """Append bytes at Upload-Offset (tus core; checksum with sha256)."""
         return _append(upload_id)
 
     @requires()
-    @blp.doc(responses={"204": {"description": "Terminated."}})
+    @blp.doc(parameters=[TUS_RESUMABLE], responses={"204": {"description": "Terminated.", "headers": _TUS_OUT}})
     def delete(self, upload_id):
         """Abandon an upload and free its bytes (tus termination)."""
         return _terminate(upload_id)
 
     @requires()
     @blp.doc(parameters=[{"in": "header", "name": "X-HTTP-Method-Override", "required": True,
-                          "schema": {"type": "string", "enum": ["PATCH", "DELETE"]}}],
-             responses={"204": {"description": "As PATCH or DELETE."}})
+                          "schema": {"type": "string", "enum": ["PATCH", "DELETE"]}},
+                         TUS_RESUMABLE, {**UPLOAD_OFFSET, "required": False}, UPLOAD_CHECKSUM],
+             requestBody={**_BYTES, "required": False, "description": "With PATCH: the bytes to append."},
+             responses={"204": {"description": "As PATCH or DELETE.", "headers": _TUS_OUT}})
     def post(self, upload_id):
         """PATCH or DELETE for clients behind proxies that allow only POST (X-HTTP-Method-Override)."""
         override = request.headers.get("X-HTTP-Method-Override", "").upper()

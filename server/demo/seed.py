@@ -162,6 +162,9 @@ class DemoBuilder:
         self.open_tickets()
         self.session.flush()
         self.count("escalated", len(tickets.escalate_breaches(self.session, now=self.now)))
+        from server.demo.models import DemoState
+
+        self.session.add(DemoState(id=1, as_of=self.now, seeded_at=self.now))  # for seed-demo --refresh
         return self.summary
 
     def user(self, username: str, display_name: str, role: Role) -> User:

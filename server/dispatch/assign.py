@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.dispatch import availability
-from server.dispatch.ranking import TicketContext, ticket_context
+from server.dispatch.models import OVERRIDE, DispatchAction
+from server.dispatch.ranking import TicketContext, position_of, ticket_context
 from server.dispatch.settings import DispatchSettings
 from server.dispatch.spatial import geodesic_m
 from server.exceptions import Conflict, InvalidInput, NotFound
@@ -44,6 +45,7 @@ class Assignment:
     reservations: list[Reservation]
     arrival_at: datetime
     meets_deadline: bool
+    override: DispatchAction | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,11 @@ class PartChoice:
 def assign(session: Session, ticket_id: uuid.UUID, *, technician_id: uuid.UUID, parts: list[PartChoice],
            spare_unit_id: uuid.UUID | None, settings: DispatchSettings, now: datetime, by_user_id=None,
            product_line: str | None = None, planned_start: datetime | None = None,
-           instructions: str | None = None) -> Assignment:
+           instructions: str | None = None, override_reason: str | None = None) -> Assignment:
+    """Assign a ticket. A technician off shift, on leave or at their job limit
+    may be assigned with an ``override_reason``; one without a valid
+    certification never. An override, or an arrival after the on-site
+    deadline, is recorded (:class:`DispatchAction`) and noted in the ticket's history."""
     ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update()
                             .execution_options(populate_existing=True))
     if ticket is None:
@@ -76,38 +82,55 @@ def assign(session: Session, ticket_id: uuid.UUID, *, technician_id: uuid.UUID, 
     if technician is None or not technician.active:
         raise InvalidInput("no such active technician", code="unknown_technician",
                            details={"fields": {"json": {"technician_id": ["Unknown or inactive technician."]}}})
-    verdict, travel = _check_available(session, technician, context, settings, now)
+    departs, travel, flags = _check_available(session, technician, context, settings, now, override_reason)
+    arrival = departs + travel
+    late_by = arrival - context.due
+    if late_by > timedelta(0):
+        flags = ["late", *flags]
 
     job = Job(id=uuid.uuid4(), ticket_id=ticket.id, technician_id=technician.id, status=JobStatus.assigned,
-              priority=ticket.priority.value, planned_start=planned_start or verdict.departs_at + travel,
+              priority=ticket.priority.value, planned_start=planned_start or arrival,
               instructions=instructions)
     session.add(job)
     session.flush()
     reservations = _reserve(session, context, job, parts, spare_unit_id, settings)
-    transition(ticket, TicketStatus.dispatched, at=now, by_user_id=by_user_id,
-               note=f"assigned to {technician.name}")
+    note = f"assigned to {technician.name}"
+    override = None
+    if flags:
+        override = DispatchAction(kind=OVERRIDE, ticket_id=ticket.id, job_id=job.id, technician_id=technician.id,
+                                  flags=" ".join(flags), reason=override_reason, by_user_id=by_user_id, at=now,
+                                  late_by_minutes=max(0, round(late_by.total_seconds() / 60)) if "late" in flags
+                                  else None)
+        session.add(override)
+        note += f" (override: {', '.join(flags)}" + (f"; reason: {override_reason}" if override_reason else "") + ")"
+    transition(ticket, TicketStatus.dispatched, at=now, by_user_id=by_user_id, note=note)
     session.flush()
-    arrival = verdict.departs_at + travel
-    return Assignment(job, ticket, reservations, arrival, arrival <= context.due)
+    return Assignment(job, ticket, reservations, arrival, arrival <= context.due, override)
 
 
-def _check_available(session, technician, context: TicketContext, settings, now):
-    if technician.last_latitude is not None and technician.last_longitude is not None:
-        lat, lon = technician.last_latitude, technician.last_longitude
-    else:
-        lat, lon = technician.home_latitude, technician.home_longitude
-    travel = settings.travel_time(geodesic_m(lat, lon, context.latitude, context.longitude) / 1000)
+def _check_available(session, technician, context: TicketContext, settings, now, override_reason):
+    """When the technician sets off, the travel time, and what assigning them overrides."""
+    position = position_of(technician, now=now, settings=settings)
+    travel = settings.travel_time(geodesic_m(position.latitude, position.longitude, context.latitude,
+                                             context.longitude) / 1000)
     # Counted under the technician's row lock: a job another dispatcher just
     # committed for them is seen here.
     facts = availability.load_facts(session, [technician.id], product_line=context.product_line,
-                                    window_start=now, window_end=max(context.due, now))[technician.id]
+                                    window_start=now - timedelta(days=1),
+                                    window_end=max(context.due, now) + availability.LATE_HORIZON)[technician.id]
     verdict = availability.assess(facts, product_line=context.product_line, now=now, due=context.due,
                                   travel=travel)
-    if not verdict.available:
-        raise Conflict("this technician cannot take the job", code="technician_unavailable",
-                       details={"technician_id": str(technician.id),
-                                "reasons": [{"code": r.code, "message": r.message} for r in verdict.reasons]})
-    return verdict, travel
+    if verdict.available:
+        return verdict.departs_at, travel, []
+    overridable = all(r.code in availability.OVERRIDABLE for r in verdict.reasons)
+    if not overridable or not override_reason:
+        raise Conflict("this technician cannot take the job" + (
+            ": give an override_reason to assign them anyway" if overridable else ""),
+            code="technician_unavailable",
+            details={"technician_id": str(technician.id), "overridable": overridable,
+                     "reasons": [{"code": r.code, "message": r.message} for r in verdict.reasons]})
+    option = availability.late_option(facts, now=now, travel=travel)
+    return option.departs_at, travel, [flag.code for flag in option.flags]
 
 
 def _reserve(session, context: TicketContext, job: Job, parts: list[PartChoice], spare_unit_id, settings):

@@ -347,3 +347,43 @@ def assess(facts: TechnicianFacts, *, product_line: str, now: datetime, due: dat
         reasons.append(Reason("overloaded", f"{facts.open_jobs} open jobs, limit {tech.max_open_jobs}"))
     return Availability(not reasons, tuple(reasons), departs, on_shift_now, arrival, visit_date)
 
+
+
+# --- when nobody can meet the deadline -------------------------------------------------------------------------
+
+# Reasons a dispatcher may override with a recorded reason; a certification never is.
+OVERRIDABLE = frozenset({"off_shift", "on_leave", "overloaded"})
+LATE_HORIZON = timedelta(days=7)  # how far ahead the next shift is looked for
+
+
+@dataclass(frozen=True)
+class LateOption:
+    """The soonest a certified technician could arrive, whatever the deadline:
+    set off now (off shift: as overtime), or when their leave ends."""
+
+    departs_at: datetime
+    arrival_at: datetime
+    flags: tuple[Reason, ...]  # overtime, on_leave, overloaded
+    next_shift_at: datetime | None  # when off shift: the next shift's start (within LATE_HORIZON)
+
+
+def late_option(facts: TechnicianFacts, *, now: datetime, travel: timedelta) -> LateOption:
+    zone = zone_of(facts.technician)
+    spans = sorted((leave.starts_at, leave.ends_at) for leave in facts.leaves)
+    departs, moved = now, True
+    while moved:  # leave that covers the moment pushes it to the leave's end (back-to-back leaves chain)
+        moved = False
+        for starts, ends in spans:
+            if starts <= departs < ends:
+                departs, moved = ends, True
+    flags: list[Reason] = []
+    if departs > now:
+        flags.append(Reason("on_leave", f"on leave until {departs.isoformat()}"))
+    horizon = departs + LATE_HORIZON
+    next_shift = earliest_free(shift_windows(facts.shifts, zone, departs, horizon), facts.leaves, departs, horizon)
+    if next_shift != departs:
+        flags.append(Reason("overtime", "off shift: would work overtime" + (
+            f" (next shift {next_shift.isoformat()})" if next_shift else " (no shift in the next 7 days)")))
+    if facts.open_jobs >= facts.technician.max_open_jobs:
+        flags.append(Reason("overloaded", f"{facts.open_jobs} open jobs, limit {facts.technician.max_open_jobs}"))
+    return LateOption(departs, departs + travel, tuple(flags), next_shift if next_shift != departs else None)

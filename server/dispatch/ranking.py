@@ -14,6 +14,20 @@ overloaded), nearest first. The pool is ranked; ranking never looks further
 than that pool, so the answer equals what brute force over the whole fleet
 gives for the same pool (bench/bench_dispatch.py checks it).
 
+Never a dead end: when no ranked technician meets the on-site deadline,
+``late_candidates`` ranks who could arrive soonest — the available ones and
+the certified ones passed over only for being off shift (as overtime), on
+leave (from its end) or at their job limit — each with how late and what
+assigning them overrides (``needs_override``: the assignment then needs a
+recorded reason, see assign.py). Without a valid certification nobody is ever
+offered; ``outcome`` says so plainly.
+
+Positions: distance is measured from the last fix while it is fresh, from the
+home base once it is stale (``position.explanation`` says which). The spatial
+index orders by the last fix (or the home base without one), so a technician
+whose stale fix is far from a near home base is met later in the walk than
+their home base alone would place them; once met, they are measured from home.
+
 Score (higher is better), points per criterion, weights configurable:
 
 * ``eta``: weight × h / (h + ETA), h = ``eta_half_score_minutes``; ETA is the
@@ -38,7 +52,7 @@ from sqlalchemy.orm import Session
 from server.customers.models import Asset, Site
 from server.dispatch import availability
 from server.dispatch.settings import DispatchSettings
-from server.dispatch.spatial import TECHNICIANS, Neighbour, SpatialIndex, index_for
+from server.dispatch.spatial import TECHNICIANS, Neighbour, SpatialIndex, geodesic_m, index_for
 from server.exceptions import Conflict, InvalidInput, NotFound
 from server.stock.models import Part, SpareUnit, SpareUnitStatus, StockLevel
 from server.technicians.models import Certification, Technician
@@ -165,21 +179,43 @@ def score(settings: DispatchSettings, *, eta: timedelta, meets_deadline: bool, n
 
 @dataclass
 class Position:
+    """The position distance was measured from, and why that one."""
+
     latitude: float
     longitude: float
     source: str  # "last_known" or "home_base"
-    recorded_at: datetime | None
-    stale: bool
-    age_minutes: float | None
+    recorded_at: datetime | None  # of the last fix, if there is one
+    stale: bool  # the last fix is older than ``stale_after``
+    age_minutes: float | None  # of the last fix
+    explanation: str = ""
 
 
-def position_of(tech: Technician, *, now: datetime, settings: DispatchSettings) -> Position:
+def position_of(tech, *, now: datetime, settings: DispatchSettings) -> Position:
+    """The better-founded position: the last fix while it is fresh; once it is
+    stale, the home base (where a technician off the road starts from)."""
     if tech.last_latitude is not None and tech.last_longitude is not None:
         age = (now - tech.last_position_at) if tech.last_position_at else None
         stale = age is None or age > settings.stale_after
-        return Position(tech.last_latitude, tech.last_longitude, "last_known", tech.last_position_at, stale,
-                        round(age.total_seconds() / 60, 1) if age is not None else None)
-    return Position(tech.home_latitude, tech.home_longitude, "home_base", None, False, None)
+        minutes = round(age.total_seconds() / 60, 1) if age is not None else None
+        if not stale:
+            return Position(tech.last_latitude, tech.last_longitude, "last_known", tech.last_position_at, False,
+                            minutes, f"last known position, {minutes:.0f} min old")
+        if tech.home_latitude is not None and tech.home_longitude is not None:
+            old = f"{minutes:.0f} min old" if minutes is not None else "of unknown age"
+            return Position(tech.home_latitude, tech.home_longitude, "home_base", tech.last_position_at, True,
+                            minutes, f"home base: the last known position is stale ({old})")
+        return Position(tech.last_latitude, tech.last_longitude, "last_known", tech.last_position_at, True,
+                        minutes, "last known position, stale, and no home base to use instead")
+    return Position(tech.home_latitude, tech.home_longitude, "home_base", None, False, None,
+                    "home base: no position known")
+
+
+def distance_from(position: Position, tech, indexed_km: float, latitude: float, longitude: float) -> float:
+    """The distance from the position used. The spatial index measured from the
+    last fix (or the home base without one); only a stale fix needs measuring again."""
+    if position.source == "home_base" and tech.last_latitude is not None and tech.last_longitude is not None:
+        return geodesic_m(position.latitude, position.longitude, latitude, longitude) / 1000
+    return indexed_km
 
 
 @dataclass
@@ -201,6 +237,10 @@ class Candidate:
     score_breakdown: dict[str, Criterion] = field(default_factory=dict)
     rank: int = 0
     notes: list[str] = field(default_factory=list)
+    # Set when the arrival misses the deadline: by how much, and what assigning would override.
+    late_by_minutes: float | None = None
+    flags: list[availability.Reason] = field(default_factory=list)
+    needs_override: bool = False
 
 
 @dataclass
@@ -227,6 +267,11 @@ class CandidateReport:
     excluded: list[Excluded]
     examined: int
     search: str
+    # in_time: someone meets the deadline; late_only: nobody can, ``late_candidates``
+    # ranks who could come soonest; none_certified: nobody holds a valid certification.
+    outcome: str = "in_time"
+    message: str = ""
+    late_candidates: list[Candidate] = field(default_factory=list)
 
 
 def certified_prefilter(product_line):
@@ -308,22 +353,28 @@ def _find_candidates(session: Session, context: TicketContext, *, settings: Disp
     def evaluate(n: Neighbour):
         facts = availability.facts_from_columns(n.extra[:n_facts])
         held = {need.key: int(v or 0) for need, v in zip(context.needs, n.extra[n_facts:], strict=True)}
-        travel = settings.travel_time(n.distance_km)
+        position = position_of(facts.technician, now=now, settings=settings)
+        distance_km = distance_from(position, facts.technician, n.distance_km, context.latitude, context.longitude)
+        travel = settings.travel_time(distance_km)
         verdict = availability.assess(facts, product_line=context.product_line, now=now, due=context.due,
                                       travel=travel, windows_cache=windows)
-        return facts, held, verdict, travel
+        return Seen(n, facts, held, verdict, travel, position, distance_km)
 
-    pool = []
+    pool: list[Seen] = []
     excluded: dict[uuid.UUID, Excluded] = {}
+    late_pool: list[Seen] = []  # certified, unavailable only for reasons a dispatcher may override
     seen: set[uuid.UUID] = set()
 
     def consider(n: Neighbour) -> None:
         seen.add(n.id)
-        facts, held, verdict, travel = evaluate(n)
-        if verdict.available:
-            pool.append((n, facts, held, verdict, travel))
+        entry = evaluate(n)
+        if entry.verdict.available:
+            pool.append(entry)
         else:
-            excluded[n.id] = _excluded(n, facts, verdict, now, settings)
+            excluded[n.id] = Excluded(n.id, entry.facts.technician.name, round(entry.distance_km, 3),
+                                      entry.position, list(entry.verdict.reasons))
+            if all(r.code in availability.OVERRIDABLE for r in entry.verdict.reasons):
+                late_pool.append(entry)
 
     # Two searches from the site, whose first steps an engine may fetch in one round trip:
     # 1. only those certified for the product line (prefiltered in SQL: a rare
@@ -340,8 +391,8 @@ def _find_candidates(session: Session, context: TicketContext, *, settings: Disp
             consider(n)
             if len(pool) >= pool_size or len(seen) >= settings.scan_limit:
                 break
-    pool = sorted(pool, key=lambda entry: (entry[0].distance_m, str(entry[0].id)))[:pool_size]
-    reach = pool[-1][0].distance_m if len(pool) >= pool_size else math.inf
+    pool = sorted(pool, key=lambda e: (e.distance_km, str(e.n.id)))[:pool_size]
+    reach = max(e.n.distance_m for e in pool) if len(pool) >= pool_size else math.inf
     listed = 0  # filtered-out technicians met by search 2 (which meets everyone, in order)
     if settings.excluded_limit > 0:
         for n in nearby:
@@ -354,43 +405,90 @@ def _find_candidates(session: Session, context: TicketContext, *, settings: Disp
                 break
     examined = len(seen)
 
-    candidates = []
-    for n, facts, van, verdict, travel in pool:
-        tech = facts.technician
-        arrival = verdict.departs_at + travel
-        meets = arrival <= context.due
-        total, breakdown = score(settings, eta=arrival - now, meets_deadline=meets, needs=context.needs,
-                                 held=van, open_jobs=facts.open_jobs, max_open_jobs=tech.max_open_jobs)
-        position = position_of(tech, now=now, settings=settings)
-        notes = []
-        if position.source == "home_base":
-            notes.append("no known position: distance measured from the home base")
-        elif position.stale:
-            notes.append("last known position is stale" + (f" ({position.age_minutes:.0f} min old)"
-                                                           if position.age_minutes is not None else ""))
-        if not verdict.on_shift_now:
-            notes.append(f"off shift now; sets off at {verdict.departs_at.isoformat()}")
-        candidates.append(Candidate(
-            technician_id=tech.id, name=tech.name, distance_km=round(n.distance_km, 3), position=position,
-            eta_minutes=round((arrival - now).total_seconds() / 60, 1), departs_at=verdict.departs_at,
-            arrival_at=arrival, on_shift_now=verdict.on_shift_now, meets_deadline=meets,
-            open_jobs=facts.open_jobs, max_open_jobs=tech.max_open_jobs, van_location_id=tech.van_location_id,
-            van_holds={need.label: van.get(need.key, 0) for need in context.needs},
-            score=total, score_breakdown=breakdown, notes=notes))
-    candidates.sort(key=lambda c: (-c.score, c.distance_km, str(c.technician_id)))
-    candidates = candidates[:limit]
+    candidates = sorted((_candidate(e, context, settings, now) for e in pool),
+                        key=lambda c: (-c.score, c.distance_km, str(c.technician_id)))[:limit]
     for rank, candidate in enumerate(candidates, start=1):
         candidate.rank = rank
     nearest_excluded = sorted(excluded.values(), key=lambda e: (e.distance_km, str(e.technician_id)))
-    return CandidateReport(
+    report = CandidateReport(
         ticket_id=context.ticket_id, latitude=context.latitude, longitude=context.longitude,
         product_line=context.product_line, on_site_due_at=context.due, under_warranty=context.under_warranty,
         evaluated_at=now, needs=context.needs, weights={c: settings.weight(c) for c in ("eta", "deadline", "parts",
                                                                                        "workload")},
         candidates=candidates, excluded=nearest_excluded[:settings.excluded_limit], examined=examined,
         search=index.name)
+    if not any(c.meets_deadline for c in candidates):
+        _never_a_dead_end(report, pool, late_pool, excluded, context, settings, now, limit)
+    return report
 
 
-def _excluded(n: Neighbour, facts, verdict, now, settings) -> Excluded:
-    return Excluded(n.id, facts.technician.name, round(n.distance_km, 3),
-                    position_of(facts.technician, now=now, settings=settings), list(verdict.reasons))
+@dataclass
+class Seen:
+    """A technician the search met, with what was worked out about them."""
+
+    n: Neighbour
+    facts: availability.TechnicianFacts
+    held: dict[str, int]
+    verdict: availability.Availability
+    travel: timedelta
+    position: Position
+    distance_km: float
+
+
+def _candidate(e: Seen, context: TicketContext, settings: DispatchSettings, now: datetime, *,
+               late: availability.LateOption | None = None) -> Candidate:
+    tech = e.facts.technician
+    departs = late.departs_at if late else e.verdict.departs_at
+    arrival = departs + e.travel
+    meets = arrival <= context.due
+    total, breakdown = score(settings, eta=arrival - now, meets_deadline=meets, needs=context.needs,
+                             held=e.held, open_jobs=e.facts.open_jobs, max_open_jobs=tech.max_open_jobs)
+    notes = [e.position.explanation] if e.position.source == "home_base" or e.position.stale else []
+    flags = list(late.flags) if late else []
+    on_shift_now = e.verdict.on_shift_now if late is None else (departs == now and not flags)
+    if late is None and not e.verdict.on_shift_now:
+        notes.append(f"off shift now; sets off at {departs.isoformat()}")
+    candidate = Candidate(
+        technician_id=tech.id, name=tech.name, distance_km=round(e.distance_km, 3), position=e.position,
+        eta_minutes=round((arrival - now).total_seconds() / 60, 1), departs_at=departs,
+        arrival_at=arrival, on_shift_now=on_shift_now, meets_deadline=meets,
+        open_jobs=e.facts.open_jobs, max_open_jobs=tech.max_open_jobs, van_location_id=tech.van_location_id,
+        van_holds={need.label: e.held.get(need.key, 0) for need in context.needs},
+        score=total, score_breakdown=breakdown, notes=notes, flags=flags, needs_override=bool(flags))
+    if not meets:
+        candidate.late_by_minutes = round((arrival - context.due).total_seconds() / 60, 1)
+    return candidate
+
+
+def _never_a_dead_end(report: CandidateReport, pool: list[Seen], late_pool: list[Seen],
+                      excluded: dict[uuid.UUID, Excluded], context: TicketContext, settings: DispatchSettings,
+                      now: datetime, limit: int) -> None:
+    """Nobody meets the deadline: rank who could arrive soonest (those on shift,
+    then as overtime, after their leave, over their job limit), each with how
+    late and what assigning them overrides. Arrival is never before now + travel,
+    so walking by distance stops once the next one cannot beat the ``limit``-th."""
+    options: list[Candidate] = [_candidate(e, context, settings, now) for e in pool]
+    for e in sorted(late_pool, key=lambda e: (e.distance_km, str(e.n.id))):
+        if len(options) >= limit:
+            options.sort(key=_soonest)
+            if now + e.travel > options[limit - 1].arrival_at:
+                break
+        option = availability.late_option(e.facts, now=now, travel=e.travel)
+        options.append(_candidate(e, context, settings, now, late=option))
+    options.sort(key=_soonest)
+    report.late_candidates = options[:limit]
+    for rank, candidate in enumerate(report.late_candidates, start=1):
+        candidate.rank = rank
+    if report.late_candidates:
+        report.outcome = "late_only"
+        report.message = ("nobody can reach the site before the on-site deadline: these could come soonest; "
+                          "assigning one needs a reason")
+        return
+    report.outcome = "none_certified"
+    expired = sum(any(r.code == "certification_expired" for r in x.reasons) for x in excluded.values())
+    report.message = (f"nobody holds a valid certification for {context.product_line or 'this product line'}"
+                      + (f" ({expired} nearby hold an expired one)" if expired else ""))
+
+
+def _soonest(c: Candidate):
+    return (c.arrival_at, len(c.flags), c.distance_km, str(c.technician_id))

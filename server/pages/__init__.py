@@ -26,7 +26,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 class Page:
     rule: str  # URL rule; its arguments reach the template
     name: str  # templates/pages/<name>.html, its script static/<name>.js (if there is one), endpoint pages.<name>
-    title: str
+    title: str  # a catalogue key (server/i18n), shown in the reader's language
     nav: bool = True  # listed in the top navigation
     context: dict = field(default_factory=dict)  # extra template variables (callables are called)
     roles: tuple[str, ...] = ()  # the roles its navigation entry is shown to (empty: every office role)
@@ -42,18 +42,20 @@ DISPATCH = ("admin", "dispatcher")  # what the API lets each role use (server/ap
 STOCK = ("admin", "warehouse", "dispatcher")
 
 PAGES: list[Page] = [
-    Page("/login", "login", "登录 Sign in", nav=False),
-    Page("/", "board", "工单看板 Ticket board"),
-    Page("/tickets/<uuid:ticket_id>", "ticket", "工单 Ticket", nav=False, context={"extra": _ticket_context}),
-    Page("/tickets/<uuid:ticket_id>/dispatch", "dispatch", "派工 Dispatch", nav=False),
-    Page("/technicians", "technicians", "技术人员 Technicians"),
-    Page("/customers", "customers", "客户 Customers"),
-    Page("/conflicts", "conflicts", "同步冲突 Sync conflicts", roles=DISPATCH),
-    Page("/swaps", "swaps", "备用机调换 Swaps", roles=DISPATCH),
-    Page("/stock", "stock", "库存 Stock", roles=STOCK),
-    Page("/stock/discrepancies", "discrepancies", "库存差异 Discrepancies", roles=STOCK),
-    Page("/stock/reconciliation", "reconciliation", "对账 Reconciliation", roles=STOCK),
-    Page("/stock/summary", "summary", "对账汇总 Stock summary", roles=STOCK),
+    Page("/login", "login", "page.login", nav=False),
+    Page("/", "board", "page.board"),
+    Page("/tickets/<uuid:ticket_id>", "ticket", "page.ticket", nav=False, context={"extra": _ticket_context}),
+    Page("/tickets/<uuid:ticket_id>/dispatch", "dispatch", "page.dispatch", nav=False),
+    Page("/technicians", "technicians", "page.technicians"),
+    Page("/customers", "customers", "page.customers"),
+    Page("/conflicts", "conflicts", "page.conflicts", roles=DISPATCH),
+    Page("/swaps", "swaps", "page.swaps", roles=DISPATCH),
+    Page("/stock", "stock", "page.stock", roles=STOCK),
+    Page("/stock/work", "stock_work", "page.stock_work", roles=("admin", "warehouse")),
+    Page("/stock/discrepancies", "discrepancies", "page.discrepancies", roles=STOCK),
+    Page("/stock/reconciliation", "reconciliation", "page.reconciliation", roles=STOCK),
+    Page("/stock/summary", "summary", "page.summary", roles=STOCK),
+    Page("/quality/satisfaction", "satisfaction", "page.satisfaction", roles=DISPATCH),
 ]
 
 
@@ -84,9 +86,16 @@ def security_headers(response):
     return response
 
 
-def register_pages(app: Flask) -> None:
-    from server.pages import handheld, signing
+@bp.route("/favicon.ico")
+def favicon():
+    return bp.send_static_file("favicon.svg")
 
+
+def register_pages(app: Flask) -> None:
+    from server.pages import handheld, locale, signing, survey
+
+    locale.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(signing.bp)  # the customer's signing page
+    app.register_blueprint(survey.bp)  # the customer's satisfaction survey page
     app.register_blueprint(handheld.bp)  # the technicians' app at /app/

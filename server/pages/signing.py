@@ -5,13 +5,14 @@ do the work."""
 
 from __future__ import annotations
 
-from flask import Blueprint, make_response, render_template, request
+from flask import Blueprint, make_response, render_template, request, url_for
 
 from media import signatures
 from server.api.signing import signing_view
 from server.db import utcnow
 from server.exceptions import DomainError, NotFound
 from server.extensions import db
+from server.pages.locale import current_locale
 
 bp = Blueprint("signing_page", __name__, url_prefix="/sign", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -38,6 +39,8 @@ def page():
         response = make_response(render_template("signing/refused.html", message=exc.message, code=exc.code), status)
     else:
         view = signing_view(db.session, link)
-        response = make_response(render_template("signing/page.html", token=token, **view))
+        other = "en" if current_locale() == "zh-CN" else "zh-CN"
+        lang_url = url_for("signing_page.page", token=token, lang=other)
+        response = make_response(render_template("signing/page.html", token=token, lang_url=lang_url, **view))
     response.headers.update(SECURITY_HEADERS)
     return response

@@ -4,6 +4,7 @@ spare units. Quantities move only through :mod:`server.stock.ledger`. Never comm
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from server.exceptions import Conflict, InvalidInput
 from server.records import ensure_unique, field_error, flush_or_conflict, referenced, update_record
 from server.stock.models import Part, PartFitment, SpareUnit, SpareUnitStatus, StockLocation
+from server.stock.serials import record_event
 
 HAND_SET_STATUSES = (SpareUnitStatus.available, SpareUnitStatus.defective, SpareUnitStatus.in_repair)
 
@@ -66,16 +68,19 @@ def update_part(session: Session, part: Part, data: dict) -> Part:
     return part
 
 
-def create_spare_unit(session: Session, data: dict) -> SpareUnit:
+def create_spare_unit(session: Session, data: dict, *, at: datetime, by_user_id=None) -> SpareUnit:
+    """Register a unit; its serial number's history starts here."""
     referenced(session, StockLocation, data["location_id"], "location_id", "stock location")
     ensure_unique(session, SpareUnit.serial_number, data["serial_number"], field="serial_number")
     unit = SpareUnit(id=_new_id(session, SpareUnit, data), **data)
     session.add(unit)
     flush_or_conflict(session, "the spare unit could not be saved")
+    record_event(session, serial_number=unit.serial_number, spare_unit_id=unit.id, event="registered",
+                 status=unit.status.value, location_id=unit.location_id, at=at, by_user_id=by_user_id)
     return unit
 
 
-def update_spare_unit(session: Session, unit: SpareUnit, data: dict) -> SpareUnit:
+def update_spare_unit(session: Session, unit: SpareUnit, data: dict, *, at: datetime, by_user_id=None) -> SpareUnit:
     if "serial_number" in data:
         ensure_unique(session, SpareUnit.serial_number, data["serial_number"], field="serial_number",
                       exclude_id=unit.id)
@@ -86,6 +91,9 @@ def update_spare_unit(session: Session, unit: SpareUnit, data: dict) -> SpareUni
         if data["status"] not in HAND_SET_STATUSES:
             raise InvalidInput("that status is set by reservations and swaps",
                                details=field_error("status", "Only available, defective or in_repair."))
+        record_event(session, serial_number=data.get("serial_number", unit.serial_number), spare_unit_id=unit.id,
+                     event="status_set", status=data["status"].value, location_id=unit.location_id, at=at,
+                     by_user_id=by_user_id)
     update_record(unit, data)
     flush_or_conflict(session, "the spare unit could not be saved")
     return unit

@@ -81,17 +81,23 @@ const FS = (() => {
     setTimeout(() => URL.revokeObjectURL(href), 10000);
   }
 
-  /* An error for people: the message, each field's complaint, and the reasons a 409 gives. */
+  /* An error for people, in the page's language: in Chinese the catalogue's text for its code (error.<code>),
+     in English the server's own (more specific) message; each field's complaint, the reasons a 409 gives
+     (labelled), and the code for support. */
   function errorText(e) {
     if (!(e instanceof ApiError)) return String(e && e.message || e);
-    const parts = [e.message];
+    const known = e.code && SETTINGS.messages["error." + e.code];
+    const parts = [(locale === "en" ? e.message || known : known || e.message)];
     const walk = (value, prefix) => {
       if (Array.isArray(value)) { parts.push(prefix + ": " + value.join(" ")); return; }
       if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) walk(v, prefix ? prefix + "." + k : k);
     };
     for (const where of Object.values(e.fields || {})) walk(where, "");
-    for (const r of (e.details.reasons || [])) parts.push("• " + (r.message || r.code));
-    if (e.code) parts.push("(" + e.status + " " + e.code + (e.requestId ? ", request " + e.requestId : "") + ")");
+    for (const r of (e.details.reasons || [])) {
+      const text = SETTINGS.messages["enum.unavailable_reason." + r.code];
+      parts.push("• " + (text || r.message || r.code));
+    }
+    if (e.code) parts.push("(" + e.status + " " + e.code + (e.requestId ? ", " + t("app.request") + " " + e.requestId : "") + ")");
     return parts.join("\n");
   }
 
@@ -119,18 +125,63 @@ const FS = (() => {
     box.hidden = !message;
   }
 
-  function fmtTime(iso) {
+  /* Language and time (CONTRIBUTING.md, "Language and time"): the page embeds its locale, the company's
+     time zone and the catalogue (server/i18n/<locale>.json) as a JSON data block; t() and label() read it. */
+  const SETTINGS = (() => {
+    const node = document.getElementById("fs-i18n");
+    try { return JSON.parse(node.textContent); } catch (e) { return { locale: "zh-CN", timezone: "Asia/Shanghai", messages: {} }; }
+  })();
+  const locale = SETTINGS.locale;
+
+  /* t("board.title") or t("clock.left", {d: "3 h"}): the text in the page's language, the key itself if missing. */
+  function t(key, values) {
+    const text = SETTINGS.messages[key];
+    if (text === undefined) return key;
+    return values ? text.replace(/\{(\w+)\}/g, (m, name) => (values[name] === undefined ? m : String(values[name]))) : text;
+  }
+  /* label("ticket_status", "on_site") -> 在现场 / On site; the raw value if the catalogue has none. */
+  function label(kind, value) {
+    if (value === null || value === undefined || value === "") return "—";
+    const text = SETTINGS.messages["enum." + kind + "." + value];
+    return text === undefined ? String(value) : text;
+  }
+
+  const FORMATS = { datetime: ["Y", "-", "M", "-", "D", " ", "h", ":", "m"], short: ["M", "-", "D", " ", "h", ":", "m"],
+                    seconds: ["Y", "-", "M", "-", "D", " ", "h", ":", "m", ":", "s"], date: ["Y", "-", "M", "-", "D"],
+                    time: ["h", ":", "m"] };
+  const zoneParts = new Intl.DateTimeFormat("en-GB", { timeZone: SETTINGS.timezone, hourCycle: "h23", year: "numeric",
+    month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  const PART = { year: "Y", month: "M", day: "D", hour: "h", minute: "m", second: "s" };
+
+  /* A time in the company's zone, as the server's `localtime` filter writes it: "2026-12-06 11:36".
+     style: datetime (default), short (no year), seconds, date, time. A plain date stays as it is. */
+  function fmtTime(iso, style = "datetime") {
     if (!iso) return "—";
-    const d = new Date(iso);
-    return d.toLocaleString("zh-CN", { hour12: false, month: "2-digit", day: "2-digit",
-                                       hour: "2-digit", minute: "2-digit" });
+    if (typeof iso === "string" && /^\d{4}-\d{2}-\d{2}$/.test(iso)) return iso;
+    const d = iso instanceof Date ? iso : new Date(iso);
+    if (isNaN(d)) return String(iso);
+    const parts = {};
+    for (const p of zoneParts.formatToParts(d)) if (PART[p.type]) parts[PART[p.type]] = p.value;
+    return FORMATS[style].map((x) => (x in parts ? parts[x] : x)).join("");
+  }
+
+  /* The instant a day ("2026-12-06") starts in the company's zone (a Date). */
+  function zoneMidnight(day) {
+    const [y, m, d] = day.split("-").map(Number);
+    const guess = Date.UTC(y, m - 1, d);
+    const shown = fmtTime(new Date(guess), "seconds");  // the wall clock there at that UTC instant
+    const [date, time] = shown.split(" ");
+    const [sy, sm, sd] = date.split("-").map(Number);
+    const [hh, mm, ss] = time.split(":").map(Number);
+    const offset = Date.UTC(sy, sm - 1, sd, hh, mm, ss) - guess;
+    return new Date(guess - offset);
   }
 
   function fmtDuration(ms) {
     const minutes = Math.round(Math.abs(ms) / 60000);
     const h = Math.floor(minutes / 60), m = minutes % 60;
-    if (h >= 48) return Math.round(h / 24) + " d";
-    return h ? h + " h " + String(m).padStart(2, "0") + " m" : m + " m";
+    if (h >= 48) return t("unit.d", { n: Math.round(h / 24) });
+    return h ? t("unit.h_m", { h, m: String(m).padStart(2, "0") }) : t("unit.m", { n: m });
   }
 
   /* One SLA clock: time left, or by how much it was missed, or met. */
@@ -138,21 +189,21 @@ const FS = (() => {
     const dueAt = Date.parse(due);
     if (done) {
       const doneAt = Date.parse(done);
-      return doneAt <= dueAt ? { cls: "met", text: "✓ met" }
-                             : { cls: "breached", text: "late by " + fmtDuration(doneAt - dueAt) };
+      return doneAt <= dueAt ? { cls: "met", text: t("clock.met") }
+                             : { cls: "breached", text: t("clock.late_by", { d: fmtDuration(doneAt - dueAt) }) };
     }
     const left = dueAt - now;
-    if (left < 0) return { cls: "breached", text: "overdue " + fmtDuration(left) };
-    return { cls: left < 3600000 ? "soon" : "ok", text: fmtDuration(left) + " left" };
+    if (left < 0) return { cls: "breached", text: t("clock.overdue", { d: fmtDuration(left) }) };
+    return { cls: left < 3600000 ? "soon" : "ok", text: t("clock.left", { d: fmtDuration(left) }) };
   }
 
   function clockCell(due, done) {
     const c = clock(due, done);
-    return el("td", { class: "clock " + c.cls, title: "due " + fmtTime(due) }, c.text);
+    return el("td", { class: "clock " + c.cls, title: t("clock.due", { t: fmtTime(due) }) }, c.text);
   }
 
   /* A list with keyset pagination: load(cursor) returns a page; render(item) a <tr>. */
-  function pager({ tbody, more, load, render, empty = "Nothing found." }) {
+  function pager({ tbody, more, load, render, empty = t("app.nothing") }) {
     let cursor = null;
     async function next(reset) {
       if (reset) { cursor = null; tbody.replaceChildren(); }
@@ -166,7 +217,7 @@ const FS = (() => {
         cursor = page.next_cursor;
         more.hidden = !page.has_more;
         flash("");
-      } catch (e) { flash(e.message); }
+      } catch (e) { flash(errorText(e)); }
     }
     more.addEventListener("click", () => next(false));
     return { reload: () => next(true) };
@@ -189,7 +240,7 @@ const FS = (() => {
         if (!link.dataset.roles.split(" ").includes(a.role)) link.hidden = true;
       }
       const who = document.getElementById("whoami");
-      if (who) who.textContent = a.username + " (" + a.role + ")";
+      if (who) who.textContent = a.username + " (" + label("role", a.role) + ")";
       const logout = document.getElementById("logout");
       if (logout) logout.addEventListener("click", async () => {
         try { await api("/api/v1/auth/token", { method: "DELETE", noRedirect: true }); } catch (e) { /* gone anyway */ }
@@ -201,5 +252,5 @@ const FS = (() => {
 
   document.addEventListener("DOMContentLoaded", init);
   return { api, auth, saveAuth, clearAuth, el, flash, fmtTime, fmtDuration, clock, clockCell, pager, formQuery,
-           ApiError, endpoint, call, download, errorText };
+           ApiError, endpoint, call, download, errorText, t, label, locale, zoneMidnight };
 })();

@@ -23,9 +23,9 @@
     return el("tr", { class: t.escalation_level ? "escalated" : null },
       el("td", {}, el("a", { href: "/tickets/" + t.id }, t.reference)),
       el("td", {}, t.customer_name), el("td", {}, t.site_city || ""),
-      el("td", {}, t.category + (t.complaint_class ? " / " + t.complaint_class : "")),
-      el("td", { class: "prio " + t.priority }, t.priority),
-      el("td", {}, t.status),
+      el("td", {}, FS.label("category", t.category) + (t.complaint_class ? " / " + FS.label("complaint_class", t.complaint_class) : "")),
+      el("td", { class: "prio " + t.priority }, FS.label("priority", t.priority)),
+      el("td", {}, FS.label("ticket_status", t.status)),
       FS.clockCell(t.response_due_at, t.responded_at),
       FS.clockCell(t.on_site_due_at, t.on_site_at),
       FS.clockCell(t.resolve_due_at, t.resolved_at),
@@ -34,7 +34,7 @@
 
   const list = FS.pager({
     tbody: document.querySelector("#board tbody"), more: document.getElementById("more"),
-    load: (cursor) => FS.api("/api/v1/tickets?" + query(cursor)), render: row, empty: "No tickets match.",
+    load: (cursor) => FS.api("/api/v1/tickets?" + query(cursor)), render: row, empty: FS.t("board.empty"),
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();

@@ -48,10 +48,33 @@
            + " — " + k.explanation))));
   }
 
-  function candidateRow(c) {
-    const pick = el("input", { type: "radio", name: "technician", value: c.technician_id,
+  function picked() {
+    if (!state.report) return null;
+    return state.report.candidates.concat(state.report.late_candidates || [])
+      .find((x) => x.technician_id === state.technician) || null;
+  }
+
+  function pickRadio(c) {
+    return el("input", { type: "radio", name: "technician", value: c.technician_id,
       "aria-label": "pick " + c.name, checked: state.technician === c.technician_id,
       onchange: () => { state.technician = c.technician_id; markVans(); assignSummary(); } });
+  }
+
+  function lateRow(c) {
+    const flags = (c.flags || []).map((f) => el("span", { class: "cert expired" },
+      FS.label("unavailable_reason", f.code)));
+    return el("tr", { class: c.needs_override ? "override" : null, dataset: { technicianId: c.technician_id } },
+      el("td", {}, pickRadio(c)), el("td", {}, String(c.rank)), el("td", {}, c.name),
+      el("td", {}, km(c.distance_km)),
+      el("td", {}, FS.fmtTime(c.arrival_at), el("br"), el("span", { class: "small" }, minutes(c.eta_minutes))),
+      el("td", { class: "clock " + (c.late_by_minutes ? "breached" : "met") },
+         c.late_by_minutes ? minutes(c.late_by_minutes) : FS.t("dispatch.in_time")),
+      el("td", {}, flags.length ? flags : "—"),
+      el("td", { class: "small" }, position(c.position)));
+  }
+
+  function candidateRow(c) {
+    const pick = pickRadio(c);
     const held = Object.entries(c.van_holds || {});
     return el("tr", { class: c.meets_deadline ? null : "late", dataset: { technicianId: c.technician_id } },
       el("td", {}, pick), el("td", {}, String(c.rank)), el("td", {}, c.name),
@@ -68,20 +91,32 @@
       el("td", { class: "small" }, (c.notes || []).map((n) => el("div", {}, n))));
   }
 
+  /* Which position the distance was measured from, and why (a stale fix gives way to the home base). */
   function position(p) {
     if (!p) return "—";
-    if (p.source === "home_base") return "home base (no known position)";
-    return (p.stale ? "stale, " : "") + (p.age_minutes === null ? "age unknown" : minutes(p.age_minutes) + " old");
+    const age = p.age_minutes === null ? "?" : minutes(p.age_minutes);
+    return el("span", { dataset: { source: p.source } }, FS.t("dispatch.position." + p.source),
+      p.stale ? " · " + FS.t("dispatch.position.stale", { age }) : "",
+      p.source === "last_known" && !p.stale && p.age_minutes !== null ? " · " + age : "");
   }
 
   function renderCandidates(report) {
     const tbody = document.querySelector("#candidates tbody");
-    const ids = report.candidates.map((c) => c.technician_id);
-    if (!ids.includes(state.technician)) state.technician = ids[0] || null;
+    const late = report.late_candidates || [];
+    // In time, the best ranked is preselected; when nobody is, none is (an override is a decision).
+    const inTime = report.candidates.filter((c) => c.meets_deadline).map((c) => c.technician_id);
+    const ids = report.candidates.concat(late).map((c) => c.technician_id);
+    if (!ids.includes(state.technician)) state.technician = inTime[0] || null;
     tbody.replaceChildren(...report.candidates.map(candidateRow));
     if (!report.candidates.length) {
-      tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 10 }, "No available qualified technician.")));
+      tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 10 }, FS.t("dispatch.no_candidate"))));
     }
+    const card = document.getElementById("late-card");
+    card.hidden = report.outcome === "in_time";
+    document.getElementById("outcome").textContent = report.outcome === "in_time" ? ""
+      : FS.t("dispatch.outcome." + report.outcome);
+    document.getElementById("outcome").dataset.outcome = report.outcome;
+    document.querySelector("#late tbody").replaceChildren(...late.map(lateRow));
     document.getElementById("candidates-note").textContent = "Evaluated " + FS.fmtTime(report.evaluated_at)
       + " · " + report.examined + " examined (" + report.search + ") · weights: "
       + Object.entries(report.weights).map(([k, w]) => k + " " + w).join(", ");
@@ -140,7 +175,7 @@
 
   /* The chosen technician's own van is worth pointing out among the stock options. */
   function markVans() {
-    const c = state.report && state.report.candidates.find((x) => x.technician_id === state.technician);
+    const c = picked();
     for (const row of document.querySelectorAll("#stock-options tr[data-location-id]")) {
       row.classList.toggle("own-van", !!c && row.dataset.locationId === c.van_location_id);
     }
@@ -162,13 +197,19 @@
     return { parts, unit };
   }
 
+  /* An override (off shift, on leave, over the job limit) or a late arrival asks for the reason. */
+  function needsReason(c) { return !!c && (c.needs_override || !c.meets_deadline); }
+
   function assignSummary() {
-    const c = state.report && state.report.candidates.find((x) => x.technician_id === state.technician);
+    const c = picked();
     const { parts, unit } = chosenParts();
-    const text = c ? "→ " + c.name + " (" + km(c.distance_km) + ", arrives " + FS.fmtTime(c.arrival_at) + ")"
+    const text = c ? "→ " + c.name + " (" + km(c.distance_km) + ", arrives " + FS.fmtTime(c.arrival_at)
+                     + (c.late_by_minutes ? ", " + FS.t("dispatch.late.late_by") + " " + minutes(c.late_by_minutes)
+                        : "") + ")"
                    : "Pick a technician.";
     document.getElementById("assign-summary").textContent = text + " · reserve " + parts.length + " part line(s)"
       + (unit ? " and one spare unit" : "");
+    document.getElementById("override-label").hidden = !needsReason(c);
     document.getElementById("assign").disabled = !c;
   }
 
@@ -271,13 +312,19 @@
     if (start) body.planned_start = new Date(start).toISOString();
     const instructions = document.getElementById("a-instructions").value.trim();
     if (instructions) body.instructions = instructions;
+    if (needsReason(picked())) {
+      const reason = document.getElementById("a-override").value.trim();
+      if (reason.length < 3) { errorBox.textContent = FS.t("dispatch.override.needed"); errorBox.hidden = false; return; }
+      body.override_reason = reason;
+    }
     const button = document.getElementById("assign");
     button.disabled = true;
     try {
       const result = await call(API.assign, { params: { id }, body });
-      FS.flash("已派工 Assigned: job " + result.job.id.slice(0, 8) + ", " + result.reservations.length
+      FS.flash(FS.t("dispatch.assigned_to", { name: (picked() || {}).name }) + ", " + result.reservations.length
         + " reservation(s), arrival " + FS.fmtTime(result.arrival_at)
-        + (result.meets_deadline ? "" : " — misses the on-site deadline"), "ok");
+        + (result.meets_deadline ? "" : " — misses the on-site deadline")
+        + (result.override ? " · " + FS.t("dispatch.override.recorded") : ""), "ok");
       setTimeout(() => location.assign("/tickets/" + id), 1500);
     } catch (e) {
       errorBox.textContent = (e.status === 409 ? "未派工 Not assigned: " : "") + FS.errorText(e);

@@ -9,8 +9,7 @@ const STOCK = (() => {
     part: "GET /api/v1/parts/{id}",
   };
   const { el, call } = FS;
-  const KINDS = { central_warehouse: "一级仓库 central", regional_warehouse: "二级仓库 regional",
-                  service_station: "服务站点 station", van: "车辆 van" };
+  const KINDS = new Proxy({}, { get: (_, kind) => FS.label("location_kind", kind) });  // labels: server/i18n
   const DEPOT_KINDS = ["central_warehouse", "regional_warehouse", "service_station"];
   const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   let depotsPromise = null;
@@ -50,7 +49,7 @@ const STOCK = (() => {
 
   /* A cell that shows a location's code and name once known. */
   function placeCell(locationId) {
-    const td = el("td", {}, locationId.slice(0, 8));
+    const td = el("td", {}, "…");
     place(locationId).then((l) => { if (l) td.replaceChildren(l.code, el("div", { class: "small" }, l.name)); });
     return td;
   }
@@ -91,9 +90,9 @@ const STOCK = (() => {
         const exact = page.items.find(same);
         if (exact) return exact;
         if (page.items.length === 1) return page.items[0];
-        if (!page.items.length) throw new Error("没有此地点 No stock location matches “" + wanted + "”.");
-        throw new Error("多个地点匹配 Several locations match “" + wanted + "”: "
-          + page.items.slice(0, 8).map((l) => l.code).join(", ") + (page.has_more ? ", …" : "") + ".");
+        if (!page.items.length) throw new Error(FS.t("stock.no_location", { q: wanted }));
+        throw new Error(FS.t("stock.several_locations", { q: wanted,
+          list: page.items.slice(0, 8).map((l) => l.code).join(", ") + (page.has_more ? ", …" : "") }));
       },
     };
   }
@@ -106,9 +105,9 @@ const STOCK = (() => {
     const exact = page.items.find((p) => p.part_number.toLowerCase() === wanted.toLowerCase());
     if (exact) return exact;
     if (page.items.length === 1) return page.items[0];
-    if (!page.items.length) throw new Error("没有此备件 No part matches “" + wanted + "”.");
-    throw new Error("多个备件匹配 Several parts match “" + wanted + "”: "
-      + page.items.slice(0, 8).map((p) => p.part_number).join(", ") + (page.has_more ? ", …" : "") + ".");
+    if (!page.items.length) throw new Error(FS.t("stock.no_part", { q: wanted }));
+    throw new Error(FS.t("stock.several_parts", { q: wanted,
+      list: page.items.slice(0, 8).map((p) => p.part_number).join(", ") + (page.has_more ? ", …" : "") }));
   }
 
   /* Suggestions for a part input, from what is typed so far. */
@@ -130,37 +129,41 @@ const STOCK = (() => {
   function partNumber(partId) {
     if (!partId) return Promise.resolve("—");
     if (!partCache.has(partId)) {
-      partCache.set(partId, call(API.part, { params: { id: partId } }).then((p) => p.part_number,
-                                                                             () => partId.slice(0, 8)));
+      partCache.set(partId, call(API.part, { params: { id: partId } }).then((p) => p, () => null));
     }
     return partCache.get(partId);
   }
 
-  /* A cell that shows a part number once it is known. */
-  function partCell(partId, known) {
-    const td = el("td", {}, known || "…");
-    if (!known) partNumber(partId).then((n) => { td.textContent = n; });
+  /* A cell that shows a part's number, and its name under it, once known. */
+  function partCell(partId, known, name) {
+    const td = el("td", {}, known || "…", name ? el("div", { class: "small" }, name) : null);
+    if (!partId) { td.textContent = known || "—"; return td; }
+    if (!known || !name) {
+      partNumber(partId).then((p) => {
+        td.replaceChildren(p ? p.part_number : (known || "—"), p ? el("div", { class: "small" }, p.name) : "");
+      });
+    }
     return td;
   }
 
-  function ymd(date) {
-    return date.getFullYear() + "-" + String(date.getMonth() + 1).padStart(2, "0") + "-"
-      + String(date.getDate()).padStart(2, "0");
+  function ymd(date, utc = false) {
+    const [y, m, d] = utc ? [date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()]
+                          : [date.getFullYear(), date.getMonth(), date.getDate()];
+    return y + "-" + String(m + 1).padStart(2, "0") + "-" + String(d).padStart(2, "0");
   }
 
-  /* Whole local days [from 00:00, the day after "to" 00:00) as the API's aware times. */
+  /* Whole days in the company's zone [from 00:00, the day after "to" 00:00) as the API's aware times. */
   function period(fromDay, toDay) {
-    const [fy, fm, fd] = fromDay.split("-").map(Number);
     const [ty, tm, td] = toDay.split("-").map(Number);
-    const start = new Date(fy, fm - 1, fd), end = new Date(ty, tm - 1, td + 1);
-    if (!(start < end)) throw new Error("起始日期须早于结束日期 The period must start before it ends.");
+    const start = FS.zoneMidnight(fromDay), end = FS.zoneMidnight(ymd(new Date(Date.UTC(ty, tm - 1, td + 1)), true));
+    if (!(start < end)) throw new Error(FS.t("stock.bad_period"));
     return { from: start.toISOString(), to: end.toISOString() };
   }
 
-  /* Default period: this month so far. */
+  /* Default period: this month so far, in the company's zone. */
   function defaultDays() {
-    const now = new Date();
-    return { from: ymd(new Date(now.getFullYear(), now.getMonth(), 1)), to: ymd(now) };
+    const today = FS.fmtTime(new Date(), "date");
+    return { from: today.slice(0, 8) + "01", to: today };
   }
 
   /* Form fields from the page's query string, so a filtered view can be linked to. */

@@ -21,13 +21,13 @@
         const page = await call(API.movements, { query: { location_id: level.location_id, part_id: level.part_id,
                                                           limit: 20 } });
         cell.replaceChildren(el("table", { class: "grid" },
-          el("thead", {}, el("tr", {}, ["时间 At", "类型 Kind", "数量 Qty", "状态 Condition", "原因 Reason"]
-            .map((h) => el("th", {}, h)))),
-          el("tbody", {}, page.items.map((m) => el("tr", {}, el("td", {}, FS.fmtTime(m.at)), el("td", {}, m.kind),
-            num(m.quantity), el("td", {}, m.condition), el("td", {}, m.reason || m.note || m.source || ""))))),
-          page.has_more ? el("p", { class: "small" }, "Latest 20 shown; the reconciliation page has the period.") : null);
+          el("thead", {}, el("tr", {}, ["field.time", "stock.kind", "field.quantity", "stock.condition", "field.reason"]
+            .map((h) => el("th", {}, FS.t(h))))),
+          el("tbody", {}, page.items.map((m) => el("tr", {}, el("td", {}, FS.fmtTime(m.at)), el("td", {}, FS.label("movement_kind", m.kind)),
+            num(m.quantity), el("td", {}, FS.label("stock_condition", m.condition)), el("td", {}, m.reason || m.note || m.source || ""))))),
+          page.has_more ? el("p", { class: "small" }, FS.t("stock.latest_20")) : null);
       } catch (e) { FS.flash(FS.errorText(e)); button.disabled = false; }
-    } }, "显示 Show");
+    } }, FS.t("stock.show"));
     return button;
   }
 
@@ -35,7 +35,7 @@
     const ledger = el("td", {});
     ledger.append(movements(level, ledger));
     return el("tr", { class: level.on_hand < 0 ? "escalated" : null }, STOCK.placeCell(level.location_id),
-      el("td", {}, level.part_number || level.part_id),
+      el("td", {}, level.part_number || "—", el("div", { class: "small" }, level.part_name || "")),
       num(level.on_hand), num(level.reserved), num(level.available), num(level.in_transit),
       num(level.defective), num(level.awaiting_inspection), ledger);
   }
@@ -51,7 +51,7 @@
         const part = await STOCK.findPart(form.elements.part.value);
         if (part) base.part_id = part.id;
         if (!base.location_id && !base.part_id) {
-          tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 9 }, "选择地点或备件 Choose a location or a part.")));
+          tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 9 }, FS.t("stock.choose"))));
           more.hidden = true;
           FS.flash("");
           return;
@@ -59,7 +59,7 @@
       }
       const page = await call(API.levels, { query: { ...base, limit: 100, ...(cursor ? { cursor } : {}) } });
       tbody.append(...page.items.map(row));
-      if (!tbody.children.length) tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 9 }, "No stock here.")));
+      if (!tbody.children.length) tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 9 }, FS.t("stock.empty"))));
       cursor = page.next_cursor;
       more.hidden = !page.has_more;
       FS.flash("");

@@ -10,6 +10,10 @@
   var strokes = []
   var current = null
   var started = null
+  // The page's language (server/i18n catalogue, embedded by the server as a JSON data block)
+  var messages = {}
+  try { messages = JSON.parse(document.getElementById('fs-i18n').textContent).messages } catch (e) { /* keys show */ }
+  function t(key) { return messages[key] || key }
 
   ctx.lineCap = 'round'
   ctx.lineJoin = 'round'
@@ -56,8 +60,8 @@
 
   document.getElementById('submit').addEventListener('click', function () {
     var name = document.getElementById('signer-name').value.trim()
-    if (!name) { status.textContent = '请填写签字人 Please enter your name.'; return }
-    if (!strokes.length) { status.textContent = '请签名 Please sign in the box.'; return }
+    if (!name) { status.textContent = t('report.sign_need_name'); return }
+    if (!strokes.length) { status.textContent = t('report.sign_need_strokes'); return }
     var body = {
       signer_name: name,
       signer_role: document.getElementById('signer-role').value.trim() || null,
@@ -65,7 +69,7 @@
       report_sha256: section.dataset.reportSha256,
       signed_at_device: new Date().toISOString(),
     }
-    status.textContent = '提交中 Sending…'
+    status.textContent = t('report.sign_sending')
     fetch(section.dataset.submitUrl, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'X-Signing-Token': section.dataset.token },
@@ -76,13 +80,14 @@
       return response.json().then(function (data) { return { ok: response.ok, data: data } })
     }).then(function (result) {
       if (result.ok) {
-        status.textContent = '已签字，谢谢 Signed. Thank you.'
+        status.textContent = t('report.sign_done')
         document.getElementById('submit').disabled = true
       } else {
-        status.textContent = result.data.error.message
+        var err = (result.data && result.data.error) || {}
+        status.textContent = messages['error.' + err.code] || err.message || t('error.network')
       }
     }).catch(function () {
-      status.textContent = '网络错误，请重试 Network error, please try again.'
+      status.textContent = t('error.network')
     })
   })
 })()

@@ -1,0 +1,37 @@
+"""gunicorn settings for FieldSync: what `make run` uses and what production
+should use (README, "Serving"). Every value can be overridden on the command
+line or with GUNICORN_CMD_ARGS.
+
+Why gevent workers: a phone on a poor link may take minutes to send a body,
+or stop sending mid-request without closing the connection. With sync
+workers each such connection holds a whole worker until the 30 s worker
+timeout (two stalled uploads froze the API for 33 s); with threads it holds a
+thread, so a few dozen stalled phones exhaust the pool. Under gevent a
+waiting connection is a parked greenlet of a few KiB: bench/bench_slow_clients.py
+measures the three with 2..128 stalled and 1 KB/s uploads open.
+"""
+
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gevent"
+# Connections one worker holds at once (idle keep-alive ones included).
+worker_connections = 1000
+# An idle keep-alive connection waits this long for its next request: a
+# technician's sync is a burst of requests, and a new TCP (and TLS) handshake
+# costs a round trip or two on a 300 ms link. Behind a load balancer, keep
+# this above the balancer's own idle timeout.
+keepalive = 75
+# The worker's heartbeat: a hub blocked this long by CPU (never by a slow
+# client: reads have their own per-request timeouts, server/serving.py) is
+# restarted.
+timeout = 60
+graceful_timeout = 30
+# Request line and headers: a client sends them within keepalive seconds or is dropped.
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
+# Closing a worker now and then returns memory a burst of big pulls left behind.
+max_requests = 20000
+max_requests_jitter = 2000

@@ -1,0 +1,156 @@
+"""Wire schemas of service quality: surveys, ratings, follow-up tasks."""
+
+from marshmallow import fields, validate
+
+from schemas.base import BaseSchema, PageArgsSchema, page_of
+from schemas.common import UTCDateTime
+from server.quality.models import FollowUpStatus, Question, Rating
+
+
+def _enum(cls, **kwargs):
+    return fields.Enum(cls, by_value=True, **kwargs)
+
+
+class CampaignCreateSchema(BaseSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+
+
+class CampaignSchema(CampaignCreateSchema):
+    id = fields.UUID()
+    created_at = fields.DateTime()
+    invited = fields.Integer(dump_only=True)
+    answered = fields.Integer(dump_only=True)
+
+
+CampaignPageSchema = page_of(CampaignSchema, "CampaignPageSchema")
+
+
+class CampaignSendSchema(BaseSchema):
+    customer_ids = fields.List(fields.UUID(), validate=validate.Length(max=5000), metadata={
+        "description": "Whom to invite; left out: every customer with an email or a phone."})
+    ttl_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+
+
+class SentInvitationSchema(BaseSchema):
+    id = fields.UUID()
+    customer_id = fields.UUID()
+    customer_name = fields.String()
+    url = fields.String(metadata={"description": "The single-use link (also in the outbox)."})
+
+
+class CampaignSentSchema(BaseSchema):
+    invited = fields.List(fields.Nested(SentInvitationSchema))
+
+
+class QuestionResultSchema(BaseSchema):
+    question = fields.String(validate=validate.OneOf([q.value for q in Question]))
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    answered = fields.Integer()
+
+
+class CampaignResultsSchema(BaseSchema):
+    campaign_id = fields.UUID()
+    invited = fields.Integer()
+    answered = fields.Integer()
+    questions = fields.List(fields.Nested(QuestionResultSchema))
+
+
+class InvitationSchema(BaseSchema):
+    id = fields.UUID()
+    customer_id = fields.UUID()
+    customer_name = fields.String(attribute="customer.name")
+    contact_name = fields.String(allow_none=True)
+    contact_email = fields.String(allow_none=True)
+    contact_phone = fields.String(allow_none=True)
+    sent_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    answered_at = fields.DateTime(allow_none=True)
+    respondent = fields.String(allow_none=True)
+    comment = fields.String(allow_none=True)
+    answers = fields.Method("_answers", metadata={"description": "question -> rating"})
+
+    def _answers(self, invitation) -> dict:
+        return {a.question.value: a.rating.value for a in invitation.answers}
+
+
+InvitationPageSchema = page_of(InvitationSchema, "InvitationPageSchema")
+
+
+class InvitationQuerySchema(PageArgsSchema):
+    answered = fields.Boolean()
+
+
+class SurveyAnswerSchema(BaseSchema):
+    ratings = fields.Dict(keys=_enum(Question), values=_enum(Rating, allow_none=True), required=True)
+    comment = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    respondent = fields.String(allow_none=True, validate=validate.Length(max=200))
+
+
+class SurveyFormSchema(BaseSchema):
+    campaign = fields.String()
+    customer_name = fields.String()
+    expires_at = fields.DateTime()
+    questions = fields.List(fields.Dict())
+    ratings = fields.List(fields.Dict())
+
+
+class SurveyDoneSchema(BaseSchema):
+    answered_at = fields.DateTime()
+
+
+class FollowUpSchema(BaseSchema):
+    id = fields.UUID()
+    customer_id = fields.UUID()
+    customer_name = fields.String(attribute="customer.name")
+    source = fields.String()
+    invitation_id = fields.UUID(allow_none=True)
+    job_id = fields.UUID(allow_none=True)
+    reason = fields.String()
+    status = _enum(FollowUpStatus)
+    created_at = fields.DateTime()
+    done_at = fields.DateTime(allow_none=True)
+    done_by_id = fields.UUID(allow_none=True)
+    outcome = fields.String(allow_none=True)
+
+
+FollowUpPageSchema = page_of(FollowUpSchema, "FollowUpPageSchema")
+
+
+class FollowUpQuerySchema(PageArgsSchema):
+    status = _enum(FollowUpStatus)
+    customer_id = fields.UUID()
+
+
+class FollowUpCloseSchema(BaseSchema):
+    outcome = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class RatingQuerySchema(BaseSchema):
+    since = UTCDateTime(data_key="from", metadata={"description": "Jobs completed at or after this moment."})
+    until = UTCDateTime(data_key="to", metadata={"description": "Jobs completed before this moment."})
+
+
+class RatingSummarySchema(BaseSchema):
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    total = fields.Integer()
+    with_opinion = fields.Integer()
+    satisfied_or_acceptable_share = fields.Float(allow_none=True)
+
+
+class RatedJobQuerySchema(PageArgsSchema, RatingQuerySchema):
+    rating = _enum(Rating)
+
+
+class RatedJobSchema(BaseSchema):
+    id = fields.UUID()
+    ticket_id = fields.UUID()
+    ticket_reference = fields.String(attribute="ticket.reference")
+    customer_name = fields.String(attribute="ticket.customer.name")
+    completed_at = fields.DateTime(allow_none=True)
+    customer_rating = _enum(Rating)
+    customer_opinion = fields.String(allow_none=True)
+
+
+RatedJobPageSchema = page_of(RatedJobSchema, "RatedJobPageSchema")

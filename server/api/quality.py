@@ -1,0 +1,180 @@
+"""Service quality for the office: sign-off rating statistics, survey
+campaigns and their results, follow-up tasks. The customer's side of a
+survey is in ``server/api/survey.py``."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from schemas.base import PageArgsSchema
+from schemas.quality import (
+    CampaignCreateSchema,
+    CampaignPageSchema,
+    CampaignResultsSchema,
+    CampaignSchema,
+    CampaignSendSchema,
+    CampaignSentSchema,
+    FollowUpCloseSchema,
+    FollowUpPageSchema,
+    FollowUpQuerySchema,
+    FollowUpSchema,
+    InvitationPageSchema,
+    InvitationQuerySchema,
+    RatedJobPageSchema,
+    RatedJobQuerySchema,
+    RatingQuerySchema,
+    RatingSummarySchema,
+)
+from server.accounts.models import Role
+from server.api.security import current_principal, requires
+from server.db import utcnow
+from server.extensions import db
+from server.jobs.models import Job
+from server.pagination import paginate
+from server.quality import surveys
+from server.quality.models import FollowUpTask, SurveyCampaign, SurveyInvitation
+from server.records import get_or_404
+from server.tickets.models import Ticket
+
+blp = Blueprint("quality", __name__, url_prefix="/api/v1/quality",
+                description="Satisfaction: sign-off ratings, survey campaigns, follow-up tasks")
+
+OFFICE = (Role.admin, Role.dispatcher)
+
+
+def _with_counts(campaign: SurveyCampaign) -> SurveyCampaign:
+    campaign.invited, campaign.answered = db.session.execute(
+        select(func.count(), func.count(SurveyInvitation.answered_at))
+        .where(SurveyInvitation.campaign_id == campaign.id)).one()
+    return campaign
+
+
+@blp.route("/ratings/summary")
+class RatingSummary(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(RatingQuerySchema, location="query")
+    @blp.response(200, RatingSummarySchema)
+    def get(self, args):
+        """How many sign-offs were rated 满意 / 尚可 / 不满意 / 极差, by the jobs' completion time."""
+        return surveys.rating_summary(db.session, since=args.get("since"), until=args.get("until"))
+
+
+@blp.route("/ratings")
+class RatedJobs(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(RatedJobQuerySchema, location="query")
+    @blp.response(200, RatedJobPageSchema)
+    def get(self, args):
+        """The rated jobs with the customer's opinion, latest completion first."""
+        stmt = select(Job).where(Job.customer_rating.is_not(None), Job.completed_at.is_not(None)).options(
+            selectinload(Job.ticket).selectinload(Ticket.customer))
+        if "rating" in args:
+            stmt = stmt.where(Job.customer_rating == args["rating"])
+        if "since" in args:
+            stmt = stmt.where(Job.completed_at >= args["since"])
+        if "until" in args:
+            stmt = stmt.where(Job.completed_at < args["until"])
+        return paginate(db.session, stmt, order_by=[Job.completed_at, Job.id], descending=True,
+                        limit=args["limit"], cursor=args.get("cursor"))
+
+
+@blp.route("/surveys")
+class Campaigns(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, CampaignPageSchema)
+    def get(self, args):
+        """Survey campaigns, latest first, with how many were invited and answered."""
+        page = paginate(db.session, select(SurveyCampaign),
+                        order_by=[SurveyCampaign.created_at, SurveyCampaign.id], descending=True,
+                        limit=args["limit"], cursor=args.get("cursor"))
+        for campaign in page.items:
+            _with_counts(campaign)
+        return page
+
+    @requires(*OFFICE)
+    @blp.arguments(CampaignCreateSchema)
+    @blp.response(201, CampaignSchema)
+    def post(self, data):
+        """Start a campaign of the 《顾客满意度调查表》 (the procedures ask for at least two a year)."""
+        campaign = surveys.create_campaign(db.session, data, created_by_id=current_principal().user_id,
+                                           now=utcnow())
+        db.session.commit()
+        return _with_counts(campaign)
+
+
+@blp.route("/surveys/<uuid:campaign_id>/send")
+class CampaignSend(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(CampaignSendSchema)
+    @blp.response(201, CampaignSentSchema)
+    def post(self, data, campaign_id):
+        """Invite customers' contacts with single-use links; each link also goes to the outbox
+        (email, and the webhooks that carry SMS or WeChat). Customers already invited are skipped."""
+        campaign = get_or_404(db.session, SurveyCampaign, campaign_id, "survey campaign")
+        sent = surveys.send_campaign(
+            db.session, campaign, data.get("customer_ids"), ttl_days=data["ttl_days"], now=utcnow(),
+            link_url=lambda token: url_for("survey_page.page", token=token, _external=True))
+        db.session.commit()
+        return {"invited": [{"id": i.id, "customer_id": i.customer_id, "customer_name": i.customer.name, "url": url}
+                            for i, url in sent]}
+
+
+@blp.route("/surveys/<uuid:campaign_id>/results")
+class CampaignResults(MethodView):
+    @requires(*OFFICE)
+    @blp.response(200, CampaignResultsSchema)
+    def get(self, campaign_id):
+        """Per question, how many customers chose each answer."""
+        campaign = get_or_404(db.session, SurveyCampaign, campaign_id, "survey campaign")
+        return surveys.campaign_results(db.session, campaign)
+
+
+@blp.route("/surveys/<uuid:campaign_id>/invitations")
+class CampaignInvitations(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(InvitationQuerySchema, location="query")
+    @blp.response(200, InvitationPageSchema)
+    def get(self, args, campaign_id):
+        """Each invited customer with their answers, per question, and their comment."""
+        get_or_404(db.session, SurveyCampaign, campaign_id, "survey campaign")
+        stmt = select(SurveyInvitation).where(SurveyInvitation.campaign_id == campaign_id).options(
+            selectinload(SurveyInvitation.answers), selectinload(SurveyInvitation.customer))
+        if "answered" in args:
+            stmt = stmt.where(SurveyInvitation.answered_at.is_not(None) if args["answered"]
+                              else SurveyInvitation.answered_at.is_(None))
+        return paginate(db.session, stmt, order_by=[SurveyInvitation.sent_at, SurveyInvitation.id],
+                        limit=args["limit"], cursor=args.get("cursor"))
+
+
+@blp.route("/follow-ups")
+class FollowUps(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(FollowUpQuerySchema, location="query")
+    @blp.response(200, FollowUpPageSchema)
+    def get(self, args):
+        """Customer service's follow-up tasks (a bad survey answer or sign-off rating), oldest first."""
+        stmt = select(FollowUpTask).options(selectinload(FollowUpTask.customer))
+        for name in ("status", "customer_id"):
+            if name in args:
+                stmt = stmt.where(getattr(FollowUpTask, name) == args[name])
+        return paginate(db.session, stmt, order_by=[FollowUpTask.created_at, FollowUpTask.id],
+                        limit=args["limit"], cursor=args.get("cursor"))
+
+
+@blp.route("/follow-ups/<uuid:task_id>/close")
+class FollowUpClose(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(FollowUpCloseSchema)
+    @blp.response(200, FollowUpSchema)
+    def post(self, data, task_id):
+        """Record what the call back achieved and close the task."""
+        task = get_or_404(db.session, FollowUpTask, task_id, "follow-up task")
+        surveys.close_follow_up(db.session, task, outcome=data["outcome"], by_user_id=current_principal().user_id,
+                                now=utcnow())
+        db.session.commit()
+        return task

@@ -1,0 +1,116 @@
+"""Service quality: satisfaction surveys and the follow-up tasks bad answers open."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base, UTCDateTime, new_uuid, utcnow
+from server.jobs.models import CustomerRating
+
+
+def _enum(cls):
+    # Stored as plain strings: adding a value never needs an ALTER TYPE.
+    return Enum(cls, native_enum=False, length=32, validate_strings=True)
+
+
+# The four answers of the 服务质量征询表 and of the 顾客满意度调查表 alike.
+Rating = CustomerRating
+BAD_RATINGS = (Rating.dissatisfied, Rating.very_poor)
+
+
+class Question(str, enum.Enum):
+    """The 《顾客满意度调查表》's rated questions (free text is kept on the invitation)."""
+
+    response_speed = "response_speed"
+    resolution = "resolution"
+    attitude = "attitude"
+    installation = "installation"
+    training = "training"
+
+
+class SurveyCampaign(Base):
+    """One round of the satisfaction survey (the procedures ask for two a year)."""
+
+    __tablename__ = "survey_campaigns"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    invitations = relationship("SurveyInvitation", back_populates="campaign")
+
+
+class SurveyInvitation(Base):
+    """A customer's contact asked to answer a campaign, through a single-use
+    link. Only the token's SHA-256 is stored, as for signing links."""
+
+    __tablename__ = "survey_invitations"
+    __table_args__ = (UniqueConstraint("campaign_id", "customer_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("survey_campaigns.id", ondelete="CASCADE"))
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(200))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    respondent: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    campaign = relationship(SurveyCampaign, back_populates="invitations")
+    customer = relationship("Customer")
+    answers = relationship("SurveyAnswer", back_populates="invitation", cascade="all, delete-orphan")
+
+
+class SurveyAnswer(Base):
+    """One rated question of one answered invitation (a row per question, so the
+    statistics are one GROUP BY)."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (UniqueConstraint("invitation_id", "question"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    invitation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("survey_invitations.id", ondelete="CASCADE"))
+    question: Mapped[Question] = mapped_column(_enum(Question))
+    rating: Mapped[Rating] = mapped_column(_enum(Rating))
+
+    invitation = relationship(SurveyInvitation, back_populates="answers")
+
+
+class FollowUpStatus(str, enum.Enum):
+    open = "open"
+    done = "done"
+
+
+class FollowUpTask(Base):
+    """Customer service calls the customer back about a bad answer (a survey's
+    不满意/极差, a bad sign-off rating)."""
+
+    __tablename__ = "follow_up_tasks"
+    __table_args__ = (Index("ix_follow_up_tasks_status_created_at", "status", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
+    source: Mapped[str] = mapped_column(String(32))  # "survey" or "job_rating"
+    invitation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("survey_invitations.id", ondelete="CASCADE"),
+                                                            unique=True)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[FollowUpStatus] = mapped_column(_enum(FollowUpStatus), default=FollowUpStatus.open)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+    customer = relationship("Customer")

@@ -1,0 +1,125 @@
+"""How request bodies are read on a poor network: every read has an idle
+timeout and the whole body a deadline, so a phone that stops sending (a
+lost signal sends no FIN and no reset) ends its own request instead of
+holding it open forever; and the bytes that did arrive can be kept.
+
+gunicorn's gevent worker and werkzeug's server hand the application the
+connection's socket (``gunicorn.socket``, ``werkzeug.socket``); setting its
+timeout bounds each ``recv``. Under gevent the wait parks a greenlet, so a
+slow client costs no worker either way (deploy/gunicorn.conf.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+
+from werkzeug.exceptions import ClientDisconnected
+
+PIECE = 64 * 1024  # bytes asked for per read: what a dying connection can leave unread is at most this
+
+
+class BodyTimeout(TimeoutError):
+    """The body took longer than its deadline."""
+
+
+class TimedInput:
+    """``wsgi.input`` whose reads are bounded: ``idle`` seconds per read, the
+    whole body by ``deadline`` (a :func:`time.monotonic` instant)."""
+
+    def __init__(self, inner, sock, *, idle: float, deadline: float):
+        self.inner = inner
+        self.sock = sock
+        self.idle = idle
+        self.deadline = deadline
+
+    def _arm(self) -> None:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise BodyTimeout("the request body took too long")
+        with contextlib.suppress(OSError):  # already closed: the read below reports it
+            self.sock.settimeout(min(self.idle, left))
+
+    def read(self, size=-1):
+        self._arm()
+        return self.inner.read(size)
+
+    def readline(self, size=-1):
+        self._arm()
+        return self.inner.readline(size)
+
+    def readlines(self, hint=-1):
+        self._arm()
+        return self.inner.readlines(hint)
+
+    def __iter__(self):
+        while line := self.readline():
+            yield line
+
+    def rescue(self) -> bytes:
+        """Bytes that arrived but a failed read had not yet returned.
+
+        gunicorn's body reader gathers what it receives until it holds the
+        size asked for; when the connection dies part-way those bytes sit in
+        its buffers (the body's and its socket reader's). They are the
+        client's next bytes in order, so an upload may keep them."""
+        body = self.inner
+        reader = getattr(body, "reader", None)
+        unreader = getattr(reader, "unreader", None)
+        remaining = getattr(reader, "length", None)
+        parts = []
+        for holder in (body, unreader):
+            buf = getattr(holder, "buf", None)
+            if buf is not None and hasattr(buf, "getvalue"):
+                parts.append(buf.getvalue())
+                holder.buf = type(buf)()
+        data = b"".join(parts)
+        return data if remaining is None else data[:remaining]
+
+
+class BoundedReads:
+    """WSGI middleware: each request's body reads get an idle timeout and the
+    body a deadline (``REQUEST_READ_TIMEOUT_SECONDS``, ``REQUEST_BODY_SECONDS``)."""
+
+    def __init__(self, app, *, idle: float, body_seconds: float):
+        self.app = app
+        self.idle = idle
+        self.body_seconds = body_seconds
+
+    def __call__(self, environ, start_response):
+        sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+        if sock is not None and hasattr(sock, "settimeout"):
+            with contextlib.suppress(OSError):
+                sock.settimeout(self.idle)  # sending the answer to a reader that stopped reading, too
+            if environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING"):
+                environ["wsgi.input"] = TimedInput(environ["wsgi.input"], sock, idle=self.idle,
+                                                   deadline=time.monotonic() + self.body_seconds)
+        return self.app(environ, start_response)
+
+
+class BodyInterrupted(Exception):
+    """The client stopped sending (timeout, reset, closed) before the body's end."""
+
+
+def piecewise_reader(stream, environ) -> Callable[[int], bytes]:
+    """A ``read(size)`` over the request body for code that stores bytes as
+    they come (tus uploads): reads at most :data:`PIECE` at a time; when the
+    connection dies it first returns what arrived but was not yet read
+    (:meth:`TimedInput.rescue`), then raises :class:`BodyInterrupted`."""
+    failure: list[BaseException] = []
+
+    def read(size: int) -> bytes:
+        if failure:
+            raise BodyInterrupted(str(failure[0])) from failure[0]
+        try:
+            return stream.read(min(size, PIECE))
+        except (OSError, ClientDisconnected) as exc:
+            failure.append(exc)
+            source = environ.get("wsgi.input")
+            rescued = source.rescue() if isinstance(source, TimedInput) else b""
+            if rescued:
+                return rescued
+            raise BodyInterrupted(str(exc)) from exc
+
+    return read

@@ -1,0 +1,76 @@
+"""The dispatch pages in headless Chromium against the real API: a late-only
+dispatch with an override reason, the map, reassign and cancel. Screenshots
+are kept in tests/artefacts/ (FIELDSYNC_ARTEFACTS)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from server.accounts.models import Role
+from server.dispatch.models import DispatchAction
+from server.extensions import db
+from server.tickets.models import TicketEvent
+from tests import factories as f
+from tests.test_pages_browser import SITE, browser, north_of_site, release_db, sign_in  # noqa: F401  (fixture)
+
+ARTEFACTS = Path(os.environ.get("FIELDSYNC_ARTEFACTS") or Path(__file__).parent / "artefacts")
+
+
+def shot(browser, name):  # noqa: F811
+    browser.screenshot(ARTEFACTS / f"{name}.png")
+
+
+def test_a_late_only_dispatch_assigns_with_a_recorded_reason(app, client, live_server, browser):  # noqa: F811
+    site = f.site(latitude=SITE[0], longitude=SITE[1])
+    ticket = f.ticket(st=site, ast=f.asset(site, product_line="chiller"))
+    off = f.technician(latitude=north_of_site(2)[0], longitude=SITE[1], name="孙师傅 Sun")
+    off.shifts.clear()
+    f.technician(latitude=north_of_site(1)[0], longitude=SITE[1], name="赵师傅 Zhao", product_lines=("boiler",))
+    db.session.commit()
+    ticket_id, off_id = ticket.id, off.id
+    release_db()
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    browser.goto(f"{live_server}/tickets/{ticket_id}/dispatch")
+    browser.wait_for("!document.getElementById('late-card').hidden && "
+                     "document.querySelectorAll('#late tr[data-technician-id]').length === 1")
+    assert "无人能按时到场" in browser.evaluate("document.getElementById('outcome').textContent")
+    row = browser.evaluate("document.querySelector('#late tr[data-technician-id]').textContent")
+    assert "孙师傅 Sun" in row and "需加班" in row
+    # Nobody is preselected when nobody is in time: the dispatcher decides.
+    assert browser.evaluate("document.querySelector('input[name=technician]:checked')") is None
+    browser.evaluate("document.querySelector('#late input[name=technician]').click()")
+    assert browser.evaluate("document.getElementById('override-label').hidden") is False
+    shot(browser, "dispatch-late-only")
+
+    browser.evaluate("document.getElementById('assign').click()")  # no reason yet: refused on the page
+    assert "越权理由" in browser.wait_for("!document.getElementById('assign-error').hidden && "
+                                      "document.getElementById('assign-error').textContent")
+    browser.evaluate("document.getElementById('a-override').value = '周日加班，客户停产'")
+    browser.evaluate("document.getElementById('assign').click()")
+    browser.wait_for("document.getElementById('flash').className.includes('ok')")
+    assert "已记录越权" in browser.evaluate("document.getElementById('flash').textContent")
+    db.session.expire_all()
+    action = db.session.scalars(sa.select(DispatchAction)).one()
+    assert (action.technician_id, action.flags, action.reason) == (off_id, "overtime", "周日加班，客户停产")
+    notes = db.session.scalars(sa.select(TicketEvent.note).where(TicketEvent.ticket_id == ticket_id)).all()
+    assert any("周日加班" in (n or "") for n in notes)
+    release_db()
+    assert browser.errors == []
+
+
+def test_nobody_certified_is_said_plainly_on_the_page(app, client, live_server, browser):  # noqa: F811
+    site = f.site(latitude=SITE[0], longitude=SITE[1])
+    ticket = f.ticket(st=site, ast=f.asset(site, product_line="chiller"))
+    f.technician(latitude=north_of_site(1)[0], longitude=SITE[1], name="赵师傅 Zhao", product_lines=("boiler",))
+    ticket_id = ticket.id
+    release_db()
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    browser.goto(f"{live_server}/tickets/{ticket_id}/dispatch")
+    text = browser.wait_for("!document.getElementById('late-card').hidden && "
+                            "document.getElementById('outcome').textContent")
+    assert "没有持有效证书" in text
+    assert browser.evaluate("document.getElementById('assign').disabled") is True
+    assert browser.errors == []

@@ -1,0 +1,121 @@
+"""The office pages in headless Chromium in Chinese (the default) and in
+English after the switch: labels from the catalogue, times in the company's
+zone, and never a raw ISO timestamp or UUID in what a person reads.
+Screenshots of each page are kept in tests/artefacts/ (FIELDSYNC_ARTEFACTS)."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from server.accounts.models import Role
+from server.extensions import db
+from tests import factories as f
+from tests.test_pages_browser import browser, release_db, sign_in  # noqa: F401  (fixture)
+
+ARTEFACTS = Path(os.environ.get("FIELDSYNC_ARTEFACTS") or Path(__file__).parent / "artefacts")
+RAW_ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+# What a person reads: the text, and the tooltips and placeholders too.
+READABLE = ("document.body.innerText + '\\n' + [...document.querySelectorAll('[title],[placeholder]')]"
+            ".map((n) => (n.title || '') + ' ' + (n.placeholder || '')).join('\\n')")
+
+
+def readable_text(browser) -> str:  # noqa: F811
+    return browser.evaluate(READABLE)
+
+
+def assert_nothing_raw(browser, where: str):  # noqa: F811
+    text = readable_text(browser)
+    assert not RAW_ISO.search(text), (where, RAW_ISO.search(text).group(0))
+    assert not UUID.search(text), (where, UUID.search(text).group(0))
+
+
+def test_the_board_in_chinese_then_english(app, client, live_server, browser):  # noqa: F811
+    received = datetime(2026, 12, 5, 17, 30, tzinfo=UTC)  # 01:30 the next day in Shanghai
+    f.ticket(priority="urgent", category="repair", received_at=received, summary="冷机不制冷")
+    release_db()
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    browser.goto(f"{live_server}/")
+    browser.wait_for("document.querySelector('#board tbody tr td a')")
+    row = browser.evaluate("document.querySelector('#board tbody tr').innerText")
+    assert "紧急" in row and "报修" in row and "新建" in row, row
+    assert "urgent" not in row and "repair" not in row
+    assert browser.evaluate("FS.fmtTime('2026-12-05T17:30:05Z')") == "2026-12-06 01:30"
+    assert browser.evaluate("FS.fmtTime('2026-12-05T17:30:05Z', 'seconds')") == "2026-12-06 01:30:05"
+    assert_nothing_raw(browser, "board zh-CN")
+    browser.screenshot(ARTEFACTS / "board.zh-CN.png")
+
+    browser.evaluate("document.getElementById('lang-switch').click()")
+    browser.wait_for("document.documentElement.lang === 'en' && document.querySelector('#board tbody tr td a')")
+    row = browser.evaluate("document.querySelector('#board tbody tr').innerText")
+    assert "Urgent" in row and "Repair" in row and "New" in row, row
+    assert "Ticket board" in browser.evaluate("document.querySelector('h1').textContent")
+    assert_nothing_raw(browser, "board en")
+    browser.screenshot(ARTEFACTS / "board.en.png")
+    # remembered by the browser: a new page load stays English
+    browser.goto(f"{live_server}/technicians")
+    assert browser.evaluate("document.documentElement.lang") == "en"
+    release_db()
+    db.session.commit()
+    assert browser.errors == []
+
+
+def test_warehouse_staff_receive_transfer_and_count_from_the_pages(app, client, live_server, browser):  # noqa: F811
+    from server.stock.models import LocationKind, StockLevel
+
+    central = f.location(LocationKind.central_warehouse, code="WH-SH-01", name="上海中心库")
+    station = f.location(LocationKind.service_station, code="ST-PD-02", name="浦东服务站")
+    part = f.part("VALVE-9", name="膨胀阀")
+    ids = (central.id, station.id, part.id)
+    release_db()
+    sign_in(browser, live_server, client, f.user(Role.warehouse))
+    browser.goto(f"{live_server}/stock/work")
+    browser.wait_for("document.querySelector('#transfers tbody tr')")  # "no open transfers"
+
+    def fill(form, values):
+        script = ";".join(f"document.querySelector('{form}').elements[{name!r}].value = {value!r}"
+                          for name, value in values.items())
+        browser.evaluate(script + f";document.querySelector('{form}').requestSubmit()")
+
+    def on_hand(location_id):
+        db.session.expire_all()
+        found = db.session.get(StockLevel, (location_id, ids[2])).on_hand
+        release_db()
+        return found
+
+    fill("#receive-form", {"location": "WH-SH-01", "part": "VALVE-9", "quantity": "5", "supplier": "上海阀门厂"})
+    browser.wait_for("document.getElementById('inspect-all')")
+    assert "膨胀阀" in browser.evaluate("document.getElementById('receipt').textContent")
+    browser.evaluate("document.getElementById('inspect-all').click()")
+    browser.wait_for("document.getElementById('inspect-all').disabled")
+    assert on_hand(ids[0]) == 5
+
+    fill("#transfer-form", {"from": "WH-SH-01", "to": "ST-PD-02", "part": "VALVE-9", "quantity": "2"})
+    browser.wait_for("document.querySelector('#transfers button[data-action=ship]')")
+    browser.wait_for("document.querySelector('#transfers tbody').textContent.includes('膨胀阀')")
+    assert "计划中" in browser.evaluate("document.querySelector('#transfers tbody').textContent")
+    browser.evaluate("document.querySelector('#transfers button[data-action=ship]').click()")
+    browser.wait_for("document.querySelector('#transfers button[data-action=receive_transfer]')")
+    browser.evaluate("document.querySelector('#transfers button[data-action=receive_transfer]').click()")
+    browser.wait_for("!document.querySelector('#transfers button')")
+    assert (on_hand(ids[0]), on_hand(ids[1])) == (3, 2)
+
+    fill("#count-open", {"location": "WH-SH-01"})
+    browser.wait_for("!document.getElementById('count-session').hidden")
+    fill("#count-line", {"part": "VALVE-9", "counted": "1"})
+    browser.wait_for("document.querySelector('#count-lines tbody tr')")
+    browser.evaluate("document.getElementById('count-close').click()")
+    browser.wait_for("document.getElementById('flash').className.includes('ok') && "
+                     "document.querySelector('#count-lines tbody').textContent.includes('-2')")
+    assert on_hand(ids[0]) == 1
+    assert_nothing_raw(browser, "stock work zh-CN")
+    browser.screenshot(ARTEFACTS / "stock_work.zh-CN.png")
+
+    browser.goto(f"{live_server}/stock?part=VALVE-9")
+    browser.wait_for("document.querySelector('#levels tbody').textContent.includes('膨胀阀')")  # name by the code
+    assert_nothing_raw(browser, "stock zh-CN")
+    browser.screenshot(ARTEFACTS / "stock.zh-CN.png")
+    assert browser.errors == []

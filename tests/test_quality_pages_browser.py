@@ -1,0 +1,97 @@
+"""The quality pages in headless Chromium: the customer's survey page on a
+phone-sized screen (no login, no script) and the office's satisfaction page."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from urllib.parse import parse_qs, urlparse
+
+from sqlalchemy import select
+
+from server.accounts.models import Role
+from server.extensions import db
+from server.quality.models import FollowUpTask, SurveyCampaign, SurveyInvitation
+from tests import factories as f
+from tests.test_pages_browser import browser, release_db, sign_in  # noqa: F401  (fixture)
+from tests.test_pages_language_browser import assert_nothing_raw
+
+
+def test_customer_answers_the_survey_on_a_phone(app, client, live_server, browser):  # noqa: F811
+    office = f.login_as(client, f.user(Role.dispatcher))
+    cust = f.customer("杭州三号厂", contact_name="陈经理", email="chen@example.test")
+    today = date.today()
+    campaign = client.post("/api/v1/quality/surveys", json={"name": "2026 下半年", "starts_on": str(today),
+                                                            "ends_on": str(today + timedelta(days=10))},
+                           headers=office).get_json()
+    sent = client.post(f"/api/v1/quality/surveys/{campaign['id']}/send", json={"customer_ids": [str(cust.id)]},
+                       headers=office).get_json()["invited"]
+    token = parse_qs(urlparse(sent[0]["url"]).query)["token"][0]
+    release_db()
+
+    browser.send("Emulation.setDeviceMetricsOverride", {"width": 375, "height": 740, "deviceScaleFactor": 2,
+                                                        "mobile": True}, session=True)
+    url = f"{live_server}/survey/?token={token}"
+    browser.goto(url)
+    assert browser.evaluate("document.documentElement.lang") == "zh-CN"
+    text = browser.evaluate("document.body.innerText")
+    assert "陈经理" in text and "响应速度" in text and "极差" in text
+    assert_nothing_raw(browser, "survey zh-CN")
+    # English on request: the same link, the same form.
+    browser.evaluate("document.getElementById('lang-switch').click()")
+    browser.wait_for("document.documentElement.lang === 'en' && document.getElementById('submit')")
+    assert "Response speed" in browser.evaluate("document.body.innerText")
+    browser.evaluate("document.getElementById('lang-switch').click()")
+    browser.wait_for("document.documentElement.lang === 'zh-CN' && document.getElementById('submit')")
+    # Fits the phone: nothing wider than the screen.
+    assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    browser.evaluate("document.querySelector('[name=response_speed][value=satisfied]').click()")
+    browser.evaluate("document.querySelector('[name=resolution][value=dissatisfied]').click()")
+    browser.evaluate("document.querySelector('[name=comment]').value = '备件等了一周'")
+    browser.evaluate("document.getElementById('submit').click()")
+    browser.wait_for("document.getElementById('thanks')")
+    release_db()
+    db.session.expire_all()
+    invitation = db.session.scalar(select(SurveyInvitation))
+    assert invitation.answered_at is not None and invitation.comment == "备件等了一周"
+    assert {(a.question.value, a.rating.value) for a in invitation.answers} == {
+        ("response_speed", "satisfied"), ("resolution", "dissatisfied")}
+    assert db.session.scalar(select(FollowUpTask.customer_id)) == cust.id
+    release_db()
+    # The link is spent: opening it again says so.
+    browser.goto(url)
+    assert browser.evaluate("document.querySelector('[data-code]').dataset.code") == "survey_link_used"
+    assert [e for e in browser.errors if "status of 410" not in e] == []  # the spent link's own 410
+
+
+def test_office_creates_sends_and_reads_a_campaign(app, client, live_server, browser):  # noqa: F811
+    f.customer("宁波四号厂", email="ning@example.test")
+    f.customer("温州五号厂", phone="13900000005")
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    release_db()
+    browser.goto(f"{live_server}/quality/satisfaction")
+    browser.wait_for("document.querySelector('#rating-summary tbody tr')")
+    today = date.today()
+    browser.evaluate(f"""(() => {{
+        document.getElementById('c-name').value = '2026 第二次调查';
+        document.getElementById('c-starts').value = '{today}';
+        document.getElementById('c-ends').value = '{today + timedelta(days=20)}';
+        document.getElementById('create-campaign').click(); }})()""")
+    browser.wait_for("document.querySelector('#campaigns tr[data-campaign-id]')")
+    browser.evaluate("document.querySelector('#campaigns button.send').click()")
+    browser.wait_for("document.getElementById('flash').className.includes('ok') && "
+                     "document.getElementById('flash').textContent.includes('2')")
+    browser.wait_for("document.querySelector('#campaigns tr[data-campaign-id] td:nth-child(3)').textContent === '2'")
+    browser.evaluate("document.querySelector('#campaigns button.show-results').click()")
+    browser.wait_for("!document.getElementById('results').hidden && "
+                     "document.querySelectorAll('#customer-results tbody tr').length === 2")
+    assert "已回复 0 / 2" in browser.evaluate("document.getElementById('results-title').textContent")
+    assert_nothing_raw(browser, "satisfaction zh-CN")
+    browser.evaluate("document.getElementById('lang-switch').click()")
+    browser.wait_for("document.documentElement.lang === 'en' && "
+                     "document.querySelector('#campaigns tr[data-campaign-id]')")
+    assert "Survey campaigns" in browser.evaluate("document.body.innerText")
+    assert_nothing_raw(browser, "satisfaction en")
+    release_db()
+    assert db.session.query(SurveyCampaign).count() == 1
+    release_db()
+    assert browser.errors == []
