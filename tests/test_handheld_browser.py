@@ -95,6 +95,12 @@ def wait_synced(browser, timeout=30):
                      " && !window.fieldsync.state.error", timeout=timeout)
 
 
+def wait_persisted(browser):
+    """What the app wrote is in IndexedDB (the app saves after each change and
+    sync; this waits for the save in flight)."""
+    browser.evaluate("window.fieldsync.persist()")
+
+
 def unexpected_errors(browser):
     """The page's errors, less the requests refused while offline and LokiJS's
     note on its first start (it deletes the empty database it just opened and
@@ -125,6 +131,7 @@ def test_sign_in_first_sync_and_job_list_offline(app, live_server, make_browser,
     assert len(device_key) == 36
     # Offline, the app opens from the service worker's cache with the data in WatermelonDB.
     browser.wait_for("navigator.serviceWorker.ready.then((r) => r.active && r.active.state === 'activated')")
+    wait_persisted(browser)
     browser.set_offline(True)
     browser.goto(f"{live_server}/app/")
     browser.wait_for("document.querySelectorAll('#jobs a.job').length === 2")

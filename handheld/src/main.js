@@ -1,7 +1,7 @@
 // The handheld's shell: sign-in, the screens, the header with the sync state,
 // and the service worker that lets it open with no network.
 import { ApiError, currentAuth, signIn, signOut, signedIn } from './auth.js'
-import { openDatabase } from './data/database.js'
+import { openDatabase, persist } from './data/database.js'
 import { language, setLanguage, t } from './i18n.js'
 import { jobScreen } from './screens/job.js'
 import { jobsScreen } from './screens/jobs.js'
@@ -14,7 +14,7 @@ import { countPending, onChange, startAutoSync, state, sync } from './sync.js'
 import { errorText, flash, h } from './ui.js'
 
 const db = openDatabase()
-window.fieldsync = { db, state, sync: () => sync(db) } // for the browser tests and the curious
+window.fieldsync = { db, state, sync: () => sync(db), persist: () => persist(db) } // for the browser tests and the curious
 
 const ROUTES = [
   [/^#\/job\/([\w-]+)\/report$/, reportScreen, 'report'],

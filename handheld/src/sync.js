@@ -10,6 +10,7 @@ import { synchronize } from '@nozbe/watermelondb/sync'
 import * as tus from 'tus-js-client'
 import { ApiError, SignInNeeded, api, currentAuth, signedIn } from './auth.js'
 import { pendingBlobs, updateBlob } from './blobs.js'
+import { persist } from './data/database.js'
 import { SCHEMA_VERSION } from './data/schema.js'
 
 export const WRITABLE = ['jobs', 'adjustments', 'part_usages', 'check_ins', 'photos', 'signatures']
@@ -146,6 +147,7 @@ export async function sync(db) {
         held.delete(id)
       }
     }
+    await persist(db)
     state.lastSyncAt = Date.now()
     state.error = null
     return true
@@ -215,6 +217,15 @@ export function syncSoon(db, delay = 1500) {
 }
 
 export function startAutoSync(db) {
+  // Every local change: kept on disk at once, counted, and sent when there is a network.
+  let saving = null
+  db.withChangesForTables(WRITABLE).subscribe(() => {
+    clearTimeout(saving)
+    saving = setTimeout(() => { persist(db); countPending(db).catch(() => {}) }, 50)
+    syncSoon(db)
+  })
+  document.addEventListener('visibilitychange', () => { if (document.hidden) persist(db) })
+  window.addEventListener('pagehide', () => persist(db))
   window.addEventListener('online', () => sync(db))
   setInterval(() => { if (navigator.onLine) sync(db) }, 60000)
   countPending(db)

@@ -29,3 +29,12 @@ export const byId = async (db, table, id) => {
     return null
   }
 }
+
+/** Write what LokiJS holds in memory to IndexedDB now (it also does so by
+ * itself every half second): after a sync, after a local change, and when
+ * the app is hidden, so a closed browser loses nothing. */
+export function persist(db) {
+  const driver = db.adapter.underlyingAdapter._driver
+  if (!driver || !driver.loki) return Promise.resolve()
+  return new Promise((resolve) => driver.loki.saveDatabase(() => resolve()))
+}
