@@ -90,8 +90,9 @@ class DefaultConfig:
     S3_ACCESS_KEY_ID = None  # None: boto3's own credential chain (env, instance role)
     S3_SECRET_ACCESS_KEY = None
     S3_PREFIX = ""
-    # tus uploads: partial bytes are staged here (a volume shared by the app
-    # processes); None means MEDIA_ROOT/uploads.
+    # tus uploads with the local backend: partial bytes are staged here (a
+    # volume shared by the app processes); None means MEDIA_ROOT/uploads.
+    # With s3 they are staged in the bucket (media/staging.py).
     MEDIA_UPLOAD_DIR = None
     MEDIA_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
     MEDIA_UPLOAD_EXPIRY_SECONDS = 24 * 3600

@@ -18,7 +18,14 @@ from server.jobs.models import (  # noqa: F401
     PartUsage,
 )
 from server.notifications.models import Delivery, DeliveryAttempt, Notification, WebhookEndpoint  # noqa: F401
-from server.quality.models import FollowUpTask, SurveyAnswer, SurveyCampaign, SurveyInvitation  # noqa: F401
+from server.quality.models import (  # noqa: F401
+    FollowUpTask,
+    ReturnVisit,
+    ReturnVisitCall,
+    SurveyAnswer,
+    SurveyCampaign,
+    SurveyInvitation,
+)
 from server.reports.models import JobExpense  # noqa: F401
 from server.stock.models import (  # noqa: F401
     CountLine,

@@ -157,8 +157,8 @@ def test_own_writes_do_not_resurrect_what_the_device_deleted(client):
 
 
 def test_a_cursor_older_than_the_retention_must_resync(client):
-    tech = f.technician()
-    job = f.job(tech=tech)
+    tech, other = f.technician(), f.technician()
+    job, leaving = f.job(tech=tech), f.job(tech=tech)
     record = Adjustment(job_id=job.id, parameter="temp")
     db.session.add(record)
     db.session.commit()
@@ -166,10 +166,12 @@ def test_a_cursor_older_than_the_retention_must_resync(client):
     device.pull()
     stale_cursor = device.cursor
     db.session.delete(record)
+    db.session.get(Job, leaving.id).technician_id = other.id  # a scope exit for the device
     db.session.commit()
     assert changelog.prune(db.session, retention=timedelta(days=30), now=utcnow()) == 0
     db.session.commit()
-    assert changelog.prune(db.session, retention=timedelta(0), now=utcnow() + timedelta(seconds=1)) == 1
+    # The scope exit goes; the adjustment's tombstone is kept for good (a deleted id stays deleted).
+    assert changelog.prune(db.session, retention=timedelta(0), now=utcnow() + timedelta(seconds=1)) >= 1
     db.session.commit()
     error = device.pull_page(stale_cursor, expect=410)["error"]
     assert error["code"] == "resync_required"
@@ -177,6 +179,7 @@ def test_a_cursor_older_than_the_retention_must_resync(client):
     device.copy.clear()
     device.pull()
     assert ("jobs", str(job.id)) in device.copy and ("adjustments", str(record.id)) not in device.copy
+    assert ("jobs", str(leaving.id)) not in device.copy
 
 
 def test_bad_cursor_and_protocol(client):

@@ -131,7 +131,7 @@ def change_status(session: Session, ticket: Ticket, target: TicketStatus, *, by_
     if target is TicketStatus.cancelled:
         from server.jobs.service import cancel_open_jobs
 
-        cancel_open_jobs(session, ticket.id, reason=note or "ticket cancelled", now=now)
+        cancel_open_jobs(session, ticket.id, reason=note or "ticket cancelled", now=now, by_user_id=by_user_id)
     return ticket
 
 
