@@ -81,6 +81,16 @@ def month(app):
     unit = f.spare_unit(warehouse)
     db.session.add(SerialEvent(serial_number=unit.serial_number, spare_unit_id=unit.id, event="loan",
                                status="loaned", job_id=j1.id, at=sh(2026, 11, 4, 9)))
+    from datetime import date
+
+    from server.quality.models import ReturnVisit, ReturnVisitStatus
+
+    db.session.add_all([
+        ReturnVisit(asset_id=asset1.id, sequence=1, due_on=date(2026, 11, 1), next_call_on=date(2026, 11, 1),
+                    status=ReturnVisitStatus.done),
+        ReturnVisit(asset_id=asset1.id, sequence=2, due_on=date(2026, 11, 30), next_call_on=date(2026, 11, 30)),
+        ReturnVisit(asset_id=asset1.id, sequence=3, due_on=date(2026, 12, 1), next_call_on=date(2026, 12, 1)),
+    ])
     db.session.commit()
     return {"t1": t1.id, "t2": t2.id, "t3": t3.id, "a": a.id, "b": b.id}
 
@@ -99,6 +109,7 @@ EXPECTED_TOTAL = {
     "parts_cost_warranty": 200.0, "parts_cost_chargeable": 50.0, "transport_cost": 30.0, "total_cost": 1440.0,
     "dispatch_overrides": 1, "spare_unit_swaps": 1, "van_fill_rate": 0.5,
     "satisfaction": {"dissatisfied": 1, "satisfied": 1}, "satisfaction_rate": 0.5,
+    "return_visits_due": 2, "return_visits_done": 1, "return_visit_rate": 0.5,
 }
 
 

@@ -96,13 +96,17 @@ FIGURES: dict[str, Figure] = {f.key: f for f in (
            "Sign-off ratings (满意 / 尚可 / 不满意 / 极差) of jobs completed in the month."),
     Figure("satisfaction_rate", "rate",
            "Of rated jobs completed in the month, the share rated satisfied or acceptable."),
+    Figure("return_visits_due", "count",
+           "Scheduled return-visit calls (客服部管理制度) due on a day of the month."),
+    Figure("return_visits_done", "count", "Of return_visits_due, those called (status done)."),
+    Figure("return_visit_rate", "rate", "return_visits_done / return_visits_due."),
 )}
 
 # Figures that are counts of rows: their drill-down is the tickets counted. Rates drill into their
 # denominator's tickets (the outcome is shown per ticket on the ticket pages).
 RATES = {k: f for k, f in FIGURES.items() if f.unit == "rate"}
 NOT_YET_AVAILABLE = {
-    "return_visits_done_vs_due": "return visits (quality engineer's schedule) are not on this branch yet",
+    "survey_satisfaction": "survey campaign answers are not summed here yet; satisfaction is the sign-off rating",
 }
 
 
@@ -247,6 +251,7 @@ class Month:
         self._trips_and_costs()
         self._parts()
         self._ratings_overrides_swaps()
+        self._return_visits()
         self._names()
 
     def _resolved_before(self, asset_ids) -> dict:
@@ -339,6 +344,23 @@ class Month:
                 .where(SerialEvent.event == "loan", SerialEvent.spare_unit_id.is_not(None),
                        SerialEvent.at >= self.start, SerialEvent.at < self.end)):
             self._g(city, technician_id).add("spare_unit_swaps", ticket_id)
+
+    def _return_visits(self) -> None:
+        """Return visits have no technician: per technician they count under "—"."""
+        from server.customers.models import Asset
+        from server.quality.models import ReturnVisit, ReturnVisitStatus
+
+        first, last = self.start.date(), (self.end - timedelta(days=1)).date()
+        for status, ticket_id, city in self.session.execute(
+                sa.select(ReturnVisit.status, ReturnVisit.ticket_id, Site.city)
+                .join(Asset, Asset.id == ReturnVisit.asset_id).join(Site, Site.id == Asset.site_id)
+                .where(ReturnVisit.due_on >= first, ReturnVisit.due_on <= last)):
+            g = self._g(city, None)
+            g.add("return_visits_due", ticket_id)
+            g.add("return_visit_rate.den", ticket_id)
+            if _v(status) == ReturnVisitStatus.done.value:
+                g.add("return_visits_done", ticket_id)
+                g.add("return_visit_rate.num", ticket_id)
 
     def _names(self) -> None:
         if self.by != "technician":
