@@ -56,7 +56,7 @@ from sync import changelog, conflicts, watermelon
 from sync.errors import BatchTooLarge, check_protocol
 from sync.memory import no_cyclic_gc
 from sync.models import SyncConflict
-from sync.pull import pull
+from sync.pull import cursor_key, pull
 from sync.push import Pusher, push
 from sync.registry import operation_schemas
 
@@ -183,7 +183,8 @@ class Pull(MethodView):
         if principal.technician_id is None:
             raise PermissionDenied("only a technician's handheld syncs", code="not_a_technician")
         page = pull(db.session, technician_id=principal.technician_id, device_id=principal.device_id,
-                    cursor=args.get("cursor"), limit=args["limit"])
+                    cursor=args.get("cursor"), limit=args["limit"],
+                    key=cursor_key(current_app.config["SECRET_KEY"]))
         db.session.rollback()  # read-only
         # Flask's own default() for anything orjson cannot encode, as jsonify would.
         return current_app.response_class(page.encode(default=current_app.json.default), mimetype="application/json")
