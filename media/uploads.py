@@ -1,24 +1,23 @@
 """Resumable uploads (the tus 1.0 semantics, without HTTP): create an upload,
 append bytes at an offset, finish it into a verified, content-addressed blob.
 
-The bytes in flight are staged in a file per upload under ``upload_dir``; its
-length *is* the upload's offset. Appends take an exclusive lock on that file,
-so two connections resuming the same upload cannot interleave. Memory stays
-flat: bytes move in fixed-size chunks from the request to the file and from
-the file to storage. Nothing here commits.
+The bytes in flight are staged (:mod:`media.staging`): in a file per upload
+under ``upload_dir``, or in the object store when media live there, so that
+any app host can resume any upload. Appends hold the upload's lock, so two
+connections resuming the same upload cannot interleave. Memory stays flat:
+bytes move in fixed-size chunks. Nothing here commits.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import fcntl
 import hashlib
 import os
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -28,8 +27,16 @@ from sqlalchemy.orm import Session
 
 from media import images, processing
 from media.models import Blob, Upload
+from media.staging import (  # noqa: F401  (the upload errors are this module's API too)
+    ChecksumMismatch,
+    LocalStaging,
+    Staging,
+    UploadGone,
+    UploadLocked,
+    UploadTooLarge,
+)
 from media.storage import Storage, blob_key
-from server.exceptions import Conflict, DomainError, Gone, InvalidInput, Locked, NotFound, PayloadTooLarge
+from server.exceptions import Conflict, DomainError, InvalidInput, NotFound
 
 CHUNK = 1024 * 1024  # bytes moved per read: bounded memory, few Python round trips
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -37,34 +44,10 @@ MAX_METADATA_KEYS = 32
 MAX_METADATA_VALUE = 1024
 
 
-class UploadTooLarge(PayloadTooLarge):
-    """More bytes than the limit or than the upload declared (HTTP 413)."""
-
-    code = "upload_too_large"
-
-
 class TooManyUploads(DomainError):
     """The user has too many unfinished uploads open (HTTP 429)."""
 
     code = "too_many_uploads"
-
-
-class UploadGone(Gone):
-    """The upload expired or was terminated (HTTP 410)."""
-
-    code = "upload_expired"
-
-
-class UploadLocked(Locked):
-    """Another connection is appending to this upload right now (HTTP 423)."""
-
-    code = "upload_locked"
-
-
-class ChecksumMismatch(DomainError):
-    """A chunk's Upload-Checksum did not match its bytes; the chunk was dropped (tus: HTTP 460)."""
-
-    code = "checksum_mismatch"
 
 
 class BlobHashMismatch(InvalidInput):
@@ -82,6 +65,12 @@ class UploadSettings:
     naive_timezone: str = "UTC"
     thumbnail_sizes: tuple[int, ...] = (256, 1024)
     max_open_uploads: int = 100
+    # Where unfinished uploads live; None: files under upload_dir (media.staging).
+    staging: Staging | None = field(default=None, compare=False)
+
+    @property
+    def stage(self) -> Staging:
+        return self.staging or LocalStaging(self.upload_dir)
 
     @classmethod
     def from_config(cls, config) -> UploadSettings:
@@ -146,8 +135,7 @@ def create_upload(session: Session, settings: UploadSettings, *, user_id: uuid.U
                     expires_at=now + timedelta(seconds=settings.expiry_seconds))
     session.add(upload)
     session.flush()
-    settings.upload_dir.mkdir(parents=True, exist_ok=True)
-    staged_path(settings, upload.id).touch()
+    settings.stage.create(upload.id)
     return upload
 
 
@@ -157,7 +145,7 @@ def get_upload(session: Session, settings: UploadSettings, upload_id: uuid.UUID,
     upload = session.get(Upload, upload_id)
     if upload is None or upload.user_id != user_id:
         raise NotFound("no such upload", code="upload_not_found")
-    if upload.completed_at is None and (upload.expires_at <= now or not staged_path(settings, upload.id).exists()):
+    if upload.completed_at is None and (upload.expires_at <= now or not settings.stage.exists(upload.id)):
         raise UploadGone("this upload expired; start a new one")
     return upload
 
@@ -165,10 +153,7 @@ def get_upload(session: Session, settings: UploadSettings, upload_id: uuid.UUID,
 def offset_of(settings: UploadSettings, upload: Upload) -> int:
     if upload.completed_at is not None:
         return upload.length
-    try:
-        return staged_path(settings, upload.id).stat().st_size
-    except FileNotFoundError:
-        return 0
+    return settings.stage.offset(upload.id)
 
 
 def append(settings: UploadSettings, upload: Upload, read: Callable[[int], bytes], *, offset: int,
@@ -182,67 +167,11 @@ def append(settings: UploadSettings, upload: Upload, read: Callable[[int], bytes
     """
     if upload.completed_at is not None:
         raise Conflict("this upload is already complete", code="upload_complete")
-    path = staged_path(settings, upload.id)
     remaining = upload.length - offset
     if content_length is not None and content_length > remaining:
         raise UploadTooLarge("more bytes than the upload's declared length",
                              details={"upload_length": upload.length, "offset": offset})
-    with open(path, "r+b") as staged:
-        try:
-            fcntl.flock(staged.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UploadLocked("another request is appending to this upload") from None
-        current = os.fstat(staged.fileno()).st_size
-        if current != offset:
-            raise Conflict("Upload-Offset does not match the upload's offset", code="upload_offset_mismatch",
-                           details={"offset": current})
-        staged.seek(offset)
-        try:
-            if checksum is None:
-                _copy(read, staged, remaining)
-            else:
-                _append_verified(read, staged, remaining, checksum, path)
-        finally:
-            # However the request ends (a stalled or reset connection included),
-            # what was written is made durable and the lock goes with the file.
-            staged.flush()
-            os.fsync(staged.fileno())
-        return staged.tell()
-
-
-def _copy(read, out, remaining: int) -> int:
-    """Copy at most ``remaining`` bytes; more than that is a 413. Bytes already
-    written stay written if the client vanishes (the exception propagates)."""
-    written = 0
-    while True:
-        chunk = read(CHUNK)
-        if not chunk:
-            return written
-        if written + len(chunk) > remaining:
-            out.write(chunk[: remaining - written])  # the declared bytes are kept; the excess is refused
-            raise UploadTooLarge("more bytes than the upload's declared length")
-        out.write(chunk)
-        written += len(chunk)
-
-
-def _append_verified(read, out, remaining: int, checksum: tuple[str, bytes], path: Path) -> None:
-    algorithm, expected = checksum
-    digest = hashlib.new(algorithm)
-    aside = path.with_suffix(".chunk")
-    try:
-        with open(aside, "w+b") as tmp:
-            while chunk := read(CHUNK):
-                if tmp.tell() + len(chunk) > remaining:
-                    raise UploadTooLarge("more bytes than the upload's declared length")
-                digest.update(chunk)
-                tmp.write(chunk)
-            if digest.digest() != expected:
-                raise ChecksumMismatch("Upload-Checksum does not match the bytes received; send the chunk again")
-            tmp.seek(0)
-            while chunk := tmp.read(CHUNK):
-                out.write(chunk)
-    finally:
-        aside.unlink(missing_ok=True)
+    return settings.stage.append(upload.id, read, offset=offset, remaining=remaining, checksum=checksum)
 
 
 def finish(session: Session, storage: Storage, settings: UploadSettings, upload: Upload, *, now: datetime) -> Blob:
@@ -254,7 +183,12 @@ def finish(session: Session, storage: Storage, settings: UploadSettings, upload:
     caller then calls :func:`abandon` so nothing is left behind. The staged
     file is removed by :func:`discard_staging` once the caller has committed.
     """
-    path = staged_path(settings, upload.id)
+    with settings.stage.whole(upload.id) as path:
+        return _finish_from(session, storage, settings, upload, path, now=now)
+
+
+def _finish_from(session: Session, storage: Storage, settings: UploadSettings, upload: Upload, path: Path, *,
+                 now: datetime) -> Blob:
     digest = hashlib.sha256()
     with open(path, "rb") as staged:
         while chunk := staged.read(1024 * 1024):
@@ -287,12 +221,12 @@ def finish(session: Session, storage: Storage, settings: UploadSettings, upload:
 
 def abandon(session: Session, settings: UploadSettings, upload: Upload) -> None:
     """Forget an upload whose bytes were refused (or that the client terminated)."""
-    staged_path(settings, upload.id).unlink(missing_ok=True)
+    settings.stage.discard(upload.id)
     session.delete(upload)
 
 
 def discard_staging(settings: UploadSettings, upload: Upload) -> None:
-    staged_path(settings, upload.id).unlink(missing_ok=True)
+    settings.stage.discard(upload.id)
 
 
 def purge_expired(session: Session, settings: UploadSettings, *, now: datetime) -> int:

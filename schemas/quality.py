@@ -4,7 +4,7 @@ from marshmallow import fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
 from schemas.common import UTCDateTime
-from server.quality.models import FollowUpStatus, Question, Rating
+from server.quality.models import CallOutcome, FollowUpStatus, Question, Rating, ReturnVisitStatus
 
 
 def _enum(cls, **kwargs):
@@ -154,3 +154,65 @@ class RatedJobSchema(BaseSchema):
 
 
 RatedJobPageSchema = page_of(RatedJobSchema, "RatedJobPageSchema")
+
+
+class ReturnVisitCallSchema(BaseSchema):
+    id = fields.UUID()
+    at = fields.DateTime()
+    by_user_id = fields.UUID()
+    outcome = _enum(CallOutcome)
+    note = fields.String(allow_none=True)
+    call_back_on = fields.Date(allow_none=True)
+    ticket_id = fields.UUID(allow_none=True)
+
+
+class ReturnVisitSchema(BaseSchema):
+    id = fields.UUID()
+    asset_id = fields.UUID()
+    model = fields.String(attribute="asset.model")
+    serial_number = fields.String(attribute="asset.serial_number")
+    install_date = fields.Date(attribute="asset.install_date", allow_none=True)
+    site_id = fields.UUID(attribute="asset.site.id")
+    site_name = fields.String(attribute="asset.site.name")
+    customer_id = fields.UUID(attribute="asset.site.customer.id")
+    customer_name = fields.String(attribute="asset.site.customer.name")
+    contact_name = fields.String(attribute="asset.site.customer.contact_name", allow_none=True)
+    phone = fields.String(attribute="asset.site.customer.phone", allow_none=True)
+    sequence = fields.Integer()
+    due_on = fields.Date()
+    next_call_on = fields.Date()
+    status = _enum(ReturnVisitStatus)
+    outcome = _enum(CallOutcome, allow_none=True)
+    ticket_id = fields.UUID(allow_none=True)
+    calls = fields.List(fields.Nested(ReturnVisitCallSchema))
+
+
+ReturnVisitPageSchema = page_of(ReturnVisitSchema, "ReturnVisitPageSchema")
+
+
+class ReturnVisitQuerySchema(PageArgsSchema):
+    day = fields.Date(metadata={"description": "The call list of this day: pending visits due (or called back) "
+                                               "on or before it. Default: today in the company's zone."})
+    asset_id = fields.UUID(metadata={"description": "One asset's whole schedule instead (every status)."})
+
+
+class ProblemSchema(BaseSchema):
+    summary = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    description = fields.String(allow_none=True, validate=validate.Length(max=20_000))
+    priority = fields.String(load_default="normal", validate=validate.OneOf(["low", "normal", "high", "urgent"]))
+    category = fields.String(load_default="repair", validate=validate.OneOf(["repair", "maintenance"]))
+
+
+class ReturnVisitCallCreateSchema(BaseSchema):
+    outcome = _enum(CallOutcome, required=True)
+    note = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    call_back_on = fields.Date(allow_none=True, metadata={"description": "For call_back / unreachable; "
+                                                                         "default tomorrow."})
+    problem = fields.Nested(ProblemSchema, metadata={"description": "Required for outcome problem: the ticket "
+                                                                    "opened with the call."})
+
+
+class ScheduleResultSchema(BaseSchema):
+    assets = fields.Integer()
+    added = fields.Integer()
+    removed = fields.Integer()

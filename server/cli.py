@@ -11,6 +11,7 @@ from server.extensions import db
 
 def register_cli(app: Flask) -> None:
     register_media_cli(app)
+    register_quality_cli(app)
 
     @app.cli.command("escalate-breaches")
     def escalate_breaches_command():
@@ -90,3 +91,17 @@ def register_media_cli(app: Flask) -> None:
         removed = purge_expired(db.session, upload_settings(), now=utcnow())
         db.session.commit()
         click.echo(f"removed {removed} expired upload(s)")
+
+
+def register_quality_cli(app: Flask) -> None:
+    @app.cli.command("return-visits-schedule")
+    def return_visits_schedule():
+        """Extend every installed asset's return-visit calls to the horizon (run it daily from cron)."""
+        from zoneinfo import ZoneInfo
+
+        from server.quality.return_visits import schedule_all
+
+        zone = ZoneInfo(current_app.config.get("COMPANY_TIMEZONE") or "Asia/Shanghai")
+        totals = schedule_all(db.session, today=utcnow().astimezone(zone).date())
+        db.session.commit()
+        click.echo(f"return visits: {totals['assets']} asset(s), {totals['added']} added, {totals['removed']} removed")

@@ -18,7 +18,15 @@ from server.jobs.models import (  # noqa: F401
     PartUsage,
 )
 from server.notifications.models import Delivery, DeliveryAttempt, Notification, WebhookEndpoint  # noqa: F401
-from server.quality.models import FollowUpTask, SurveyAnswer, SurveyCampaign, SurveyInvitation  # noqa: F401
+from server.quality.models import (  # noqa: F401
+    FollowUpTask,
+    ReturnVisit,
+    ReturnVisitCall,
+    SurveyAnswer,
+    SurveyCampaign,
+    SurveyInvitation,
+)
+from server.reports.models import JobExpense  # noqa: F401
 from server.stock.models import (  # noqa: F401
     CountLine,
     CountSession,
@@ -44,5 +52,5 @@ from server.stock.models import (  # noqa: F401
     TransferLine,
 )
 from server.technicians.models import Certification, ShiftException, ShiftSlot, Technician  # noqa: F401
-from server.tickets.models import Ticket, TicketEvent, TicketPart  # noqa: F401
+from server.tickets.models import Ticket, TicketContact, TicketEvent, TicketPart  # noqa: F401
 from sync.models import SyncChange, SyncConflict, SyncCounter, SyncOp, SyncScopeExit  # noqa: F401, E402

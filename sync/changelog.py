@@ -443,14 +443,19 @@ def prune(session: Session, *, retention: timedelta, now: datetime) -> int:
     before the newest dropped one are told to resync. Returns rows dropped."""
     cutoff = now - retention
     highest = max(
-        session.scalar(select(func.max(SyncChange.position)).where(SyncChange.deleted.is_(True),
-                                                                   SyncChange.changed_at < cutoff)) or 0,
+        session.scalar(select(func.max(SyncChange.position)).where(
+            SyncChange.deleted.is_(True), SyncChange.changed_at < cutoff,
+            SyncChange.table_name.not_in(registry.CREATED_AND_DELETED))) or 0,
         session.scalar(select(func.max(SyncScopeExit.position)).where(SyncScopeExit.at < cutoff)) or 0,
     )
     if not highest:
         return 0
+    # Tombstones of records a device creates are kept: they are what refuses a create of a deleted id
+    # (sync.push). Few (a device deletes what it created by mistake) and harmless to a pull.
     dropped = session.execute(delete(SyncChange).where(and_(SyncChange.deleted.is_(True),
-                                                            SyncChange.position <= highest))
+                                                            SyncChange.position <= highest,
+                                                            SyncChange.table_name.not_in(
+                                                                registry.CREATED_AND_DELETED)))
                               .execution_options(**{SKIP: True})).rowcount
     dropped += session.execute(delete(SyncScopeExit).where(SyncScopeExit.position <= highest)
                                .execution_options(**{SKIP: True})).rowcount

@@ -278,6 +278,10 @@ class _Batch:
         if any(lookups.values()):
             self.exists.update((table, str(key)) for table, key in _EXISTING.rows(
                 connection, **{table: lookups.get(table, ()) for table in _CREATABLE}))
+            if any(lookups.get(table) for table in _DELETABLE):
+                # A deleted id stays deleted: its tombstone is kept for good (changelog.prune).
+                self.deleted.update((table, key) for table, key in _DELETED.rows(
+                    connection, **{table: lookups.get(table, ()) for table in _DELETABLE}))
         job_ids.discard(None)
         job_ids |= updated_jobs
         # Every job the batch touches locked by one statement, in key order (two batches cannot
@@ -401,7 +405,10 @@ class _Batch:
     def _create(self, spec, op, values) -> dict:
         name = spec.name
         key = (name, op.record_id)
-        if key in self.exists or key in self.rows or key in self.deleted:
+        if key in self.deleted:
+            raise _Rejected("record_deleted", "a record with this id was deleted; a deleted id stays deleted "
+                            "(make a new id)")
+        if key in self.exists or key in self.rows:
             raise _Rejected("already_exists", "a record with this id exists already")
         row = dict.fromkeys(spec.column_names)
         row["id"] = op.record_id  # the canonical text: the bulk writers take it for a UUID column
@@ -660,6 +667,7 @@ class _Batch:
 # ---- the batch's reads, compiled once per dialect ---------------------------------------
 
 _CREATABLE = tuple(name for name, spec in registry.TABLES.items() if CREATE in spec.actions)
+_DELETABLE = registry.CREATED_AND_DELETED
 # Python-side column defaults a created row still needs (the push sets ids,
 # versions and its own timestamps itself).
 _DEFAULTS = {name: tuple((column, make) for column, make in spec.column_defaults
@@ -673,6 +681,16 @@ def _existing_keys(dialect):
     return union_all(*(
         select(literal_column(f"'{name}'"), registry.TABLES[name].table.c.id)
         .where(in_param(registry.TABLES[name].table.c.id, name, dialect)) for name in _CREATABLE))
+
+
+def _deleted_keys(dialect):
+    """Which of the ids a batch creates were deleted: their tombstones in the change log."""
+    changes = SyncChange.__table__
+    return union_all(*(
+        select(changes.c.table_name, changes.c.record_id)
+        .where(changes.c.table_name == literal_column(f"'{name}'"), in_param(changes.c.record_id, name, dialect),
+               changes.c.deleted.is_(True))
+        for name in _DELETABLE))
 
 
 def _field_versions(dialect):
@@ -690,6 +708,7 @@ def _whole_rows_query(spec: registry.SyncTable) -> CompiledQuery:
 
 
 _EXISTING = CompiledQuery(_existing_keys)
+_DELETED = CompiledQuery(_deleted_keys)
 # What the batch needs of a job it only names (its facts, its adjustments): not the whole row.
 _JOB_FACTS_COLUMNS = ("id", "technician_id", "status", "version")
 _JOB_FACTS = CompiledQuery(lambda dialect: select(*(Job.__table__.c[name] for name in _JOB_FACTS_COLUMNS)).where(

@@ -374,6 +374,9 @@ TABLES: dict[str, SyncTable] = {t.name: t for t in (
     ),
 )}
 
+# Tables whose records a device both creates and deletes: their tombstones are kept for good, so a create
+# naming a deleted id is refused however late it comes (a deleted id stays deleted).
+CREATED_AND_DELETED = tuple(t.name for t in TABLES.values() if {CREATE, DELETE} <= t.actions)
 GLOBAL_TABLES = tuple(t.name for t in TABLES.values() if t.scope == "global")
 RELATED_TABLES = ("tickets", "customers", "sites", "assets")
 JOB_FACT_TABLES = tuple(t.name for t in TABLES.values() if t.scope == "job" and t.name != "jobs")

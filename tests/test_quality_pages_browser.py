@@ -95,3 +95,35 @@ def test_office_creates_sends_and_reads_a_campaign(app, client, live_server, bro
     assert db.session.query(SurveyCampaign).count() == 1
     release_db()
     assert browser.errors == []
+
+
+def test_return_visit_call_list_records_calls_and_opens_a_ticket(app, client, live_server, browser):  # noqa: F811
+    from server.customers import service as customers
+    from server.quality.models import ReturnVisit
+    from server.quality.return_visits import add_months
+    from server.tickets.models import Ticket
+
+    today = date.today()
+    for name, serial in (("嘉兴六号厂", "RV-1"), ("湖州七号厂", "RV-2")):
+        site = f.site(f.customer(name, contact_name="联系人", phone="13600000000"))
+        customers.create_asset(db.session, {"site_id": site.id, "product_line": "chiller", "model": "CH-300",
+                                            "serial_number": serial, "install_date": add_months(today, -1)})
+    db.session.commit()
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    browser.goto(f"{live_server}/quality/return-visits")
+    browser.wait_for("document.querySelectorAll('#visits tr[data-visit-id]').length === 2")
+    assert_nothing_raw(browser, "return visits zh-CN")
+    browser.evaluate("document.querySelector('#visits tr[data-visit-id] button.satisfied').click()")
+    browser.wait_for("document.querySelectorAll('#visits tr[data-visit-id]').length === 1")
+    browser.evaluate("""(() => { const row = document.querySelector('#visits tr[data-visit-id]');
+        row.querySelector('.problem-summary').value = '漏水';
+        row.querySelector('button.problem').click(); })()""")
+    browser.wait_for("document.querySelectorAll('#visits tr[data-visit-id]').length === 0 && "
+                     "document.getElementById('flash').className.includes('ok')")
+    release_db()
+    db.session.expire_all()
+    assert sorted(v.outcome.value for v in db.session.query(ReturnVisit).filter(ReturnVisit.outcome.is_not(None))) \
+        == ["problem", "satisfied"]
+    assert db.session.query(Ticket).one().summary == "漏水"
+    release_db()
+    assert browser.errors == []

@@ -301,3 +301,33 @@ def test_office_roles_cannot_push(client):
     headers = f.login_as(client, f.user(Role.dispatcher))
     response = client.post("/api/v1/sync/push", json={"protocol": 1, "ops": []}, headers=headers)
     assert response.status_code == 403
+
+
+def test_a_deleted_id_stays_deleted(client):
+    """A create naming a deleted record's id is refused (it used to bring the record back at version 1),
+    in a later push, in the same batch, and after the tombstone retention has passed."""
+    from datetime import timedelta
+
+    from sync import changelog
+
+    tech = f.technician()
+    job = f.job(tech=tech)
+    device = Handheld(client, tech)
+    record_id = uuid.uuid4()
+    assert device.push([adjustment(job.id, record_id=record_id)])["results"][0]["status"] == "applied"
+    assert device.push([op("adjustments", record_id, "delete", base_version=1)])["results"][0]["status"] == "applied"
+    again = device.push([adjustment(job.id, record_id=record_id, after="9.9")])["results"][0]
+    assert (again["status"], again["error"]["code"]) == ("rejected", "record_deleted")
+    assert db.session.get(Adjustment, record_id) is None
+
+    other = uuid.uuid4()
+    batch = device.push([adjustment(job.id, record_id=other), op("adjustments", other, "delete", base_version=1),
+                         adjustment(job.id, record_id=other)])
+    assert [r["status"] for r in batch["results"]] == ["applied", "applied", "rejected"]
+    assert batch["results"][2]["error"]["code"] == "record_deleted"
+
+    changelog.prune(db.session, retention=timedelta(0), now=utcnow() + timedelta(seconds=1))
+    db.session.commit()
+    late = device.push([adjustment(job.id, record_id=record_id)])["results"][0]
+    assert late["error"]["code"] == "record_deleted"
+    assert _count(Adjustment) == 0

@@ -3,12 +3,15 @@ blob access rule, and the HTTP status of each media error."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import current_app
 from sqlalchemy import exists, select
 
 from media import images, uploads
 from media.models import Blob, Photo, Upload
-from media.storage import Storage, storage_from_config
+from media.staging import S3Staging
+from media.storage import S3Storage, Storage, storage_from_config
 from server.access import owns_job
 from server.accounts.service import Principal
 from server.api.errors import ApiError, status_for
@@ -31,7 +34,12 @@ def media_storage() -> Storage:
 
 
 def upload_settings() -> uploads.UploadSettings:
-    return uploads.UploadSettings.from_config(current_app.config)
+    settings = uploads.UploadSettings.from_config(current_app.config)
+    storage = media_storage()
+    if isinstance(storage, S3Storage):
+        # Media in an object store: unfinished uploads too, so any app host resumes any upload.
+        settings = dataclasses.replace(settings, staging=S3Staging(storage))
+    return settings
 
 
 def as_http(exc: DomainError, headers: dict | None = None) -> ApiError:

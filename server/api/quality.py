@@ -4,7 +4,7 @@ survey is in ``server/api/survey.py``."""
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import current_app, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
@@ -28,20 +28,26 @@ from schemas.quality import (
     RatedJobQuerySchema,
     RatingQuerySchema,
     RatingSummarySchema,
+    ReturnVisitCallCreateSchema,
+    ReturnVisitPageSchema,
+    ReturnVisitQuerySchema,
+    ReturnVisitSchema,
+    ScheduleResultSchema,
 )
 from server.accounts.models import Role
 from server.api.security import current_principal, requires
+from server.customers.models import Asset, Site
 from server.db import utcnow
 from server.extensions import db
 from server.jobs.models import Job
 from server.pagination import paginate
-from server.quality import surveys
-from server.quality.models import FollowUpTask, SurveyCampaign, SurveyInvitation
+from server.quality import return_visits, surveys
+from server.quality.models import FollowUpTask, ReturnVisit, SurveyCampaign, SurveyInvitation
 from server.records import get_or_404
 from server.tickets.models import Ticket
 
 blp = Blueprint("quality", __name__, url_prefix="/api/v1/quality",
-                description="Satisfaction: sign-off ratings, survey campaigns, follow-up tasks")
+                description="Service quality: sign-off ratings, survey campaigns, follow-up tasks, return visits")
 
 OFFICE = (Role.admin, Role.dispatcher)
 
@@ -178,3 +184,64 @@ class FollowUpClose(MethodView):
                                 now=utcnow())
         db.session.commit()
         return task
+
+
+def company_today():
+    """Today in the company's zone (a call list is a working day there)."""
+    from zoneinfo import ZoneInfo
+
+    return utcnow().astimezone(ZoneInfo(current_app.config.get("COMPANY_TIMEZONE") or "Asia/Shanghai")).date()
+
+
+def _visit_options(stmt):
+    return stmt.options(selectinload(ReturnVisit.calls),
+                        selectinload(ReturnVisit.asset).selectinload(Asset.site).selectinload(Site.customer))
+
+
+@blp.route("/return-visits")
+class ReturnVisits(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(ReturnVisitQuerySchema, location="query")
+    @blp.response(200, ReturnVisitPageSchema)
+    def get(self, args):
+        """Customer service's call list for a day (oldest due first), or one asset's schedule."""
+        if "asset_id" in args:
+            stmt = select(ReturnVisit).where(ReturnVisit.asset_id == args["asset_id"])
+            order = [ReturnVisit.due_on, ReturnVisit.id]
+        else:
+            stmt = return_visits.call_list(args.get("day") or company_today())
+            order = [ReturnVisit.next_call_on, ReturnVisit.id]
+        return paginate(db.session, _visit_options(stmt), order_by=order, limit=args["limit"],
+                        cursor=args.get("cursor"))
+
+
+@blp.route("/return-visits/schedule")
+class ReturnVisitSchedule(MethodView):
+    @requires(*OFFICE)
+    @blp.response(200, ScheduleResultSchema)
+    def post(self):
+        """Extend every installed asset's return-visit schedule to the horizon (also `flask return-visits-schedule`,
+        daily). Assets get theirs when created and when their installation date changes."""
+        totals = return_visits.schedule_all(db.session, today=company_today())
+        db.session.commit()
+        return totals
+
+
+@blp.route("/return-visits/<uuid:visit_id>/calls")
+class ReturnVisitCalls(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(ReturnVisitCallCreateSchema)
+    @blp.response(201, ReturnVisitSchema)
+    def post(self, data, visit_id):
+        """Record a call: satisfied; problem (opens a ticket in the same step, owned by the caller);
+        call back or unreachable (moves the visit to the call-back day)."""
+        from server.api.tickets import default_clocks
+        from server.tickets.service import open_ticket
+
+        visit = get_or_404(db.session, ReturnVisit, visit_id, "return visit")
+        user_id, now = current_principal().user_id, utcnow()
+        return_visits.record_call(
+            db.session, visit, data, by_user_id=user_id, now=now,
+            open_ticket=lambda t: open_ticket(db.session, t, owner_id=user_id, defaults=default_clocks(), now=now))
+        db.session.commit()
+        return db.session.scalar(_visit_options(select(ReturnVisit).where(ReturnVisit.id == visit_id)))

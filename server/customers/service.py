@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from server.customers.models import Asset, Customer, ServiceContract, Site
+from server.db import utcnow
 from server.exceptions import InvalidInput
 from server.records import ensure_unique, field_error, flush_or_conflict, referenced, update_record
 
@@ -65,7 +66,15 @@ def create_asset(session: Session, data: dict) -> Asset:
     asset = Asset(id=_new_id(data, Asset, session), **data)
     session.add(asset)
     flush_or_conflict(session, "the asset could not be saved")
+    _schedule_return_visits(session, asset)
     return asset
+
+
+def _schedule_return_visits(session: Session, asset: Asset) -> None:
+    # The return-visit calls follow the installation date (server/quality/return_visits.py).
+    from server.quality.return_visits import schedule_asset
+
+    schedule_asset(session, asset, today=utcnow().date())
 
 
 def update_asset(session: Session, asset: Asset, data: dict) -> Asset:
@@ -75,8 +84,11 @@ def update_asset(session: Session, asset: Asset, data: dict) -> Asset:
         ensure_unique(session, Asset.serial_number, data["serial_number"], field="serial_number",
                       exclude_id=asset.id)
     _check_warranty(data.get("install_date", asset.install_date), data.get("warranty_end", asset.warranty_end))
+    moved = "install_date" in data and data["install_date"] != asset.install_date
     update_record(asset, data)
     flush_or_conflict(session, "the asset could not be saved")
+    if moved:
+        _schedule_return_visits(session, asset)
     return asset
 
 

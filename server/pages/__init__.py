@@ -56,6 +56,7 @@ PAGES: list[Page] = [
     Page("/stock/reconciliation", "reconciliation", "page.reconciliation", roles=STOCK),
     Page("/stock/summary", "summary", "page.summary", roles=STOCK),
     Page("/quality/satisfaction", "satisfaction", "page.satisfaction", roles=DISPATCH),
+    Page("/quality/return-visits", "return_visits", "page.return_visits", roles=DISPATCH),
 ]
 
 

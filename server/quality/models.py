@@ -114,3 +114,55 @@ class FollowUpTask(Base):
     outcome: Mapped[str | None] = mapped_column(Text)
 
     customer = relationship("Customer")
+
+
+class ReturnVisitStatus(str, enum.Enum):
+    due = "due"
+    done = "done"
+
+
+class CallOutcome(str, enum.Enum):
+    satisfied = "satisfied"  # reached, no problem
+    problem = "problem"  # reached, a problem: a ticket is opened with the call
+    call_back = "call_back"  # reached, asked to be called another day
+    unreachable = "unreachable"  # not reached: call again
+
+
+class ReturnVisit(Base):
+    """A scheduled return-visit call about one asset (客服部管理制度: monthly in
+    the first year after installation, quarterly after). Pending visits follow
+    the asset's installation date when it changes; visits called stay."""
+
+    __tablename__ = "return_visits"
+    __table_args__ = (UniqueConstraint("asset_id", "due_on"),
+                      Index("ix_return_visits_status_next_call_on", "status", "next_call_on"))
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    asset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    sequence: Mapped[int]  # the n-th visit since installation
+    due_on: Mapped[date] = mapped_column(Date)
+    next_call_on: Mapped[date] = mapped_column(Date)  # due_on, or the agreed call-back day
+    status: Mapped[ReturnVisitStatus] = mapped_column(_enum(ReturnVisitStatus), default=ReturnVisitStatus.due)
+    outcome: Mapped[CallOutcome | None] = mapped_column(_enum(CallOutcome))
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tickets.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    asset = relationship("Asset")
+    calls = relationship("ReturnVisitCall", back_populates="visit", order_by="ReturnVisitCall.at")
+
+
+class ReturnVisitCall(Base):
+    """One call of a return visit: who, when, what came of it."""
+
+    __tablename__ = "return_visit_calls"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    visit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("return_visits.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    by_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    outcome: Mapped[CallOutcome] = mapped_column(_enum(CallOutcome))
+    note: Mapped[str | None] = mapped_column(Text)
+    call_back_on: Mapped[date | None] = mapped_column(Date)
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tickets.id"))
+
+    visit = relationship(ReturnVisit, back_populates="calls")

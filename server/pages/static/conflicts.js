@@ -95,7 +95,7 @@
     if (c.table === "jobs") {
       call(API.job, { params: { id: c.record_id } }).then((job) => {
         record.replaceChildren(el("a", { href: "/tickets/" + job.ticket_id }, "job " + c.record_id.slice(0, 8)
-          + " (" + job.status + ")"));
+          + " (" + FS.label("job_status", job.status) + ")"));
       }, () => {});
     }
     const settle = async (body) => {
@@ -108,7 +108,7 @@
     };
     const open = c.status === "open";
     const node = el("section", { class: "card conflict", dataset: { conflictId: c.id } },
-      el("h2", {}, el("span", { class: "pill " + c.status }, c.status), " ", KINDS[c.kind] || c.kind),
+      el("h2", {}, el("span", { class: "pill " + c.status }, FS.label("conflict_status", c.status)), " ", KINDS[c.kind] || c.kind),
       el("p", { class: "small" }, record, " · 技术人员 technician: ", who, " · device edit from version "
         + show(c.base_version) + " → now " + show(c.version) + " · " + FS.fmtTime(c.created_at)),
       el("table", { class: "grid values" },

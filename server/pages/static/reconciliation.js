@@ -26,7 +26,7 @@
   }
 
   function ticket(reference, jobId) {
-    return el("td", {}, reference || (jobId ? "job " + jobId.slice(0, 8) : "—"));
+    return el("td", {}, reference || (jobId ? FS.t("disc.job") : "—"));
   }
 
   let shownPeriod = "";
@@ -57,12 +57,12 @@
 
     const found = document.querySelector("#recon-discrepancies tbody");
     found.replaceChildren(...r.discrepancies.map((d) => el("tr", { class: d.status === "open" ? "escalated" : null },
-      el("td", {}, FS.fmtTime(d.detected_at)), el("td", {}, d.kind), el("td", {}, d.part_number || d.serial_number || "—"),
+      el("td", {}, FS.fmtTime(d.detected_at)), el("td", {}, FS.label("discrepancy_kind", d.kind)), el("td", {}, d.part_number || d.serial_number || "—"),
       num(d.quantity), num(d.balance_after), ticket(d.ticket_reference, d.job_id), el("td", {}, d.technician_name || "—"),
-      el("td", {}, el("span", { class: "pill " + d.status }, d.status)),
+      el("td", {}, el("span", { class: "pill " + d.status }, FS.label("discrepancy_status", d.status))),
       el("td", {}, d.movements.length ? el("details", {}, el("summary", {}, d.movements.length + " movement(s)"),
         el("ul", { class: "reasons" }, d.movements.map((m) => el("li", { class: "small" }, "#" + m.id + " "
-          + FS.fmtTime(m.at) + " " + m.kind + " " + m.quantity + (m.ticket_reference ? " · " + m.ticket_reference : "")
+          + FS.fmtTime(m.at) + " " + FS.label("movement_kind", m.kind) + " " + m.quantity + (m.ticket_reference ? " · " + m.ticket_reference : "")
           + (m.technician_name ? " · " + m.technician_name : "") + (m.reason ? " · " + m.reason : ""))))) : "—"))));
     if (!r.discrepancies.length) found.append(el("tr", { class: "empty" }, el("td", { colspan: 9 }, "没有差异 None.")));
     document.getElementById("report").hidden = false;

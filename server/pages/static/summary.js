@@ -26,9 +26,9 @@
     if (!s.locations.length) tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 16 }, "No movements in the period.")));
     const largest = document.querySelector("#largest tbody");
     largest.replaceChildren(...s.largest.map((d) => el("tr", {}, el("td", {}, FS.fmtTime(d.detected_at)),
-      el("td", {}, reportLink(d.location_id, d.location_code || d.location_id.slice(0, 8))), el("td", {}, d.kind),
+      el("td", {}, reportLink(d.location_id, d.location_code || "…")), el("td", {}, FS.label("discrepancy_kind", d.kind)),
       el("td", {}, d.part_number || "—"), num(d.quantity), money(d.value),
-      el("td", {}, el("span", { class: "pill " + d.status }, d.status)))));
+      el("td", {}, el("span", { class: "pill " + d.status }, FS.label("discrepancy_status", d.status))))));
     if (!s.largest.length) largest.append(el("tr", { class: "empty" }, el("td", { colspan: 7 }, "没有差异 None.")));
   }
 

@@ -11,7 +11,7 @@
   const lookup = (spec, objectId, pick) => {
     if (!objectId) return Promise.resolve("—");
     const key = spec + objectId;
-    if (!cache.has(key)) cache.set(key, call(spec, { params: { id: objectId } }).then(pick, () => objectId.slice(0, 8)));
+    if (!cache.has(key)) cache.set(key, call(spec, { params: { id: objectId } }).then(pick, () => "—"));
     return cache.get(key);
   };
   const km = (x) => (x === null || x === undefined ? "—" : x.toFixed(x < 10 ? 1 : 0) + " km");
@@ -27,7 +27,7 @@
   }
 
   function row(s) {
-    const ticket = el("a", { href: "/tickets/" + s.ticket_id + "/dispatch" }, s.ticket_id.slice(0, 8));
+    const ticket = el("a", { href: "/tickets/" + s.ticket_id + "/dispatch" }, "…");
     const tech = el("td", {}, "…");
     lookup(API.ticket, s.ticket_id, (t) => t.reference).then((ref) => { ticket.textContent = ref; });
     lookup(API.technician, s.technician_id, (t) => t.name).then((n) => { tech.textContent = n; });

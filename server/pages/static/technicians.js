@@ -1,7 +1,7 @@
 "use strict";
 (() => {
   const { el } = FS;
-  const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+  const DAYS = [0, 1, 2, 3, 4, 5, 6].map((d) => FS.t("weekday." + d));
   const form = document.getElementById("filters");
 
   function shifts(slots) {
@@ -14,10 +14,10 @@
     render: (t) => el("tr", { class: t.active ? null : "inactive" },
       el("td", {}, t.name), el("td", {}, t.username), el("td", {}, t.phone || ""),
       el("td", {}, t.certifications.map((c) => el("span", { class: "cert " + (c.valid ? "valid" : "expired"),
-        title: c.certified_on + " → " + c.expires_on }, c.product_line))),
+        title: FS.fmtTime(c.certified_on, "date") + " → " + FS.fmtTime(c.expires_on, "date") }, c.product_line))),
       el("td", { class: "small" }, shifts(t.shifts)), el("td", {}, String(t.max_open_jobs)),
       el("td", {}, t.last_position_at ? FS.fmtTime(t.last_position_at) : "—")),
-    empty: "No technicians match.",
+    empty: FS.t("app.nothing"),
   });
   form.addEventListener("submit", (event) => { event.preventDefault(); list.reload(); });
   list.reload();
