@@ -9,7 +9,7 @@ PORT ?= 5000
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev migrate seed run test test-sqlite lint openapi bench clean
+.PHONY: help install install-dev migrate seed run test test-wmdb test-sqlite lint openapi bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,15 @@ run: seed ## Migrate, seed and serve the API and pages on http://$(HOST):$(PORT)
 
 test: install-dev ## Run the whole suite: SQLite always, PostgreSQL when TEST_DATABASE_URL is set
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-wmdb
+
+test-wmdb: install-dev ## The real WatermelonDB client against a server it starts (Node, tests/wmdb)
+	@if ! command -v node >/dev/null 2>&1; then \
+	    if [ "$$FIELDSYNC_CI" = "1" ]; then echo "node is missing (.ci/run installs it)"; exit 1; fi; \
+	    echo "tests/wmdb skipped: node is not installed"; exit 0; \
+	fi; \
+	if [ ! -d tests/wmdb/node_modules/@nozbe ]; then (cd tests/wmdb && npm ci --silent --no-audit --no-fund); fi; \
+	cd tests/wmdb && FIELDSYNC_PYTHON="$(CURDIR)/$(BIN)/python" node --test sync.test.js
 
 lint: install-dev ## ruff
 	$(BIN)/ruff check server sync schemas media tests bench deploy

@@ -220,6 +220,18 @@ class SwapSuggestionSchema(BaseSchema):
     on_site_hours = fields.Float()
     options = fields.List(fields.Nested(SwapOptionSchema))
     note = fields.String(allow_none=True)
+    on_its_way = fields.List(fields.Nested(SpareUnitRefSchema),
+                             metadata={"description": "Spare units already sent to the site, in transit."})
+
+
+class SendSpareUnitSchema(BaseSchema):
+    spare_unit_id = fields.UUID(required=True)
+    courier_id = fields.UUID(allow_none=True, load_default=None,
+                             metadata={"description": "The technician bringing it (recorded in the history)."})
+
+
+class SpareUnitArrivedSchema(BaseSchema):
+    spare_unit_id = fields.UUID(required=True)
 
 
 class SwapSuggestionListSchema(BaseSchema):

@@ -64,8 +64,11 @@ class JobUpdateSchema(BaseSchema):
 
 
 class JobCancelSchema(BaseSchema):
-    reason = fields.String(validate=validate.Length(max=2000))
+    reason = fields.String(validate=validate.Length(max=2000),
+                           metadata={"description": "Why (recorded as a dispatch action and in the ticket's history)."})
 
 
 class JobReassignSchema(BaseSchema):
     technician_id = fields.UUID(required=True)
+    reason = fields.String(validate=validate.Length(max=2000),
+                           metadata={"description": "Why (recorded as a dispatch action and in the ticket's history)."})

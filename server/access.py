@@ -74,13 +74,18 @@ def scope_sites(stmt, principal: Principal):
     return stmt
 
 
+def technician_asset_ids(principal: Principal):
+    return select(Ticket.asset_id).join(Job, Job.ticket_id == Ticket.id).where(owns_job(principal))
+
+
 def scope_assets(stmt, principal: Principal):
-    """Every asset at a site the technician is sent to (the one named on the
-    ticket and the machines beside it)."""
+    """The assets named on the technician's tickets: what their jobs need
+    (the design's scope rule), exactly what their handheld syncs. Machines
+    beside it at the same site are not theirs to see."""
     from server.customers.models import Asset
 
     if principal.is_technician:
-        return stmt.where(Asset.site_id.in_(technician_site_ids(principal)))
+        return stmt.where(Asset.id.in_(technician_asset_ids(principal)))
     return stmt
 
 

@@ -53,5 +53,5 @@ from server.stock.models import (  # noqa: F401
     TransferLine,
 )
 from server.technicians.models import Certification, ShiftException, ShiftSlot, Technician  # noqa: F401
-from server.tickets.models import Ticket, TicketEvent, TicketPart  # noqa: F401
+from server.tickets.models import Ticket, TicketContact, TicketEvent, TicketPart  # noqa: F401
 from sync.models import SyncChange, SyncConflict, SyncCounter, SyncOp, SyncScopeExit  # noqa: F401, E402

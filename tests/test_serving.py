@@ -138,3 +138,15 @@ def test_keep_alive_reuses_the_connection(served):
         sockets.append(connection.sock)
     connection.close()
     assert sockets[0] is not None and all(s is sockets[0] for s in sockets)  # three requests, one TCP connection
+
+
+def test_answers_are_gzipped_and_pushes_may_be(served, auth):
+    import gzip
+    import json
+
+    docs = requests.get(f"{served.url}/api/v1/openapi.json", headers={"Accept-Encoding": "gzip"}, timeout=30)
+    assert docs.headers["Content-Encoding"] == "gzip" and docs.json()["openapi"]  # requests inflates it
+    push = requests.post(f"{served.url}/api/v1/sync/push", timeout=30,
+                         data=gzip.compress(json.dumps({"protocol": 1, "ops": []}).encode()),
+                         headers={**auth, "Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert push.status_code == 200 and push.json()["results"] == [], push.text

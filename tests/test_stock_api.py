@@ -256,6 +256,12 @@ def test_restock_and_spare_units_over_http(client, staff, dispatcher):
 
     unit = f.spare_unit(near, serial_number="SU-HTTP-1")
     job = f.job()
+    # A loan goes through transit to the site, never straight there from a warehouse.
+    assert_error(client.post(f"{API}/spare-units/{unit.id}/actions", headers=staff,
+                             json={"action": "loan", "job_id": str(job.id)}), 409, "spare_unit_not_at_site")
+    shipped = client.post(f"{API}/spare-units/{unit.id}/actions", headers=staff,
+                          json={"action": "ship_to_site", "job_id": str(job.id)})
+    assert shipped.status_code == 200 and shipped.get_json()["status"] == "in_transit"
     loaned = client.post(f"{API}/spare-units/{unit.id}/actions", headers=staff,
                          json={"action": "loan", "job_id": str(job.id)})
     assert loaned.status_code == 200 and loaned.get_json()["status"] == "loaned"
@@ -266,7 +272,8 @@ def test_restock_and_spare_units_over_http(client, staff, dispatcher):
     client.post(f"{API}/spare-units/{unit.id}/actions", headers=staff,
                 json={"action": "return", "location_id": str(near.id), "defective": True})
     history = client.get(f"{API}/serials/SU-HTTP-1/history", headers=dispatcher).get_json()
-    assert [(e["event"], e["status"]) for e in history["events"]] == [("loan", "loaned"), ("return", "defective")]
+    assert [(e["event"], e["status"]) for e in history["events"]] == [
+        ("ship_to_site", "in_transit"), ("loan", "loaned"), ("return", "defective")]
     held = client.get(f"{API}/reservations", headers=dispatcher, query_string={"job_id": str(job.id)}).get_json()
     assert held["items"] == []  # lent without a reservation
     units = client.get(f"{API}/spare-units", headers=dispatcher, query_string={"status": "defective"}).get_json()

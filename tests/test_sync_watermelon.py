@@ -13,6 +13,7 @@ import uuid
 from sqlalchemy import func, select
 
 from server.accounts.models import Role
+from server.customers.models import Site
 from server.extensions import db
 from server.jobs.models import Adjustment, CheckIn, Job, PartUsage
 from tests import factories as f
@@ -204,3 +205,17 @@ def test_non_uuid_ids_are_refused_clearly(client):
                                                  "updated": [], "deleted": []}}, 0)
     assert body["experimentalRejectedIds"] == {"check_ins": ["abcdefghijklmnop"]}
     assert "UUID" in body["rejected"][0]["message"]
+
+
+def test_one_scope_for_rest_protocol_1_and_watermelondb(client):
+    tech = f.technician()
+    named = f.asset()
+    beside = f.asset(db.session.get(Site, named.site_id), serial_number="BESIDE-1")
+    f.job(f.ticket(ast=named), tech)
+    headers = f.login_as(client, tech)
+    rest = client.get("/api/v1/assets", headers=headers).get_json()["items"]
+    protocol_1 = [c["id"] for c in client.get("/api/v1/sync/pull", query_string={"protocol": 1},
+                                              headers=headers).get_json()["changes"] if c["table"] == "assets"]
+    watermelon = [r["id"] for r in _pull(client, headers)["changes"]["assets"]["created"]]
+    assert [a["id"] for a in rest] == protocol_1 == watermelon == [str(named.id)]
+    assert client.get(f"/api/v1/assets/{beside.id}", headers=headers).status_code == 404

@@ -144,7 +144,7 @@ class Assets(MethodView):
     @blp.arguments(AssetQuerySchema, location="query")
     @blp.response(200, AssetPageSchema)
     def get(self, args):
-        """List installed machines; a technician sees those at the sites of their jobs."""
+        """List installed machines; a technician sees those their jobs' tickets name."""
         stmt = scope_assets(select(Asset).options(selectinload(Asset.site)), current_principal())
         for name in ("site_id", "product_line", "model", "serial_number"):
             if name in args:

@@ -11,11 +11,14 @@ from schemas.dispatch import (
     AssignSchema,
     CandidateReportSchema,
     CandidatesQuerySchema,
+    SendSpareUnitSchema,
+    SpareUnitArrivedSchema,
     StockOptionsQuerySchema,
     StockOptionsReportSchema,
     SwapSuggestionListSchema,
     SwapSuggestionSchema,
 )
+from schemas.stock import StockSpareUnitSchema
 from server.accounts.models import Role
 from server.api.jobs import get_visible_job
 from server.api.security import current_principal, requires
@@ -121,3 +124,36 @@ class SwapSuggestionForJob(MethodView):
         """A spare-unit swap for one job (says why none is needed yet, if so)."""
         job = get_visible_job(job_id)
         return swap.suggest_swap(db.session, job, now=utcnow(), settings=settings())
+
+
+@blp.route("/jobs/<uuid:job_id>/spare-unit")
+class SendSpareUnit(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(SendSpareUnitSchema)
+    @blp.response(200, StockSpareUnitSchema)
+    @blp.alt_response(409, description="The unit is not available, or the job is finished.")
+    @blp.alt_response(422, description="Unknown unit or courier, or a unit of another model.")
+    def post(self, data, job_id):
+        """Send a spare unit to the job's site (备用机): in transit until it arrives; the unit's history and the
+        ticket's say who sent it, from where, and who brings it."""
+        job = get_visible_job(job_id)
+        unit = swap.send_spare_unit(db.session, job, spare_unit_id=data["spare_unit_id"],
+                                    courier_id=data["courier_id"], now=utcnow(),
+                                    by_user_id=current_principal().user_id)
+        db.session.commit()
+        return unit
+
+
+@blp.route("/jobs/<uuid:job_id>/spare-unit/arrived")
+class SpareUnitArrived(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(SpareUnitArrivedSchema)
+    @blp.response(200, StockSpareUnitSchema)
+    @blp.alt_response(409, description="The unit is not on its way to this job's site.")
+    def post(self, data, job_id):
+        """The spare unit sent to the site arrived: it is lent to the customer (loaned)."""
+        job = get_visible_job(job_id)
+        unit = swap.spare_unit_arrived(db.session, job, spare_unit_id=data["spare_unit_id"], now=utcnow(),
+                                       by_user_id=current_principal().user_id)
+        db.session.commit()
+        return unit

@@ -120,7 +120,8 @@ class CancelJob(MethodView):
         """Cancel a job; its reserved stock goes back (the answer lists it); the technician's device learns it
         on its next pull."""
         job = job_service.cancel_job(db.session, job_id, reason=data.get("reason"),
-                                     expected_version=_if_match_version(), now=utcnow())
+                                     expected_version=_if_match_version(), now=utcnow(),
+                                     by_user_id=current_principal().user_id)
         db.session.commit()
         return _with_reservations(job), 200, {"ETag": f'"{job.version}"'}
 
@@ -136,7 +137,8 @@ class ReassignJob(MethodView):
         technician's van goes back to it (``release_reason: job_reassigned``); reservations at warehouses and
         stations stay with the job. The answer lists every reservation of the job."""
         job = job_service.reassign_job(db.session, job_id, technician_id=data["technician_id"],
-                                       expected_version=_if_match_version(), now=utcnow())
+                                       expected_version=_if_match_version(), now=utcnow(),
+                                       reason=data.get("reason"), by_user_id=current_principal().user_id)
         db.session.commit()
         return _with_reservations(job), 200, {"ETag": f'"{job.version}"'}
 

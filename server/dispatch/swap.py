@@ -6,6 +6,10 @@ Who can bring it: the technician whose van holds the unit, or the on-shift
 technicians nearest to the unit's location; the best pairing is the one that
 gets the unit to the site first (fetch + handling at the source + drive to the
 site). The technician already on site stays on site and is not asked.
+
+Sending the unit (:func:`send_spare_unit`): it goes into transit to the site
+(``ship_to_site``) and is lent when it arrives (:func:`spare_unit_arrived`,
+``loan``); both steps are in the unit's history and the ticket's.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from server.customers.models import Asset, Site
 from server.dispatch import availability
 from server.dispatch.settings import DispatchSettings
 from server.dispatch.spatial import STOCK_LOCATIONS, TECHNICIANS, SpatialIndex, index_for
+from server.exceptions import Conflict, InvalidInput
 from server.jobs.models import Job, JobStatus
 from server.stock.models import LocationKind, SpareUnit, SpareUnitStatus, StockLocation
 from server.technicians.models import Technician
-from server.tickets.models import Ticket
+from server.tickets.models import Ticket, TicketEvent
 
 COURIER_REASONS = ("off_shift", "on_leave", "overloaded")  # certification is not needed to carry a unit
 
@@ -60,6 +65,7 @@ class SwapSuggestion:
     on_site_hours: float
     options: list[SwapOption]
     note: str | None = None
+    on_its_way: list[SpareUnit] = field(default_factory=list)  # units already sent to the site
 
 
 def overdue_jobs(session: Session, *, now: datetime, settings: DispatchSettings):
@@ -87,6 +93,9 @@ def suggest_swap(session: Session, job: Job, *, now: datetime, settings: Dispatc
     hours = round((now - since).total_seconds() / 3600, 2) if since else 0.0
     suggestion = SwapSuggestion(job.id, ticket.id, job.technician_id, asset.model if asset else None,
                                 since, hours, [])
+    suggestion.on_its_way = list(session.scalars(
+        select(SpareUnit).where(SpareUnit.site_id == ticket.site_id, SpareUnit.status == SpareUnitStatus.in_transit)
+        .order_by(SpareUnit.serial_number)))
     if job.status is not JobStatus.on_site or since is None or now - since < settings.swap_after:
         suggestion.note = f"no swap needed: not on site for more than {settings.swap_after} yet"
         return suggestion
@@ -143,3 +152,54 @@ def _couriers(session, index, location: StockLocation, to_site_km: float, produc
     couriers.sort(key=lambda c: (c.delivery_minutes, str(c.technician_id)))
     return couriers[:3]
 
+
+
+def send_spare_unit(session: Session, job: Job, *, spare_unit_id: uuid.UUID, courier_id: uuid.UUID | None,
+                    now: datetime, by_user_id=None) -> SpareUnit:
+    """Send a spare unit to the job's site: in transit until it arrives. Never commits."""
+    from server.stock import serials
+
+    ticket = session.get(Ticket, job.ticket_id)
+    asset = session.get(Asset, ticket.asset_id) if ticket.asset_id else None
+    unit = session.get(SpareUnit, spare_unit_id)
+    if unit is None:
+        raise InvalidInput("no such spare unit", code="unknown_spare_unit",
+                           details={"fields": {"json": {"spare_unit_id": ["Unknown spare unit."]}}})
+    if asset is not None and unit.model != asset.model:
+        raise InvalidInput(f"a swap needs a unit of model {asset.model}, this one is {unit.model}",
+                           code="spare_unit_wrong_model")
+    if job.status not in (JobStatus.on_site, JobStatus.incomplete, JobStatus.assigned, JobStatus.accepted,
+                          JobStatus.en_route):
+        raise Conflict(f"a {job.status.value} job gets no spare unit", code="job_not_open",
+                       details={"status": job.status.value})
+    courier = None
+    if courier_id is not None:
+        courier = session.get(Technician, courier_id)
+        if courier is None or not courier.active:
+            raise InvalidInput("no such active technician", code="unknown_technician",
+                               details={"fields": {"json": {"courier_id": ["Unknown or inactive technician."]}}})
+    source = session.get(StockLocation, unit.location_id) if unit.location_id else None
+    note = f"spare unit {unit.serial_number} sent from {source.code if source else '—'}" + (
+        f", brought by {courier.name}" if courier else "")
+    serials.spare_unit_action(session, unit, "ship_to_site", job_id=job.id, at=now, by_user_id=by_user_id,
+                              note=note)
+    session.add(TicketEvent(ticket_id=ticket.id, kind="spare_unit_sent", at=now, by_user_id=by_user_id, note=note))
+    session.flush()
+    return unit
+
+
+def spare_unit_arrived(session: Session, job: Job, *, spare_unit_id: uuid.UUID, now: datetime,
+                       by_user_id=None) -> SpareUnit:
+    """The unit sent to the site arrived: it is lent to the customer. Never commits."""
+    from server.stock import serials
+
+    unit = session.get(SpareUnit, spare_unit_id)
+    if unit is None:
+        raise InvalidInput("no such spare unit", code="unknown_spare_unit",
+                           details={"fields": {"json": {"spare_unit_id": ["Unknown spare unit."]}}})
+    serials.spare_unit_action(session, unit, "loan", job_id=job.id, at=now, by_user_id=by_user_id,
+                              note="arrived at the site")
+    session.add(TicketEvent(ticket_id=job.ticket_id, kind="spare_unit_lent", at=now, by_user_id=by_user_id,
+                            note=f"spare unit {unit.serial_number} arrived and is lent to the customer"))
+    session.flush()
+    return unit

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.dispatch.models import CANCEL, REASSIGN
 from server.exceptions import InvalidInput, InvalidTransition, NotFound, PreconditionFailed
 from server.jobs.models import Job, JobStatus
 from server.stock.ledger import release
@@ -32,7 +33,7 @@ def _job(session: Session, job_id: uuid.UUID, expected_version: int | None) -> J
 
 
 def cancel_job(session: Session, job_id: uuid.UUID, *, reason: str | None = None,
-               expected_version: int | None = None, now: datetime) -> Job:
+               expected_version: int | None = None, now: datetime, by_user_id=None) -> Job:
     """Cancel a job that is not finished; its reserved stock goes back.
 
     If the technician has meanwhile finished it offline, their push keeps
@@ -46,15 +47,30 @@ def cancel_job(session: Session, job_id: uuid.UUID, *, reason: str | None = None
         job.instructions = ((job.instructions or "") + f"\n[cancelled {now:%Y-%m-%d %H:%M}Z] {reason}").strip()
     for reservation in _active_reservations(session, job.id):
         release(session, reservation, reason=CANCELLED)
+    _record(session, CANCEL, job, technician_id=job.technician_id, reason=reason, by_user_id=by_user_id, now=now,
+            note="job cancelled" + (f": {reason}" if reason else ""))
     session.flush()
     return job
 
 
-def cancel_open_jobs(session: Session, ticket_id: uuid.UUID, *, reason: str | None, now: datetime) -> list[Job]:
+def cancel_open_jobs(session: Session, ticket_id: uuid.UUID, *, reason: str | None, now: datetime,
+                     by_user_id=None) -> list[Job]:
     """Cancel every unfinished job of a ticket (the ticket was cancelled)."""
     job_ids = session.scalars(select(Job.id).where(Job.ticket_id == ticket_id, Job.status.not_in(FINISHED))
                               .order_by(Job.id)).all()
-    return [cancel_job(session, job_id, reason=reason, now=now) for job_id in job_ids]
+    return [cancel_job(session, job_id, reason=reason, now=now, by_user_id=by_user_id) for job_id in job_ids]
+
+
+def _record(session: Session, kind: str, job: Job, *, technician_id, reason, by_user_id, now, note,
+            from_technician_id=None) -> None:
+    """The dispatcher's decision and its reason: a dispatch action (counted
+    monthly) and a line in the ticket's history."""
+    from server.dispatch.models import DispatchAction
+    from server.tickets.models import TicketEvent
+
+    session.add(DispatchAction(kind=kind, ticket_id=job.ticket_id, job_id=job.id, technician_id=technician_id,
+                               from_technician_id=from_technician_id, reason=reason, by_user_id=by_user_id, at=now))
+    session.add(TicketEvent(ticket_id=job.ticket_id, kind=f"job_{kind}", at=now, by_user_id=by_user_id, note=note))
 
 
 def _active_reservations(session: Session, job_id: uuid.UUID, location_id: uuid.UUID | None = None):
@@ -72,7 +88,8 @@ def reservations_of(session: Session, job_id: uuid.UUID) -> list[Reservation]:
 
 
 def reassign_job(session: Session, job_id: uuid.UUID, *, technician_id: uuid.UUID,
-                 expected_version: int | None = None, now: datetime) -> Job:
+                 expected_version: int | None = None, now: datetime, reason: str | None = None,
+                 by_user_id=None) -> Job:
     """Give a job to another technician; it leaves the first one's device.
 
     Reservations: those held in the former technician's van are released
@@ -89,9 +106,13 @@ def reassign_job(session: Session, job_id: uuid.UUID, *, technician_id: uuid.UUI
     if job.technician_id == technician.id:
         raise InvalidInput("the job is this technician's already",
                            details={"fields": {"json": {"technician_id": ["Already assigned."]}}})
-    former_van = None
+    former_van, former_name = None, None
     if job.technician_id is not None:
-        former_van = session.scalar(select(Technician.van_location_id).where(Technician.id == job.technician_id))
+        former_van, former_name = session.execute(select(Technician.van_location_id, Technician.name)
+                                                  .where(Technician.id == job.technician_id)).one()
+    _record(session, REASSIGN, job, technician_id=technician.id, from_technician_id=job.technician_id,
+            reason=reason, by_user_id=by_user_id, now=now,
+            note=f"reassigned from {former_name or '—'} to {technician.name}" + (f": {reason}" if reason else ""))
     job.technician_id = technician.id
     job.status = JobStatus.assigned
     if former_van is not None and former_van != technician.van_location_id:

@@ -4,8 +4,9 @@
 
 Spare units (备用机) move through a small state machine::
 
-    available --reserve--> reserved --loan--> loaned (at a customer's site)
-    available/reserved --loan--> loaned --return--> available | defective
+    available/reserved --ship_to_site--> in_transit (to a job's site) --loan--> loaned (at the site)
+    available/reserved in the job technician's own van --loan--> loaned (it is on site already)
+    loaned --return--> available | defective
     available/reserved --report_defective--> defective --send_to_repair--> in_repair --repaired--> available
     available --ship--> in_transit --receive--> available (at the destination)
 """
@@ -150,7 +151,9 @@ def return_serials(session: Session, *, part_id, serial_numbers, quantity: int, 
 
 SPARE_UNIT_ACTIONS: dict[str, tuple[frozenset[SpareUnitStatus], SpareUnitStatus | None]] = {
     # action: (allowed from, to; None = decided by the call)
-    "loan": (frozenset({SpareUnitStatus.available, SpareUnitStatus.reserved}), SpareUnitStatus.loaned),
+    "ship_to_site": (frozenset({SpareUnitStatus.available, SpareUnitStatus.reserved}), SpareUnitStatus.in_transit),
+    "loan": (frozenset({SpareUnitStatus.available, SpareUnitStatus.reserved, SpareUnitStatus.in_transit}),
+             SpareUnitStatus.loaned),
     "return": (frozenset({SpareUnitStatus.loaned}), None),
     "report_defective": (frozenset({SpareUnitStatus.available, SpareUnitStatus.reserved}),
                          SpareUnitStatus.defective),
@@ -164,8 +167,11 @@ def spare_unit_action(session: Session, unit: SpareUnit, action: str, *, at: dat
                       note: str | None = None) -> SpareUnit:
     """Move a spare unit through its life; every step lands in its history.
 
-    ``loan`` needs the job (the site is the job's); ``return`` needs the
-    location it comes back to and whether it came back defective.
+    ``ship_to_site`` and ``loan`` need the job (the site is the job's): a loan
+    goes through transit to the site — shipped there first, lent on arrival —
+    unless the unit is in the van of the job's technician, who is on site
+    with it. ``return`` needs the location it comes back to and whether it
+    came back defective.
     """
     if action not in SPARE_UNIT_ACTIONS:
         raise InvalidInput(f"unknown action {action!r}", code="unknown_action")
@@ -178,17 +184,31 @@ def spare_unit_action(session: Session, unit: SpareUnit, action: str, *, at: dat
                                 details={"status": unit.status.value,
                                          "allowed_from": sorted(s.value for s in allowed)})
     event_location = unit.location_id
-    if action == "loan":
+    if action in ("loan", "ship_to_site"):
         if job_id is None:
-            raise InvalidInput("a loan names the job", code="job_required",
-                               details={"fields": {"job_id": ["Required for a loan."]}})
+            raise InvalidInput(f"a {action} names the job", code="job_required",
+                               details={"fields": {"job_id": [f"Required for {action}."]}})
         from server.jobs.models import Job
+        from server.technicians.models import Technician
         from server.tickets.models import Ticket
 
-        site_id = site_id or session.scalar(select(Ticket.site_id).join(Job, Job.ticket_id == Ticket.id)
-                                            .where(Job.id == job_id))
-        if site_id is None:
+        found = session.execute(select(Ticket.site_id, Technician.van_location_id)
+                                .join(Job, Job.ticket_id == Ticket.id)
+                                .outerjoin(Technician, Technician.id == Job.technician_id)
+                                .where(Job.id == job_id)).one_or_none()
+        if found is None:
             raise NotFound("no such job")
+        site_id, job_van = site_id or found[0], found[1]
+    if action == "ship_to_site":
+        unit.site_id = site_id  # where it is going; it leaves its location when it arrives
+    elif action == "loan":
+        on_its_way = unit.status is SpareUnitStatus.in_transit
+        if on_its_way and unit.site_id != site_id:
+            raise Conflict("this spare unit is in transit elsewhere", code="spare_unit_unavailable",
+                           details={"status": unit.status.value})
+        if not on_its_way and (job_van is None or unit.location_id != job_van):
+            raise Conflict("a spare unit goes through transit to the site: ship it there first (ship_to_site)",
+                           code="spare_unit_not_at_site", details={"status": unit.status.value})
         reservation = session.scalars(select(Reservation).where(
             Reservation.spare_unit_id == unit.id, Reservation.status == ReservationStatus.active)).first()
         if reservation is not None:

@@ -39,8 +39,10 @@ def due_times(received_at: datetime, policy: ClockPolicy) -> DueTimes:
 
 
 def breached_clocks(ticket, now: datetime) -> list[str]:
-    """Names of the clocks this ticket has missed as of ``now``."""
+    """Names of the clocks this ticket has missed as of ``now`` (or as of its
+    closing: a cancelled ticket's clocks stop when it is cancelled)."""
     missed = []
+    now = min(now, ticket.closed_at) if ticket.closed_at else now
     checks = (
         ("response", ticket.response_due_at, ticket.responded_at),
         ("on_site", ticket.on_site_due_at, ticket.on_site_at),

@@ -26,6 +26,7 @@ _STAMPS = {
     S.on_site: "on_site_at",
     S.resolved: "resolved_at",
     S.closed: "closed_at",
+    S.cancelled: "closed_at",  # a cancelled ticket is closed: its clocks stop there
 }
 
 

@@ -1,0 +1,104 @@
+"""Reassigning and cancelling with a reason, recorded for the monthly
+statistics and in the ticket's history; a cancelled ticket's clocks stop.
+Through the real HTTP stack, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from server.accounts.models import Role
+from server.db import utcnow
+from server.dispatch.models import DispatchAction
+from server.extensions import db
+from server.jobs.models import JobStatus
+from server.tickets import clocks
+from server.tickets.models import Ticket, TicketStatus
+from tests import factories as f
+
+
+@pytest.fixture
+def dispatcher(client):
+    return f.login_as(client, f.user(Role.dispatcher))
+
+
+def test_a_reassignment_records_who_from_whom_and_why(client, dispatcher):
+    first, second = f.technician(name="Qian"), f.technician(name="Zhou")
+    job = f.job(tech=first)
+    response = client.post(f"/api/v1/jobs/{job.id}/reassign", headers=dispatcher,
+                           json={"technician_id": str(second.id), "reason": "Qian is ill"})
+    assert response.status_code == 200, response.get_json()
+    action = db.session.scalars(sa.select(DispatchAction)).one()
+    assert (action.kind, action.from_technician_id, action.technician_id, action.reason) == \
+        ("reassign", first.id, second.id, "Qian is ill")
+    history = client.get(f"/api/v1/tickets/{job.ticket_id}", headers=dispatcher).get_json()["events"]
+    assert history[-1]["kind"] == "job_reassign"
+    assert history[-1]["note"] == "reassigned from Qian to Zhou: Qian is ill"
+
+
+def test_cancelling_a_ticket_records_the_reason_and_stops_its_clocks(client, dispatcher):
+    received = utcnow() - timedelta(hours=1)
+    ticket = f.ticket(received_at=received)
+    job = f.job(ticket, f.technician(), status=JobStatus.assigned)
+    db.session.get(Ticket, ticket.id).status = TicketStatus.dispatched
+    db.session.commit()
+    response = client.post(f"/api/v1/tickets/{ticket.id}/transitions", headers=dispatcher,
+                           json={"to": "cancelled", "note": "customer fixed it themselves"})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "cancelled" and body["closed_at"] is not None
+    action = db.session.scalars(sa.select(DispatchAction)).one()
+    assert (action.kind, action.job_id, action.reason) == ("cancel", job.id, "customer fixed it themselves")
+    assert any(e["kind"] == "job_cancel" for e in body["events"])
+
+    # Long after every due time, nothing more counts as missed: the clocks stopped at the cancellation.
+    row = db.session.get(Ticket, ticket.id)
+    assert clocks.breached_clocks(row, utcnow() + timedelta(days=10)) == []
+
+
+def test_a_dispatcher_sends_the_suggested_spare_unit_through_transit_to_the_site(client, dispatcher):
+    from server.stock.models import LocationKind, SpareUnit, SpareUnitStatus
+
+    site = f.site()
+    ticket = f.ticket(st=site, ast=f.asset(site, model="CH-200"))
+    tech, courier = f.technician(name="on site"), f.technician(name="Courier Wu")
+    job = f.job(ticket, tech, status=JobStatus.on_site, arrived_at=utcnow() - timedelta(hours=5))
+    store = f.location(LocationKind.service_station, code="ST-SH-1")
+    unit = f.spare_unit(store, model="CH-200", serial_number="SU-77")
+    db.session.commit()
+
+    suggestion = client.get(f"/api/v1/jobs/{job.id}/swap-suggestion", headers=dispatcher).get_json()
+    assert suggestion["options"][0]["serial_number"] == "SU-77" and suggestion["on_its_way"] == []
+    sent = client.post(f"/api/v1/jobs/{job.id}/spare-unit", headers=dispatcher,
+                       json={"spare_unit_id": str(unit.id), "courier_id": str(courier.id)})
+    assert sent.status_code == 200, sent.get_json()
+    assert sent.get_json()["status"] == "in_transit"
+    again = client.get(f"/api/v1/jobs/{job.id}/swap-suggestion", headers=dispatcher).get_json()
+    assert [u["serial_number"] for u in again["on_its_way"]] == ["SU-77"]
+    assert again["options"] == []  # the only unit is on its way
+
+    arrived = client.post(f"/api/v1/jobs/{job.id}/spare-unit/arrived", headers=dispatcher,
+                          json={"spare_unit_id": str(unit.id)})
+    assert arrived.status_code == 200, arrived.get_json()
+    row = db.session.get(SpareUnit, unit.id)
+    db.session.refresh(row)
+    assert (row.status, row.location_id, row.site_id) == (SpareUnitStatus.loaned, None, site.id)
+    history = client.get("/api/v1/stock/serials/SU-77/history", headers=dispatcher).get_json()["events"]
+    assert [(e["event"], e["status"]) for e in history][-2:] == [("ship_to_site", "in_transit"), ("loan", "loaned")]
+    assert "Courier Wu" in history[-2]["note"] and "ST-SH-1" in history[-2]["note"]
+    notes = [e["note"] for e in client.get(f"/api/v1/tickets/{ticket.id}", headers=dispatcher).get_json()["events"]]
+    assert any("SU-77" in (n or "") and "Courier Wu" in (n or "") for n in notes)
+
+
+def test_a_spare_unit_of_another_model_is_refused(client, dispatcher):
+    from server.stock.models import LocationKind
+
+    site = f.site()
+    job = f.job(f.ticket(st=site, ast=f.asset(site, model="CH-200")), f.technician(), status=JobStatus.on_site)
+    unit = f.spare_unit(f.location(LocationKind.service_station), model="BX-9")
+    response = client.post(f"/api/v1/jobs/{job.id}/spare-unit", headers=dispatcher,
+                           json={"spare_unit_id": str(unit.id)})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "spare_unit_wrong_model"
