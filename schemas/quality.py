@@ -274,7 +274,7 @@ class ComplaintStepCreateSchema(BaseSchema):
     follow_up_result = fields.String(validate=validate.Length(max=5000))
 
 
-class HandoverSchema(BaseSchema):
+class ComplaintHandoverSchema(BaseSchema):
     to_user_id = fields.UUID(required=True)
     note = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 

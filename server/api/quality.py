@@ -18,6 +18,7 @@ from schemas.quality import (
     CampaignSchema,
     CampaignSendSchema,
     CampaignSentSchema,
+    ComplaintHandoverSchema,
     ComplaintPageSchema,
     ComplaintQuerySchema,
     ComplaintSchema,
@@ -26,7 +27,6 @@ from schemas.quality import (
     FollowUpPageSchema,
     FollowUpQuerySchema,
     FollowUpSchema,
-    HandoverSchema,
     InvitationPageSchema,
     InvitationQuerySchema,
     OfficeUserListSchema,
@@ -265,13 +265,13 @@ def _complaint_view(ticket: Ticket, complaint: Complaint | None) -> dict:
     names = {}
     wanted = {ticket.owner_id}
     if complaint is not None:
-        wanted |= {complaint.accountable_user_id} | {s.by_user_id for s in complaint.steps} | {
+        wanted |= {s.by_user_id for s in complaint.steps} | {
             s.to_user_id for s in complaint.steps if s.to_user_id}
     for user in db.session.scalars(select(User).where(User.id.in_(wanted))):
         names[user.id] = user.display_name
     stage = complaint.stage if complaint else ComplaintStage.received
     following = complaints.ORDER[complaints.ORDER.index(stage) + 1] if stage is not ComplaintStage.closed else None
-    accountable = complaint.accountable_user_id if complaint else ticket.owner_id
+    accountable = ticket.owner_id  # 首问负责: the owner, who took the report, until handed over
     view = {"ticket_id": ticket.id, "reference": ticket.reference, "summary": ticket.summary,
             "customer_name": ticket.customer.name, "complaint_class": ticket.complaint_class.value,
             "ticket_status": ticket.status.value, "received_at": ticket.received_at, "stage": stage,
@@ -343,7 +343,7 @@ class ComplaintSteps(MethodView):
 @blp.route("/complaints/<uuid:ticket_id>/handover")
 class ComplaintHandover(MethodView):
     @requires(*OFFICE)
-    @blp.arguments(HandoverSchema)
+    @blp.arguments(ComplaintHandoverSchema)
     @blp.response(201, ComplaintSchema)
     def post(self, data, ticket_id):
         """Hand the complaint and its ticket to another office user (首问负责: only the accountable person or an

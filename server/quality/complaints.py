@@ -28,14 +28,13 @@ REQUIRED = {
 
 
 def complaint_for(session: Session, ticket: Ticket, *, now: datetime) -> Complaint:
-    """The ticket's complaint record, made on first use with the ticket's
-    first responder (its owner, who took the report) accountable."""
+    """The ticket's complaint record, made on first use. Its accountable
+    person is the ticket's owner: who took the report, until handed over."""
     if ticket.category is not Category.complaint:
         raise InvalidInput("this ticket is not a complaint", code="not_a_complaint")
     complaint = session.get(Complaint, ticket.id)
     if complaint is None:
-        complaint = Complaint(ticket_id=ticket.id, stage=ComplaintStage.received,
-                              accountable_user_id=ticket.owner_id, created_at=now)
+        complaint = Complaint(ticket_id=ticket.id, stage=ComplaintStage.received, created_at=now)
         session.add(complaint)
         session.flush()
     return complaint
@@ -79,25 +78,27 @@ def take_step(session: Session, ticket: Ticket, data: dict, *, by_user_id, now: 
 
 
 def hand_over(session: Session, ticket: Ticket, *, to_user_id, note: str, by_user, now: datetime) -> Complaint:
-    """Hand the complaint (and its ticket) to someone else, explicitly: only
-    the accountable person or an admin may, and the handover is logged."""
+    """Hand the complaint (its ticket) to someone else, explicitly: only the
+    accountable person or an admin may; the ticket's own handover records it
+    on the ticket, and the complaint's steps record it too."""
+    from server.tickets.service import hand_over as hand_ticket_over
+
     complaint = complaint_for(session, ticket, now=now)
     if complaint.stage is ComplaintStage.closed:
         raise InvalidTransition("this complaint is closed", code="complaint_closed")
-    if by_user.id != complaint.accountable_user_id and by_user.role is not Role.admin:
+    if by_user.id != ticket.owner_id and by_user.role is not Role.admin:
         raise PermissionDenied("only the accountable person (or an admin) can hand this complaint over",
                                code="not_accountable")
     target = session.get(User, to_user_id)
     if target is None or not target.active or target.role not in (Role.admin, Role.dispatcher):
         raise InvalidInput("hand over to an active office user",
                            details=field_error("to_user_id", "Not an active office user."))
-    if target.id == complaint.accountable_user_id:
+    if target.id == ticket.owner_id:
         raise InvalidInput("this person is already accountable",
                            details=field_error("to_user_id", "Already accountable."))
+    hand_ticket_over(session, ticket, to_username=target.username, reason=note, by_user_id=by_user.id, now=now)
     complaint.steps.append(ComplaintStep(step="handed_over", at=now, by_user_id=by_user.id, note=note,
                                          to_user_id=target.id))
-    complaint.accountable_user_id = ticket.owner_id = target.id
-    ticket.version += 1
     session.flush()
     return complaint
 

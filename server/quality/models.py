@@ -182,13 +182,12 @@ class ComplaintStage(str, enum.Enum):
 
 class Complaint(Base):
     """The handling of a complaint ticket. The accountable person is the
-    ticket's first responder (首问负责) until handed over explicitly."""
+    ticket's owner: its first responder (首问负责) until handed over explicitly."""
 
     __tablename__ = "complaints"
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
     stage: Mapped[ComplaintStage] = mapped_column(_enum(ComplaintStage), default=ComplaintStage.received, index=True)
-    accountable_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     cause: Mapped[str | None] = mapped_column(Text)
     responsible_department: Mapped[str | None] = mapped_column(String(200))
     responsible_person: Mapped[str | None] = mapped_column(String(200))
@@ -198,7 +197,6 @@ class Complaint(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     ticket = relationship("Ticket")
-    accountable = relationship("User")
     steps = relationship("ComplaintStep", back_populates="complaint", order_by="ComplaintStep.at")
 
 

@@ -1,8 +1,8 @@
-"""complaints to closure: each complaint ticket's stage, its accountable person, and every step
+"""complaints to closure: each complaint ticket's stage and findings, and every step (who, when, what)
 
-Revision ID: 0016
-Revises: 0015
-Create Date: 2026-12-06 04:05:50.989788
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-06 04:14:06.541847
 
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0016'
-down_revision = '0015'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
@@ -20,7 +20,6 @@ def upgrade():
     op.create_table('complaints',
     sa.Column('ticket_id', sa.Uuid(), nullable=False),
     sa.Column('stage', sa.Enum('received', 'confirmed', 'analysed', 'responsibility', 'remedy_agreed', 'followed_up', 'closed', name='complaintstage', native_enum=False, length=32), nullable=False),
-    sa.Column('accountable_user_id', sa.Uuid(), nullable=False),
     sa.Column('cause', sa.Text(), nullable=True),
     sa.Column('responsible_department', sa.String(length=200), nullable=True),
     sa.Column('responsible_person', sa.String(length=200), nullable=True),
@@ -28,12 +27,10 @@ def upgrade():
     sa.Column('follow_up_result', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['accountable_user_id'], ['users.id'], name=op.f('fk_complaints_accountable_user_id_users')),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_complaints_ticket_id_tickets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('ticket_id', name=op.f('pk_complaints'))
     )
     with op.batch_alter_table('complaints', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_complaints_accountable_user_id'), ['accountable_user_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_stage'), ['stage'], unique=False)
 
     op.create_table('complaint_steps',
@@ -61,6 +58,5 @@ def downgrade():
     op.drop_table('complaint_steps')
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_complaints_stage'))
-        batch_op.drop_index(batch_op.f('ix_complaints_accountable_user_id'))
 
     op.drop_table('complaints')
