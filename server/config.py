@@ -58,6 +58,9 @@ class DefaultConfig:
     # storage stays UTC. FIELDSYNC_COMPANY_TIMEZONE sets it (an IANA name).
     COMPANY_TIMEZONE = "Asia/Shanghai"
 
+    # Monthly statistics: labour cost of an hour on site or travelling (CNY), for the cost figures.
+    LABOUR_COST_PER_HOUR = 80.0
+
     # Service clocks (hours), overridden per contract.
     SLA_RESPONSE_HOURS = 2
     SLA_ON_SITE_HOURS = 24

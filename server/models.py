@@ -28,6 +28,7 @@ from server.quality.models import (  # noqa: F401
     SurveyCampaign,
     SurveyInvitation,
 )
+from server.reports.models import JobExpense  # noqa: F401
 from server.stock.models import (  # noqa: F401
     CountLine,
     CountSession,

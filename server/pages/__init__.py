@@ -94,9 +94,10 @@ def favicon():
 
 
 def register_pages(app: Flask) -> None:
-    from server.pages import locale, signing, survey
+    from server.pages import handheld, locale, signing, survey
 
     locale.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(signing.bp)  # the customer's signing page
     app.register_blueprint(survey.bp)  # the customer's satisfaction survey page
+    app.register_blueprint(handheld.bp)  # the technicians' app at /app/
