@@ -58,6 +58,7 @@ PAGES: list[Page] = [
     Page("/stock/summary", "summary", "page.summary", roles=STOCK),
     Page("/quality/satisfaction", "satisfaction", "page.satisfaction", roles=DISPATCH),
     Page("/quality/return-visits", "return_visits", "page.return_visits", roles=DISPATCH),
+    Page("/quality/complaints", "complaints", "page.complaints", roles=DISPATCH),
 ]
 
 
