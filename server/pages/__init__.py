@@ -51,6 +51,7 @@ PAGES: list[Page] = [
     Page("/conflicts", "conflicts", "page.conflicts", roles=DISPATCH),
     Page("/swaps", "swaps", "page.swaps", roles=DISPATCH),
     Page("/stock", "stock", "page.stock", roles=STOCK),
+    Page("/statistics", "statistics", "page.statistics", roles=DISPATCH),
     Page("/stock/work", "stock_work", "page.stock_work", roles=("admin", "warehouse")),
     Page("/stock/discrepancies", "discrepancies", "page.discrepancies", roles=STOCK),
     Page("/stock/reconciliation", "reconciliation", "page.reconciliation", roles=STOCK),
