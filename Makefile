@@ -74,5 +74,5 @@ clean: ## Remove the venv and local data
 	rm -rf $(VENV) instance .pytest_cache
 
 .PHONY: worker
-worker: migrate ## Run the media worker: thumbnails and other after-commit media work
+worker: migrate ## Run the media worker apart (make run already runs one; production: FIELDSYNC_MEDIA_WORKER=separate)
 	$(FLASK) media-worker
