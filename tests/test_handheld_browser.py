@@ -193,8 +193,9 @@ def advance(browser, expected):
 
 def draw_signature(browser):
     """Two strokes with a finger, pressing harder as it goes (touch events: pointer type touch, with force)."""
-    box = browser.evaluate("(() => { const c = document.getElementById('signature-pad'); c.scrollIntoView({block: "
-                           "'center'}); const r = c.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()")
+    box = browser.evaluate("(() => { const c = document.getElementById('signature-pad'); "
+                           "c.scrollIntoView({block: 'center'}); const r = c.getBoundingClientRect(); "
+                           "return [r.left, r.top, r.width, r.height]; })()")
     left, top, width, height = box
     for stroke in range(2):
         points = [(left + width * (0.1 + 0.08 * i), top + height * (0.3 + 0.3 * stroke + 0.04 * (i % 3)))
