@@ -46,6 +46,8 @@ class MonthlySchema(BaseSchema):
     to = fields.DateTime()
     groups = fields.List(fields.Nested(MonthlyGroupSchema))
     definitions = fields.Dict(keys=fields.String(), values=fields.String())
+    units = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "count, rate (0..1), hours, days, money (CNY) or distribution"})
     not_yet_available = fields.Dict(keys=fields.String(), values=fields.String())
 
 

@@ -58,6 +58,7 @@ class Monthly(MethodView):
         """The month's figures in total, per region or per technician, with each figure's definition."""
         result = _month(args).result()
         result["definitions"] = {k: f.definition for k, f in statistics.FIGURES.items()}
+        result["units"] = {k: f.unit for k, f in statistics.FIGURES.items()}
         db.session.commit()
         return result
 

@@ -270,7 +270,7 @@ class WatermelonPull(MethodView):
         answer = watermelon.pull_changes(db.session, technician_id=pusher.technician_id, device_id=pusher.device_id,
                                          last_pulled_at=args.get("last_pulled_at"),
                                          migration=_watermelon_migration(args.get("migration")))
-        db.session.rollback()  # read-only
+        db.session.commit()  # the device's pull remembered for its push (nothing syncable is written)
         return jsonify(answer)
 
 

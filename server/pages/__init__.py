@@ -51,12 +51,14 @@ PAGES: list[Page] = [
     Page("/conflicts", "conflicts", "page.conflicts", roles=DISPATCH),
     Page("/swaps", "swaps", "page.swaps", roles=DISPATCH),
     Page("/stock", "stock", "page.stock", roles=STOCK),
+    Page("/statistics", "statistics", "page.statistics", roles=DISPATCH),
     Page("/stock/work", "stock_work", "page.stock_work", roles=("admin", "warehouse")),
     Page("/stock/discrepancies", "discrepancies", "page.discrepancies", roles=STOCK),
     Page("/stock/reconciliation", "reconciliation", "page.reconciliation", roles=STOCK),
     Page("/stock/summary", "summary", "page.summary", roles=STOCK),
     Page("/quality/satisfaction", "satisfaction", "page.satisfaction", roles=DISPATCH),
     Page("/quality/return-visits", "return_visits", "page.return_visits", roles=DISPATCH),
+    Page("/quality/complaints", "complaints", "page.complaints", roles=DISPATCH),
 ]
 
 
