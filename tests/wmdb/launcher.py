@@ -65,10 +65,10 @@ def _wire(value):
 
 
 def seed() -> dict:
+    from media.models import Signature
     from server.accounts.models import Role, User
     from server.customers.models import Asset, Site
     from server.extensions import db
-    from media.models import Signature
     from server.jobs.models import Adjustment, CustomerRating
     from server.stock.models import StockLevel
     from tests import factories as f
