@@ -2,7 +2,8 @@ from marshmallow import fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
 from schemas.common import UTCDateTime
-from server.tickets.models import Category, Channel, ComplaintClass, Priority, TicketStatus
+from server.db import utcnow
+from server.tickets.models import Category, Channel, ComplaintClass, ContactKind, Priority, TicketStatus
 
 
 def _enum(cls, **kwargs):
@@ -13,6 +14,13 @@ class NeededPartSchema(BaseSchema):
     part_id = fields.UUID(required=True)
     quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
     part_number = fields.String(attribute="part.part_number", dump_only=True)
+
+
+class ReportContactSchema(BaseSchema):
+    person = fields.String(validate=validate.Length(max=200), metadata={"description": "Who reported it."})
+    phone = fields.String(validate=validate.Length(max=40))
+    note = fields.String(validate=validate.Length(max=20_000),
+                         metadata={"description": "What they said (default: the summary)."})
 
 
 class TicketCreateSchema(BaseSchema):
@@ -27,9 +35,12 @@ class TicketCreateSchema(BaseSchema):
     priority = _enum(Priority, load_default=Priority.normal)
     summary = fields.String(required=True, validate=validate.Length(min=1, max=300))
     description = fields.String(allow_none=True, validate=validate.Length(max=20_000))
-    received_at = UTCDateTime()
+    received_at = UTCDateTime(metadata={"description": "When the report came in (default: now); the clocks start "
+                                                       "there. Never in the future."})
     needed_parts = fields.List(fields.Nested(NeededPartSchema), load_default=list,
                                validate=validate.Length(max=50))
+    contact = fields.Nested(ReportContactSchema, metadata={"description": "The contact person: the first entry of "
+                                                                          "the ticket's contact log."})
 
 
 class TicketUpdateSchema(BaseSchema):
@@ -41,12 +52,56 @@ class TicketUpdateSchema(BaseSchema):
 
 
 class TicketEventSchema(BaseSchema):
-    kind = fields.String()
+    kind = fields.String(metadata={"description": "transition, escalation, handover, job_reassign, job_cancel, "
+                                                  "spare_unit_sent, spare_unit_lent"})
     from_status = fields.String(allow_none=True)
     to_status = fields.String(allow_none=True)
     at = fields.DateTime()
     by_user_id = fields.UUID(allow_none=True)
+    by_name = fields.String(attribute="by_user.display_name", dump_only=True, allow_none=True)
     note = fields.String(allow_none=True)
+
+
+class TicketContactSchema(BaseSchema):
+    id = fields.UUID(dump_only=True)
+    kind = _enum(ContactKind, required=True)
+    inbound = fields.Boolean(load_default=True, metadata={"description": "The customer reached us (else we them)."})
+    person = fields.String(allow_none=True, validate=validate.Length(max=200))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    note = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    at = UTCDateTime(metadata={"description": "When (default: now); never in the future."})
+    by_name = fields.String(attribute="by_user.display_name", dump_only=True, allow_none=True)
+
+
+class TicketContactListSchema(BaseSchema):
+    items = fields.List(fields.Nested(TicketContactSchema))
+
+
+class HandoverSchema(BaseSchema):
+    to_username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+class CustomerBriefSchema(BaseSchema):
+    name = fields.String()
+    contact_name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+
+
+class SiteBriefSchema(BaseSchema):
+    name = fields.String()
+    address = fields.String()
+    city = fields.String(allow_none=True)
+
+
+class AssetBriefSchema(BaseSchema):
+    product_line = fields.String()
+    model = fields.String()
+    serial_number = fields.String()
+    install_date = fields.Date(allow_none=True)
+    warranty_end = fields.Date(allow_none=True)
+    under_warranty = fields.Function(lambda asset: asset.under_warranty(utcnow().date()), dump_only=True)
 
 
 class TicketSchema(BaseSchema):
@@ -81,6 +136,10 @@ class TicketSchema(BaseSchema):
 
 class TicketDetailSchema(TicketSchema):
     events = fields.List(fields.Nested(TicketEventSchema))
+    customer = fields.Nested(CustomerBriefSchema, dump_only=True)
+    site = fields.Nested(SiteBriefSchema, dump_only=True)
+    asset = fields.Nested(AssetBriefSchema, dump_only=True, allow_none=True)
+    owner_name = fields.String(attribute="owner.display_name", dump_only=True)
 
 
 TicketPageSchema = page_of(TicketSchema, "TicketPage")

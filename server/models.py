@@ -19,6 +19,8 @@ from server.jobs.models import (  # noqa: F401
 )
 from server.notifications.models import Delivery, DeliveryAttempt, Notification, WebhookEndpoint  # noqa: F401
 from server.quality.models import (  # noqa: F401
+    Complaint,
+    ComplaintStep,
     FollowUpTask,
     ReturnVisit,
     ReturnVisitCall,
@@ -26,6 +28,7 @@ from server.quality.models import (  # noqa: F401
     SurveyCampaign,
     SurveyInvitation,
 )
+from server.reports.models import JobExpense  # noqa: F401
 from server.stock.models import (  # noqa: F401
     CountLine,
     CountSession,
@@ -51,5 +54,5 @@ from server.stock.models import (  # noqa: F401
     TransferLine,
 )
 from server.technicians.models import Certification, ShiftException, ShiftSlot, Technician  # noqa: F401
-from server.tickets.models import Ticket, TicketEvent, TicketPart  # noqa: F401
+from server.tickets.models import Ticket, TicketContact, TicketEvent, TicketPart  # noqa: F401
 from sync.models import SyncChange, SyncConflict, SyncCounter, SyncOp, SyncScopeExit  # noqa: F401, E402

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import uuid
 from dataclasses import dataclass
@@ -30,31 +32,57 @@ DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
 
 
+# In-process callers (tests, the WatermelonDB mapping, which never hands a cursor out) share this key;
+# the HTTP pull signs with one derived from the app's SECRET_KEY (``cursor_key``).
+INTERNAL_KEY = b""
+
+
+def cursor_key(secret: str | bytes) -> bytes:
+    """The key sync cursors are MAC'd with, derived from the app's secret."""
+    raw = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(raw, b"fieldsync sync cursor v1", hashlib.sha256).digest()
+
+
+def _invalid_cursor() -> InvalidCursor:
+    return InvalidCursor("the cursor is not one this server gave out: sync again without a cursor",
+                         details={"fields": {"query": {"cursor": ["Invalid cursor."]}}, "resync": True})
+
+
 @dataclass
 class Cursor:
     position: int
     full: bool  # part of a first sync: the device's own writes are sent too
 
-    def encode(self) -> str:
+    def encode(self, key: bytes = INTERNAL_KEY) -> str:
+        """Opaque and tamper-evident: the position, then a MAC of it (a hand-made or edited cursor is
+        refused, so a device can never skip changes or read past what it was given)."""
         raw = json.dumps({"p": self.position, "f": int(self.full)}, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return f"{payload}.{_mac(key, payload)}"
 
     @classmethod
-    def decode(cls, text: str | None) -> Cursor | None:
+    def decode(cls, text: str | None, key: bytes = INTERNAL_KEY) -> Cursor | None:
         if not text:
             return None
+        payload, _dot, mac = text.partition(".")
+        if not mac or not hmac.compare_digest(mac, _mac(key, payload)):
+            raise _invalid_cursor()
         try:
-            data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
             position, full = data["p"], data["f"]
-            # Exactly what encode() writes: a forged value is a 422, never a database overflow.
+            # Exactly what encode() writes: never a database overflow.
             if type(position) is not int or not 0 <= position < 2 ** 63 or full not in (0, 1) \
                     or type(full) is not int:
                 raise ValueError
             full = bool(full)
         except (ValueError, TypeError, KeyError, binascii.Error):
-            raise InvalidCursor("the cursor is not one this server gave out",
-                                details={"fields": {"query": {"cursor": ["Invalid cursor."]}}}) from None
+            raise _invalid_cursor() from None
         return cls(position, full)
+
+
+def _mac(key: bytes, payload: str) -> str:
+    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 @dataclass
@@ -120,16 +148,17 @@ def scope_filter(session: Session, scope: Scope):
 
 
 def pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | None, cursor: str | None,
-         limit: int = DEFAULT_LIMIT) -> PullPage:
-    """One page of changes for this technician's device."""
+         limit: int = DEFAULT_LIMIT, key: bytes = INTERNAL_KEY) -> PullPage:
+    """One page of changes for this technician's device. ``key``: what cursors are MAC'd with
+    (:func:`cursor_key` of the app's secret over HTTP)."""
     with no_cyclic_gc():
-        return _pull(session, technician_id=technician_id, device_id=device_id, cursor=cursor, limit=limit)
+        return _pull(session, technician_id=technician_id, device_id=device_id, cursor=cursor, limit=limit, key=key)
 
 
 def _pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | None, cursor: str | None,
-          limit: int) -> PullPage:
+          limit: int, key: bytes) -> PullPage:
     limit = max(1, min(limit, MAX_LIMIT))
-    after = Cursor.decode(cursor)
+    after = Cursor.decode(cursor, key)
     counter, pruned_through = read_counter(session)  # first: see the module docstring
     if after is not None and after.position < pruned_through:
         raise ResyncRequired(
@@ -171,7 +200,7 @@ def _pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | 
         change = Change(row.table_name, row.record_id, row.version, False)
         changes.append(change)
         wanted.setdefault(row.table_name, []).append(change)
-    _fill(session, wanted)
+    fill(session, wanted)
 
     if has_more:
         position = items[-1][0]
@@ -179,10 +208,10 @@ def _pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | 
     else:
         position = max(since, counter, items[-1][0] if items else 0)
         next_cursor = Cursor(position, False)
-    return PullPage(changes=changes, next_cursor=next_cursor.encode(), has_more=has_more, position=position)
+    return PullPage(changes=changes, next_cursor=next_cursor.encode(key), has_more=has_more, position=position)
 
 
-def _fill(session: Session, wanted: dict[str, list[Change]]) -> None:
+def fill(session: Session, wanted: dict[str, list[Change]]) -> None:
     """Read the current fields of the records to send: one compiled query per
     table, ids bound as one parameter, values turned into their wire form
     column by column (UUIDs come from the database as text)."""

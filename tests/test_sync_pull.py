@@ -215,3 +215,35 @@ def test_pulled_values_have_one_wire_form_on_every_database(client):
     level = device.copy[("stock_levels", f"{tech.van_location_id}:{part.id}")]  # the key: both ids as text
     assert level["on_hand"] == 5 and type(level["on_hand"]) is int
     assert device.copy[("spare_units", str(unit.id))]["location_id"] == str(tech.van_location_id)
+
+
+def test_sync_cursors_are_opaque_and_tamper_evident(client, app):
+    """A hand-made cursor, or one this server gave out with its position edited, or one MAC'd with another
+    secret, is refused with 422 invalid_cursor: a device can neither skip changes nor invent a position."""
+    import base64
+    import json
+
+    from sync.pull import Cursor, cursor_key
+
+    tech = f.technician()
+    f.job(tech=tech)
+    device = Handheld(client, tech)
+    device.pull()
+    given = device.cursor
+    payload, mac = given.split(".")
+
+    def b64(data) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+
+    position = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["p"]
+    forged = [
+        b64({"p": position + 1000, "f": 0}),  # hand-made in the old unsigned form
+        f"{b64({'p': position + 1000, 'f': 0})}.{mac}",  # a given cursor's position edited
+        Cursor(position, False).encode(cursor_key("another server's secret")),
+        given + "x",
+    ]
+    for cursor in forged:
+        error = device.pull_page(cursor, expect=422)["error"]
+        assert error["code"] == "invalid_cursor" and error["details"]["resync"] is True, cursor
+    # The cursor as given still works (and is what the device keeps).
+    assert device.pull_page(given)["changes"] == []

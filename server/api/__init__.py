@@ -62,11 +62,13 @@ def register_api(app: Flask) -> None:
         dispatch,
         health,
         jobs,
+        notifications,
         photos,
         quality,
         reports,
         signatures,
         signing,
+        statistics,
         stock,
         sync,
         technicians,
@@ -76,7 +78,7 @@ def register_api(app: Flask) -> None:
     )
 
     for module in (auth, health, tickets, jobs, customers, technicians, catalogue, users, sync, dispatch,
-                   stock, uploads, blobs, photos, signatures, signing, reports, quality):
+                   stock, uploads, blobs, photos, signatures, signing, reports, quality, notifications, statistics):
         api.register_blueprint(module.blp)
     _document_optional_bodies()
     sync.document_operations(api.spec)

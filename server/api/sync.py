@@ -2,7 +2,8 @@
 see and settle conflicts. The semantics live in ``sync/``; this only
 translates HTTP.
 
-Limits (configuration, environment ``FIELDSYNC_<NAME>``):
+Limits (configuration, environment ``FIELDSYNC_<NAME>``; a push may be sent
+with ``Content-Encoding: gzip``, and the byte limit is then on the inflated body):
 
 - ``SYNC_PUSH_MAX_OPS`` (default 1,000 operations per push) and
   ``SYNC_PUSH_MAX_BYTES`` (default 4 MiB per push body): past either, 413
@@ -17,6 +18,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
+from collections import Counter
 from copy import deepcopy
 from datetime import timedelta
 
@@ -26,6 +28,7 @@ from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from schemas.sync import (
     ConflictPageSchema,
@@ -51,12 +54,13 @@ from server.api.security import current_principal, requires
 from server.db import utcnow
 from server.exceptions import PermissionDenied
 from server.extensions import db
+from server.metrics import record_push
 from server.pagination import paginate
 from sync import changelog, conflicts, watermelon
 from sync.errors import BatchTooLarge, check_protocol
 from sync.memory import no_cyclic_gc
 from sync.models import SyncConflict
-from sync.pull import pull
+from sync.pull import cursor_key, pull
 from sync.push import Pusher, push
 from sync.registry import operation_schemas
 
@@ -75,7 +79,16 @@ def limit_push_size(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         max_bytes = current_app.config["SYNC_PUSH_MAX_BYTES"]
-        if request.content_length is not None and request.content_length > max_bytes:
+        size = request.content_length
+        if size is None:
+            # A gzip body (server/serving.py inflates it) or a chunked one: the
+            # limit is on the bytes it inflates to, read (and kept) here.
+            request.max_content_length = max_bytes + 1
+            try:
+                size = len(request.get_data(cache=True))
+            except RequestEntityTooLarge:
+                size = max_bytes + 1
+        if size > max_bytes:
             raise BatchTooLarge(f"a push may carry at most {max_bytes} bytes: split the batch",
                                 details={"max_bytes": max_bytes, "max_ops": _max_ops()})
         return view(*args, **kwargs)
@@ -163,6 +176,7 @@ class Push(MethodView):
         with no_cyclic_gc():
             operations = [parse_operation(i, raw) for i, raw in enumerate(raw_ops)]
             result = apply_push(technician_pusher(), operations)
+            record_push("fieldsync", Counter(r["status"] for r in result.results))
             # orjson: the results are plain strings, integers and None; several times faster than jsonify.
             return current_app.response_class(
                 orjson.dumps({"results": result.results, "missing_blobs": result.missing_blobs}),
@@ -183,7 +197,8 @@ class Pull(MethodView):
         if principal.technician_id is None:
             raise PermissionDenied("only a technician's handheld syncs", code="not_a_technician")
         page = pull(db.session, technician_id=principal.technician_id, device_id=principal.device_id,
-                    cursor=args.get("cursor"), limit=args["limit"])
+                    cursor=args.get("cursor"), limit=args["limit"],
+                    key=cursor_key(current_app.config["SECRET_KEY"]))
         db.session.rollback()  # read-only
         # Flask's own default() for anything orjson cannot encode, as jsonify would.
         return current_app.response_class(page.encode(default=current_app.json.default), mimetype="application/json")
@@ -254,8 +269,9 @@ class WatermelonPull(MethodView):
         pusher = technician_pusher()
         answer = watermelon.pull_changes(db.session, technician_id=pusher.technician_id, device_id=pusher.device_id,
                                          last_pulled_at=args.get("last_pulled_at"),
-                                         migration=_watermelon_migration(args.get("migration")))
-        db.session.rollback()  # read-only
+                                         migration=_watermelon_migration(args.get("migration")),
+                                         schema_version=args.get("schema_version"))
+        db.session.commit()  # the device's pull remembered for its push (nothing syncable is written)
         return jsonify(answer)
 
 
@@ -284,6 +300,11 @@ class WatermelonPush(MethodView):
                 answer = watermelon.push_changes(db.session, pusher, changes, last_pulled_at=args.get("last_pulled_at"),
                                                  now=utcnow())
                 db.session.commit()
+                received = sum(len(part.get(kind) or []) for part in changes.values() if isinstance(part, dict)
+                               for kind in ("created", "updated", "deleted"))
+                refused, rejected = len(answer["refused"]), len(answer["rejected"])
+                record_push("watermelon", {"applied": max(received - refused - rejected, 0), "refused": refused,
+                                           "rejected": rejected})
                 return jsonify(answer)
             except (IntegrityError, OperationalError):
                 db.session.rollback()

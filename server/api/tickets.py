@@ -11,6 +11,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from schemas.tickets import (
+    HandoverSchema,
+    TicketContactListSchema,
+    TicketContactSchema,
     TicketCreateSchema,
     TicketDetailSchema,
     TicketPageSchema,
@@ -29,7 +32,7 @@ from server.extensions import db
 from server.pagination import paginate
 from server.tickets import service
 from server.tickets.clocks import ClockPolicy
-from server.tickets.models import Ticket, TicketPart
+from server.tickets.models import Ticket, TicketContact, TicketPart
 
 blp = Blueprint("tickets", __name__, url_prefix="/api/v1/tickets", description="Tickets and their service clocks")
 
@@ -116,5 +119,40 @@ class TicketTransitions(MethodView):
         ticket = get_visible_ticket(ticket_id)
         service.change_status(db.session, ticket, data["to"], by_user_id=current_principal().user_id,
                               note=data.get("note"), now=utcnow())
+        db.session.commit()
+        return ticket
+
+
+@blp.route("/<uuid:ticket_id>/contacts")
+class TicketContacts(MethodView):
+    @requires(*OFFICE)
+    @blp.response(200, TicketContactListSchema)
+    def get(self, ticket_id):
+        """The ticket's contact log (calls, visits, messages, notes), oldest first."""
+        ticket = get_visible_ticket(ticket_id)
+        return {"items": db.session.scalars(select(TicketContact).where(TicketContact.ticket_id == ticket.id)
+                                            .order_by(TicketContact.at, TicketContact.id)).all()}
+
+    @requires(*OFFICE)
+    @blp.arguments(TicketContactSchema)
+    @blp.response(201, TicketContactSchema)
+    def post(self, data, ticket_id):
+        """Log a contact with the customer (or an internal note): who, when, what."""
+        ticket = get_visible_ticket(ticket_id)
+        contact = service.add_contact(db.session, ticket, data, by_user_id=current_principal().user_id, now=utcnow())
+        db.session.commit()
+        return contact
+
+
+@blp.route("/<uuid:ticket_id>/handover")
+class TicketHandover(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(HandoverSchema)
+    @blp.response(200, TicketDetailSchema)
+    def post(self, data, ticket_id):
+        """Hand the ticket over to another office user (首问负责制: explicit and recorded)."""
+        ticket = get_visible_ticket(ticket_id)
+        service.hand_over(db.session, ticket, to_username=data["to_username"], reason=data["reason"],
+                          by_user_id=current_principal().user_id, now=utcnow())
         db.session.commit()
         return ticket

@@ -88,7 +88,7 @@ class Ticket(VersionedMixin, Base):
     resolve_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     on_site_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # monthly statistics
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -116,6 +116,7 @@ class TicketEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     ticket = relationship(Ticket, back_populates="events")
+    by_user = relationship("User")
 
 
 class TicketPart(Base):
@@ -130,3 +131,32 @@ class TicketPart(Base):
 
     ticket = relationship(Ticket, back_populates="needed_parts")
     part = relationship("Part")
+
+
+class ContactKind(str, enum.Enum):
+    call = "call"
+    visit = "visit"
+    message = "message"
+    letter = "letter"
+    email = "email"
+    note = "note"  # an internal note, no contact with the customer
+
+
+class TicketContact(Base):
+    """The ticket's contact log: every call, visit and message with the
+    customer (who, when, which way, what was said), and internal notes.
+    Append-only."""
+
+    __tablename__ = "ticket_contacts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ContactKind] = mapped_column(_enum(ContactKind))
+    inbound: Mapped[bool] = mapped_column(default=True)  # the customer reached us (or we them)
+    person: Mapped[str | None] = mapped_column(String(200))  # the customer's contact person
+    phone: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+    by_user = relationship("User")

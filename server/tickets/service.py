@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from server.customers.models import Asset, Customer, ServiceContract, Site
 from server.exceptions import InvalidInput, InvalidTransition, NotFound
+from server.notifications import events
 from server.stock.models import Part
 from server.tickets import clocks
-from server.tickets.models import Category, Ticket, TicketEvent, TicketPart, TicketStatus
+from server.tickets.models import (
+    Category,
+    Channel,
+    ContactKind,
+    Ticket,
+    TicketContact,
+    TicketEvent,
+    TicketPart,
+    TicketStatus,
+)
 from server.tickets.states import transition
 
+RECEPTION_CLOCK_SKEW = timedelta(minutes=2)  # an office PC's clock a little ahead is not "the future"
+CHANNEL_CONTACT = {Channel.phone: ContactKind.call, Channel.visit: ContactKind.visit,
+                   Channel.letter: ContactKind.letter, Channel.email: ContactKind.email,
+                   Channel.app: ContactKind.message}
 OPEN_STATUSES = (TicketStatus.new, TicketStatus.acknowledged, TicketStatus.dispatched, TicketStatus.on_site)
 
 
@@ -54,6 +68,10 @@ def open_ticket(session: Session, data: dict, *, owner_id: uuid.UUID, defaults: 
                            details={"fields": {"json": {"complaint_class": ["Required for complaints only."]}}})
 
     received_at = data.get("received_at") or now
+    if received_at > now + RECEPTION_CLOCK_SKEW:
+        # The clocks start at the reception: one in the future would give the ticket time it never had.
+        raise InvalidInput("the reception time cannot lie in the future", code="received_in_future",
+                           details={"fields": {"json": {"received_at": ["Cannot lie in the future."]}}})
     contract = None
     if data.get("contract_id"):
         contract = session.get(ServiceContract, data["contract_id"])
@@ -83,6 +101,50 @@ def open_ticket(session: Session, data: dict, *, owner_id: uuid.UUID, defaults: 
     ticket.events.append(TicketEvent(kind="transition", from_status=None, to_status=TicketStatus.new.value,
                                      at=now, by_user_id=owner_id, note="opened"))
     session.add(ticket)
+    contact = data.get("contact")
+    if contact:  # the report itself is the first entry of the contact log
+        session.add(TicketContact(ticket_id=ticket.id, kind=CHANNEL_CONTACT.get(ticket.channel, ContactKind.call),
+                                  inbound=True, person=contact.get("person"), phone=contact.get("phone"),
+                                  note=contact.get("note") or data["summary"], at=received_at, by_user_id=owner_id))
+    events.ticket_opened(session, ticket, now=now)
+    return ticket
+
+
+def add_contact(session: Session, ticket: Ticket, data: dict, *, by_user_id, now: datetime) -> TicketContact:
+    """One entry of the ticket's contact log (a call, visit, message, or an internal note)."""
+    at = data.get("at") or now
+    if at > now + RECEPTION_CLOCK_SKEW:
+        raise InvalidInput("a contact cannot lie in the future", code="contact_in_future",
+                           details={"fields": {"json": {"at": ["Cannot lie in the future."]}}})
+    contact = TicketContact(ticket_id=ticket.id, kind=ContactKind(data["kind"]), inbound=data.get("inbound", True),
+                            person=data.get("person"), phone=data.get("phone"), note=data["note"], at=at,
+                            by_user_id=by_user_id)
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def hand_over(session: Session, ticket: Ticket, *, to_username: str, reason: str, by_user_id, now: datetime):
+    """首问负责制: the owner stays until an explicit, recorded hand-over to another office user."""
+    from server.accounts.models import Role, User
+
+    target = session.scalar(select(User).where(User.username == to_username))
+    if target is None or not target.active or target.role not in (Role.admin, Role.dispatcher):
+        raise InvalidInput("no such active office user", code="unknown_user",
+                           details={"fields": {"json": {"to_username": ["Unknown, inactive or not office staff."]}}})
+    if target.id == ticket.owner_id:
+        raise InvalidInput("this user owns the ticket already", code="already_owner",
+                           details={"fields": {"json": {"to_username": ["Already the owner."]}}})
+    if ticket.status in (TicketStatus.closed, TicketStatus.cancelled):
+        raise InvalidTransition(f"a {ticket.status.value} ticket is not handed over",
+                                details={"status": ticket.status.value})
+    former = session.get(User, ticket.owner_id)
+    ticket.owner_id = target.id
+    ticket.version += 1
+    ticket.events.append(TicketEvent(kind="handover", at=now, by_user_id=by_user_id,
+                                     note=f"handed over from {former.display_name if former else '—'} to "
+                                          f"{target.display_name}: {reason}"))
+    session.flush()
     return ticket
 
 
@@ -127,7 +189,13 @@ def update_ticket(session: Session, ticket: Ticket, data: dict) -> Ticket:
 def change_status(session: Session, ticket: Ticket, target: TicketStatus, *, by_user_id, note, now) -> Ticket:
     """Move a ticket along its state machine. Cancelling it cancels its open
     jobs too, so their reserved stock goes back and their devices learn it."""
+    if target is TicketStatus.closed:
+        from server.quality.complaints import check_ticket_may_close
+
+        check_ticket_may_close(session, ticket)
+    before = ticket.status.value
     transition(ticket, target, at=now, by_user_id=by_user_id, note=note)
+    events.ticket_status_changed(session, ticket, before, now=now)
     if target is TicketStatus.cancelled:
         from server.jobs.service import cancel_open_jobs
 
@@ -156,5 +224,6 @@ def escalate_breaches(session: Session, *, now: datetime) -> list[Ticket]:
             ticket.version += 1
             ticket.events.append(TicketEvent(kind="escalation", at=now,
                                              note="missed: " + ", ".join(missed)))
+            events.clock_breached(session, ticket, missed, now=now)
             escalated.append(ticket)
     return escalated

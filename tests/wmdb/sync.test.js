@@ -10,7 +10,8 @@ const crypto = require('node:crypto')
 const { setGenerator } = require('@nozbe/watermelondb/utils/common/randomId')
 const { hasUnsyncedChanges } = require('@nozbe/watermelondb/sync')
 
-const { openDatabase, sync, TABLES } = require('./app')
+const { LokiMemoryAdapter } = require('lokijs')
+const { openDatabase, save, sync, TABLES } = require('./app')
 const { Server, LossyProxy, backends } = require('./fieldsync')
 
 // FieldSync's ids are UUIDs: the one line of set-up besides the glue.
@@ -173,7 +174,7 @@ for (const backend of backends()) {
       assert.equal((await device.sync()).remoteChangeCount, 0)
     })
 
-    test.skip('both sides edit the same field: the owner\'s value stands, the other is recorded as a conflict', async () => {
+    test('both sides edit the same field: the owner\'s value stands, the other is recorded as a conflict', async () => {
       // The client pulls first and merges locally (its own value over the server's, with the server's
       // version): only _changed and the pull before the push tell the server the device never saw the value.
       const device = await technician()
@@ -218,7 +219,7 @@ for (const backend of backends()) {
         assert.equal(levels.find((l) => l.part_id === seed.parts[1]).on_hand, 7)
         const job = (await server.api(device.token, 'GET', `/jobs/${jobId}`)).body
         assert.equal(job.status, 'en_route')
-        assert.equal(job.version, 2)
+        assert.deepEqual(await server.run('conflicts'), [])
         assert.equal((await device.sync()).remoteChangeCount, 0)
       } finally {
         await proxy.stop()
@@ -242,12 +243,89 @@ for (const backend of backends()) {
       const reassigned = await server.api(office, 'POST', `/jobs/${jobId}/reassign`, { technician_id: seed.other.id })
       assert.equal(reassigned.status, 200)
       await device.sync()
-      assert.equal(await device.row('jobs', jobId), undefined)
+      // What the device might have edited stays until it has pushed once since (it could hold unpushed
+      // work: see the next scenario), as the other technician's; what it cannot edit goes at once.
+      assert.equal((await device.row('jobs', jobId)).technician_id, seed.other.id)
       assert.equal(await device.row('tickets', ticketId), undefined)
+      await device.create('check_ins', { kind: 'departure', latitude: 31.2, longitude: 121.4 })
+      await device.sync()
+      await device.sync()
+      assert.equal(await device.row('jobs', jobId), undefined)
       for (const [table, url] of Object.entries(REST)) {
         const rest = await server.all(device.token, url)
         assert.deepEqual((await device.rows(table)).map((r) => r.id).sort(), rest.map((r) => r.id).sort(), table)
       }
+    })
+
+    test('a job reassigned away while the device holds unpushed work: the work reaches the server', async () => {
+      const device = await technician()
+      await device.sync()
+      const jobId = seed.jobs[2]
+      await device.edit('jobs', jobId, { status: 'on_site', work_done: 'Compressor replaced', fault_cause: 'Seized' })
+      await device.create('part_usages', { job_id: jobId, part_id: seed.parts[0], quantity: 1 })
+      await device.create('adjustments', { job_id: jobId, parameter: 'current', value_after: '12', unit: 'A' })
+      assert.equal((await server.api(office, 'POST', `/jobs/${jobId}/reassign`,
+        { technician_id: seed.other.id })).status, 200)
+      await device.sync() // default synchronize(): pull first, then push
+      const job = await server.run('get', { table: 'jobs', id: jobId })
+      assert.equal(job.technician_id, seed.other.id) // the reassignment stands
+      assert.equal(await server.run('count', { table: 'part_usages', where: { job_id: jobId } }), 1)
+      assert.equal(await server.run('count', { table: 'adjustments', where: { job_id: jobId } }), 1)
+      // The report is kept by the reassigned-while-worked rule: in the job's conflict, for a dispatcher to decide
+      // (the new holder's report is never overwritten by a former holder's).
+      const [conflict] = (await server.run('conflicts')).filter((c) => c.id === jobId)
+      assert.equal(conflict.kind, 'reassigned_while_worked')
+      assert.equal(conflict.fields.work_done.device, 'Compressor replaced')
+      assert.equal(conflict.fields.fault_cause.device, 'Seized')
+      // Once pushed, the job leaves the device; the next sync is quiet.
+      await device.sync()
+      assert.equal(await device.row('jobs', jobId), undefined)
+      assert.equal(await device.unsynced(), false)
+      assert.equal((await device.sync()).remoteChangeCount, 0)
+    })
+
+    test('a job cancelled while the device holds unpushed work: the work reaches the server', async () => {
+      const device = await technician()
+      await device.sync()
+      const jobId = seed.jobs[1]
+      await device.edit('jobs', jobId, { status: 'on_site', work_done: 'Filters cleaned' })
+      assert.equal((await server.api(office, 'POST', `/jobs/${jobId}/cancel`, { reason: 'Customer called' })).status,
+        200)
+      await device.sync()
+      const job = await server.run('get', { table: 'jobs', id: jobId })
+      assert.equal(job.status, 'cancelled')
+      assert.equal(job.work_done, 'Filters cleaned')
+      const kinds = (await server.run('conflicts')).filter((c) => c.id === jobId).map((c) => c.kind)
+      assert.deepEqual(kinds, ['cancelled_while_worked'])
+      await device.sync()
+      assert.equal((await device.row('jobs', jobId)).status, 'cancelled')
+      assert.equal(await device.unsynced(), false)
+    })
+
+    test('an app one schema version behind gets only what it knows; its update migrates with only what is new', async () => {
+      const storage = new LokiMemoryAdapter()
+      const token = await server.login(seed.technician.username, seed.password, 'wmdb-old-app')
+      const old = new Device(server, token, { version: 1, storage, name: 'old-app' })
+      await old.sync() // nothing logged: no table it lacks is sent
+      assert.equal((await old.rows('jobs')).length, 4)
+      assert.equal('customer_rating' in (await old.row('jobs', seed.jobs[0])), false)
+      await old.edit('jobs', seed.jobs[1], { work_done: 'Done on the old app' })
+      await old.sync()
+      await server.api(office, 'PATCH', `/jobs/${seed.jobs[2]}`, { priority: 'urgent' })
+      await save(old.database)
+
+      // The app is updated: the same data under schema version 2 (a new table, a new column).
+      const updated = new Device(server, token, { version: 2, storage, name: 'old-app' })
+      const log = await updated.sync()
+      assert.deepEqual(log.migration, { from: 1, tables: ['signatures'],
+        columns: [{ table: 'jobs', columns: ['customer_rating'] }] })
+      assert.equal((await updated.rows('signatures')).length, 1)
+      assert.equal((await updated.row('jobs', seed.jobs[0])).customer_rating, 'satisfied')
+      assert.equal((await updated.row('jobs', seed.jobs[2])).priority, 'urgent') // and what changed meanwhile
+      assert.equal((await updated.row('jobs', seed.jobs[1])).work_done, 'Done on the old app')
+      // Only what is new: the signatures, the jobs (their new column) and the changed job, nothing else again.
+      assert.equal(log.remoteChangeCount, 1 + 4)
+      assert.equal((await updated.sync()).remoteChangeCount, 0)
     })
 
     test('a job assigned to the technician arrives as created: nothing logged', async () => {
