@@ -129,3 +129,10 @@ def test_the_document_describes_healthz_and_tus(client):
     patch = spec["paths"]["/api/v1/uploads/{upload_id}"]["patch"]
     assert "application/offset+octet-stream" in patch["requestBody"]["content"]
     assert {p["name"] for p in patch["parameters"]} >= {"Tus-Resumable", "Upload-Offset"}
+
+
+def test_monthly_statistics_take_months_the_document_can_state(client):
+    """Found by the fuzzer: month=1089-10 answered from/to with a +08:05:43 offset, no RFC 3339 date-time."""
+    headers = f.login_as(client, f.user(Role.dispatcher))
+    assert_error(client.get("/api/v1/statistics/monthly?month=1089-10", headers=headers), 422, "validation_error")
+    assert client.get("/api/v1/statistics/monthly?month=2026-11", headers=headers).status_code == 200
