@@ -45,6 +45,16 @@ class CustomerRating(str, enum.Enum):
     very_poor = "very_poor"
 
 
+class NoSignatureReason(str, enum.Enum):
+    """Why a completed job has no customer signature (作业报告书 sign-off): a job completes only with the
+    customer's signature or one of these recorded."""
+
+    customer_absent = "customer_absent"  # nobody there to sign (unattended site, customer left)
+    refused_to_sign = "refused_to_sign"
+    unable_to_sign = "unable_to_sign"  # present but cannot sign (injury, no authority to sign)
+    other = "other"  # explained in customer_opinion or work_done
+
+
 class Job(VersionedMixin, Base):
     __tablename__ = "jobs"
 
@@ -73,6 +83,11 @@ class Job(VersionedMixin, Base):
     customer_opinion: Mapped[str | None] = mapped_column(Text)
     customer_rating: Mapped[CustomerRating | None] = mapped_column(
         Enum(CustomerRating, native_enum=False, length=32, validate_strings=True)
+    )
+
+    # Set when the customer does not sign: a job completes with a signature or this.
+    no_signature_reason: Mapped[NoSignatureReason | None] = mapped_column(
+        Enum(NoSignatureReason, native_enum=False, length=32, validate_strings=True)
     )
 
     ticket = relationship("Ticket")
