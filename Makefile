@@ -9,7 +9,7 @@ PORT ?= 5000
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev migrate seed run test test-wmdb test-sqlite lint openapi bench clean
+.PHONY: help install install-dev migrate seed run test test-wmdb test-sqlite lint openapi bench clean app
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ test-wmdb: install-dev ## The real WatermelonDB client against a server it start
 lint: install-dev ## ruff
 	$(BIN)/ruff check server sync schemas media tests bench deploy
 
+app: ## Rebuild the handheld app's committed bundle (handheld/dist) from handheld/src: needs Node and npm
+	cd handheld && npm ci --silent --no-audit --no-fund && node build.mjs
+
 openapi: install ## Write the OpenAPI document to docs/openapi.json
 	mkdir -p docs
 	$(FLASK) openapi write --format=json docs/openapi.json
@@ -71,5 +74,5 @@ clean: ## Remove the venv and local data
 	rm -rf $(VENV) instance .pytest_cache
 
 .PHONY: worker
-worker: migrate ## Run the media worker: thumbnails and other after-commit media work
+worker: migrate ## Run the media worker apart (make run already runs one; production: FIELDSYNC_MEDIA_WORKER=separate)
 	$(FLASK) media-worker

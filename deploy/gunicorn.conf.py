@@ -35,3 +35,52 @@ limit_request_field_size = 8190
 # Closing a worker now and then returns memory a burst of big pulls left behind.
 max_requests = 20000
 max_requests_jitter = 2000
+
+
+# ---- the media worker (thumbnails), beside the web workers -----------------------------------------------
+# FIELDSYNC_MEDIA_WORKER=inline (the default, and what `make run` uses): the
+# master starts `flask media-worker` as a child process, restarts it if it
+# dies, and stops it on exit, so thumbnails are made with nothing else to run.
+# =separate: run `make worker` (or several, on PostgreSQL) yourself instead.
+# A process of its own, not a thread in a web worker: making a thumbnail is
+# CPU work that would hold a gevent worker's every connection meanwhile.
+
+_media = {"process": None, "stopping": False}
+
+
+def _media_worker_loop(log):
+    import subprocess
+    import sys
+    import time
+
+    delay = 1.0
+    while not _media["stopping"]:
+        started = time.monotonic()
+        _media["process"] = subprocess.Popen(  # noqa: S603  (our own interpreter and command)
+            [sys.executable, "-m", "flask", "--app", "server:create_app", "media-worker"])
+        code = _media["process"].wait()
+        if _media["stopping"]:
+            return
+        delay = 1.0 if time.monotonic() - started > 60 else min(delay * 2, 60.0)
+        log.warning("media worker exited with %s; restarting in %.0f s", code, delay)
+        time.sleep(delay)
+
+
+def when_ready(server):
+    if os.environ.get("FIELDSYNC_MEDIA_WORKER", "inline") != "inline":
+        return
+    import threading
+
+    threading.Thread(target=_media_worker_loop, args=(server.log,), name="media-worker", daemon=True).start()
+    server.log.info("media worker started beside the web workers (FIELDSYNC_MEDIA_WORKER=separate to run it apart)")
+
+
+def on_exit(server):
+    _media["stopping"] = True
+    process = _media["process"]
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except Exception:  # noqa: BLE001  (still running: make sure it goes)
+            process.kill()

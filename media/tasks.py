@@ -62,6 +62,19 @@ def enqueue(session: Session, kind: str, blob_sha256: str, *, now: datetime) -> 
         session.add(MediaTask(kind=kind, blob_sha256=blob_sha256, created_at=now, run_after=now))
 
 
+def queue_state(session: Session, now: datetime) -> tuple[int, float | None]:
+    """Tasks not done yet, and how long the oldest has waited (seconds; None when none wait)."""
+    from sqlalchemy import func
+
+    pending, oldest = session.execute(select(func.count(), func.min(MediaTask.created_at))
+                                      .where(MediaTask.done_at.is_(None))).one()
+    if oldest is not None and oldest.tzinfo is None:  # SQLite hands back naive UTC
+        from datetime import UTC
+
+        oldest = oldest.replace(tzinfo=UTC)
+    return pending, (None if oldest is None else max(0.0, (now - oldest).total_seconds()))
+
+
 def _claim(session: Session, now: datetime) -> MediaTask | None:
     stmt = (select(MediaTask).where(MediaTask.done_at.is_(None), MediaTask.run_after <= now)
             .order_by(MediaTask.run_after, MediaTask.id).limit(1))

@@ -4,7 +4,14 @@ from marshmallow import fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
 from schemas.common import UTCDateTime
-from server.quality.models import CallOutcome, FollowUpStatus, Question, Rating, ReturnVisitStatus
+from server.quality.models import (
+    CallOutcome,
+    ComplaintStage,
+    FollowUpStatus,
+    Question,
+    Rating,
+    ReturnVisitStatus,
+)
 
 
 def _enum(cls, **kwargs):
@@ -216,3 +223,66 @@ class ScheduleResultSchema(BaseSchema):
     assets = fields.Integer()
     added = fields.Integer()
     removed = fields.Integer()
+
+
+class ComplaintStepSchema(BaseSchema):
+    id = fields.UUID()
+    step = fields.String()
+    at = fields.DateTime()
+    by_user_id = fields.UUID()
+    by_name = fields.String(dump_only=True)
+    note = fields.String()
+    to_user_id = fields.UUID(allow_none=True)
+    to_name = fields.String(dump_only=True, allow_none=True)
+
+
+class ComplaintSchema(BaseSchema):
+    ticket_id = fields.UUID()
+    reference = fields.String()
+    summary = fields.String()
+    customer_name = fields.String()
+    complaint_class = fields.String()
+    ticket_status = fields.String()
+    received_at = fields.DateTime()
+    stage = _enum(ComplaintStage)
+    next_step = fields.String(allow_none=True)
+    accountable_user_id = fields.UUID()
+    accountable_name = fields.String()
+    cause = fields.String(allow_none=True)
+    responsible_department = fields.String(allow_none=True)
+    responsible_person = fields.String(allow_none=True)
+    remedy = fields.String(allow_none=True)
+    follow_up_result = fields.String(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    steps = fields.List(fields.Nested(ComplaintStepSchema))
+
+
+ComplaintPageSchema = page_of(ComplaintSchema, "ComplaintPageSchema")
+
+
+class ComplaintQuerySchema(PageArgsSchema):
+    open = fields.Boolean(metadata={"description": "true: not closed yet; false: closed."})
+
+
+class ComplaintStepCreateSchema(BaseSchema):
+    step = fields.String(required=True, validate=validate.OneOf([s.value for s in ComplaintStage][1:]))
+    note = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    cause = fields.String(validate=validate.Length(max=5000))
+    responsible_department = fields.String(validate=validate.Length(max=200))
+    responsible_person = fields.String(validate=validate.Length(max=200))
+    remedy = fields.String(validate=validate.Length(max=5000))
+    follow_up_result = fields.String(validate=validate.Length(max=5000))
+
+
+class ComplaintHandoverSchema(BaseSchema):
+    to_user_id = fields.UUID(required=True)
+    note = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class OfficeUserSchema(BaseSchema):
+    id = fields.UUID()
+    display_name = fields.String()
+
+
+class OfficeUserListSchema(BaseSchema):
+    items = fields.List(fields.Nested(OfficeUserSchema))

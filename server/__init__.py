@@ -17,8 +17,10 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     _prepare_sqlite_folder(app)
-    from server.serving import BoundedReads
+    from server.serving import BoundedReads, InflateRequests
 
+    # Outermost first: reads are bounded on the socket, then gzip bodies inflated (capped).
+    app.wsgi_app = InflateRequests(app.wsgi_app, limit=int(app.config["MAX_CONTENT_LENGTH"]))
     app.wsgi_app = BoundedReads(app.wsgi_app, idle=float(app.config["REQUEST_READ_TIMEOUT_SECONDS"]),
                                 body_seconds=float(app.config["REQUEST_BODY_SECONDS"]))
     if app.config["TRUSTED_PROXY_HOPS"]:
@@ -30,10 +32,11 @@ def create_app(config: dict | None = None) -> Flask:
     from server import database, request_log
     from server.api import register_api
     from server.cli import register_cli
-    from server.extensions import db, migrate
+    from server.extensions import compress, db, migrate
     from server.pages import register_pages
 
     request_log.init_app(app)
+    compress.init_app(app)
     db.init_app(app)
     database.init_app(app)
     import server.models  # noqa: F401  (complete the metadata for Alembic)

@@ -42,12 +42,24 @@ class DefaultConfig:
     # (server/serving.py). A tus upload keeps what arrived; the client resumes.
     REQUEST_READ_TIMEOUT_SECONDS = 20
     REQUEST_BODY_SECONDS = 300
+    # Answers are gzip-compressed for clients that accept it (flask-compress):
+    # JSON (pulls, lists, WatermelonDB) shrinks about 8x; photos, PDFs and other
+    # already-compressed media are left as they are (not in the list).
+    COMPRESS_MIMETYPES = ["application/json", "text/html", "text/css", "text/javascript", "application/javascript",
+                          "image/svg+xml", "text/csv", "text/plain"]
+    COMPRESS_ALGORITHM = ["gzip"]  # every phone HTTP stack inflates it transparently
+    COMPRESS_LEVEL = 6
+    COMPRESS_MIN_SIZE = 500  # smaller answers fit in a packet either way
+    COMPRESS_STREAMS = False  # streamed answers are blobs and files
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 500
 
     # The zone every time is shown in to people (pages, signing page, PDFs);
     # storage stays UTC. FIELDSYNC_COMPANY_TIMEZONE sets it (an IANA name).
     COMPANY_TIMEZONE = "Asia/Shanghai"
+
+    # Monthly statistics: labour cost of an hour on site or travelling (CNY), for the cost figures.
+    LABOUR_COST_PER_HOUR = 80.0
 
     # Service clocks (hours), overridden per contract.
     SLA_RESPONSE_HOURS = 2

@@ -19,6 +19,8 @@ from server.jobs.models import (  # noqa: F401
 )
 from server.notifications.models import Delivery, DeliveryAttempt, Notification, WebhookEndpoint  # noqa: F401
 from server.quality.models import (  # noqa: F401
+    Complaint,
+    ComplaintStep,
     FollowUpTask,
     ReturnVisit,
     ReturnVisitCall,
@@ -26,6 +28,7 @@ from server.quality.models import (  # noqa: F401
     SurveyCampaign,
     SurveyInvitation,
 )
+from server.reports.models import JobExpense  # noqa: F401
 from server.stock.models import (  # noqa: F401
     CountLine,
     CountSession,

@@ -123,3 +123,111 @@ def piecewise_reader(stream, environ) -> Callable[[int], bytes]:
             raise BodyInterrupted(str(exc)) from exc
 
     return read
+
+
+# ---- compressed request bodies ---------------------------------------------------------------------------
+
+class BodyRefused(Exception):
+    """Raised from a read of an inflated body; :func:`refusal` says how to answer."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+class InflatedInput:
+    """A ``Content-Encoding: gzip`` body, inflated as it is read and never past
+    ``limit`` bytes: a small body that would inflate to gigabytes (a zip bomb)
+    is refused after inflating ``limit + 1`` bytes, at the cost of inflating
+    those only."""
+
+    def __init__(self, inner, limit: int):
+        import zlib
+
+        self.inner = inner
+        self.limit = limit
+        self.produced = 0
+        self.inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip framing
+        self.pending = b""  # compressed bytes not yet inflated (bounded by PIECE)
+        self.done = False
+
+    def _inflate(self, want: int) -> bytes:
+        import zlib
+
+        while True:
+            if self.pending:
+                try:
+                    out = self.inflater.decompress(self.pending, want)
+                except zlib.error as exc:
+                    raise BodyRefused(400, "malformed_body_encoding",
+                                       "The body is not valid gzip (Content-Encoding: gzip).") from exc
+                self.pending = self.inflater.unconsumed_tail
+                if self.inflater.eof:
+                    self.done = True
+                if out:
+                    return out
+            if self.done:
+                return b""
+            compressed = self.inner.read(PIECE)
+            if not compressed:
+                if not self.inflater.eof:
+                    raise BodyRefused(400, "malformed_body_encoding", "The gzip body ends early.")
+                self.done = True
+                return b""
+            self.pending = compressed
+
+    def read(self, size=-1):
+        chunks = []
+        wanted = size if size is not None and size >= 0 else None
+        while wanted is None or wanted > 0:
+            piece = self._inflate(min(wanted, PIECE) if wanted is not None else PIECE)
+            if not piece:
+                break
+            self.produced += len(piece)
+            if self.produced > self.limit:
+                raise BodyRefused(413, "payload_too_large",
+                                   f"The body inflates to more than {self.limit} bytes.",
+                                   {"max_bytes": self.limit})
+            chunks.append(piece)
+            if wanted is not None:
+                wanted -= len(piece)
+        return b"".join(chunks)
+
+    def readline(self, size=-1):  # JSON bodies are read whole; this only completes the file interface
+        return self.read(size)
+
+
+class InflateRequests:
+    """WSGI middleware: request bodies sent with ``Content-Encoding: gzip`` are
+    inflated for the app (which then sees a plain body of unknown length,
+    capped at ``limit``); other encodings are refused (415). tus uploads are
+    left alone: their offsets count the bytes as sent."""
+
+    def __init__(self, app, *, limit: int, skip_prefixes: tuple[str, ...] = ("/api/v1/uploads",)):
+        self.app = app
+        self.limit = limit
+        self.skip_prefixes = skip_prefixes
+
+    def __call__(self, environ, start_response):
+        encoding = environ.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+        if encoding in ("", "identity") or environ.get("PATH_INFO", "").startswith(self.skip_prefixes):
+            return self.app(environ, start_response)
+        if encoding not in ("gzip", "x-gzip"):
+            return _refuse(environ, start_response, 415, "unsupported_content_encoding",
+                           "Request bodies may be sent with Content-Encoding: gzip, or none.")
+        environ["fieldsync.content_encoding"] = encoding
+        environ["wsgi.input"] = InflatedInput(environ["wsgi.input"], self.limit)
+        environ["wsgi.input_terminated"] = True  # read to the end of the inflated body, not Content-Length
+        environ.pop("CONTENT_LENGTH", None)
+        environ.pop("HTTP_CONTENT_ENCODING", None)
+        return self.app(environ, start_response)
+
+
+def _refuse(environ, start_response, status: int, code: str, message: str):
+    import json
+    from http import HTTPStatus
+
+    body = json.dumps({"error": {"status": status, "code": code, "message": message}}).encode()
+    start_response(f"{status} {HTTPStatus(status).phrase}", [("Content-Type", "application/json"),
+                                                              ("Content-Length", str(len(body)))])
+    return [body]

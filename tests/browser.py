@@ -4,7 +4,9 @@ the page tests need no driver package, no WebSocket client and no network.
 
 Only what the page tests use: open a page, run JavaScript in it, wait for a
 condition, and collect the page's uncaught exceptions and console errors
-(which include Content-Security-Policy violations).
+(which include Content-Security-Policy violations); for the handheld app also
+a phone-sized screen, the network cut (DevTools network emulation, in the
+page and in its service worker) and requests failed on purpose.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def _above(fd: int, floor: int = 10) -> int:
 
 
 class Browser:
-    def __init__(self, executable: str, profile_dir: Path, download_dir: Path | None = None):
+    def __init__(self, executable: str, profile_dir: Path, download_dir: Path | None = None, *,
+                 mobile: bool = False):
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
         # The child's ends moved above 3 and 4, so that placing them there overwrites nothing it needs.
@@ -66,6 +69,7 @@ class Browser:
         self._cond = threading.Condition()
         self._closed = False
         self.errors: list[str] = []  # uncaught exceptions and console errors, from every page
+        self.console: list[str] = []  # every console message (for a failing test's report)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -74,6 +78,13 @@ class Browser:
             self.send(domain, session=True)
         if download_dir is not None:
             self.send("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(download_dir)})
+        self.offline = False
+        self._paused: list[dict] = []  # Fetch.requestPaused events, handled by fail_requests()
+        self._fail: dict = {}
+        if mobile:  # a 360x780 phone with touch
+            self.send("Emulation.setDeviceMetricsOverride", {"width": 360, "height": 780, "deviceScaleFactor": 2,
+                                                             "mobile": True}, session=True)
+            self.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5}, session=True)
 
     # --- protocol --------------------------------------------------------------------------------------------
 
@@ -106,22 +117,30 @@ class Browser:
             details = params.get("exceptionDetails", {})
             self.errors.append("exception: " + (details.get("exception", {}).get("description")
                                                 or details.get("text", "")))
-        elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
+        if method == "Runtime.consoleAPICalled":
+            self.console.append(params.get("type") + ": " + " ".join(
+                str(a.get("value", a.get("description"))) for a in params.get("args", []))[:300])
+        if method == "Runtime.consoleAPICalled" and params.get("type") == "error":
             self.errors.append("console.error: " + " ".join(str(a.get("value", a.get("description")))
                                                             for a in params.get("args", [])))
+        elif method == "Fetch.requestPaused":
+            with self._cond:
+                self._paused.append(message)
+                self._cond.notify_all()
         elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
             entry = params["entry"]
             if entry.get("url", "").endswith("/favicon.ico"):
                 return  # the browser asks for one by itself; the pages have none
             self.errors.append(f"{entry.get('source')}: {entry.get('text')} {entry.get('url', '')}")
 
-    def send(self, method: str, params: dict | None = None, *, session: bool = False, timeout: float = 30) -> dict:
+    def send(self, method: str, params: dict | None = None, *, session: bool | str = False,
+             timeout: float = 30) -> dict:
         with self._cond:
             self._next_id += 1
             message_id = self._next_id
         message = {"id": message_id, "method": method, "params": params or {}}
         if session:
-            message["sessionId"] = self.session
+            message["sessionId"] = self.session if session is True else session
         try:
             os.write(self._to_browser, json.dumps(message).encode() + b"\0")
         except BrokenPipeError:
@@ -170,6 +189,46 @@ class Browser:
             flash = self.evaluate("(document.getElementById('flash') || {}).textContent")
         raise BrowserError(f"timed out waiting for {expression!r} (last {last!r}; flash {flash!r}; "
                            f"errors {self.errors})")
+
+    # --- network --------------------------------------------------------------------------------------------
+
+    def _targets(self) -> list[str]:
+        """The page's session and one for each service worker (attached once)."""
+        sessions = [self.session]
+        self.__dict__.setdefault("_workers", {})
+        for info in self.send("Target.getTargets")["targetInfos"]:
+            if info["type"] == "service_worker":
+                if info["targetId"] not in self._workers:
+                    self._workers[info["targetId"]] = self.send(
+                        "Target.attachToTarget", {"targetId": info["targetId"], "flatten": True})["sessionId"]
+                    self.send("Network.enable", session=self._workers[info["targetId"]])
+                sessions.append(self._workers[info["targetId"]])
+        return sessions
+
+    def set_offline(self, offline: bool):
+        """Cut or restore the network, for the page and its service workers."""
+        self.offline = offline
+        for session in self._targets():
+            if session == self.session:
+                self.send("Network.enable", session=True)
+            with contextlib.suppress(BrowserError):  # a worker that stopped meanwhile
+                self.send("Network.emulateNetworkConditions", {"offline": offline, "latency": 0,
+                                                               "downloadThroughput": -1, "uploadThroughput": -1},
+                          session=session)
+
+    def intercept(self, patterns: list[dict]):
+        """Pause requests matching these Fetch patterns (urlPattern, requestStage); see :meth:`next_paused`."""
+        self.send("Fetch.enable", {"patterns": patterns}, session=True)
+
+    def next_paused(self, timeout: float = 20) -> dict:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self._paused:
+                left = deadline - time.monotonic()
+                if self._closed or left <= 0:
+                    raise BrowserError("no request was paused")
+                self._cond.wait(left)
+            return self._paused.pop(0)["params"]
 
     def screenshot(self, path: Path) -> Path:
         """The page as a PNG (kept as a test artefact: tests/artefacts/ unless FIELDSYNC_ARTEFACTS says where)."""

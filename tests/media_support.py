@@ -208,7 +208,8 @@ class Gunicorn:
         self.log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
         environment = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                        "FIELDSYNC_SECRET_KEY": app.config["SECRET_KEY"], "FIELDSYNC_LOG_LEVEL": "WARNING",
-                       "FIELDSYNC_MEDIA_ROOT": app.config["MEDIA_ROOT"], **(env or {})}
+                       "FIELDSYNC_MEDIA_ROOT": app.config["MEDIA_ROOT"], "FIELDSYNC_MEDIA_WORKER": "separate",
+                       **(env or {})}
         self.process = subprocess.Popen(  # noqa: S603  (our own gunicorn and config, no user input)
             [str(Path(sys.executable).parent / "gunicorn"), "-c", str(root / "deploy" / "gunicorn.conf.py"),
              "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "wsgi:app"],

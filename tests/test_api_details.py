@@ -114,7 +114,8 @@ def test_contract_hours_must_be_more_than_zero_in_the_document_and_the_server(cl
 def test_the_document_describes_healthz_and_tus(client):
     spec = _spec(client)
     health = spec["paths"]["/healthz"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
-    assert spec["components"]["schemas"][health["$ref"].rsplit("/", 1)[-1]]["required"] == ["database", "status"]
+    required = spec["components"]["schemas"][health["$ref"].rsplit("/", 1)[-1]]["required"]
+    assert required == ["database", "media_queue", "status"]
     assert client.get("/healthz").get_json()["status"] == "ok"
     options = spec["paths"]["/api/v1/uploads/"]["options"]["responses"]["204"]["headers"]
     r = client.options("/api/v1/uploads/")

@@ -8,7 +8,7 @@ from openapi_spec_validator import validate
 def test_healthz_checks_the_database(client, backend):
     r = client.get("/healthz")
     assert r.status_code == 200
-    assert r.get_json() == {"status": "ok", "database": backend}
+    assert r.get_json() == {"status": "ok", "database": backend, "media_queue": {"pending": 0, "oldest_seconds": None}}
     assert r.headers["X-Request-ID"]
 
 

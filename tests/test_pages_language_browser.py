@@ -119,3 +119,33 @@ def test_warehouse_staff_receive_transfer_and_count_from_the_pages(app, client, 
     assert_nothing_raw(browser, "stock zh-CN")
     browser.screenshot(ARTEFACTS / "stock.zh-CN.png")
     assert browser.errors == []
+
+
+def test_statistics_page_charts_and_goes_from_a_figure_to_its_tickets(app, client, live_server, browser):  # noqa: F811
+    from tests.test_statistics import month as hand_computed_month
+
+    ids = hand_computed_month.__wrapped__(app) if hasattr(hand_computed_month, "__wrapped__") else None
+    assert ids is not None
+    release_db()
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    browser.goto(f"{live_server}/statistics?month=2026-11&by=region&figure=tickets_received")
+    browser.wait_for("document.querySelectorAll('#figures tbody tr').length === 2")
+    assert browser.evaluate("!!document.querySelector('#chart-figure canvas')")  # ECharts drew
+    table = browser.evaluate("document.querySelector('#figures').innerText")
+    assert "上海" in table and "北京" in table and "受理工单数" in table and "¥880.00" in table
+    # a number in the table -> the tickets behind it
+    browser.evaluate("[...document.querySelectorAll('#figures tbody tr')].find((r) => r.innerText.includes('上海'))"
+                     ".querySelector('a[data-figure=tickets_received]').click()")
+    browser.wait_for("!document.getElementById('behind').hidden && "
+                     "document.querySelectorAll('#behind-list tr[data-ticket-id]').length === 2")
+    shown = set(browser.evaluate("[...document.querySelectorAll('#behind-list tr')].map((r) => r.dataset.ticketId)"))
+    assert shown == {str(ids["t1"]), str(ids["t3"])}
+    assert "报修" in browser.evaluate("document.getElementById('behind-list').innerText")
+    assert_nothing_raw(browser, "statistics zh-CN")
+    browser.screenshot(ARTEFACTS / "statistics.zh-CN.png")
+    browser.evaluate("document.getElementById('lang-switch').click()")
+    browser.wait_for("document.documentElement.lang === 'en' && "
+                     "document.querySelectorAll('#figures tbody tr').length === 2")
+    assert "Tickets received" in browser.evaluate("document.querySelector('#figures').innerText")
+    browser.screenshot(ARTEFACTS / "statistics.en.png")
+    assert browser.errors == []

@@ -127,3 +127,33 @@ def test_return_visit_call_list_records_calls_and_opens_a_ticket(app, client, li
     assert db.session.query(Ticket).one().summary == "漏水"
     release_db()
     assert browser.errors == []
+
+
+def test_complaint_page_takes_steps_and_hands_over(app, client, live_server, browser):  # noqa: F811
+    first = f.user(Role.dispatcher, display_name="张客服")
+    f.user(Role.dispatcher, display_name="刘主管")
+    ticket = f.ticket(owner=first, category="complaint", complaint_class="quality", summary="服务态度差")
+    release_db()
+    sign_in(browser, live_server, client, first)
+    browser.goto(f"{live_server}/quality/complaints")
+    browser.wait_for("document.querySelector('#complaints tr[data-ticket-id]')")
+    browser.evaluate("document.querySelector('#complaints tr[data-ticket-id]').click()")
+    browser.wait_for("!document.getElementById('detail').hidden")
+    assert "确认" in browser.evaluate("document.getElementById('next-step').textContent")
+    browser.evaluate("document.getElementById('step-note').value = '已致电客户确认'")
+    browser.evaluate("document.getElementById('take-step').click()")
+    browser.wait_for("document.querySelectorAll('#steps tbody tr').length === 1")
+    # The next step asks for the cause.
+    assert browser.evaluate("!document.querySelector('label[data-for=cause]').hidden")
+    browser.evaluate("""(() => { const pick = document.getElementById('handover-to');
+        pick.value = [...pick.options].find((o) => o.textContent === '刘主管').value;
+        document.getElementById('handover-note').value = '转主管';
+        document.getElementById('hand-over').click(); })()""")
+    browser.wait_for("document.querySelectorAll('#steps tbody tr').length === 2")
+    facts = browser.evaluate("document.getElementById('facts').innerText")
+    assert "刘主管" in facts
+    assert "移交给 刘主管" in browser.evaluate("document.querySelector('#steps tbody').innerText")
+    assert_nothing_raw(browser, "complaints zh-CN")
+    release_db()
+    assert browser.errors == []
+    assert ticket.id

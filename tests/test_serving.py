@@ -138,3 +138,52 @@ def test_keep_alive_reuses_the_connection(served):
         sockets.append(connection.sock)
     connection.close()
     assert sockets[0] is not None and all(s is sockets[0] for s in sockets)  # three requests, one TCP connection
+
+
+def test_answers_are_gzipped_and_pushes_may_be(served, auth):
+    import gzip
+    import json
+
+    docs = requests.get(f"{served.url}/api/v1/openapi.json", headers={"Accept-Encoding": "gzip"}, timeout=30)
+    assert docs.headers["Content-Encoding"] == "gzip" and docs.json()["openapi"]  # requests inflates it
+    push = requests.post(f"{served.url}/api/v1/sync/push", timeout=30,
+                         data=gzip.compress(json.dumps({"protocol": 1, "ops": []}).encode()),
+                         headers={**auth, "Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert push.status_code == 200 and push.json()["results"] == [], push.text
+
+
+def test_the_server_makes_thumbnails_itself_and_healthz_tells_the_queue(app, auth):
+    """`make run` alone: the gunicorn master runs the media worker beside the web workers."""
+    from tests.media_support import jpeg_bytes
+
+    served = Gunicorn(app, env={"FIELDSYNC_MEDIA_WORKER": "inline"})
+    try:
+        photo = jpeg_bytes(900, 700)
+        location = _create(served.url, auth, photo)
+        done = requests.patch(location, data=photo, timeout=30, headers={
+            **auth, **TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+        assert done.status_code == 204, done.text
+        url = f"{served.url}/api/v1/blobs/{sha256(photo)}?variant=thumb-256"
+        for _ in range(300):  # bounded: the worker polls every second
+            thumb = requests.get(url, headers=auth, timeout=30)
+            if thumb.status_code != 404:
+                break
+            time.sleep(0.1)
+        assert thumb.status_code == 200 and thumb.headers["Content-Type"] == "image/jpeg"
+        health = requests.get(f"{served.url}/healthz", timeout=30).json()
+        assert health["media_queue"] == {"pending": 0, "oldest_seconds": None}
+    finally:
+        served.stop()
+
+
+def test_healthz_tells_how_old_the_media_queue_is(client, app):
+    from datetime import timedelta
+
+    from media.models import MediaTask
+    from server.db import utcnow
+
+    db.session.add(MediaTask(kind="thumbnails", blob_sha256="a" * 64, created_at=utcnow() - timedelta(minutes=5),
+                             run_after=utcnow()))
+    db.session.commit()
+    queue = client.get("/healthz").get_json()["media_queue"]
+    assert queue["pending"] == 1 and 290 < queue["oldest_seconds"] < 3600

@@ -67,6 +67,7 @@ def register_api(app: Flask) -> None:
         reports,
         signatures,
         signing,
+        statistics,
         stock,
         sync,
         technicians,
@@ -76,7 +77,7 @@ def register_api(app: Flask) -> None:
     )
 
     for module in (auth, health, tickets, jobs, customers, technicians, catalogue, users, sync, dispatch,
-                   stock, uploads, blobs, photos, signatures, signing, reports, quality):
+                   stock, uploads, blobs, photos, signatures, signing, reports, quality, statistics):
         api.register_blueprint(module.blp)
     _document_optional_bodies()
     sync.document_operations(api.spec)

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from server import exceptions as domain
 from server.extensions import db
+from server.serving import BodyRefused
 
 logger = logging.getLogger("fieldsync.errors")
 
@@ -135,3 +136,9 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(domain.DomainError, _handle_domain)
     app.register_error_handler(Exception, _handle_unexpected)
+    app.register_error_handler(BodyRefused, _handle_body_refused)
+
+
+def _handle_body_refused(exc: BodyRefused):
+    db.session.rollback()
+    return error_response(exc.status, exc.code, exc.message, details=exc.details)

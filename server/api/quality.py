@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from schemas.base import PageArgsSchema
@@ -18,12 +18,18 @@ from schemas.quality import (
     CampaignSchema,
     CampaignSendSchema,
     CampaignSentSchema,
+    ComplaintHandoverSchema,
+    ComplaintPageSchema,
+    ComplaintQuerySchema,
+    ComplaintSchema,
+    ComplaintStepCreateSchema,
     FollowUpCloseSchema,
     FollowUpPageSchema,
     FollowUpQuerySchema,
     FollowUpSchema,
     InvitationPageSchema,
     InvitationQuerySchema,
+    OfficeUserListSchema,
     RatedJobPageSchema,
     RatedJobQuerySchema,
     RatingQuerySchema,
@@ -34,17 +40,25 @@ from schemas.quality import (
     ReturnVisitSchema,
     ScheduleResultSchema,
 )
-from server.accounts.models import Role
+from server.accounts.models import Role, User
 from server.api.security import current_principal, requires
 from server.customers.models import Asset, Site
 from server.db import utcnow
+from server.exceptions import NotFound
 from server.extensions import db
 from server.jobs.models import Job
 from server.pagination import paginate
-from server.quality import return_visits, surveys
-from server.quality.models import FollowUpTask, ReturnVisit, SurveyCampaign, SurveyInvitation
+from server.quality import complaints, return_visits, surveys
+from server.quality.models import (
+    Complaint,
+    ComplaintStage,
+    FollowUpTask,
+    ReturnVisit,
+    SurveyCampaign,
+    SurveyInvitation,
+)
 from server.records import get_or_404
-from server.tickets.models import Ticket
+from server.tickets.models import Category, Ticket
 
 blp = Blueprint("quality", __name__, url_prefix="/api/v1/quality",
                 description="Service quality: sign-off ratings, survey campaigns, follow-up tasks, return visits")
@@ -245,3 +259,108 @@ class ReturnVisitCalls(MethodView):
             open_ticket=lambda t: open_ticket(db.session, t, owner_id=user_id, defaults=default_clocks(), now=now))
         db.session.commit()
         return db.session.scalar(_visit_options(select(ReturnVisit).where(ReturnVisit.id == visit_id)))
+
+
+def _complaint_view(ticket: Ticket, complaint: Complaint | None) -> dict:
+    names = {}
+    wanted = {ticket.owner_id}
+    if complaint is not None:
+        wanted |= {s.by_user_id for s in complaint.steps} | {
+            s.to_user_id for s in complaint.steps if s.to_user_id}
+    for user in db.session.scalars(select(User).where(User.id.in_(wanted))):
+        names[user.id] = user.display_name
+    stage = complaint.stage if complaint else ComplaintStage.received
+    following = complaints.ORDER[complaints.ORDER.index(stage) + 1] if stage is not ComplaintStage.closed else None
+    accountable = ticket.owner_id  # 首问负责: the owner, who took the report, until handed over
+    view = {"ticket_id": ticket.id, "reference": ticket.reference, "summary": ticket.summary,
+            "customer_name": ticket.customer.name, "complaint_class": ticket.complaint_class.value,
+            "ticket_status": ticket.status.value, "received_at": ticket.received_at, "stage": stage,
+            "next_step": following.value if following else None, "accountable_user_id": accountable,
+            "accountable_name": names.get(accountable), "steps": []}
+    if complaint is not None:
+        for name in ("cause", "responsible_department", "responsible_person", "remedy", "follow_up_result",
+                     "closed_at"):
+            view[name] = getattr(complaint, name)
+        view["steps"] = [{"id": s.id, "step": s.step, "at": s.at, "by_user_id": s.by_user_id,
+                          "by_name": names.get(s.by_user_id), "note": s.note, "to_user_id": s.to_user_id,
+                          "to_name": names.get(s.to_user_id)} for s in complaint.steps]
+    return view
+
+
+def _complaint_ticket(ticket_id) -> Ticket:
+    ticket = db.session.scalar(select(Ticket).where(Ticket.id == ticket_id, Ticket.category == Category.complaint))
+    if ticket is None:
+        raise NotFound("no such complaint")
+    return ticket
+
+
+@blp.route("/complaints")
+class Complaints(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(ComplaintQuerySchema, location="query")
+    @blp.response(200, ComplaintPageSchema)
+    def get(self, args):
+        """Complaint tickets with where each stands, oldest report first."""
+        stmt = (select(Ticket).outerjoin(Complaint, Complaint.ticket_id == Ticket.id)
+                .where(Ticket.category == Category.complaint).options(selectinload(Ticket.customer)))
+        if "open" in args:
+            closed = Complaint.stage == ComplaintStage.closed
+            stmt = stmt.where(or_(Complaint.stage.is_(None), ~closed) if args["open"] else closed)
+        page = paginate(db.session, stmt, order_by=[Ticket.received_at, Ticket.id], limit=args["limit"],
+                        cursor=args.get("cursor"))
+        found = {c.ticket_id: c for c in db.session.scalars(
+            select(Complaint).where(Complaint.ticket_id.in_([t.id for t in page.items]))
+            .options(selectinload(Complaint.steps)))}
+        page.items = [_complaint_view(t, found.get(t.id)) for t in page.items]
+        return page
+
+
+@blp.route("/complaints/<uuid:ticket_id>")
+class ComplaintById(MethodView):
+    @requires(*OFFICE)
+    @blp.response(200, ComplaintSchema)
+    def get(self, ticket_id):
+        """One complaint with every step: who, when, what."""
+        ticket = _complaint_ticket(ticket_id)
+        return _complaint_view(ticket, db.session.get(Complaint, ticket.id))
+
+
+@blp.route("/complaints/<uuid:ticket_id>/steps")
+class ComplaintSteps(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(ComplaintStepCreateSchema)
+    @blp.response(201, ComplaintSchema)
+    def post(self, data, ticket_id):
+        """The complaint's next step: confirmed, analysed (cause), responsibility (department, person),
+        remedy_agreed (remedy), followed_up (result), closed. In order; closing before the follow-up is a 409."""
+        ticket = _complaint_ticket(ticket_id)
+        complaint = complaints.take_step(db.session, ticket, data, by_user_id=current_principal().user_id,
+                                         now=utcnow())
+        db.session.commit()
+        return _complaint_view(ticket, complaint)
+
+
+@blp.route("/complaints/<uuid:ticket_id>/handover")
+class ComplaintHandover(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(ComplaintHandoverSchema)
+    @blp.response(201, ComplaintSchema)
+    def post(self, data, ticket_id):
+        """Hand the complaint and its ticket to another office user (首问负责: only the accountable person or an
+        admin may; otherwise the first responder stays accountable)."""
+        ticket = _complaint_ticket(ticket_id)
+        complaint = complaints.hand_over(db.session, ticket, to_user_id=data["to_user_id"], note=data["note"],
+                                         by_user=db.session.get(User, current_principal().user_id), now=utcnow())
+        db.session.commit()
+        return _complaint_view(ticket, complaint)
+
+
+@blp.route("/complaints/handover-candidates")
+class HandoverCandidates(MethodView):
+    @requires(*OFFICE)
+    @blp.response(200, OfficeUserListSchema)
+    def get(self):
+        """The active office users a complaint can be handed to, by name."""
+        users = db.session.scalars(select(User).where(User.active.is_(True), User.role.in_(OFFICE))
+                                  .order_by(User.display_name, User.id).limit(500)).all()
+        return {"items": users}

@@ -2,7 +2,8 @@
 see and settle conflicts. The semantics live in ``sync/``; this only
 translates HTTP.
 
-Limits (configuration, environment ``FIELDSYNC_<NAME>``):
+Limits (configuration, environment ``FIELDSYNC_<NAME>``; a push may be sent
+with ``Content-Encoding: gzip``, and the byte limit is then on the inflated body):
 
 - ``SYNC_PUSH_MAX_OPS`` (default 1,000 operations per push) and
   ``SYNC_PUSH_MAX_BYTES`` (default 4 MiB per push body): past either, 413
@@ -26,6 +27,7 @@ from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from schemas.sync import (
     ConflictPageSchema,
@@ -75,7 +77,16 @@ def limit_push_size(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         max_bytes = current_app.config["SYNC_PUSH_MAX_BYTES"]
-        if request.content_length is not None and request.content_length > max_bytes:
+        size = request.content_length
+        if size is None:
+            # A gzip body (server/serving.py inflates it) or a chunked one: the
+            # limit is on the bytes it inflates to, read (and kept) here.
+            request.max_content_length = max_bytes + 1
+            try:
+                size = len(request.get_data(cache=True))
+            except RequestEntityTooLarge:
+                size = max_bytes + 1
+        if size > max_bytes:
             raise BatchTooLarge(f"a push may carry at most {max_bytes} bytes: split the batch",
                                 details={"max_bytes": max_bytes, "max_ops": _max_ops()})
         return view(*args, **kwargs)

@@ -74,9 +74,9 @@ class Job(VersionedMixin, Base):
     instructions: Mapped[str | None] = mapped_column(Text)
 
     # 作业报告书: the work report, written on site.
-    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # monthly statistics
     departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # monthly statistics
     work_done: Mapped[str | None] = mapped_column(Text)
     fault_cause: Mapped[str | None] = mapped_column(Text)
     solution: Mapped[str | None] = mapped_column(Text)

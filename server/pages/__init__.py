@@ -51,12 +51,14 @@ PAGES: list[Page] = [
     Page("/conflicts", "conflicts", "page.conflicts", roles=DISPATCH),
     Page("/swaps", "swaps", "page.swaps", roles=DISPATCH),
     Page("/stock", "stock", "page.stock", roles=STOCK),
+    Page("/statistics", "statistics", "page.statistics", roles=DISPATCH),
     Page("/stock/work", "stock_work", "page.stock_work", roles=("admin", "warehouse")),
     Page("/stock/discrepancies", "discrepancies", "page.discrepancies", roles=STOCK),
     Page("/stock/reconciliation", "reconciliation", "page.reconciliation", roles=STOCK),
     Page("/stock/summary", "summary", "page.summary", roles=STOCK),
     Page("/quality/satisfaction", "satisfaction", "page.satisfaction", roles=DISPATCH),
     Page("/quality/return-visits", "return_visits", "page.return_visits", roles=DISPATCH),
+    Page("/quality/complaints", "complaints", "page.complaints", roles=DISPATCH),
 ]
 
 
@@ -93,9 +95,10 @@ def favicon():
 
 
 def register_pages(app: Flask) -> None:
-    from server.pages import locale, signing, survey
+    from server.pages import handheld, locale, signing, survey
 
     locale.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(signing.bp)  # the customer's signing page
     app.register_blueprint(survey.bp)  # the customer's satisfaction survey page
+    app.register_blueprint(handheld.bp)  # the technicians' app at /app/

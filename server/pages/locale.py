@@ -60,7 +60,9 @@ def client_settings() -> dict:
 
 
 def _remember(response):
-    """``?lang=`` on any page is remembered by the browser."""
+    """``?lang=`` on any page is remembered by the browser (an API download's ``?lang=`` is for that one)."""
+    if request.path.startswith("/api/"):
+        return response
     chosen = i18n.normalise_locale(request.args.get("lang"))
     if chosen and request.cookies.get(COOKIE) != chosen:
         response.set_cookie(COOKIE, chosen, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=False)

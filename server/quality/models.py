@@ -166,3 +166,51 @@ class ReturnVisitCall(Base):
     ticket_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tickets.id"))
 
     visit = relationship(ReturnVisit, back_populates="calls")
+
+
+class ComplaintStage(str, enum.Enum):
+    """售后服务管理制度: a complaint runs these in order; it cannot close before its follow-up."""
+
+    received = "received"
+    confirmed = "confirmed"
+    analysed = "analysed"  # the cause found
+    responsibility = "responsibility"  # the department or person responsible
+    remedy_agreed = "remedy_agreed"  # the remedy agreed with the customer
+    followed_up = "followed_up"  # the customer asked whether the remedy worked
+    closed = "closed"
+
+
+class Complaint(Base):
+    """The handling of a complaint ticket. The accountable person is the
+    ticket's owner: its first responder (首问负责) until handed over explicitly."""
+
+    __tablename__ = "complaints"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    stage: Mapped[ComplaintStage] = mapped_column(_enum(ComplaintStage), default=ComplaintStage.received, index=True)
+    cause: Mapped[str | None] = mapped_column(Text)
+    responsible_department: Mapped[str | None] = mapped_column(String(200))
+    responsible_person: Mapped[str | None] = mapped_column(String(200))
+    remedy: Mapped[str | None] = mapped_column(Text)
+    follow_up_result: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    ticket = relationship("Ticket")
+    steps = relationship("ComplaintStep", back_populates="complaint", order_by="ComplaintStep.at")
+
+
+class ComplaintStep(Base):
+    """One step of a complaint (or a handover): who, when, what."""
+
+    __tablename__ = "complaint_steps"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.ticket_id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(32))  # a stage, or "handed_over"
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    by_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text)
+    to_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))  # a handover's new owner
+
+    complaint = relationship(Complaint, back_populates="steps")

@@ -187,6 +187,10 @@ def update_ticket(session: Session, ticket: Ticket, data: dict) -> Ticket:
 def change_status(session: Session, ticket: Ticket, target: TicketStatus, *, by_user_id, note, now) -> Ticket:
     """Move a ticket along its state machine. Cancelling it cancels its open
     jobs too, so their reserved stock goes back and their devices learn it."""
+    if target is TicketStatus.closed:
+        from server.quality.complaints import check_ticket_may_close
+
+        check_ticket_may_close(session, ticket)
     transition(ticket, target, at=now, by_user_id=by_user_id, note=note)
     if target is TicketStatus.cancelled:
         from server.jobs.service import cancel_open_jobs

@@ -1,0 +1,238 @@
+// The one owner of synchronize() and of the photo upload queue.
+//
+// synchronize() pulls then pushes. A pull may take a job away (reassigned or
+// cancelled by the office: an out-of-scope tombstone) while the device holds
+// unsynced work on it; WatermelonDB would drop the record before pushing, so
+// such deletions are held back until the push has carried the work, and the
+// technician is told what happened.
+import { Q } from '@nozbe/watermelondb'
+import { synchronize } from '@nozbe/watermelondb/sync'
+import * as tus from 'tus-js-client'
+import { ApiError, SignInNeeded, api, currentAuth, signedIn } from './auth.js'
+import { pendingBlobs, updateBlob } from './blobs.js'
+import { persist } from './data/database.js'
+import { SCHEMA_VERSION } from './data/schema.js'
+
+export const WRITABLE = ['jobs', 'adjustments', 'part_usages', 'check_ins', 'photos', 'signatures']
+const STATE_KEY = 'fieldsync.sync'
+const CHUNK = 256 * 1024
+
+const saved = (() => {
+  try {
+    return JSON.parse(localStorage.getItem(STATE_KEY) || '{}')
+  } catch {
+    return {}
+  }
+})()
+
+export const state = {
+  running: false,
+  uploading: false,
+  lastSyncAt: saved.lastSyncAt || null,
+  error: null, // {code, message}: what the person can do about it is in the locale files
+  notices: saved.notices || [], // [{job, reference, kind, at}]
+  pending: 0,
+  pendingPhotos: 0,
+  upload: null, // {sha256, sent, total}
+}
+
+const listeners = new Set()
+export const onChange = (fn) => { listeners.add(fn); return () => listeners.delete(fn) }
+function changed() {
+  localStorage.setItem(STATE_KEY, JSON.stringify({ lastSyncAt: state.lastSyncAt, notices: state.notices.slice(-20) }))
+  for (const fn of listeners) fn(state)
+}
+
+export async function countPending(db) {
+  let count = 0
+  for (const table of WRITABLE) {
+    count += await db.get(table).query(Q.where('_status', Q.notEq('synced'))).fetchCount()
+  }
+  state.pending = count
+  state.pendingPhotos = (await pendingBlobs()).length
+  changed()
+  return count
+}
+
+function errorOf(error) {
+  if (error instanceof SignInNeeded) return { code: error.code || 'sign_in', message: error.message }
+  if (error instanceof ApiError) return { code: error.code || `http_${error.status}`, message: error.message }
+  if (error instanceof TypeError) return { code: 'offline', message: error.message } // fetch's network failure
+  return { code: 'unexpected', message: String(error && error.message ? error.message : error) }
+}
+
+/** Jobs that hold local work: unsynced themselves or named by unsynced records. */
+async function jobsWithLocalWork(db) {
+  const ids = new Set()
+  for (const table of WRITABLE) {
+    const records = await db.get(table).query(Q.where('_status', Q.notEq('synced'))).fetch()
+    for (const r of records) ids.add(table === 'jobs' ? r.id : r._raw.job_id)
+  }
+  return ids
+}
+
+const held = new Set() // jobs the server took away, kept until their work is pushed
+
+async function pullChanges(db, { lastPulledAt, schemaVersion, migration }) {
+  const query = new URLSearchParams({ schema_version: String(schemaVersion) })
+  if (lastPulledAt) query.set('last_pulled_at', String(lastPulledAt))
+  if (migration) query.set('migration', JSON.stringify(migration))
+  let answer
+  try {
+    answer = await api(`/api/v1/sync/watermelon/pull?${query}`)
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 410) { // older than the server's tombstones: start over
+      answer = await api(`/api/v1/sync/watermelon/pull?schema_version=${schemaVersion}`)
+    } else {
+      throw error
+    }
+  }
+  const { changes } = answer
+  const working = await jobsWithLocalWork(db)
+  const jobs = changes.jobs || { created: [], updated: [], deleted: [] }
+  const notices = []
+  for (const id of jobs.deleted || []) {
+    const local = await db.get('jobs').find(id).catch(() => null)
+    if (!local) continue
+    const reference = await referenceOf(db, local)
+    notices.push({ job: id, reference, kind: working.has(id) ? 'taken_with_work' : 'taken', at: Date.now() })
+    if (working.has(id)) held.add(id)
+  }
+  jobs.deleted = (jobs.deleted || []).filter((id) => !held.has(id))
+  for (const raw of [...(jobs.updated || []), ...(jobs.created || [])]) {
+    const local = await db.get('jobs').find(raw.id).catch(() => null)
+    if (!local) continue
+    const office = ['planned_start', 'planned_end', 'instructions', 'priority']
+      .some((name) => (raw[name] ?? null) !== (local._raw[name] ?? null))
+    if (raw.status === 'cancelled' && local._raw.status !== 'cancelled') {
+      notices.push({ job: raw.id, reference: await referenceOf(db, local), kind: 'cancelled', at: Date.now() })
+    } else if (office) {
+      notices.push({ job: raw.id, reference: await referenceOf(db, local), kind: 'changed', at: Date.now() })
+    }
+  }
+  state.notices.push(...notices)
+  return answer
+}
+
+async function referenceOf(db, job) {
+  const ticket = await db.get('tickets').find(job._raw.ticket_id).catch(() => null)
+  return ticket ? ticket._raw.reference : ''
+}
+
+async function pushChanges({ changes, lastPulledAt }) {
+  const answer = await api(`/api/v1/sync/watermelon/push?last_pulled_at=${lastPulledAt}`,
+    { method: 'POST', body: changes })
+  const result = {}
+  if (answer && answer.experimentalRejectedIds) result.experimentalRejectedIds = answer.experimentalRejectedIds
+  return result
+}
+
+/** Sync now (automatic or on demand). Resolves true when it went through. */
+export async function sync(db) {
+  if (state.running || !signedIn()) return false
+  state.running = true
+  changed()
+  try {
+    await synchronize({
+      database: db,
+      pullChanges: (args) => pullChanges(db, args),
+      pushChanges,
+      migrationsEnabledAtVersion: SCHEMA_VERSION,
+    })
+    // The work on taken jobs has reached the server: now let them go.
+    for (const id of [...held]) {
+      const job = await db.get('jobs').find(id).catch(() => null)
+      if (job && job._raw._status === 'synced') {
+        await db.write(() => job.destroyPermanently())
+        held.delete(id)
+      }
+    }
+    await persist(db)
+    state.lastSyncAt = Date.now()
+    state.error = null
+    return true
+  } catch (error) {
+    state.error = errorOf(error)
+    return false
+  } finally {
+    state.running = false
+    await countPending(db).catch(() => {})
+    changed()
+    uploadPhotos(db) // the records went first; the bytes follow in the background
+  }
+}
+
+/** Upload the photos' bytes with tus: resumable from the upload URL kept
+ * beside the blob, and each blob once (marked done when the server has it). */
+export async function uploadPhotos(db) {
+  if (state.uploading || !signedIn()) return
+  state.uploading = true
+  changed()
+  try {
+    for (const entry of await pendingBlobs()) {
+      await uploadOne(entry)
+    }
+    state.error = state.error && state.error.code === 'upload' ? null : state.error
+  } catch (error) {
+    state.error = error instanceof SignInNeeded ? errorOf(error) : { code: 'upload', message: String(error) }
+  } finally {
+    state.uploading = false
+    state.upload = null
+    await countPending(db).catch(() => {})
+  }
+}
+
+function uploadOne(entry) {
+  const auth = currentAuth()
+  return new Promise((resolve, reject) => {
+    const upload = new tus.Upload(entry.blob, {
+      endpoint: '/api/v1/uploads/',
+      uploadUrl: entry.upload_url || null,
+      chunkSize: CHUNK,
+      retryDelays: [0, 1000, 3000],
+      storeFingerprintForResuming: false, // the URL is kept with the blob instead
+      headers: { Authorization: `Bearer ${auth.token}` },
+      metadata: { sha256: entry.sha256, filename: entry.name || `${entry.sha256}.jpg`, filetype: entry.type || 'image/jpeg' },
+      onUploadUrlAvailable: () => updateBlob(entry.sha256, { upload_url: upload.url }),
+      onProgress: (sent, total) => { state.upload = { sha256: entry.sha256, sent, total }; changed() },
+      onSuccess: () => updateBlob(entry.sha256, { state: 'done', upload_url: upload.url }).then(resolve, reject),
+      onError: (error) => {
+        const status = error.originalResponse ? error.originalResponse.getStatus() : 0
+        if (status === 401) reject(new SignInNeeded(401, { code: 'token_refused', message: String(error) }))
+        else if (status === 404 || status === 410) {
+          // The server forgot this upload (expired): start it again from the first byte.
+          updateBlob(entry.sha256, { upload_url: null }).then(() => reject(error), reject)
+        } else reject(error)
+      },
+    })
+    upload.start()
+  })
+}
+
+let timer = null
+/** Sync soon after a local change, when the network is there. */
+export function syncSoon(db, delay = 1500) {
+  clearTimeout(timer)
+  timer = setTimeout(() => { if (navigator.onLine) sync(db) }, delay)
+}
+
+export function startAutoSync(db) {
+  // Every local change: kept on disk at once, counted, and sent when there is a network.
+  let saving = null
+  db.withChangesForTables(WRITABLE).subscribe(() => {
+    clearTimeout(saving)
+    saving = setTimeout(() => { persist(db); countPending(db).catch(() => {}) }, 50)
+    syncSoon(db)
+  })
+  document.addEventListener('visibilitychange', () => { if (document.hidden) persist(db) })
+  window.addEventListener('pagehide', () => persist(db))
+  window.addEventListener('online', () => sync(db))
+  setInterval(() => { if (navigator.onLine) sync(db) }, 60000)
+  countPending(db)
+  if (navigator.onLine) sync(db)
+}
+
+export function dismissNotices() {
+  state.notices = []
+  changed()
+}
