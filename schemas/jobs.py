@@ -33,6 +33,7 @@ class JobSchema(BaseSchema):
     customer_rating = fields.Enum(CustomerRating, by_value=True, allow_none=True)
     no_signature_reason = fields.Enum(NoSignatureReason, by_value=True, allow_none=True, metadata={
         "description": "Why the customer did not sign (a job completes with a signature or this)."})
+    no_signature_note = fields.String(allow_none=True)
     version = fields.Integer()
     updated_at = fields.DateTime()
 

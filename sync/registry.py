@@ -326,6 +326,7 @@ _REPORT = {
     "customer_opinion": _text(20_000),
     "customer_rating": _enum(CustomerRating),
     "no_signature_reason": _enum(NoSignatureReason),
+    "no_signature_note": _text(2000),
 }
 
 TABLES: dict[str, SyncTable] = {t.name: t for t in (

@@ -94,7 +94,7 @@ def test_settling_a_conflict_cannot_complete_a_job_without_sign_off(client):
     assert _job(job.id).status is JobStatus.cancelled
     values = client.post(f"/api/v1/sync/conflicts/{conflict_id}/resolve",
                          json={"keep": "values", "values": {"status": "completed",
-                                                            "no_signature_reason": "refused_to_sign"}},
+                                                            "no_signature_reason": "refused"}},
                          headers=office)
     assert values.status_code == 200, values.get_json()
     assert _job(job.id).status is JobStatus.completed

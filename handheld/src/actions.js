@@ -123,8 +123,10 @@ export async function sign(db, job, { signerName, strokes, rating, opinion }) {
   return hash
 }
 
-export async function recordNoSignature(db, job, { reason, rating, opinion }) {
+export async function recordNoSignature(db, job, { reason, note, rating, opinion }) {
+  // reason: one of the server's values (customer_absent, refused, unable, other); the words go in the note.
   await db.write(() => job.update((j) => j.set({
-    no_signature_reason: reason, customer_rating: rating || null, customer_opinion: opinion || null,
+    no_signature_reason: reason, no_signature_note: note || null, customer_rating: rating || null,
+    customer_opinion: opinion || null,
   })))
 }

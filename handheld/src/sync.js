@@ -11,7 +11,8 @@ import * as tus from 'tus-js-client'
 import { ApiError, SignInNeeded, api, currentAuth, signedIn } from './auth.js'
 import { pendingBlobs, updateBlob } from './blobs.js'
 import { persist } from './data/database.js'
-import { SCHEMA_VERSION } from './data/schema.js'
+// The schema version from which the app syncs its schema migrations (fixed: the version it first shipped).
+const MIGRATIONS_SINCE = 1
 
 export const WRITABLE = ['jobs', 'adjustments', 'part_usages', 'check_ins', 'photos', 'signatures']
 const STATE_KEY = 'fieldsync.sync'
@@ -137,7 +138,7 @@ export async function sync(db) {
       database: db,
       pullChanges: (args) => pullChanges(db, args),
       pushChanges,
-      migrationsEnabledAtVersion: SCHEMA_VERSION,
+      migrationsEnabledAtVersion: MIGRATIONS_SINCE,
     })
     // The work on taken jobs has reached the server: now let them go.
     for (const id of [...held]) {

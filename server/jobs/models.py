@@ -47,12 +47,12 @@ class CustomerRating(str, enum.Enum):
 
 class NoSignatureReason(str, enum.Enum):
     """Why a completed job has no customer signature (作业报告书 sign-off): a job completes only with the
-    customer's signature or one of these recorded."""
+    customer's signature or one of these recorded (the handheld's choices)."""
 
     customer_absent = "customer_absent"  # nobody there to sign (unattended site, customer left)
-    refused_to_sign = "refused_to_sign"
-    unable_to_sign = "unable_to_sign"  # present but cannot sign (injury, no authority to sign)
-    other = "other"  # explained in customer_opinion or work_done
+    refused = "refused"  # the customer refused to sign
+    unable = "unable"  # present but cannot sign (injury, no authority to sign)
+    other = "other"  # explained in no_signature_note
 
 
 class Job(VersionedMixin, Base):
@@ -89,6 +89,7 @@ class Job(VersionedMixin, Base):
     no_signature_reason: Mapped[NoSignatureReason | None] = mapped_column(
         Enum(NoSignatureReason, native_enum=False, length=32, validate_strings=True)
     )
+    no_signature_note: Mapped[str | None] = mapped_column(Text)  # the technician's words on it
 
     ticket = relationship("Ticket")
     technician = relationship("Technician")

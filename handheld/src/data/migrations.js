@@ -1,5 +1,10 @@
 // Local schema migrations: each new SCHEMA_VERSION adds its steps here, and
 // synchronize() asks the server for the columns a migration added.
-import { schemaMigrations } from '@nozbe/watermelondb/Schema/migrations'
+import { addColumns, schemaMigrations } from '@nozbe/watermelondb/Schema/migrations'
 
-export const migrations = schemaMigrations({ migrations: [] })
+export const migrations = schemaMigrations({
+  migrations: [
+    // 2: the note on a missing signature (jobs.no_signature_note on the server).
+    { toVersion: 2, steps: [addColumns({ table: 'jobs', columns: [{ name: 'no_signature_note', type: 'string', isOptional: true }] })] },
+  ],
+})

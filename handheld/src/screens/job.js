@@ -67,7 +67,7 @@ export async function jobScreen({ db, auth, params, refresh, go }) {
       row(t('job.completed'), job.get('completed_at') && formatTime(job.get('completed_at'))),
       row(t('job.report'), t('job.report_counts', { parts: usages, photos })),
       row(t('job.sign_off'), signature ? t('job.signed_by', { name: signature.get('signer_name') })
-        : reason ? t('job.no_signature', { reason }) : t('job.not_signed'))),
+        : reason ? t('job.no_signature', { reason: t(`reason.${reason}`) }) : t('job.not_signed'))),
     h('nav.actions', {},
       ['on_site', 'completed'].includes(status)
         ? h('a.button.secondary', { href: `#/job/${job.id}/report`, id: 'open-report' }, t('job.open_report')) : null,

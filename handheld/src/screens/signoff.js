@@ -87,7 +87,7 @@ export async function signoffScreen({ db, params, go }) {
 
   if (signature || reason) {
     return h('section', { id: 'signoff' }, view, h('p.note', { id: 'signed' }, signature
-      ? t('job.signed_by', { name: signature.get('signer_name') }) : t('job.no_signature', { reason })),
+      ? t('job.signed_by', { name: signature.get('signer_name') }) : t('job.no_signature', { reason: t(`reason.${reason}`) })),
     h('a.button.primary', { href: `#/job/${job.id}` }, t('nav.back')))
   }
 
@@ -120,8 +120,8 @@ export async function signoffScreen({ db, params, go }) {
     event.preventDefault()
     try {
       if (!reasonSelect.value) throw Object.assign(new Error(), { code: 'reason_needed' })
-      const text = `${t(`reason.${reasonSelect.value}`)}${reasonText.value.trim() ? `: ${reasonText.value.trim()}` : ''}`
-      await recordNoSignature(db, job, { reason: text, rating: chosenRating(), opinion: opinion.value.trim() })
+      await recordNoSignature(db, job, { reason: reasonSelect.value, note: reasonText.value.trim(),
+        rating: chosenRating(), opinion: opinion.value.trim() })
       flash(t('signoff.reason_recorded'))
       syncSoon(db)
       go(`#/job/${job.id}`)

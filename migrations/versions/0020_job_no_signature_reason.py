@@ -1,7 +1,7 @@
 """jobs: why a completed job has no customer signature
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-06 04:20:00
 
 A job completes only with the customer's signature or a recorded reason it
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0019'
-down_revision = '0018'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
@@ -22,10 +22,12 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('no_signature_reason', sa.Enum(
-            'customer_absent', 'refused_to_sign', 'unable_to_sign', 'other', name='nosignaturereason',
+            'customer_absent', 'refused', 'unable', 'other', name='nosignaturereason',
             native_enum=False, length=32), nullable=True))
+        batch_op.add_column(sa.Column('no_signature_note', sa.Text(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_column('no_signature_note')
         batch_op.drop_column('no_signature_reason')
