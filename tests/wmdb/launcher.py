@@ -65,10 +65,11 @@ def _wire(value):
 
 
 def seed() -> dict:
+    from media.models import Signature
     from server.accounts.models import Role, User
     from server.customers.models import Asset, Site
     from server.extensions import db
-    from server.jobs.models import Adjustment
+    from server.jobs.models import Adjustment, CustomerRating
     from server.stock.models import StockLevel
     from tests import factories as f
 
@@ -88,6 +89,10 @@ def seed() -> dict:
         db.session.add(StockLevel(location_id=tech.van_location_id, part_id=part.id, on_hand=10))
     db.session.add(Adjustment(job_id=jobs[0].id, parameter="pressure", value_before="1.0", value_after="1.1",
                               unit="bar"))
+    # What the app's schema version 2 added (sync.watermelon.SCHEMA_ADDED): a signature, a rating.
+    db.session.add(Signature(job_id=jobs[0].id, signer_name="Li Wei", strokes=[[[0, 0], [10, 10]]],
+                             report_sha256="0" * 64))
+    jobs[0].customer_rating = CustomerRating.satisfied
     db.session.commit()
     return {
         "password": f.PASSWORD,
