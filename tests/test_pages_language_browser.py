@@ -6,8 +6,8 @@ Screenshots of each page are kept in tests/artefacts/ (FIELDSYNC_ARTEFACTS)."""
 from __future__ import annotations
 
 import os
-import time
 import re
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
