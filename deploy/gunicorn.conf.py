@@ -84,3 +84,18 @@ def on_exit(server):
             process.wait(timeout=10)
         except Exception:  # noqa: BLE001  (still running: make sure it goes)
             process.kill()
+
+
+# ---- Prometheus metrics from several workers (server/metrics.py) ---------------------------------------
+# Each worker writes its counters to files in this folder; a scrape adds them
+# up. A fresh folder per start, so that old workers' figures do not linger.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fieldsync-metrics-")
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -29,7 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
         hops = int(app.config["TRUSTED_PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from server import database, request_log
+    from server import database, metrics, request_log
     from server.api import register_api
     from server.cli import register_cli
     from server.extensions import compress, db, migrate
@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     request_log.init_app(app)
     compress.init_app(app)
+    metrics.init_app(app)
     db.init_app(app)
     database.init_app(app)
     import server.models  # noqa: F401  (complete the metadata for Alembic)

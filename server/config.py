@@ -51,6 +51,11 @@ class DefaultConfig:
     COMPRESS_LEVEL = 6
     COMPRESS_MIN_SIZE = 500  # smaller answers fit in a packet either way
     COMPRESS_STREAMS = False  # streamed answers are blobs and files
+
+    # /metrics (Prometheus): answered only with this bearer token, or to these
+    # networks (comma-separated, "10.0.0.0/8,127.0.0.1/32"); neither: 404.
+    METRICS_TOKEN = None
+    METRICS_ALLOW = ""
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 500
 

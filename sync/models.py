@@ -153,3 +153,22 @@ class SyncConflict(Base):
     resolved_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     resolution: Mapped[dict | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncWatermelonDevice(Base):
+    """What WatermelonDB's protocol remembers of a device between its syncs
+    (``sync.watermelon``): its latest pull (the timestamp it answered and the
+    ``last_pulled_at`` it was asked from: a push from that timestamp was made
+    on records that pull may have merged on the device), and how far its
+    pushes have come (``out_of_scope`` tombstones of records it may edit wait
+    until it has pushed what it did before learning of them)."""
+
+    __tablename__ = "sync_watermelon_devices"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    pulled_through: Mapped[int] = mapped_column(BigInteger, default=0)
+    pulled_since: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The highest last_pulled_at of its pushes, and the value before the latest push moved it.
+    pushed_through: Mapped[int] = mapped_column(BigInteger, default=0)
+    pushed_before: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -200,7 +200,7 @@ def _pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | 
         change = Change(row.table_name, row.record_id, row.version, False)
         changes.append(change)
         wanted.setdefault(row.table_name, []).append(change)
-    _fill(session, wanted)
+    fill(session, wanted)
 
     if has_more:
         position = items[-1][0]
@@ -211,7 +211,7 @@ def _pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | 
     return PullPage(changes=changes, next_cursor=next_cursor.encode(key), has_more=has_more, position=position)
 
 
-def _fill(session: Session, wanted: dict[str, list[Change]]) -> None:
+def fill(session: Session, wanted: dict[str, list[Change]]) -> None:
     """Read the current fields of the records to send: one compiled query per
     table, ids bound as one parameter, values turned into their wire form
     column by column (UUIDs come from the database as text)."""

@@ -42,12 +42,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.bulk import in_set
-from server.jobs.models import Job
+from server.db import utcnow
+from server.jobs.models import Adjustment, Job
 from server.tickets.models import Ticket
 from sync import changelog, registry
-from sync.models import SyncChange
-from sync.pull import MAX_LIMIT, Cursor, pull
+from sync.models import SyncChange, SyncScopeExit, SyncWatermelonDevice
+from sync.pull import MAX_LIMIT, Change, Cursor, fill, pull
 from sync.push import DELETE, REJECTED, InvalidOperation, Operation, Pusher, push
+from sync.registry import valid_uuids
+from sync.scope import technician_scope
 
 NAMESPACE = uuid.UUID("6f7a2b1e-51c4-4c39-9d55-8f1b8a0e7c21")
 _META = {"id", "_status", "_changed", "version"}
@@ -89,15 +92,83 @@ def pull_changes(session: Session, *, technician_id: uuid.UUID, device_id: uuid.
         if not page.has_more:
             break
         cursor = page.next_cursor
+    device = session.get(SyncWatermelonDevice, device_id) if device_id is not None else None
+    held: set[tuple[str, str]] = set()
+    if not first and device_id is not None:
+        received, held = _hold_back_exits(session, technician_id, int(last_pulled_at), device, received)
     is_new = (lambda _change: True) if first else _classifier(session, technician_id, int(last_pulled_at), received)
     for change in received:
         bucket = changes[change.table]
         if change.deleted:
             bucket["deleted"].append(change.id)
         else:
-            kind = "created" if is_new(change) else "updated"
+            kind = "created" if (change.table, change.id) not in held and is_new(change) else "updated"
             bucket[kind].append(_raw(registry.TABLES[change.table], change.id, change.version, change.fields))
+    if device_id is not None:
+        # Remembered for the push that follows (see push_changes): the caller commits.
+        if device is None:
+            device = SyncWatermelonDevice(device_id=device_id, pushed_through=0, pushed_before=0)
+            session.add(device)
+        device.pulled_through, device.pulled_since = timestamp, 0 if first else int(last_pulled_at)
+        device.updated_at = utcnow()
     return {"changes": changes, "timestamp": timestamp}
+
+
+# Records a device may edit: their out_of_scope tombstones wait (below).
+EDITABLE = ("jobs", "adjustments")
+
+
+def _hold_back_exits(session: Session, technician_id: uuid.UUID, since: int, device, received: list):
+    """No pull destroys work the device has not pushed yet.
+
+    WatermelonDB pulls before it pushes and deletes whatever a pull names as
+    deleted, edited or not. So a job (or adjustment) that left the
+    technician's scope after ``since`` comes as ``updated``, as it now is
+    (reassigned: another technician; cancelled jobs never leave): the
+    device's own edits survive the merge and its push delivers them (kept
+    under the reassigned-while-worked rules). Its tombstone is sent by the
+    first pull after the device has pushed from a pull that came after the
+    exit, i.e. pushed what it did before it learnt of it. A device that never
+    pushes again keeps the record, showing another technician's name; so does
+    one whose answer to that pull was lost (the tombstone is not sent twice).
+    """
+    pushed_through = device.pushed_through if device is not None else 0
+    pushed_before = device.pushed_before if device is not None else 0
+    waiting = {(c.table, c.id) for c in received if c.deleted and c.reason == "out_of_scope"
+               and c.table in EDITABLE}
+    if waiting:
+        passed = {(table, record_id) for table, record_id in session.execute(
+            select(SyncScopeExit.table_name, SyncScopeExit.record_id).where(
+                SyncScopeExit.technician_id == technician_id, SyncScopeExit.position > since,
+                SyncScopeExit.position <= pushed_through, SyncScopeExit.table_name.in_(EDITABLE)))}
+        waiting -= passed
+    kept = [c for c in received if (c.table, c.id) not in waiting or not c.deleted]
+    if waiting:
+        wanted: dict[str, list] = {}
+        for table, record_id in sorted(waiting):
+            change = Change(table, record_id, None, False)
+            kept.append(change)
+            wanted.setdefault(table, []).append(change)
+        fill(session, wanted)  # a record deleted meanwhile turns back into its tombstone
+    now_due = []
+    if pushed_through > pushed_before:
+        scope = technician_scope(session, technician_id)
+        mine = scope.job_ids_text
+        sent = {(c.table, c.id) for c in kept}
+        rows = session.execute(select(SyncScopeExit.table_name, SyncScopeExit.record_id).where(
+            SyncScopeExit.technician_id == technician_id, SyncScopeExit.position > pushed_before,
+            SyncScopeExit.position <= pushed_through, SyncScopeExit.table_name.in_(EDITABLE))).all()
+        adjustment_jobs = {}
+        adjustment_ids = valid_uuids(r for t, r in rows if t == "adjustments")
+        if adjustment_ids:
+            adjustment_jobs = {str(i): str(j) for i, j in session.execute(
+                select(Adjustment.id, Adjustment.job_id).where(Adjustment.id.in_(adjustment_ids)))}
+        for table, record_id in rows:
+            job = record_id if table == "jobs" else adjustment_jobs.get(record_id)
+            if (table, record_id) not in sent and job not in mine:
+                now_due.append(Change(table, record_id, None, True, reason="out_of_scope"))
+        device.pushed_before = pushed_through  # sent (the caller commits with the pull)
+    return kept + now_due, waiting
 
 
 def _restored(session: Session, received: list) -> set[tuple[str, str]]:
@@ -218,10 +289,13 @@ def _op_id(device: uuid.UUID | None, last_pulled_at, table: str, action: str, re
     return str(uuid.uuid5(NAMESPACE, digest))
 
 
-def to_operations(session: Session, pusher: Pusher, changes: dict, last_pulled_at) -> list:
+def to_operations(session: Session, pusher: Pusher, changes: dict, last_pulled_at, pulled_since=None) -> list:
     """The engine operations for a WatermelonDB push, in a safe order:
-    creates, then updates, then deletes, table by table."""
+    creates, then updates, then deletes, table by table. ``pulled_since``:
+    the ``last_pulled_at`` of the pull that answered this push's
+    ``last_pulled_at``, when known (see :func:`_bases_before_the_pull`)."""
     ops: list = []
+    merged: list[Operation] = []  # updates naming their changed columns
     deletes: list[tuple[str, str]] = []
     existing = _existing_versions(session, changes)
     for table, bucket in (changes or {}).items():
@@ -266,6 +340,8 @@ def to_operations(session: Session, pusher: Pusher, changes: dict, last_pulled_a
                                      table=table, record_id=str(record["id"]), action=action,
                                      base_version=base if isinstance(base, int) and base > 0 else 1,
                                      fields=fields))
+                if action == "update" and record.get("_changed"):
+                    merged.append(ops[-1])
         for record_id in bucket.get("deleted") or []:
             deletes.append((table, str(record_id)))
     for table, record_id in deletes:
@@ -283,7 +359,49 @@ def to_operations(session: Session, pusher: Pusher, changes: dict, last_pulled_a
         version = version if spec.versioned else 1
         ops.append(Operation(index=len(ops), op_id=_op_id(pusher.device_id, last_pulled_at, table, DELETE, record_id),
                              table=table, record_id=record_id, action=DELETE, base_version=version, fields={}))
+    if pulled_since is not None and merged:
+        _bases_before_the_pull(session, pusher, merged, pulled_since, last_pulled_at)
     return ops
+
+
+def _bases_before_the_pull(session: Session, pusher: Pusher, ops: list[Operation], since: int, through: int) -> None:
+    """Two writers, one field: WatermelonDB pulls first and merges on the
+    device (its changed columns over the server's record, whose ``version``
+    it takes), so the push names a base that hides what the device never saw.
+
+    What the server can tell: a record whose latest change came in the pull
+    just before this push (position after that pull's ``last_pulled_at``, at
+    or before its timestamp) was edited on the device before it arrived; the
+    columns another writer changed in that latest change (their version is
+    the record's) the device never saw. Such an update's base becomes the
+    version before that change, so the engine records the clash and settles
+    it by the field's owner. What it cannot tell: an earlier change by
+    another writer, followed by a further change before the pull (the base
+    stays as sent: the later value wins silently); edits made on the device
+    between the pull and the push (a few milliseconds inside synchronize())
+    are taken as made before it.
+    """
+    by_table: dict[str, list[Operation]] = {}
+    for op in ops:
+        spec = registry.TABLES.get(op.table)
+        if spec is not None and spec.versioned and spec.key_columns == ("id",):
+            by_table.setdefault(op.table, []).append(op)
+    device = str(pusher.device_id) if pusher.device_id else None
+    for table, table_ops in by_table.items():
+        rows = {record_id: (position, version, field_versions or {}) for record_id, position, version, field_versions
+                in session.execute(select(SyncChange.record_id, SyncChange.position, SyncChange.version,
+                                          SyncChange.field_versions)
+                                   .where(SyncChange.table_name == table,
+                                          in_set(session, SyncChange.record_id, [op.record_id for op in table_ops])))}
+        for op in table_ops:
+            position, version, field_versions = rows.get(op.record_id, (None, None, {}))
+            if position is None or not since < position <= through or op.base_version != version:
+                continue
+            unseen = [name for name in op.fields
+                      if (field_versions.get(name) or [None, None])[0] == version
+                      and (field_versions.get(name) or [None, None])[1] != device]
+            if unseen:
+                op.base_version = version - 1
 
 
 def _existing_versions(session: Session, changes: dict) -> dict[tuple[str, str], int]:
@@ -311,7 +429,15 @@ def push_changes(session: Session, pusher: Pusher, changes: dict, *, last_pulled
     """Apply a WatermelonDB push through the engine; the answer's body. Each
     record stands on its own: the caller commits whatever the answer says."""
     pusher = replace(pusher, own_facts=True)
-    result = push(session, pusher, to_operations(session, pusher, changes, last_pulled_at), now=now)
+    device = session.get(SyncWatermelonDevice, pusher.device_id) if pusher.device_id is not None else None
+    pulled_since = None
+    if device is not None and last_pulled_at and device.pulled_through == last_pulled_at:
+        pulled_since = device.pulled_since
+    result = push(session, pusher, to_operations(session, pusher, changes, last_pulled_at, pulled_since), now=now)
+    if device is not None and last_pulled_at and last_pulled_at > device.pushed_through:
+        # How far this device's pushes have come: held-back tombstones may go (_hold_back_exits).
+        device.pushed_before, device.pushed_through = device.pushed_through, last_pulled_at
+        device.updated_at = now
     rejected_ids: dict[str, list[str]] = {}
     rejected, refused = [], []
     for r in result.results:

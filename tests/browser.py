@@ -246,6 +246,9 @@ class Browser:
             return ""
 
     def close(self):
+        if getattr(self, "_shut", False):
+            return
+        self._shut = True
         with contextlib.suppress(BrowserError):
             self.send("Browser.close", timeout=5)
         try:

@@ -74,3 +74,62 @@ def test_nobody_certified_is_said_plainly_on_the_page(app, client, live_server, 
     assert "没有持有效证书" in text
     assert browser.evaluate("document.getElementById('assign').disabled") is True
     assert browser.errors == []
+
+
+def test_dispatch_with_an_override_then_reassign_then_cancel_from_the_pages(
+        app, client, live_server, browser):  # noqa: F811
+    from server.jobs.models import Job, JobStatus
+    from server.tickets.models import Ticket, TicketStatus
+
+    site = f.site(latitude=SITE[0], longitude=SITE[1])
+    ticket = f.ticket(st=site, ast=f.asset(site, product_line="chiller", serial_number="CH-77"))
+    off = f.technician(latitude=north_of_site(2)[0], longitude=SITE[1], name="孙师傅 Sun")
+    off.shifts.clear()
+    other = f.technician(latitude=north_of_site(4)[0], longitude=SITE[1], name="钱师傅 Qian")
+    other.shifts.clear()
+    db.session.commit()
+    ticket_id, other_id = ticket.id, other.id
+    release_db()
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+
+    # Dispatch: nobody is in time; the nearest off-shift technician, with a reason.
+    browser.goto(f"{live_server}/tickets/{ticket_id}/dispatch")
+    browser.wait_for("document.querySelectorAll('#late tr[data-technician-id]').length === 2")
+    browser.evaluate("document.querySelector('#late input[name=technician]').click()")
+    browser.evaluate("document.getElementById('a-override').value = '周日值班'")
+    browser.evaluate("document.getElementById('assign').click()")
+    browser.wait_for("location.pathname === '/tickets/" + str(ticket_id) + "'", timeout=10)
+
+    # The ticket's page: the asset's serial, the override in the history, the job with its actions.
+    browser.wait_for("document.querySelector('#jobs button.reassign')")
+    assert "CH-77" in browser.evaluate("document.getElementById('details').textContent")
+    assert "周日值班" in browser.evaluate("document.querySelector('#history tbody').textContent")
+    shot(browser, "ticket-dispatched")
+    browser.evaluate("document.querySelector('#jobs button.reassign').click()")
+    browser.wait_for("document.querySelector('#jobs select.reassign-to') && "
+                     "!document.getElementById('confirm-box').hidden")
+    assert "钱师傅 Qian" in browser.evaluate("document.querySelector('#jobs select.reassign-to').textContent")
+    browser.evaluate("document.getElementById('confirm-yes').click()")  # no reason: refused on the page
+    browser.wait_for("!document.getElementById('confirm-error').hidden")
+    browser.evaluate("document.getElementById('confirm-reason').value = '孙师傅车坏了'")
+    browser.evaluate("document.getElementById('confirm-yes').click()")
+    browser.wait_for("document.querySelector('#history tbody').textContent.includes('孙师傅车坏了')")
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(Job.technician_id).where(Job.ticket_id == ticket_id)).one() == other_id
+    release_db()
+
+    # Cancel the ticket: asks for a reason, then the clocks stop.
+    browser.evaluate("document.querySelector('#transitions button[data-to=cancelled]').click()")
+    browser.wait_for("!document.getElementById('confirm-box').hidden")
+    browser.evaluate("document.getElementById('confirm-reason').value = '客户自行修好'")
+    browser.evaluate("document.getElementById('confirm-yes').click()")
+    browser.wait_for("document.querySelectorAll('#clocks td.clock.stopped').length >= 1")
+    shot(browser, "ticket-cancelled")
+    db.session.expire_all()
+    row = db.session.get(Ticket, ticket_id)
+    assert row.status is TicketStatus.cancelled and row.closed_at is not None
+    assert db.session.scalars(sa.select(Job.status).where(Job.ticket_id == ticket_id)).one() is JobStatus.cancelled
+    kinds = sorted(db.session.scalars(sa.select(DispatchAction.kind)).all())
+    assert kinds == ["cancel", "override", "reassign"]
+    release_db()
+    assert browser.errors == []

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
+from collections import Counter
 from copy import deepcopy
 from datetime import timedelta
 
@@ -53,6 +54,7 @@ from server.api.security import current_principal, requires
 from server.db import utcnow
 from server.exceptions import PermissionDenied
 from server.extensions import db
+from server.metrics import record_push
 from server.pagination import paginate
 from sync import changelog, conflicts, watermelon
 from sync.errors import BatchTooLarge, check_protocol
@@ -174,6 +176,7 @@ class Push(MethodView):
         with no_cyclic_gc():
             operations = [parse_operation(i, raw) for i, raw in enumerate(raw_ops)]
             result = apply_push(technician_pusher(), operations)
+            record_push("fieldsync", Counter(r["status"] for r in result.results))
             # orjson: the results are plain strings, integers and None; several times faster than jsonify.
             return current_app.response_class(
                 orjson.dumps({"results": result.results, "missing_blobs": result.missing_blobs}),
@@ -267,7 +270,7 @@ class WatermelonPull(MethodView):
         answer = watermelon.pull_changes(db.session, technician_id=pusher.technician_id, device_id=pusher.device_id,
                                          last_pulled_at=args.get("last_pulled_at"),
                                          migration=_watermelon_migration(args.get("migration")))
-        db.session.rollback()  # read-only
+        db.session.commit()  # the device's pull remembered for its push (nothing syncable is written)
         return jsonify(answer)
 
 
@@ -296,6 +299,11 @@ class WatermelonPush(MethodView):
                 answer = watermelon.push_changes(db.session, pusher, changes, last_pulled_at=args.get("last_pulled_at"),
                                                  now=utcnow())
                 db.session.commit()
+                received = sum(len(part.get(kind) or []) for part in changes.values() if isinstance(part, dict)
+                               for kind in ("created", "updated", "deleted"))
+                refused, rejected = len(answer["refused"]), len(answer["rejected"])
+                record_push("watermelon", {"applied": max(received - refused - rejected, 0), "refused": refused,
+                                           "rejected": rejected})
                 return jsonify(answer)
             except (IntegrityError, OperationalError):
                 db.session.rollback()

@@ -22,6 +22,7 @@ from server.api.security import current_principal, raw_body, requires
 from server.db import utcnow
 from server.exceptions import DomainError
 from server.extensions import db
+from server.metrics import UPLOAD_BYTES
 from server.serving import BodyInterrupted, piecewise_reader
 
 blp = Blueprint("uploads", __name__, url_prefix="/api/v1/uploads", description="Resumable uploads (tus 1.0)")
@@ -127,9 +128,11 @@ def _receive(upload_id, offset: int) -> int:
     except BodyInterrupted as exc:
         # The client is most likely gone; what arrived is kept and HEAD tells where to resume.
         kept = uploads.offset_of(settings, upload)
+        UPLOAD_BYTES.inc(max(kept - offset, 0))
         raise ApiError(408, "the connection stopped before the body's end; the bytes received are kept",
                        code="upload_interrupted", details={"offset": kept},
                        headers={"Upload-Offset": str(kept)}) from exc
+    UPLOAD_BYTES.inc(new_offset - offset)
     if new_offset < upload.length:
         return new_offset
     return _finish(upload_id)

@@ -173,7 +173,7 @@ for (const backend of backends()) {
       assert.equal((await device.sync()).remoteChangeCount, 0)
     })
 
-    test.skip('both sides edit the same field: the owner\'s value stands, the other is recorded as a conflict', async () => {
+    test('both sides edit the same field: the owner\'s value stands, the other is recorded as a conflict', async () => {
       // The client pulls first and merges locally (its own value over the server's, with the server's
       // version): only _changed and the pull before the push tell the server the device never saw the value.
       const device = await technician()
@@ -242,12 +242,63 @@ for (const backend of backends()) {
       const reassigned = await server.api(office, 'POST', `/jobs/${jobId}/reassign`, { technician_id: seed.other.id })
       assert.equal(reassigned.status, 200)
       await device.sync()
-      assert.equal(await device.row('jobs', jobId), undefined)
+      // What the device might have edited stays until it has pushed once since (it could hold unpushed
+      // work: see the next scenario), as the other technician's; what it cannot edit goes at once.
+      assert.equal((await device.row('jobs', jobId)).technician_id, seed.other.id)
       assert.equal(await device.row('tickets', ticketId), undefined)
+      await device.create('check_ins', { kind: 'departure', latitude: 31.2, longitude: 121.4 })
+      await device.sync()
+      await device.sync()
+      assert.equal(await device.row('jobs', jobId), undefined)
       for (const [table, url] of Object.entries(REST)) {
         const rest = await server.all(device.token, url)
         assert.deepEqual((await device.rows(table)).map((r) => r.id).sort(), rest.map((r) => r.id).sort(), table)
       }
+    })
+
+    test('a job reassigned away while the device holds unpushed work: the work reaches the server', async () => {
+      const device = await technician()
+      await device.sync()
+      const jobId = seed.jobs[2]
+      await device.edit('jobs', jobId, { status: 'on_site', work_done: 'Compressor replaced', fault_cause: 'Seized' })
+      await device.create('part_usages', { job_id: jobId, part_id: seed.parts[0], quantity: 1 })
+      await device.create('adjustments', { job_id: jobId, parameter: 'current', value_after: '12', unit: 'A' })
+      assert.equal((await server.api(office, 'POST', `/jobs/${jobId}/reassign`,
+        { technician_id: seed.other.id })).status, 200)
+      await device.sync() // default synchronize(): pull first, then push
+      const job = await server.run('get', { table: 'jobs', id: jobId })
+      assert.equal(job.technician_id, seed.other.id) // the reassignment stands
+      assert.equal(await server.run('count', { table: 'part_usages', where: { job_id: jobId } }), 1)
+      assert.equal(await server.run('count', { table: 'adjustments', where: { job_id: jobId } }), 1)
+      // The report is kept by the reassigned-while-worked rule: in the job's conflict, for a dispatcher to decide
+      // (the new holder's report is never overwritten by a former holder's).
+      const [conflict] = (await server.run('conflicts')).filter((c) => c.id === jobId)
+      assert.equal(conflict.kind, 'reassigned_while_worked')
+      assert.equal(conflict.fields.work_done.device, 'Compressor replaced')
+      assert.equal(conflict.fields.fault_cause.device, 'Seized')
+      // Once pushed, the job leaves the device; the next sync is quiet.
+      await device.sync()
+      assert.equal(await device.row('jobs', jobId), undefined)
+      assert.equal(await device.unsynced(), false)
+      assert.equal((await device.sync()).remoteChangeCount, 0)
+    })
+
+    test('a job cancelled while the device holds unpushed work: the work reaches the server', async () => {
+      const device = await technician()
+      await device.sync()
+      const jobId = seed.jobs[1]
+      await device.edit('jobs', jobId, { status: 'on_site', work_done: 'Filters cleaned' })
+      assert.equal((await server.api(office, 'POST', `/jobs/${jobId}/cancel`, { reason: 'Customer called' })).status,
+        200)
+      await device.sync()
+      const job = await server.run('get', { table: 'jobs', id: jobId })
+      assert.equal(job.status, 'cancelled')
+      assert.equal(job.work_done, 'Filters cleaned')
+      const kinds = (await server.run('conflicts')).filter((c) => c.id === jobId).map((c) => c.kind)
+      assert.deepEqual(kinds, ['cancelled_while_worked'])
+      await device.sync()
+      assert.equal((await device.row('jobs', jobId)).status, 'cancelled')
+      assert.equal(await device.unsynced(), false)
     })
 
     test('a job assigned to the technician arrives as created: nothing logged', async () => {

@@ -12,7 +12,8 @@ export async function vanStock(db) {
   for (const u of unsynced) used[u.get('part_id')] = (used[u.get('part_id')] || 0) + u.get('quantity')
   const out = []
   for (const level of levels) {
-    const part = await byId(db, 'parts', level.get('part_id'))
+    // The server names a level "<location id>:<part id>" and sends no key columns apart.
+    const part = await byId(db, 'parts', level.get('part_id') || level.id.split(':')[1])
     if (!part) continue
     const onHand = (level.get('on_hand') || 0) - (used[part.id] || 0)
     out.push({ part, level, onHand, available: onHand - (level.get('reserved') || 0) })
