@@ -104,7 +104,8 @@ onChange(() => {
   renderHeader()
   // A finished sync may have brought new jobs or taken some away: redraw the list.
   const status = `${state.running}|${state.lastSyncAt}|${state.notices.length}`
-  if (status !== lastStatus && !state.running && ['jobs', 'sync'].includes(document.body.dataset.screen)) render()
+  if (!signedIn() && document.body.dataset.screen !== 'signin') render() // the server refused the token
+  else if (status !== lastStatus && !state.running && ['jobs', 'sync'].includes(document.body.dataset.screen)) render()
   lastStatus = status
 })
 window.addEventListener('hashchange', render)

@@ -88,14 +88,19 @@ async function pullChanges(db, { lastPulledAt, schemaVersion, migration }) {
     }
   }
   const { changes } = answer
+  const me = (currentAuth() || {}).technician_id
   const working = await jobsWithLocalWork(db)
   const jobs = changes.jobs || { created: [], updated: [], deleted: [] }
   const notices = []
+  const tell = async (local, kind) => {
+    // Once per job and kind of news, whichever pull brings it first.
+    if (state.notices.some((n) => n.job === local.id && n.kind.startsWith('taken')) && kind.startsWith('taken')) return
+    notices.push({ job: local.id, reference: await referenceOf(db, local), kind, at: Date.now() })
+  }
   for (const id of jobs.deleted || []) {
     const local = await db.get('jobs').find(id).catch(() => null)
     if (!local) continue
-    const reference = await referenceOf(db, local)
-    notices.push({ job: id, reference, kind: working.has(id) ? 'taken_with_work' : 'taken', at: Date.now() })
+    await tell(local, working.has(id) ? 'taken_with_work' : 'taken')
     if (working.has(id)) held.add(id)
   }
   jobs.deleted = (jobs.deleted || []).filter((id) => !held.has(id))
@@ -104,10 +109,12 @@ async function pullChanges(db, { lastPulledAt, schemaVersion, migration }) {
     if (!local) continue
     const office = ['planned_start', 'planned_end', 'instructions', 'priority']
       .some((name) => (raw[name] ?? null) !== (local._raw[name] ?? null))
-    if (raw.status === 'cancelled' && local._raw.status !== 'cancelled') {
-      notices.push({ job: raw.id, reference: await referenceOf(db, local), kind: 'cancelled', at: Date.now() })
+    if (me && raw.technician_id && raw.technician_id !== me) {
+      await tell(local, working.has(raw.id) ? 'taken_with_work' : 'taken')
+    } else if (raw.status === 'cancelled' && local._raw.status !== 'cancelled') {
+      await tell(local, working.has(raw.id) ? 'taken_with_work' : 'cancelled')
     } else if (office) {
-      notices.push({ job: raw.id, reference: await referenceOf(db, local), kind: 'changed', at: Date.now() })
+      await tell(local, 'changed')
     }
   }
   state.notices.push(...notices)
