@@ -152,14 +152,20 @@ def _push(session: Session, pusher: Pusher, ops: list[Operation | InvalidOperati
 
 
 def _rated(session: Session, batch: _Batch, now: datetime) -> None:
-    """Sign-off ratings this push wrote: a bad one opens customer service's
-    follow-up and tells the managers, in this same transaction."""
+    """Sign-off ratings this push wrote (a bad one opens customer service's
+    follow-up and tells the managers) and job status changes (webhooks for
+    other systems), in this same transaction."""
     changed = batch.updates.get("jobs") or {}
     rated = [batch.rows[("jobs", record_id)] for record_id, columns in changed.items() if "customer_rating" in columns]
     if rated:
         from server.quality.surveys import on_job_ratings
 
         on_job_ratings(session, rated, now=now)
+    moved = [batch.rows[("jobs", record_id)] for record_id, columns in changed.items() if "status" in columns]
+    if moved:
+        from server.notifications.events import jobs_changed
+
+        jobs_changed(session, moved, now=now)
 
 
 def _duplicate(outcome: dict) -> dict:
