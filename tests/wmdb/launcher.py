@@ -10,6 +10,7 @@ on stdin, answering each with one JSON line on stdout:
   sites and assets; parts; van stock; an adjustment), another technician, a
   dispatcher; answers their logins and ids;
 - ``{"cmd": "seed_bench"}``: bench/bench_sync_pull.py's 5,000-record scope;
+  ``{"cmd": "change_jobs", "count": n}``: n of its jobs changed (an incremental sync's worth);
 - ``{"cmd": "delete" | "update", "table", "id", "fields"}``: a change made on
   the server behind the API (an ORM edit, caught by the change log like any);
 - ``{"cmd": "count", "table", "where"}``, ``{"cmd": "get", "table", "id"}``,
@@ -147,6 +148,15 @@ def run(command: dict, app) -> object:
         return seed()
     if name == "seed_bench":
         return seed_bench(app)
+    if name == "change_jobs":  # the benchmark's incremental sync: this many of the technician's jobs re-prioritised
+        from server.jobs.models import Job
+
+        jobs = db.session.scalars(select(Job).order_by(Job.id).limit(command["count"])).all()
+        for job in jobs:
+            job.priority = "urgent" if job.priority != "urgent" else "high"
+            job.version += 1
+        db.session.commit()
+        return len(jobs)
     if name in ("delete", "update", "get"):
         model = _model(command["table"])
         row = db.session.get(model, uuid.UUID(command["id"]))

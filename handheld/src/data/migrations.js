@@ -4,7 +4,6 @@ import { addColumns, schemaMigrations } from '@nozbe/watermelondb/Schema/migrati
 
 export const migrations = schemaMigrations({
   migrations: [
-    // 2: the note on a missing signature (jobs.no_signature_note on the server).
     { toVersion: 2, steps: [addColumns({ table: 'jobs', columns: [{ name: 'no_signature_note', type: 'string', isOptional: true }] })] },
   ],
 })

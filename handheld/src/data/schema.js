@@ -18,7 +18,7 @@ export const schema = appSchema({
       columns: [s('ticket_id', true), s('technician_id', true), s('status'), s('priority'), n('planned_start'),
         n('planned_end'), s('instructions'), n('arrived_at'), n('departed_at'), n('completed_at'), s('work_done'),
         s('fault_cause'), s('solution'), s('customer_opinion'), s('customer_rating'),
-        // Why the customer did not sign (one of the server's values) and the technician's words on it.
+        // Why the customer did not sign: customer_absent, refused, unable or other, and the technician's note.
         s('no_signature_reason'), s('no_signature_note'), version],
     }),
     tableSchema({
