@@ -505,3 +505,38 @@ def test_a_revoked_device_cannot_sync_and_keeps_its_work(app, client, live_serve
     local = browser.evaluate(f"window.fieldsync.db.get('jobs').find('{visit['job']}').then((j) => "
                              "[j._raw.status, j._raw._status])")
     assert local == ["accepted", "updated"]
+
+
+def test_no_signature_needs_a_reason_and_english_is_one_tap_away(app, live_server, make_browser, visit):
+    browser = signed_in_on_the_job(make_browser, live_server, visit)
+    advance(browser, "accepted")
+    advance(browser, "en_route")
+    advance(browser, "on_site")
+    click(browser, "#open-signoff")
+    browser.wait_for("document.getElementById('no-signature')")
+    browser.evaluate("document.getElementById('no-signature').open = true")
+    click(browser, "#record-reason")  # no reason chosen: refused
+    browser.wait_for("document.getElementById('flash').className.includes('error')")
+    set_value(browser, "#no-signature-reason", "other")
+    click(browser, "#record-reason")  # "other" without a note: refused
+    browser.wait_for("document.getElementById('flash').textContent.includes('说明')")
+    set_value(browser, "#no-signature-note", "客户临时外出，电话确认完工")
+    click(browser, "#record-reason")
+    browser.wait_for("document.getElementById('job')")
+    advance(browser, "completed")
+    # English, and back: every string comes from the locale files.
+    click(browser, "#lang")
+    browser.wait_for("document.getElementById('job').textContent.includes('No signature: Other')")
+    assert browser.evaluate("document.documentElement.lang") == "en"
+    screenshot(browser, "11-completed-without-signature.en")
+    click(browser, "#lang")
+    browser.wait_for("document.getElementById('job').textContent.includes('未签字：其他')")
+    browser.evaluate("window.fieldsync.sync()")
+    wait_synced(browser)
+    browser.wait_for("window.fieldsync.state.pending === 0")
+    db.session.expire_all()
+    job = db.session.get(Job, visit["job"])
+    assert job.status is JobStatus.completed
+    if hasattr(job, "no_signature_reason"):  # the server's sign-off rule (issue 13) keeps the reason
+        assert job.no_signature_reason.value == "other" and job.no_signature_note == "客户临时外出，电话确认完工"
+    release_db()

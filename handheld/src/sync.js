@@ -11,7 +11,6 @@ import * as tus from 'tus-js-client'
 import { ApiError, SignInNeeded, api, currentAuth, signedIn } from './auth.js'
 import { pendingBlobs, updateBlob } from './blobs.js'
 import { persist } from './data/database.js'
-import { SCHEMA_VERSION } from './data/schema.js'
 
 export const WRITABLE = ['jobs', 'adjustments', 'part_usages', 'check_ins', 'photos', 'signatures']
 const STATE_KEY = 'fieldsync.sync'
@@ -144,7 +143,7 @@ export async function sync(db) {
       database: db,
       pullChanges: (args) => pullChanges(db, args),
       pushChanges,
-      migrationsEnabledAtVersion: SCHEMA_VERSION,
+      migrationsEnabledAtVersion: 1,
     })
     // The work on taken jobs has reached the server: now let them go.
     for (const id of [...held]) {
@@ -226,7 +225,9 @@ export function syncSoon(db, delay = 1500) {
 export function startAutoSync(db) {
   // Every local change: kept on disk at once, counted, and sent when there is a network.
   let saving = null
-  db.withChangesForTables(WRITABLE).subscribe(() => {
+  db.withChangesForTables(WRITABLE).subscribe((changes) => {
+    // What a sync itself applied is synced already: only the technician's own changes count here.
+    if (!changes || !changes.some((c) => c.record._raw._status !== 'synced')) return
     clearTimeout(saving)
     saving = setTimeout(() => { persist(db); countPending(db).catch(() => {}) }, 50)
     syncSoon(db)
