@@ -222,3 +222,19 @@ def test_every_figure_is_defined_in_the_docs():
     docs = (Path(__file__).parent.parent / "docs" / "monthly-statistics.md").read_text(encoding="utf-8")
     for key, figure in FIGURES.items():
         assert f"| `{key}` | {figure.unit} | {figure.definition} |" in docs, key
+
+
+def test_a_technician_records_costs_on_their_own_job_only(client, month):
+    from server.jobs.models import Job
+    from server.technicians.models import Technician
+
+    own = db.session.query(Job).filter_by(ticket_id=month["t1"]).one()
+    other = db.session.query(Job).filter_by(ticket_id=month["t2"]).first()
+    auth = f.login_as(client, db.session.get(Technician, month["a"]))
+    created = client.post(f"/api/v1/jobs/{own.id}/expenses", headers=auth,
+                          json={"kind": "travel", "amount": 35.0, "travel_minutes": 40, "distance_km": 18.5})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["distance_km"] == 18.5
+    refused = client.post(f"/api/v1/jobs/{other.id}/expenses", headers=auth, json={"kind": "travel", "amount": 1})
+    assert refused.status_code == 404
+    assert client.get("/api/v1/statistics/monthly?month=2026-11", headers=auth).status_code == 403
