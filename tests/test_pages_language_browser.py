@@ -130,7 +130,7 @@ def test_statistics_page_charts_and_goes_from_a_figure_to_its_tickets(app, clien
     release_db()
     sign_in(browser, live_server, client, f.user(Role.dispatcher))
     browser.goto(f"{live_server}/statistics?month=2026-11&by=region&figure=tickets_received")
-    browser.wait_for("document.querySelectorAll('#figures tbody tr').length === 2")
+    browser.wait_for("document.querySelectorAll('#figures tbody tr').length === 3")
     assert browser.evaluate("!!document.querySelector('#chart-figure canvas')")  # ECharts drew
     table = browser.evaluate("document.querySelector('#figures').innerText")
     assert "上海" in table and "北京" in table and "受理工单数" in table and "¥880.00" in table
@@ -146,7 +146,7 @@ def test_statistics_page_charts_and_goes_from_a_figure_to_its_tickets(app, clien
     browser.screenshot(ARTEFACTS / "statistics.zh-CN.png")
     browser.evaluate("document.getElementById('lang-switch').click()")
     browser.wait_for("document.documentElement.lang === 'en' && "
-                     "document.querySelectorAll('#figures tbody tr').length === 2")
+                     "document.querySelectorAll('#figures tbody tr').length === 3")
     assert "Tickets received" in browser.evaluate("document.querySelector('#figures').innerText")
     browser.screenshot(ARTEFACTS / "statistics.en.png")
     assert browser.errors == []
