@@ -96,12 +96,36 @@ def register_media_cli(app: Flask) -> None:
 def register_quality_cli(app: Flask) -> None:
     @app.cli.command("return-visits-schedule")
     def return_visits_schedule():
-        """Extend every installed asset's return-visit calls to the horizon (run it daily from cron)."""
+        """Daily (cron): extend every installed asset's return-visit calls to the horizon and queue
+        today's reminders to the customers."""
         from zoneinfo import ZoneInfo
 
-        from server.quality.return_visits import schedule_all
+        from server.quality.return_visits import remind, schedule_all
 
         zone = ZoneInfo(current_app.config.get("COMPANY_TIMEZONE") or "Asia/Shanghai")
-        totals = schedule_all(db.session, today=utcnow().astimezone(zone).date())
+        today = utcnow().astimezone(zone).date()
+        totals = schedule_all(db.session, today=today)
+        reminded = remind(db.session, day=today, now=utcnow())
         db.session.commit()
-        click.echo(f"return visits: {totals['assets']} asset(s), {totals['added']} added, {totals['removed']} removed")
+        click.echo(f"return visits: {totals['assets']} asset(s), {totals['added']} added, {totals['removed']} removed;"
+                   f" {reminded} reminder(s) queued")
+
+    @app.cli.command("notify-worker")
+    @click.option("--once", is_flag=True, help="Deliver what is due, then exit (cron, tests).")
+    @click.option("--interval", default=5.0, show_default=True, help="Seconds between polls when idle.")
+    @click.option("--batch", default=50, show_default=True, help="Deliveries per transaction.")
+    def notify_worker(once: bool, interval: float, batch: int):
+        """Deliver the notification outbox: email over SMTP, signed webhooks; retries with back-off."""
+        import time
+
+        from server.notifications.delivery import DeliverySettings, deliver_due
+
+        settings = DeliverySettings.from_config(current_app.config)
+        while True:
+            counts = deliver_due(db.session, settings, now=utcnow(), limit=batch)
+            db.session.commit()
+            if once:
+                click.echo(f"delivered {counts['delivered']}, failed {counts['failed']}")
+                return
+            if not counts["delivered"] and not counts["failed"]:
+                time.sleep(interval)

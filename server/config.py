@@ -63,6 +63,13 @@ class DefaultConfig:
     # storage stays UTC. FIELDSYNC_COMPANY_TIMEZONE sets it (an IANA name).
     COMPANY_TIMEZONE = "Asia/Shanghai"
 
+    # Map tiles for the dispatch page's map: a URL template such as
+    # "https://tiles.example.cn/{z}/{x}/{y}.png" (a company's own tile server,
+    # AMap, Tianditu). Empty: no tiles, the map draws its points, labels and
+    # scale over a plain background (offline, tests). FIELDSYNC_MAP_TILE_URL.
+    MAP_TILE_URL = ""
+    MAP_TILE_ATTRIBUTION = ""
+
     # Monthly statistics: labour cost of an hour on site or travelling (CNY), for the cost figures.
     LABOUR_COST_PER_HOUR = 80.0
 

@@ -39,6 +39,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from server.bulk import in_set
@@ -76,22 +77,40 @@ def _raw(spec: registry.SyncTable, record_id: str, version, fields: dict) -> dic
     return raw
 
 
-def pull_changes(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | None,
-                 last_pulled_at: int | None, migration: dict | None = None) -> dict:
-    """Everything since ``last_pulled_at`` (none, 0 or a migration: everything)."""
-    first = not last_pulled_at or migration is not None
-    cursor = None if first else Cursor(int(last_pulled_at), False).encode()
-    changes: dict[str, dict[str, list]] = {
-        name: {"created": [], "updated": [], "deleted": []} for name in registry.TABLES}
-    timestamp = 0
-    received = []
+def _pull_all(session: Session, technician_id, device_id, cursor) -> tuple[list, int]:
+    received, timestamp = [], 0
     while True:
         page = pull(session, technician_id=technician_id, device_id=device_id, cursor=cursor, limit=MAX_LIMIT)
         received.extend(page.changes)
         timestamp = page.position
         if not page.has_more:
-            break
+            return received, timestamp
         cursor = page.next_cursor
+
+
+def pull_changes(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | None,
+                 last_pulled_at: int | None, migration: dict | None = None, schema_version: int | None = None) -> dict:
+    """Everything since ``last_pulled_at`` (none or 0: everything), in the
+    tables and columns the app's schema version knows; a migration sync adds
+    the records of its new tables and of tables with new columns."""
+    first = not last_pulled_at
+    known = known_schema(schema_version)
+    received, timestamp = _pull_all(session, technician_id, device_id,
+                                    None if first else Cursor(int(last_pulled_at), False).encode())
+    migrated: dict[str, str] = {}  # table -> "created" (new table) or "updated" (new columns)
+    added: set[tuple[str, str]] = set()  # records sent for the migration alone
+    if isinstance(migration, dict) and not first:
+        migrated = _migrated_tables(migration)
+        if migrated:
+            present = {(c.table, c.id) for c in received}
+            everything, _ = _pull_all(session, technician_id, None, None)
+            for change in everything:
+                if change.table in migrated and (change.table, change.id) not in present and not change.deleted:
+                    received.append(change)
+                    added.add((change.table, change.id))
+    received = [c for c in received if c.table in known]
+    changes: dict[str, dict[str, list]] = {
+        name: {"created": [], "updated": [], "deleted": []} for name in registry.TABLES if name in known}
     device = session.get(SyncWatermelonDevice, device_id) if device_id is not None else None
     held: set[tuple[str, str]] = set()
     if not first and device_id is not None:
@@ -102,16 +121,63 @@ def pull_changes(session: Session, *, technician_id: uuid.UUID, device_id: uuid.
         if change.deleted:
             bucket["deleted"].append(change.id)
         else:
-            kind = "created" if (change.table, change.id) not in held and is_new(change) else "updated"
-            bucket[kind].append(_raw(registry.TABLES[change.table], change.id, change.version, change.fields))
+            if migrated.get(change.table) == "created" or (change.table, change.id) in added:
+                kind = migrated[change.table]
+            else:
+                kind = "created" if (change.table, change.id) not in held and is_new(change) else "updated"
+            fields = change.fields
+            if known[change.table] is not None:
+                fields = {name: value for name, value in fields.items() if name not in known[change.table]}
+            bucket[kind].append(_raw(registry.TABLES[change.table], change.id, change.version, fields))
     if device_id is not None:
         # Remembered for the push that follows (see push_changes): the caller commits.
-        if device is None:
-            device = SyncWatermelonDevice(device_id=device_id, pushed_through=0, pushed_before=0)
-            session.add(device)
-        device.pulled_through, device.pulled_since = timestamp, 0 if first else int(last_pulled_at)
-        device.updated_at = utcnow()
+        since = 0 if first else int(last_pulled_at)
+        if device is not None:
+            device.pulled_through, device.pulled_since, device.updated_at = timestamp, since, utcnow()
+        else:  # its first pull; two at once (a client retrying) must not fail on the key
+            table = SyncWatermelonDevice.__table__
+            insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+            values = {"pulled_through": timestamp, "pulled_since": since, "updated_at": utcnow()}
+            session.execute(insert.values(device_id=device_id, pushed_through=0, pushed_before=0, **values)
+                            .on_conflict_do_update(index_elements=[table.c.device_id], set_=values))
     return {"changes": changes, "timestamp": timestamp}
+
+
+# FieldSync's WatermelonDB app schema, version by version: what each version
+# added to the one before (tests/wmdb/app.js is that schema; sync/README.md
+# lists it). An app on an older version is sent only what its version knows.
+SCHEMA_ADDED: dict[int, dict] = {
+    2: {"tables": {"signatures"}, "columns": {"jobs": {"customer_rating"}}},
+}
+SCHEMA_VERSION = max(SCHEMA_ADDED)
+
+
+def known_schema(version: int | None) -> dict[str, frozenset | None]:
+    """{table the version knows: the columns it does not know (None: none)}.
+    No version, or one newer than this server knows: everything."""
+    version = SCHEMA_VERSION if version is None else version
+    tables = set(registry.TABLES)
+    unknown_columns: dict[str, set] = {}
+    for added_in, added in SCHEMA_ADDED.items():
+        if added_in > version:
+            tables -= added["tables"]
+            for table, columns in added["columns"].items():
+                unknown_columns.setdefault(table, set()).update(columns)
+    return {t: (frozenset(unknown_columns[t]) if t in unknown_columns else None) for t in tables}
+
+
+def _migrated_tables(migration: dict) -> dict[str, str]:
+    """WatermelonDB's migration info (``{"from", "tables", "columns": [{"table", "columns"}]}``):
+    the tables whose every record the device now needs, and under which list."""
+    out = {}
+    for table in migration.get("tables") or []:
+        if table in registry.TABLES:
+            out[table] = "created"
+    for entry in migration.get("columns") or []:
+        table = entry.get("table") if isinstance(entry, dict) else None
+        if table in registry.TABLES and table not in out:
+            out[table] = "updated"
+    return out
 
 
 # Records a device may edit: their out_of_scope tombstones wait (below).

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from server.accounts.models import Role
 from server.db import utcnow
 from server.extensions import db
 from server.jobs.models import Job, JobStatus
@@ -342,3 +343,220 @@ def test_a_whole_visit_offline_lands_exactly_once(app, live_server, make_browser
     release_db()
     screenshot(browser, "08-synced")
     assert not unexpected_errors(browser), browser.errors
+
+
+# ---- cuts, hand-overs, refusals ------------------------------------------------------------------------------
+
+def signed_in_on_the_job(make_browser, live_server, visit):
+    browser = make_browser()
+    open_app(browser, live_server)
+    sign_in_ui(browser, username_of(visit))
+    wait_synced(browser)
+    allow_position(browser, live_server)
+    browser.evaluate(f"location.hash = '#/job/{visit['job']}'")
+    browser.wait_for("document.getElementById('job')")
+    return browser
+
+
+def use_a_part(browser, visit, quantity=2):
+    click(browser, "#open-report")
+    browser.wait_for("document.getElementById('parts')")
+    set_value(browser, "#part-select", str(visit["valve"]))
+    set_value(browser, "#part-quantity", str(quantity))
+    click(browser, "#add-part")
+    browser.wait_for("document.querySelectorAll('[data-usage]').length === 1")
+
+
+def server_counts(visit):
+    from server.jobs.models import CheckIn, PartUsage
+    from server.stock.models import StockLevel
+
+    db.session.expire_all()
+    job = db.session.get(Job, visit["job"])
+    out = {"status": job.status.value, "technician": job.technician_id,
+           "usages": db.session.query(PartUsage).filter_by(job_id=job.id).count(),
+           "check_ins": db.session.query(CheckIn).filter_by(job_id=job.id).count(),
+           "valve_on_hand": db.session.query(StockLevel).filter_by(location_id=visit["van"],
+                                                                   part_id=visit["valve"]).one().on_hand}
+    release_db()
+    return out
+
+
+def test_the_network_cut_in_the_middle_of_a_sync_loses_and_doubles_nothing(app, live_server, make_browser, visit):
+    browser = signed_in_on_the_job(make_browser, live_server, visit)
+    # Every push's answer is lost on the way back (the server has applied it).
+    browser.intercept([{"urlPattern": "*/sync/watermelon/push*", "requestStage": "Response"}])
+    advance(browser, "accepted")
+    advance(browser, "en_route")
+    advance(browser, "on_site")
+    use_a_part(browser, visit)
+    browser.evaluate("window.fieldsync.sync(), true")  # not awaited: its push is held below
+    paused = browser.next_paused()
+    assert paused["responseStatusCode"] == 200  # applied and committed on the server...
+    browser.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": "ConnectionClosed"},
+                 session=True)
+    browser.wait_for("window.fieldsync.state.error && !window.fieldsync.state.running")
+    assert browser.evaluate("window.fieldsync.state.pending") > 0  # ...but the device does not know
+    assert server_counts(visit)["usages"] == 1
+    # The network is back: the same work goes again and lands once.
+    browser.send("Fetch.disable", session=True)
+    browser.evaluate("window.fieldsync.sync()")
+    wait_synced(browser)
+    browser.wait_for("window.fieldsync.state.pending === 0")
+    counts = server_counts(visit)
+    assert counts == {"status": "on_site", "technician": visit["tech"], "usages": 1, "check_ins": 3,
+                      "valve_on_hand": 3}
+
+
+def test_the_network_cut_in_the_middle_of_a_photo_upload(app, live_server, make_browser, visit, fresh_media,
+                                                         tmp_path):
+    from media.models import Blob, Photo, Upload
+
+    browser = signed_in_on_the_job(make_browser, live_server, visit)
+    advance(browser, "accepted")
+    advance(browser, "en_route")
+    advance(browser, "on_site")
+    # The first chunk of the photo reaches the server, its answer is lost.
+    browser.intercept([{"urlPattern": "*/api/v1/uploads/*", "requestStage": "Response"}])
+    click(browser, "#open-report")
+    browser.wait_for("document.getElementById('photos')")
+    set_files(browser, "#photo-camera", photos_on_disk(tmp_path, 1))
+    browser.wait_for("document.querySelectorAll('[data-photo]').length === 1")
+    seen = []
+    for _ in range(20):  # the creation, then the chunks: the first chunk's answer is cut
+        paused = browser.next_paused(timeout=30)
+        method = paused["request"]["method"]
+        seen.append(method)
+        if method == "PATCH" and "PATCH" not in seen[:-1]:
+            browser.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": "ConnectionReset"},
+                         session=True)
+            break
+        browser.send("Fetch.continueRequest", {"requestId": paused["requestId"]}, session=True)
+    browser.send("Fetch.disable", session=True)
+    # tus-js-client asks the server where it stands and goes on from there.
+    browser.wait_for("window.fieldsync.state.pendingPhotos === 0 && !window.fieldsync.state.uploading", timeout=60)
+    browser.wait_for("window.fieldsync.state.pending === 0", timeout=30)
+    db.session.expire_all()
+    photo = db.session.query(Photo).filter_by(job_id=visit["job"]).one()
+    assert db.session.get(Blob, photo.blob_sha256) is not None  # stored and verified
+    assert db.session.query(Upload).count() == 1  # one upload, resumed: never sent twice
+    release_db()
+    assert "PATCH" in seen
+
+
+def test_the_office_reassigns_while_the_app_holds_unsynced_work(app, client, live_server, make_browser, visit):
+    from sync.models import SyncConflict
+
+    browser = signed_in_on_the_job(make_browser, live_server, visit)
+    browser.set_offline(True)
+    advance(browser, "accepted")
+    advance(browser, "en_route")
+    advance(browser, "on_site")
+    use_a_part(browser, visit)
+    # Meanwhile the office gives the job to someone else.
+    other = f.technician(name="王师傅 Wang")
+    dispatcher = f.login(client, f.user(Role.dispatcher).username)
+    answer = client.post(f"/api/v1/jobs/{visit['job']}/reassign", headers=dispatcher,
+                         json={"technician_id": str(other.id)})
+    assert answer.status_code == 200, answer.get_json()
+    other_id = other.id
+    release_db()
+    browser.set_offline(False)
+    browser.evaluate("window.fieldsync.sync()")
+    browser.wait_for("window.fieldsync.state.lastSyncAt && !window.fieldsync.state.running && "
+                     "window.fieldsync.state.pending === 0", timeout=30)
+    # The work reached the server; the assignment stands; a dispatcher is told.
+    counts = server_counts(visit)
+    assert counts["technician"] == other_id and counts["usages"] == 1 and counts["valve_on_hand"] == 3
+    assert db.session.query(SyncConflict).filter_by(record_id=str(visit["job"])).count() >= 1
+    release_db()
+    # The technician is told what happened, and the job has left the device.
+    browser.evaluate("location.hash = '#/jobs'")
+    notice = browser.wait_for("!document.getElementById('notice').hidden && "
+                              "document.getElementById('notice').textContent")
+    assert visit["ticket"] in notice and "已上传" in notice, browser.evaluate("window.fieldsync.state.notices")
+    browser.wait_for("document.querySelectorAll('#jobs a.job').length === 1")
+    screenshot(browser, "09-job-taken")
+
+
+def test_a_revoked_device_cannot_sync_and_keeps_its_work(app, client, live_server, make_browser, visit):
+    from server.accounts.models import Device
+
+    browser = signed_in_on_the_job(make_browser, live_server, visit)
+    browser.set_offline(True)
+    advance(browser, "accepted")
+    admin = f.login(client, f.user(Role.admin).username)
+    device = db.session.query(Device).filter_by(user_id=visit["user"]).one()
+    assert client.post(f"/api/v1/devices/{device.id}/revoke", headers=admin).status_code == 200
+    release_db()
+    browser.set_offline(False)
+    browser.evaluate("window.fieldsync.sync()")
+    # It asks to sign in again, says why, and keeps what waits.
+    text = browser.wait_for("document.getElementById('signin-again') && "
+                            "document.getElementById('signin-again').textContent")
+    assert "停用" in text
+    assert browser.evaluate("window.fieldsync.state.pending") >= 1
+    screenshot(browser, "10-revoked")
+    assert server_counts(visit)["status"] == "assigned"
+    # Signing in again from this device is refused too; the work is still there.
+    sign_in_ui(browser, username_of(visit))
+    browser.wait_for("document.getElementById('flash').className.includes('error')")
+    assert "停用" in browser.evaluate("document.getElementById('flash').textContent")
+    local = browser.evaluate(f"window.fieldsync.db.get('jobs').find('{visit['job']}').then((j) => "
+                             "[j._raw.status, j._raw._status])")
+    assert local == ["accepted", "updated"]
+
+
+def test_no_signature_needs_a_reason_and_english_is_one_tap_away(app, live_server, make_browser, visit):
+    browser = signed_in_on_the_job(make_browser, live_server, visit)
+    advance(browser, "accepted")
+    advance(browser, "en_route")
+    advance(browser, "on_site")
+    click(browser, "#open-signoff")
+    browser.wait_for("document.getElementById('no-signature')")
+    browser.evaluate("document.getElementById('no-signature').open = true")
+    click(browser, "#record-reason")  # no reason chosen: refused
+    browser.wait_for("document.getElementById('flash').className.includes('error')")
+    set_value(browser, "#no-signature-reason", "other")
+    click(browser, "#record-reason")  # "other" without a note: refused
+    browser.wait_for("document.getElementById('flash').textContent.includes('说明')")
+    set_value(browser, "#no-signature-note", "客户临时外出，电话确认完工")
+    click(browser, "#record-reason")
+    browser.wait_for("document.getElementById('job')")
+    advance(browser, "completed")
+    # English, and back: every string comes from the locale files.
+    click(browser, "#lang")
+    browser.wait_for("document.getElementById('job').textContent.includes('No signature: Other')")
+    assert browser.evaluate("document.documentElement.lang") == "en"
+    screenshot(browser, "11-completed-without-signature.en")
+    click(browser, "#lang")
+    browser.wait_for("document.getElementById('job').textContent.includes('未签字：其他')")
+    browser.evaluate("window.fieldsync.sync()")
+    wait_synced(browser)
+    browser.wait_for("window.fieldsync.state.pending === 0")
+    db.session.expire_all()
+    job = db.session.get(Job, visit["job"])
+    assert job.status is JobStatus.completed
+    if hasattr(job, "no_signature_reason"):  # the server's sign-off rule (issue 13) keeps the reason
+        assert job.no_signature_reason.value == "other" and job.no_signature_note == "客户临时外出，电话确认完工"
+    release_db()
+
+
+def test_an_expired_sign_in_asks_again_and_the_work_waiting_goes_after(app, live_server, make_browser, visit):
+    from server.accounts.models import AuthToken
+
+    browser = signed_in_on_the_job(make_browser, live_server, visit)
+    browser.set_offline(True)
+    advance(browser, "accepted")
+    db.session.query(AuthToken).filter_by(user_id=visit["user"]).update({"expires_at": utcnow() - timedelta(1)})
+    release_db()
+    browser.set_offline(False)
+    browser.evaluate("window.fieldsync.sync()")
+    text = browser.wait_for("document.getElementById('signin-again') && "
+                            "document.getElementById('signin-again').textContent")
+    assert "过期" in text
+    assert "条工作待同步" in browser.evaluate("document.getElementById('signin').textContent")  # kept, and said
+    sign_in_ui(browser, username_of(visit))
+    wait_synced(browser)
+    browser.wait_for("window.fieldsync.state.pending === 0")
+    assert server_counts(visit)["status"] == "accepted"

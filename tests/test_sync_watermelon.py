@@ -219,3 +219,19 @@ def test_one_scope_for_rest_protocol_1_and_watermelondb(client):
     watermelon = [r["id"] for r in _pull(client, headers)["changes"]["assets"]["created"]]
     assert [a["id"] for a in rest] == protocol_1 == watermelon == [str(named.id)]
     assert client.get(f"/api/v1/assets/{beside.id}", headers=headers).status_code == 404
+
+
+def test_an_older_schema_version_gets_what_it_knows_and_a_migration_only_what_is_new(client):
+    tech = f.technician()
+    job = f.job(tech=tech, customer_rating="satisfied")
+    headers = f.login_as(client, tech)
+    old = client.get(PULL, query_string={"last_pulled_at": "null", "schema_version": 1}, headers=headers).get_json()
+    assert "signatures" not in old["changes"] and "customer_rating" not in old["changes"]["jobs"]["created"][0]
+    migration = json.dumps({"from": 1, "tables": ["signatures"],
+                            "columns": [{"table": "jobs", "columns": ["customer_rating"]}]})
+    new = client.get(PULL, query_string={"last_pulled_at": old["timestamp"], "schema_version": 2,
+                                         "migration": migration}, headers=headers).get_json()["changes"]
+    assert new["jobs"] == {"created": [], "deleted": [], "updated": [new["jobs"]["updated"][0]]}
+    [record] = new["jobs"]["updated"]
+    assert (record["id"], record["customer_rating"]) == (str(job.id), "satisfied")
+    assert all(not any(bucket.values()) for table, bucket in new.items() if table not in ("jobs", "signatures"))

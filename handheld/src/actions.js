@@ -123,8 +123,14 @@ export async function sign(db, job, { signerName, strokes, rating, opinion }) {
   return hash
 }
 
-export async function recordNoSignature(db, job, { reason, rating, opinion }) {
+export const NO_SIGNATURE_REASONS = ['customer_absent', 'refused', 'unable', 'other']
+
+/** Why the customer did not sign: one of the server's four reasons, and a note ("other" needs one). */
+export async function recordNoSignature(db, job, { reason, note, rating, opinion }) {
+  if (!NO_SIGNATURE_REASONS.includes(reason)) throw new Refused('reason_needed')
+  if (reason === 'other' && !note) throw new Refused('note_needed')
   await db.write(() => job.update((j) => j.set({
-    no_signature_reason: reason, customer_rating: rating || null, customer_opinion: opinion || null,
+    no_signature_reason: reason, no_signature_note: note || null, customer_rating: rating || null,
+    customer_opinion: opinion || null,
   })))
 }

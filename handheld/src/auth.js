@@ -34,7 +34,8 @@ export function markRefused(code) {
 }
 
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, payload) {
+    const body = payload && payload.error ? payload.error : payload // the API's one error format: {"error": {...}}
     super((body && body.message) || `HTTP ${status}`)
     this.status = status
     this.code = (body && body.code) || null
@@ -57,8 +58,9 @@ export async function api(path, { method = 'GET', body, headers = {} } = {}) {
   })
   const payload = await response.json().catch(() => null)
   if (response.status === 401) {
-    markRefused(payload && payload.code)
-    throw new SignInNeeded(401, payload)
+    const error = new SignInNeeded(401, payload)
+    markRefused(error.code)
+    throw error
   }
   if (!response.ok) throw new ApiError(response.status, payload)
   return payload

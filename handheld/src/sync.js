@@ -9,9 +9,8 @@ import { Q } from '@nozbe/watermelondb'
 import { synchronize } from '@nozbe/watermelondb/sync'
 import * as tus from 'tus-js-client'
 import { ApiError, SignInNeeded, api, currentAuth, signedIn } from './auth.js'
-import { pendingBlobs, updateBlob } from './blobs.js'
+import { getBlob, pendingBlobs, updateBlob } from './blobs.js'
 import { persist } from './data/database.js'
-import { SCHEMA_VERSION } from './data/schema.js'
 
 export const WRITABLE = ['jobs', 'adjustments', 'part_usages', 'check_ins', 'photos', 'signatures']
 const STATE_KEY = 'fieldsync.sync'
@@ -34,6 +33,7 @@ export const state = {
   pending: 0,
   pendingPhotos: 0,
   upload: null, // {sha256, sent, total}
+  rejected: [], // the last push's refused records: [{table, id, error: {code, message}}]
 }
 
 const listeners = new Set()
@@ -88,14 +88,19 @@ async function pullChanges(db, { lastPulledAt, schemaVersion, migration }) {
     }
   }
   const { changes } = answer
+  const me = (currentAuth() || {}).technician_id
   const working = await jobsWithLocalWork(db)
   const jobs = changes.jobs || { created: [], updated: [], deleted: [] }
   const notices = []
+  const tell = async (local, kind) => {
+    // Once per job and kind of news, whichever pull brings it first.
+    if (state.notices.some((n) => n.job === local.id && n.kind.startsWith('taken')) && kind.startsWith('taken')) return
+    notices.push({ job: local.id, reference: await referenceOf(db, local), kind, at: Date.now() })
+  }
   for (const id of jobs.deleted || []) {
     const local = await db.get('jobs').find(id).catch(() => null)
     if (!local) continue
-    const reference = await referenceOf(db, local)
-    notices.push({ job: id, reference, kind: working.has(id) ? 'taken_with_work' : 'taken', at: Date.now() })
+    await tell(local, working.has(id) ? 'taken_with_work' : 'taken')
     if (working.has(id)) held.add(id)
   }
   jobs.deleted = (jobs.deleted || []).filter((id) => !held.has(id))
@@ -104,10 +109,12 @@ async function pullChanges(db, { lastPulledAt, schemaVersion, migration }) {
     if (!local) continue
     const office = ['planned_start', 'planned_end', 'instructions', 'priority']
       .some((name) => (raw[name] ?? null) !== (local._raw[name] ?? null))
-    if (raw.status === 'cancelled' && local._raw.status !== 'cancelled') {
-      notices.push({ job: raw.id, reference: await referenceOf(db, local), kind: 'cancelled', at: Date.now() })
+    if (me && raw.technician_id && raw.technician_id !== me) {
+      await tell(local, working.has(raw.id) ? 'taken_with_work' : 'taken')
+    } else if (raw.status === 'cancelled' && local._raw.status !== 'cancelled') {
+      await tell(local, working.has(raw.id) ? 'taken_with_work' : 'cancelled')
     } else if (office) {
-      notices.push({ job: raw.id, reference: await referenceOf(db, local), kind: 'changed', at: Date.now() })
+      await tell(local, 'changed')
     }
   }
   state.notices.push(...notices)
@@ -124,6 +131,13 @@ async function pushChanges({ changes, lastPulledAt }) {
     { method: 'POST', body: changes })
   const result = {}
   if (answer && answer.experimentalRejectedIds) result.experimentalRejectedIds = answer.experimentalRejectedIds
+  // A refused record stays on the device, unsynced; the technician sees which and why.
+  state.rejected = (answer && answer.rejected) || []
+  // A blob the server says it lacks although this device finished its upload (the server lost it): send again.
+  for (const sha256 of (answer && answer.missing_blobs) || []) {
+    const entry = await getBlob(sha256)
+    if (entry && entry.state === 'done') await updateBlob(sha256, { state: 'pending', upload_url: null })
+  }
   return result
 }
 
@@ -137,7 +151,7 @@ export async function sync(db) {
       database: db,
       pullChanges: (args) => pullChanges(db, args),
       pushChanges,
-      migrationsEnabledAtVersion: SCHEMA_VERSION,
+      migrationsEnabledAtVersion: 1,
     })
     // The work on taken jobs has reached the server: now let them go.
     for (const id of [...held]) {
@@ -219,7 +233,9 @@ export function syncSoon(db, delay = 1500) {
 export function startAutoSync(db) {
   // Every local change: kept on disk at once, counted, and sent when there is a network.
   let saving = null
-  db.withChangesForTables(WRITABLE).subscribe(() => {
+  db.withChangesForTables(WRITABLE).subscribe((changes) => {
+    // What a sync itself applied is synced already: only the technician's own changes count here.
+    if (!changes || !changes.some((c) => c.record._raw._status !== 'synced')) return
     clearTimeout(saving)
     saving = setTimeout(() => { persist(db); countPending(db).catch(() => {}) }, 50)
     syncSoon(db)

@@ -24,6 +24,7 @@ from server.api.security import current_principal, requires
 from server.db import utcnow
 from server.exceptions import NotFound
 from server.extensions import db
+from server.notifications import events
 
 blp = Blueprint("signatures", __name__, url_prefix="/api/v1/jobs", description="Work reports and signatures")
 
@@ -125,8 +126,10 @@ class JobSigningLinks(MethodView):
         """Make a single-use, expiring link for the customer to sign this job's report."""
         job = get_visible_job(job_id)
         ttl = data.get("ttl_seconds") or current_app.config["SIGNING_LINK_TTL_SECONDS"]
+        now = utcnow()
         link, token = signatures.create_link(db.session, job, created_by_id=current_principal().user_id,
-                                             now=utcnow(), ttl_seconds=ttl)
+                                             now=now, ttl_seconds=ttl)
+        url = url_for("signing_page.page", token=token, _external=True)
+        events.signing_link(db.session, job, job.ticket, url, now=now)  # to the customer, with the link
         db.session.commit()
-        return {"id": link.id, "job_id": job.id, "token": token, "expires_at": link.expires_at,
-                "url": url_for("signing_page.page", token=token, _external=True)}
+        return {"id": link.id, "job_id": job.id, "token": token, "expires_at": link.expires_at, "url": url}

@@ -269,7 +269,8 @@ class WatermelonPull(MethodView):
         pusher = technician_pusher()
         answer = watermelon.pull_changes(db.session, technician_id=pusher.technician_id, device_id=pusher.device_id,
                                          last_pulled_at=args.get("last_pulled_at"),
-                                         migration=_watermelon_migration(args.get("migration")))
+                                         migration=_watermelon_migration(args.get("migration")),
+                                         schema_version=args.get("schema_version"))
         db.session.commit()  # the device's pull remembered for its push (nothing syncable is written)
         return jsonify(answer)
 

@@ -105,6 +105,9 @@ def assign(session: Session, ticket_id: uuid.UUID, *, technician_id: uuid.UUID, 
         note += f" (override: {', '.join(flags)}" + (f"; reason: {override_reason}" if override_reason else "") + ")"
     transition(ticket, TicketStatus.dispatched, at=now, by_user_id=by_user_id, note=note)
     session.flush()
+    from server.notifications import events
+
+    events.job_assigned(session, job, ticket, technician, now=now)
     return Assignment(job, ticket, reservations, arrival, arrival <= context.due, override)
 
 

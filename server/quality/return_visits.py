@@ -123,3 +123,35 @@ def record_call(session: Session, visit: ReturnVisit, data: dict, *, by_user_id,
     session.add(call)
     session.flush()
     return call
+
+
+def remind(session: Session, *, day: date, now: datetime) -> int:
+    """Queue a return-visit reminder for each customer with a call due on
+    ``day`` (once per visit: a reminder already queued is not repeated).
+    Returns how many were queued."""
+    from server.customers.models import Customer
+    from server.notifications.models import Audience, Notification
+    from server.notifications.outbox import notify
+
+    due = session.execute(
+        select(ReturnVisit, Asset, Customer).join(Asset, Asset.id == ReturnVisit.asset_id)
+        .join(Site, Site.id == Asset.site_id).join(Customer, Customer.id == Site.customer_id)
+        .where(ReturnVisit.status == ReturnVisitStatus.due, ReturnVisit.next_call_on == day)).all()
+    if not due:
+        return 0
+    told = set(session.scalars(select(Notification.ref_id).where(
+        Notification.kind == "return_visit.reminder", Notification.ref_type == "return_visit",
+        Notification.ref_id.in_([v.id for v, _, _ in due]))))
+    queued = 0
+    for visit, asset, customer in due:
+        if visit.id in told or not (customer.email or customer.phone):
+            continue
+        notify(session, kind="return_visit.reminder", audience=Audience.customer,
+               subject=f"回访提醒 · {asset.model}",
+               body=(f"{customer.contact_name or customer.name}，您好：我们的客服今天将致电回访您的 {asset.model}"
+                     f"（序列号 {asset.serial_number}）的使用情况。如有问题也可随时联系我们。"),
+               payload={"customer_id": str(customer.id), "phone": customer.phone, "asset_id": str(asset.id),
+                        "due_on": day.isoformat()},
+               email=customer.email, ref=("return_visit", visit.id), now=now)
+        queued += 1
+    return queued

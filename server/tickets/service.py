@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from server.customers.models import Asset, Customer, ServiceContract, Site
 from server.exceptions import InvalidInput, InvalidTransition, NotFound
+from server.notifications import events
 from server.stock.models import Part
 from server.tickets import clocks
 from server.tickets.models import (
@@ -105,6 +106,7 @@ def open_ticket(session: Session, data: dict, *, owner_id: uuid.UUID, defaults: 
         session.add(TicketContact(ticket_id=ticket.id, kind=CHANNEL_CONTACT.get(ticket.channel, ContactKind.call),
                                   inbound=True, person=contact.get("person"), phone=contact.get("phone"),
                                   note=contact.get("note") or data["summary"], at=received_at, by_user_id=owner_id))
+    events.ticket_opened(session, ticket, now=now)
     return ticket
 
 
@@ -191,7 +193,9 @@ def change_status(session: Session, ticket: Ticket, target: TicketStatus, *, by_
         from server.quality.complaints import check_ticket_may_close
 
         check_ticket_may_close(session, ticket)
+    before = ticket.status.value
     transition(ticket, target, at=now, by_user_id=by_user_id, note=note)
+    events.ticket_status_changed(session, ticket, before, now=now)
     if target is TicketStatus.cancelled:
         from server.jobs.service import cancel_open_jobs
 
@@ -220,5 +224,6 @@ def escalate_breaches(session: Session, *, now: datetime) -> list[Ticket]:
             ticket.version += 1
             ticket.events.append(TicketEvent(kind="escalation", at=now,
                                              note="missed: " + ", ".join(missed)))
+            events.clock_breached(session, ticket, missed, now=now)
             escalated.append(ticket)
     return escalated

@@ -67,13 +67,13 @@ const modelClasses = Object.keys(TABLES).map((table) => class extends Model {
 
 // One in-memory LokiJS database. `storage` (a LokiJS memory adapter) is kept by
 // the caller to reopen the same data under a newer schema (an app update).
-function openDatabase({ version = 2, storage = new LokiMemoryAdapter() } = {}) {
+function openDatabase({ version = 2, storage = new LokiMemoryAdapter(), name = `fieldsync-${Math.random()}` } = {}) {
   const adapter = new LokiJSAdapter({
     schema: schemaAt(version),
-    migrations,
+    migrations: version >= 2 ? migrations : schemaMigrations({ migrations: [] }),
     useWebWorker: false,
     useIncrementalIndexedDB: true,
-    dbName: `fieldsync-${Math.random()}`,
+    dbName: name,
     extraLokiOptions: { autosave: false },
     _testLokiAdapter: storage,
   })
@@ -115,4 +115,10 @@ function sync({ database, server, token, log }) {
   })
 }
 
-module.exports = { TABLES, NEW_IN_2, schemaAt, migrations, openDatabase, sync }
+// Its LokiJS data written to its storage adapter (reopened later by an app update).
+function save(database) {
+  const { loki } = database.adapter.underlyingAdapter._dispatcher._worker._bridge.driver
+  return new Promise((resolve, reject) => loki.saveDatabase((error) => (error ? reject(error) : resolve())))
+}
+
+module.exports = { TABLES, NEW_IN_2, schemaAt, migrations, openDatabase, save, sync }

@@ -22,9 +22,9 @@ function backends() {
 }
 
 class Server {
-  static async start(backend = 'sqlite') {
+  static async start(backend = 'sqlite', databaseUrl = process.env.TEST_DATABASE_URL) {
     const args = [path.join(__dirname, 'launcher.py')]
-    if (backend === 'postgresql') args.push('--database', process.env.TEST_DATABASE_URL)
+    if (backend === 'postgresql') args.push('--database', databaseUrl)
     const child = spawn(python(), args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
     const server = new Server(child)
     const ready = await server._next()

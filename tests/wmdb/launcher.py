@@ -10,6 +10,7 @@ on stdin, answering each with one JSON line on stdout:
   sites and assets; parts; van stock; an adjustment), another technician, a
   dispatcher; answers their logins and ids;
 - ``{"cmd": "seed_bench"}``: bench/bench_sync_pull.py's 5,000-record scope;
+  ``{"cmd": "change_jobs", "count": n}``: n of its jobs changed (an incremental sync's worth);
 - ``{"cmd": "delete" | "update", "table", "id", "fields"}``: a change made on
   the server behind the API (an ORM edit, caught by the change log like any);
 - ``{"cmd": "count", "table", "where"}``, ``{"cmd": "get", "table", "id"}``,
@@ -65,10 +66,11 @@ def _wire(value):
 
 
 def seed() -> dict:
+    from media.models import Signature
     from server.accounts.models import Role, User
     from server.customers.models import Asset, Site
     from server.extensions import db
-    from server.jobs.models import Adjustment
+    from server.jobs.models import Adjustment, CustomerRating
     from server.stock.models import StockLevel
     from tests import factories as f
 
@@ -88,6 +90,10 @@ def seed() -> dict:
         db.session.add(StockLevel(location_id=tech.van_location_id, part_id=part.id, on_hand=10))
     db.session.add(Adjustment(job_id=jobs[0].id, parameter="pressure", value_before="1.0", value_after="1.1",
                               unit="bar"))
+    # What the app's schema version 2 added (sync.watermelon.SCHEMA_ADDED): a signature, a rating.
+    db.session.add(Signature(job_id=jobs[0].id, signer_name="Li Wei", strokes=[[[0, 0], [10, 10]]],
+                             report_sha256="0" * 64))
+    jobs[0].customer_rating = CustomerRating.satisfied
     db.session.commit()
     return {
         "password": f.PASSWORD,
@@ -142,6 +148,15 @@ def run(command: dict, app) -> object:
         return seed()
     if name == "seed_bench":
         return seed_bench(app)
+    if name == "change_jobs":  # the benchmark's incremental sync: this many of the technician's jobs re-prioritised
+        from server.jobs.models import Job
+
+        jobs = db.session.scalars(select(Job).order_by(Job.id).limit(command["count"])).all()
+        for job in jobs:
+            job.priority = "urgent" if job.priority != "urgent" else "high"
+            job.version += 1
+        db.session.commit()
+        return len(jobs)
     if name in ("delete", "update", "get"):
         model = _model(command["table"])
         row = db.session.get(model, uuid.UUID(command["id"]))

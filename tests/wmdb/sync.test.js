@@ -10,7 +10,8 @@ const crypto = require('node:crypto')
 const { setGenerator } = require('@nozbe/watermelondb/utils/common/randomId')
 const { hasUnsyncedChanges } = require('@nozbe/watermelondb/sync')
 
-const { openDatabase, sync, TABLES } = require('./app')
+const { LokiMemoryAdapter } = require('lokijs')
+const { openDatabase, save, sync, TABLES } = require('./app')
 const { Server, LossyProxy, backends } = require('./fieldsync')
 
 // FieldSync's ids are UUIDs: the one line of set-up besides the glue.
@@ -192,6 +193,26 @@ for (const backend of backends()) {
         kept: 'device' })
     })
 
+    test('two handhelds edit the same field offline: the second push is recorded as a conflict', async () => {
+      const first = await technician('wmdb-handheld-1')
+      const second = await technician('wmdb-handheld-2')
+      await first.sync()
+      await second.sync()
+      const [jobId] = seed.jobs
+      await first.edit('jobs', jobId, { work_done: 'Cleaned the coils' })
+      await second.edit('jobs', jobId, { work_done: 'Replaced the fan' })
+      await first.sync()
+      await second.sync() // pulls the first one's report, keeps its own (its _changed), pushes it
+      const remote = (await server.api(first.token, 'GET', `/jobs/${jobId}`)).body
+      assert.equal(remote.work_done, 'Replaced the fan')
+      const [conflict] = await server.run('conflicts')
+      assert.equal(conflict.kind, 'field_conflict')
+      assert.deepEqual(conflict.fields.work_done, { server: 'Cleaned the coils', device: 'Replaced the fan',
+        kept: 'device' })
+      await first.sync()
+      assert.equal((await first.row('jobs', jobId)).work_done, 'Replaced the fan')
+    })
+
     test('a lost answer (connection dropped after commit, then a 503) and a retry double nothing', async () => {
       const proxy = await LossyProxy.start(server.url)
       try {
@@ -218,7 +239,7 @@ for (const backend of backends()) {
         assert.equal(levels.find((l) => l.part_id === seed.parts[1]).on_hand, 7)
         const job = (await server.api(device.token, 'GET', `/jobs/${jobId}`)).body
         assert.equal(job.status, 'en_route')
-        assert.equal(job.version, 2)
+        assert.deepEqual(await server.run('conflicts'), [])
         assert.equal((await device.sync()).remoteChangeCount, 0)
       } finally {
         await proxy.stop()
@@ -299,6 +320,32 @@ for (const backend of backends()) {
       await device.sync()
       assert.equal((await device.row('jobs', jobId)).status, 'cancelled')
       assert.equal(await device.unsynced(), false)
+    })
+
+    test('an app one schema version behind gets only what it knows; its update migrates with only what is new', async () => {
+      const storage = new LokiMemoryAdapter()
+      const token = await server.login(seed.technician.username, seed.password, 'wmdb-old-app')
+      const old = new Device(server, token, { version: 1, storage, name: 'old-app' })
+      await old.sync() // nothing logged: no table it lacks is sent
+      assert.equal((await old.rows('jobs')).length, 4)
+      assert.equal('customer_rating' in (await old.row('jobs', seed.jobs[0])), false)
+      await old.edit('jobs', seed.jobs[1], { work_done: 'Done on the old app' })
+      await old.sync()
+      await server.api(office, 'PATCH', `/jobs/${seed.jobs[2]}`, { priority: 'urgent' })
+      await save(old.database)
+
+      // The app is updated: the same data under schema version 2 (a new table, a new column).
+      const updated = new Device(server, token, { version: 2, storage, name: 'old-app' })
+      const log = await updated.sync()
+      assert.deepEqual(log.migration, { from: 1, tables: ['signatures'],
+        columns: [{ table: 'jobs', columns: ['customer_rating'] }] })
+      assert.equal((await updated.rows('signatures')).length, 1)
+      assert.equal((await updated.row('jobs', seed.jobs[0])).customer_rating, 'satisfied')
+      assert.equal((await updated.row('jobs', seed.jobs[2])).priority, 'urgent') // and what changed meanwhile
+      assert.equal((await updated.row('jobs', seed.jobs[1])).work_done, 'Done on the old app')
+      // Only what is new: the signatures, the jobs (their new column) and the changed job, nothing else again.
+      assert.equal(log.remoteChangeCount, 1 + 4)
+      assert.equal((await updated.sync()).remoteChangeCount, 0)
     })
 
     test('a job assigned to the technician arrives as created: nothing logged', async () => {

@@ -6,6 +6,7 @@ import { formatTime, t } from '../i18n.js'
 import { underWarranty } from '../report.js'
 import { errorText, flash, h } from '../ui.js'
 import { clocks, loadJob } from './jobs.js'
+import { noSignatureText } from './signoff.js'
 
 export async function jobScreen({ db, auth, params, refresh, go }) {
   const job = await byId(db, 'jobs', params.id)
@@ -67,7 +68,7 @@ export async function jobScreen({ db, auth, params, refresh, go }) {
       row(t('job.completed'), job.get('completed_at') && formatTime(job.get('completed_at'))),
       row(t('job.report'), t('job.report_counts', { parts: usages, photos })),
       row(t('job.sign_off'), signature ? t('job.signed_by', { name: signature.get('signer_name') })
-        : reason ? t('job.no_signature', { reason }) : t('job.not_signed'))),
+        : reason ? noSignatureText(job) : t('job.not_signed'))),
     h('nav.actions', {},
       ['on_site', 'completed'].includes(status)
         ? h('a.button.secondary', { href: `#/job/${job.id}/report`, id: 'open-report' }, t('job.open_report')) : null,
