@@ -540,3 +540,23 @@ def test_no_signature_needs_a_reason_and_english_is_one_tap_away(app, live_serve
     if hasattr(job, "no_signature_reason"):  # the server's sign-off rule (issue 13) keeps the reason
         assert job.no_signature_reason.value == "other" and job.no_signature_note == "客户临时外出，电话确认完工"
     release_db()
+
+
+def test_an_expired_sign_in_asks_again_and_the_work_waiting_goes_after(app, live_server, make_browser, visit):
+    from server.accounts.models import AuthToken
+
+    browser = signed_in_on_the_job(make_browser, live_server, visit)
+    browser.set_offline(True)
+    advance(browser, "accepted")
+    db.session.query(AuthToken).filter_by(user_id=visit["user"]).update({"expires_at": utcnow() - timedelta(1)})
+    release_db()
+    browser.set_offline(False)
+    browser.evaluate("window.fieldsync.sync()")
+    text = browser.wait_for("document.getElementById('signin-again') && "
+                            "document.getElementById('signin-again').textContent")
+    assert "过期" in text
+    assert "条工作待同步" in browser.evaluate("document.getElementById('signin').textContent")  # kept, and said
+    sign_in_ui(browser, username_of(visit))
+    wait_synced(browser)
+    browser.wait_for("window.fieldsync.state.pending === 0")
+    assert server_counts(visit)["status"] == "accepted"

@@ -9,7 +9,7 @@ import { Q } from '@nozbe/watermelondb'
 import { synchronize } from '@nozbe/watermelondb/sync'
 import * as tus from 'tus-js-client'
 import { ApiError, SignInNeeded, api, currentAuth, signedIn } from './auth.js'
-import { pendingBlobs, updateBlob } from './blobs.js'
+import { getBlob, pendingBlobs, updateBlob } from './blobs.js'
 import { persist } from './data/database.js'
 
 export const WRITABLE = ['jobs', 'adjustments', 'part_usages', 'check_ins', 'photos', 'signatures']
@@ -33,6 +33,7 @@ export const state = {
   pending: 0,
   pendingPhotos: 0,
   upload: null, // {sha256, sent, total}
+  rejected: [], // the last push's refused records: [{table, id, error: {code, message}}]
 }
 
 const listeners = new Set()
@@ -130,6 +131,13 @@ async function pushChanges({ changes, lastPulledAt }) {
     { method: 'POST', body: changes })
   const result = {}
   if (answer && answer.experimentalRejectedIds) result.experimentalRejectedIds = answer.experimentalRejectedIds
+  // A refused record stays on the device, unsynced; the technician sees which and why.
+  state.rejected = (answer && answer.rejected) || []
+  // A blob the server says it lacks although this device finished its upload (the server lost it): send again.
+  for (const sha256 of (answer && answer.missing_blobs) || []) {
+    const entry = await getBlob(sha256)
+    if (entry && entry.state === 'done') await updateBlob(sha256, { state: 'pending', upload_url: null })
+  }
   return result
 }
 
