@@ -157,3 +157,41 @@ def test_complaint_page_takes_steps_and_hands_over(app, client, live_server, bro
     release_db()
     assert browser.errors == []
     assert ticket.id
+
+
+def test_incident_page_from_report_to_closure(app, client, live_server, browser):  # noqa: F811
+    from server.quality.proactive_models import Incident
+
+    sign_in(browser, live_server, client, f.user(Role.admin))
+    browser.goto(f"{live_server}/quality/incidents")
+    browser.wait_for("document.querySelector('#incidents tbody tr')")
+    browser.evaluate("""(() => { document.getElementById('i-title').value = '冷站停机';
+        document.getElementById('i-level').value = '2';
+        document.getElementById('report-incident').click(); })()""")
+    browser.wait_for("!document.getElementById('detail').hidden && "
+                     "document.querySelector('#incidents tr[data-incident-id]')")
+    browser.evaluate("""(() => { document.getElementById('n-person').value = '客户王总';
+        document.getElementById('add-notice').click(); })()""")
+    browser.wait_for("document.querySelectorAll('#notices tbody tr').length === 1")
+    browser.evaluate("""(() => { document.getElementById('p-hours').value = '6';
+        document.getElementById('p-people').value = '3'; document.getElementById('p-lead').value = '王工';
+        document.getElementById('p-cost').value = '12000'; document.getElementById('submit-plan').click(); })()""")
+    browser.wait_for("!document.getElementById('approve-plan').hidden")
+    browser.evaluate("document.getElementById('approve-plan').click()")
+    browser.wait_for("document.getElementById('approve-plan').hidden && "
+                     "document.getElementById('facts').innerText.includes('方案已批准')")
+    browser.evaluate("document.getElementById('resolve').click()")
+    browser.wait_for("!document.getElementById('report-form').hidden")
+    browser.evaluate("""(() => { document.getElementById('r-cause').value = '电压骤降';
+        document.getElementById('r-actions').value = '更换启动器';
+        document.getElementById('r-prevention').value = '加装稳压器';
+        document.getElementById('write-report').click(); })()""")
+    browser.wait_for("document.getElementById('facts').innerText.includes('已结案')")
+    assert_nothing_raw(browser, "incidents zh-CN")
+    release_db()
+    incident = db.session.query(Incident).one()
+    assert (incident.level, incident.status.value, incident.plan_lead, incident.report_prevention) == (
+        2, "closed", "王工", "加装稳压器")
+    assert [n.person for n in incident.notices] == ["客户王总"]
+    release_db()
+    assert browser.errors == []
