@@ -83,6 +83,7 @@ PAGES: list[Page] = [
     Page("/quality/return-visits", "return_visits", "page.return_visits", roles=DISPATCH),
     Page("/quality/complaints", "complaints", "page.complaints", roles=DISPATCH),
     Page("/quality/incidents", "incidents", "page.incidents", roles=DISPATCH),
+    Page("/quality/tours", "tours", "page.tours", roles=DISPATCH),
 ]
 
 
