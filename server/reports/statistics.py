@@ -107,6 +107,11 @@ FIGURES: dict[str, Figure] = {f.key: f for f in (
            "Sign-off ratings (满意 / 尚可 / 不满意 / 极差) of jobs completed in the month."),
     Figure("satisfaction_rate", "rate",
            "Of rated jobs completed in the month, the share rated satisfied or acceptable."),
+    Figure("survey_satisfaction", "distribution",
+           "Answers to the satisfaction survey (《顾客满意度调查表》, every rated question) of invitations answered "
+           "in the month, by rating."),
+    Figure("survey_satisfaction_rate", "rate",
+           "Of those answers, the share rated satisfied or acceptable."),
     Figure("return_visits_due", "count",
            "Scheduled return-visit calls (客服部管理制度) due on a day of the month."),
     Figure("return_visits_done", "count", "Of return_visits_due, those called (status done)."),
@@ -116,9 +121,7 @@ FIGURES: dict[str, Figure] = {f.key: f for f in (
 # Figures that are counts of rows: their drill-down is the tickets counted. Rates drill into their
 # denominator's tickets (the outcome is shown per ticket on the ticket pages).
 RATES = {k: f for k, f in FIGURES.items() if f.unit == "rate"}
-NOT_YET_AVAILABLE = {
-    "survey_satisfaction": "survey campaign answers are not summed here yet; satisfaction is the sign-off rating",
-}
+NOT_YET_AVAILABLE: dict[str, str] = {}
 
 
 def month_bounds(month: str, tz: str) -> tuple[datetime, datetime]:
@@ -264,6 +267,7 @@ class Month:
         self._parts()
         self._ratings_overrides_swaps()
         self._return_visits()
+        self._surveys()
         self._names()
 
     def _resolved_before(self, asset_ids) -> dict:
@@ -357,6 +361,20 @@ class Month:
                 .where(SerialEvent.event == "loan", SerialEvent.spare_unit_id.is_not(None),
                        SerialEvent.at >= self.start, SerialEvent.at < self.end)):
             self._g(city, technician_id).add("spare_unit_swaps", ticket_id)
+
+    def _surveys(self) -> None:
+        """Survey answers are the customer's, not a site's or a technician's: they count under "—"
+        per region and per technician."""
+        from server.quality.models import SurveyAnswer, SurveyInvitation
+
+        for (rating,) in self.session.execute(
+                sa.select(SurveyAnswer.rating).join(SurveyInvitation, SurveyInvitation.id == SurveyAnswer.invitation_id)
+                .where(SurveyInvitation.answered_at >= self.start, SurveyInvitation.answered_at < self.end)):
+            g = self._g(None, None)
+            g.add(f"survey_satisfaction.{_v(rating)}", None)
+            g.add("survey_satisfaction_rate.den", None)
+            if _v(rating) in ("satisfied", "acceptable"):
+                g.add("survey_satisfaction_rate.num", None)
 
     def _return_visits(self) -> None:
         """Return visits have no technician: per technician they count under "—"."""
