@@ -63,6 +63,13 @@ class DefaultConfig:
     # storage stays UTC. FIELDSYNC_COMPANY_TIMEZONE sets it (an IANA name).
     COMPANY_TIMEZONE = "Asia/Shanghai"
 
+    # Map tiles for the dispatch page's map: a URL template such as
+    # "https://tiles.example.cn/{z}/{x}/{y}.png" (a company's own tile server,
+    # AMap, Tianditu). Empty: no tiles, the map draws its points, labels and
+    # scale over a plain background (offline, tests). FIELDSYNC_MAP_TILE_URL.
+    MAP_TILE_URL = ""
+    MAP_TILE_ATTRIBUTION = ""
+
     # Monthly statistics: labour cost of an hour on site or travelling (CNY), for the cost figures.
     LABOUR_COST_PER_HOUR = 80.0
 
@@ -118,6 +125,7 @@ class DefaultConfig:
     SIGNING_LINK_TTL_SECONDS = 24 * 3600
 
     # Notifications (server/notifications): the outbox is delivered by `flask notify-worker`.
+    # FIELDSYNC_NOTIFY_* sets them; FIELDSYNC_NOTIFY_MANAGER_EMAILS as a JSON list or "a@x, b@y".
     NOTIFY_SMTP_HOST = "127.0.0.1"
     NOTIFY_SMTP_PORT = 25
     NOTIFY_SMTP_STARTTLS = False
@@ -151,16 +159,6 @@ def load_environment(config: dict) -> None:
     """Read deployment settings from the environment into ``config``."""
     if os.environ.get("DATABASE_URL"):
         config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
-    for name in ("NOTIFY_SMTP_HOST", "NOTIFY_SMTP_USER", "NOTIFY_SMTP_PASSWORD", "NOTIFY_FROM"):
-        if os.environ.get(name):
-            config[name] = os.environ[name]
-    if os.environ.get("NOTIFY_SMTP_PORT"):
-        config["NOTIFY_SMTP_PORT"] = int(os.environ["NOTIFY_SMTP_PORT"])
-    if os.environ.get("NOTIFY_SMTP_STARTTLS"):
-        config["NOTIFY_SMTP_STARTTLS"] = os.environ["NOTIFY_SMTP_STARTTLS"] == "1"
-    if os.environ.get("NOTIFY_MANAGER_EMAILS"):
-        config["NOTIFY_MANAGER_EMAILS"] = tuple(a.strip() for a in os.environ["NOTIFY_MANAGER_EMAILS"].split(",")
-                                                if a.strip())
     if os.environ.get("FIELDSYNC_MIN_APP_VERSION"):
         # Read as text: the JSON reading of FIELDSYNC_* would turn "2.10" into the number 2.1.
         config["MIN_APP_VERSION"] = os.environ["FIELDSYNC_MIN_APP_VERSION"].strip().strip('"')

@@ -133,3 +133,71 @@ def test_dispatch_with_an_override_then_reassign_then_cancel_from_the_pages(
     assert kinds == ["cancel", "override", "reassign"]
     release_db()
     assert browser.errors == []
+
+
+def test_the_swaps_page_sends_the_suggested_unit_through_transit(app, client, live_server, browser):  # noqa: F811
+    from datetime import timedelta
+
+    from server.db import utcnow
+    from server.jobs.models import JobStatus
+    from server.stock.models import LocationKind, SpareUnit, SpareUnitStatus
+
+    site = f.site(latitude=SITE[0], longitude=SITE[1])
+    ticket = f.ticket(st=site, ast=f.asset(site, model="CH-200"))
+    f.job(ticket, f.technician(name="在现场 On site"), status=JobStatus.on_site,
+          arrived_at=utcnow() - timedelta(hours=5))
+    f.technician(latitude=north_of_site(3)[0], longitude=SITE[1], name="吴师傅 Wu")
+    store = f.location(LocationKind.service_station, *north_of_site(3), code="ST-SH-9")
+    unit = f.spare_unit(store, model="CH-200", serial_number="SU-909")
+    unit_id, site_id = unit.id, site.id
+    release_db()
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    browser.goto(f"{live_server}/swaps")
+    browser.wait_for("document.querySelector('#swaps button.send')")
+    browser.evaluate("document.querySelector('#swaps button.send').click()")
+    browser.wait_for("document.querySelector('#swaps li.on-its-way')")
+    db.session.expire_all()
+    assert db.session.get(SpareUnit, unit_id).status is SpareUnitStatus.in_transit
+    release_db()
+    shot(browser, "swaps-in-transit")
+    browser.evaluate("document.querySelector('#swaps button.arrived').click()")
+    browser.wait_for("!document.querySelector('#swaps li.on-its-way')")
+    db.session.expire_all()
+    row = db.session.get(SpareUnit, unit_id)
+    assert (row.status, row.site_id) == (SpareUnitStatus.loaned, site_id)
+    release_db()
+    assert browser.errors == []
+
+
+def test_the_map_draws_site_candidates_filtered_out_and_stock_without_a_tile_server(
+        app, client, live_server, browser):  # noqa: F811
+    from server.db import utcnow
+    from server.stock import ledger
+    from server.stock.models import LocationKind, MovementKind
+    from server.tickets.models import TicketPart
+
+    assert not app.config["MAP_TILE_URL"]
+    site = f.site(latitude=SITE[0], longitude=SITE[1])
+    ticket = f.ticket(st=site, ast=f.asset(site, product_line="chiller"))
+    part = f.part("VALVE-3")
+    db.session.add(TicketPart(ticket_id=ticket.id, part_id=part.id, quantity=1))
+    f.technician(latitude=north_of_site(1)[0], longitude=SITE[1], name="李师傅 <b>Li</b>")
+    f.technician(latitude=north_of_site(0.5)[0], longitude=SITE[1], name="赵师傅 Zhao", product_lines=("boiler",))
+    store = f.location(LocationKind.regional_warehouse, *north_of_site(3), code="WH-MAP-1")
+    ledger.record_movement(db.session, kind=MovementKind.received, location_id=store.id, part_id=part.id,
+                           quantity=3, at=utcnow())
+    db.session.commit()
+    ticket_id = ticket.id
+    release_db()
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    browser.goto(f"{live_server}/tickets/{ticket_id}/dispatch")
+    browser.wait_for("document.getElementById('map').dataset.points === '4'")
+    labels = browser.evaluate("[...document.querySelectorAll('#map .map-label')].map((n) => n.textContent)")
+    assert sorted(labels) == sorted(["现场", "1. 李师傅 <b>Li</b>", "赵师傅 Zhao", "WH-MAP-1"])  # text, never HTML
+    assert browser.evaluate("document.querySelectorAll('#map path.map-candidate').length") == 1
+    assert browser.evaluate("document.querySelectorAll('#map path.map-excluded').length") == 1
+    assert browser.evaluate("document.querySelectorAll('#map path.map-stock').length") == 1
+    assert browser.evaluate("document.querySelector('#map .leaflet-control-scale').textContent")
+    assert browser.evaluate("document.querySelectorAll('#map img.leaflet-tile').length") == 0
+    shot(browser, "dispatch-map-no-tiles")
+    assert browser.errors == []

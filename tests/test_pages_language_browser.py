@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -129,7 +130,7 @@ def test_statistics_page_charts_and_goes_from_a_figure_to_its_tickets(app, clien
     release_db()
     sign_in(browser, live_server, client, f.user(Role.dispatcher))
     browser.goto(f"{live_server}/statistics?month=2026-11&by=region&figure=tickets_received")
-    browser.wait_for("document.querySelectorAll('#figures tbody tr').length === 2")
+    browser.wait_for("document.querySelectorAll('#figures tbody tr').length === 3")
     assert browser.evaluate("!!document.querySelector('#chart-figure canvas')")  # ECharts drew
     table = browser.evaluate("document.querySelector('#figures').innerText")
     assert "上海" in table and "北京" in table and "受理工单数" in table and "¥880.00" in table
@@ -141,11 +142,58 @@ def test_statistics_page_charts_and_goes_from_a_figure_to_its_tickets(app, clien
     shown = set(browser.evaluate("[...document.querySelectorAll('#behind-list tr')].map((r) => r.dataset.ticketId)"))
     assert shown == {str(ids["t1"]), str(ids["t3"])}
     assert "报修" in browser.evaluate("document.getElementById('behind-list').innerText")
+    # a real mouse click on the chart's bar for 北京 -> its one ticket
+    x, y = browser.evaluate("""(() => {
+      const chart = echarts.getInstanceByDom(document.getElementById('chart-figure'));
+      const groups = [...document.querySelectorAll('#figures tbody tr')].map((r) => r.cells[0].innerText);
+      const i = groups.indexOf('北京');
+      const [px, py] = chart.convertToPixel({seriesIndex: 0}, [i, 0.5]);
+      const box = document.getElementById('chart-figure').getBoundingClientRect();
+      document.getElementById('chart-figure').scrollIntoView();
+      const after = document.getElementById('chart-figure').getBoundingClientRect();
+      return [after.left + px, after.top + py];
+    })()""")
+    for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+        browser.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
+                     session=True)
+    browser.wait_for("document.querySelectorAll('#behind-list tr[data-ticket-id]').length === 1")
+    assert browser.evaluate("document.querySelector('#behind-list tr').dataset.ticketId") == str(ids["t2"])
     assert_nothing_raw(browser, "statistics zh-CN")
     browser.screenshot(ARTEFACTS / "statistics.zh-CN.png")
     browser.evaluate("document.getElementById('lang-switch').click()")
     browser.wait_for("document.documentElement.lang === 'en' && "
-                     "document.querySelectorAll('#figures tbody tr').length === 2")
+                     "document.querySelectorAll('#figures tbody tr').length === 3")
     assert "Tickets received" in browser.evaluate("document.querySelector('#figures').innerText")
     browser.screenshot(ARTEFACTS / "statistics.en.png")
     assert browser.errors == []
+
+
+def test_no_page_shows_raw_timestamps_or_ids(app, client, live_server, browser):  # noqa: F811
+    """Every page of the navigation, and a ticket's pages, with data on them: no ISO timestamp, no UUID."""
+    from datetime import timedelta
+
+    from server.db import utcnow
+    from server.jobs.models import JobStatus
+    from server.pages import PAGES
+    from server.stock import ledger
+    from server.stock.models import LocationKind, MovementKind
+
+    tech = f.technician(name="丙师傅")
+    ticket = f.ticket(received_at=utcnow() - timedelta(hours=30), summary="压缩机异响")
+    f.job(ticket, tech, status=JobStatus.on_site, arrived_at=utcnow() - timedelta(hours=6))
+    van = f.location(LocationKind.van, code="VAN-11")
+    part = f.part("SEAL-2", name="密封圈")
+    ledger.record_movement(db.session, kind=MovementKind.consumed, location_id=van.id, part_id=part.id,
+                           quantity=-1, at=utcnow() - timedelta(hours=1))
+    db.session.commit()
+    ticket_id = ticket.id
+    release_db()
+    sign_in(browser, live_server, client, f.user(Role.admin))
+    paths = [p.rule for p in PAGES if p.nav] + [f"/tickets/{ticket_id}", f"/tickets/{ticket_id}/dispatch"]
+    for path in paths:
+        path = path.replace("<uuid:ticket_id>", str(ticket_id))
+        browser.send("Page.navigate", {"url": f"{live_server}{path}"}, session=True)  # pages may add a query
+        browser.wait_for(f"location.pathname === {path!r} && document.readyState === 'complete'")
+        time.sleep(1.5)  # the page's own requests; nothing is asserted about time
+        assert_nothing_raw(browser, path)
+        browser.screenshot(ARTEFACTS / f"page{path.replace('/', '_') or '_'}.zh-CN.png")

@@ -105,13 +105,11 @@ export async function addPhoto(db, job, file, kind = 'other') {
   return sha256
 }
 
-/** The customer signs the report as it is now: departure is the moment of
- * signing (it belongs to the signed report), then the hash is taken. */
+/** The customer signs the report as it is now (canonical form 2: what they
+ * attest; the departure, recorded at completion, is not part of it). */
 export async function sign(db, job, { signerName, strokes, rating, opinion }) {
   const now = Date.now()
-  await db.write(() => job.update((j) => j.set({
-    departed_at: j.get('departed_at') || now, customer_rating: rating, customer_opinion: opinion || null,
-  })))
+  await db.write(() => job.update((j) => j.set({ customer_rating: rating, customer_opinion: opinion || null })))
   const report = await canonicalReport(db, job)
   const hash = await reportSha256(report)
   const where = await position(3000)
@@ -123,8 +121,14 @@ export async function sign(db, job, { signerName, strokes, rating, opinion }) {
   return hash
 }
 
-export async function recordNoSignature(db, job, { reason, rating, opinion }) {
+export const NO_SIGNATURE_REASONS = ['customer_absent', 'refused', 'unable', 'other']
+
+/** Why the customer did not sign: one of the server's four reasons, and a note ("other" needs one). */
+export async function recordNoSignature(db, job, { reason, note, rating, opinion }) {
+  if (!NO_SIGNATURE_REASONS.includes(reason)) throw new Refused('reason_needed')
+  if (reason === 'other' && !note) throw new Refused('note_needed')
   await db.write(() => job.update((j) => j.set({
-    no_signature_reason: reason, customer_rating: rating || null, customer_opinion: opinion || null,
+    no_signature_reason: reason, no_signature_note: note || null, customer_rating: rating || null,
+    customer_opinion: opinion || null,
   })))
 }

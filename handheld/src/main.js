@@ -1,5 +1,6 @@
 // The handheld's shell: sign-in, the screens, the header with the sync state,
 // and the service worker that lets it open with no network.
+import * as actions from './actions.js'
 import { ApiError, currentAuth, signIn, signOut, signedIn } from './auth.js'
 import { openDatabase, persist } from './data/database.js'
 import { language, setLanguage, t } from './i18n.js'
@@ -14,7 +15,8 @@ import { countPending, onChange, startAutoSync, state, sync } from './sync.js'
 import { errorText, flash, h } from './ui.js'
 
 const db = openDatabase()
-window.fieldsync = { db, state, sync: () => sync(db), persist: () => persist(db) } // for the browser tests and the curious
+// For the browser tests and benchmarks (and the curious): the database, the sync state, the actions.
+window.fieldsync = { db, state, actions, sync: () => sync(db), persist: () => persist(db) }
 
 const ROUTES = [
   [/^#\/job\/([\w-]+)\/report$/, reportScreen, 'report'],
@@ -99,6 +101,10 @@ async function onSignOut() {
 }
 
 let lastPosition = null
+// Where the technician is, for the jobs' distances: asked once a start (a refusal just leaves them out).
+actions.position(10000).then((where) => {
+  if (where && !where.unavailable) { lastPosition = where; if (document.body.dataset.screen === 'jobs') render() }
+})
 let lastStatus = ''
 onChange(() => {
   renderHeader()

@@ -13,13 +13,36 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, current_app, render_template
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/pages")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+def content_security_policy(config) -> str:
+    """The policy, with the map tile server's origin allowed for images when one is set."""
+    origin = tile_origin(config.get("MAP_TILE_URL") or "")
+    return CSP.replace("img-src 'self' data:", f"img-src 'self' data: {origin}") if origin else CSP
+
+
+def tile_origin(url: str) -> str | None:
+    """The CSP source of a tile URL template's server: scheme://host[:port], with
+    ``{s}.`` subdomains as ``*.``; None unless it is plain http(s) with a host."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    netloc = parts.netloc
+    if netloc.startswith("{s}."):
+        netloc = "*." + netloc[4:]
+    if parts.scheme not in ("http", "https") or not netloc or any(c in netloc for c in " ;,'\"{}@"):
+        return None
+    return f"{parts.scheme}://{netloc}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +82,8 @@ PAGES: list[Page] = [
     Page("/quality/satisfaction", "satisfaction", "page.satisfaction", roles=DISPATCH),
     Page("/quality/return-visits", "return_visits", "page.return_visits", roles=DISPATCH),
     Page("/quality/complaints", "complaints", "page.complaints", roles=DISPATCH),
+    Page("/quality/incidents", "incidents", "page.incidents", roles=DISPATCH),
+    Page("/quality/tours", "tours", "page.tours", roles=DISPATCH),
 ]
 
 
@@ -83,7 +108,7 @@ for _page in PAGES:
 
 @bp.after_request
 def security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("Content-Security-Policy", content_security_policy(current_app.config))
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response

@@ -21,6 +21,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -35,6 +36,18 @@ from server.technicians.models import Technician
 from server.tickets.models import Ticket
 
 GROUPINGS = ("total", "region", "technician")
+
+
+def _id(column):
+    """An id column read as the database's own text: turning tens of thousands of
+    ids into UUID objects costs more than the rest of the month's sums. Ids read
+    this way compare with each other; :func:`_uuid` makes a UUID of one for output."""
+    return sa.type_coerce(column, sa.String)
+
+
+@lru_cache(maxsize=8192)  # a technician's id comes back on every row of theirs
+def _uuid(raw) -> uuid.UUID | None:
+    return None if raw is None else raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
 REPEAT_WINDOW = timedelta(days=30)
 
 
@@ -96,6 +109,11 @@ FIGURES: dict[str, Figure] = {f.key: f for f in (
            "Sign-off ratings (满意 / 尚可 / 不满意 / 极差) of jobs completed in the month."),
     Figure("satisfaction_rate", "rate",
            "Of rated jobs completed in the month, the share rated satisfied or acceptable."),
+    Figure("survey_satisfaction", "distribution",
+           "Answers to the satisfaction survey (《顾客满意度调查表》, every rated question) of invitations answered "
+           "in the month, by rating."),
+    Figure("survey_satisfaction_rate", "rate",
+           "Of those answers, the share rated satisfied or acceptable."),
     Figure("return_visits_due", "count",
            "Scheduled return-visit calls (客服部管理制度) due on a day of the month."),
     Figure("return_visits_done", "count", "Of return_visits_due, those called (status done)."),
@@ -105,9 +123,7 @@ FIGURES: dict[str, Figure] = {f.key: f for f in (
 # Figures that are counts of rows: their drill-down is the tickets counted. Rates drill into their
 # denominator's tickets (the outcome is shown per ticket on the ticket pages).
 RATES = {k: f for k, f in FIGURES.items() if f.unit == "rate"}
-NOT_YET_AVAILABLE = {
-    "survey_satisfaction": "survey campaign answers are not summed here yet; satisfaction is the sign-off rating",
-}
+NOT_YET_AVAILABLE: dict[str, str] = {}
 
 
 def month_bounds(month: str, tz: str) -> tuple[datetime, datetime]:
@@ -174,20 +190,26 @@ class Month:
             return "total"
         if self.by == "region":
             return city or "—"
-        return technician_id
+        return _uuid(technician_id)
 
     def _g(self, city, technician_id) -> _Group:
         return self.groups[self._key(city, technician_id)]
 
     # -- the queries -----------------------------------------------------------------------------------------
 
-    def _technician_of_tickets(self, ticket_ids) -> dict:
-        """The technician a ticket counts for: its latest visit's (else its latest job's)."""
-        if not ticket_ids:
-            return {}
+    def _received(self):
+        return sa.select(Ticket.id).where(Ticket.received_at >= self.start, Ticket.received_at < self.end)
+
+    def _resolved(self):
+        return sa.select(Ticket.id).where(Ticket.resolved_at >= self.start, Ticket.resolved_at < self.end)
+
+    def _technician_of_tickets(self) -> dict:
+        """The technician a ticket counts for: its latest visit's (else its latest job's). The month's
+        tickets are named by subqueries, not lists of ids (a month can hold tens of thousands)."""
         rows = self.session.execute(
-            sa.select(Job.ticket_id, Job.technician_id, Job.arrived_at)
-            .where(Job.ticket_id.in_(ticket_ids), Job.status != JobStatus.cancelled)).all()
+            sa.select(_id(Job.ticket_id), _id(Job.technician_id), Job.arrived_at)
+            .where(sa.or_(Job.ticket_id.in_(self._received()), Job.ticket_id.in_(self._resolved())),
+                   Job.status != JobStatus.cancelled)).all()
         best: dict = {}
         for ticket_id, technician_id, arrived in rows:
             rank = arrived or datetime.min.replace(tzinfo=self.start.tzinfo)
@@ -199,18 +221,19 @@ class Month:
         s, start, end, now = self.session, self.start, self.end, self.now
         # Tickets received in the month
         received = s.execute(
-            sa.select(Ticket.id, Ticket.channel, Ticket.category, Ticket.complaint_class, Ticket.received_at,
-                      Ticket.response_due_at, Ticket.responded_at, Ticket.on_site_due_at, Ticket.on_site_at,
-                      Ticket.resolve_due_at, Ticket.resolved_at, Ticket.asset_id, Site.city)
+            sa.select(_id(Ticket.id).label("id"), Ticket.channel, Ticket.category, Ticket.complaint_class,
+                      Ticket.received_at, Ticket.response_due_at, Ticket.responded_at, Ticket.on_site_due_at,
+                      Ticket.on_site_at, Ticket.resolve_due_at, Ticket.resolved_at,
+                      _id(Ticket.asset_id).label("asset_id"), Site.city)
             .join(Site, Site.id == Ticket.site_id)
             .where(Ticket.received_at >= start, Ticket.received_at < end)).all()
         resolved = s.execute(
-            sa.select(Ticket.id, Ticket.received_at, Ticket.resolved_at, Site.city)
+            sa.select(_id(Ticket.id).label("id"), Ticket.received_at, Ticket.resolved_at, Site.city)
             .join(Site, Site.id == Ticket.site_id)
             .where(Ticket.resolved_at >= start, Ticket.resolved_at < end)).all()
-        owner = self._technician_of_tickets({r.id for r in received} | {r.id for r in resolved})
+        owner = self._technician_of_tickets()
 
-        prior = self._resolved_before({r.asset_id for r in received if r.asset_id})
+        prior = self._resolved_before()
         for r in received:
             g = self._g(r.city, owner.get(r.id))
             g.add("tickets_received", r.id)
@@ -235,8 +258,8 @@ class Month:
         visits = defaultdict(int)
         if resolved:
             for ticket_id, n in s.execute(
-                    sa.select(Job.ticket_id, sa.func.count()).where(
-                        Job.ticket_id.in_({r.id for r in resolved}), Job.arrived_at.is_not(None),
+                    sa.select(_id(Job.ticket_id), sa.func.count()).where(
+                        Job.ticket_id.in_(self._resolved()), Job.arrived_at.is_not(None),
                         Job.status != JobStatus.cancelled).group_by(Job.ticket_id)):
                 visits[ticket_id] = n
         for r in resolved:
@@ -252,14 +275,15 @@ class Month:
         self._parts()
         self._ratings_overrides_swaps()
         self._return_visits()
+        self._surveys()
         self._names()
 
-    def _resolved_before(self, asset_ids) -> dict:
-        if not asset_ids:
-            return {}
+    def _resolved_before(self) -> dict:
+        assets = sa.select(Ticket.asset_id).where(Ticket.received_at >= self.start, Ticket.received_at < self.end,
+                                                  Ticket.asset_id.is_not(None))
         rows = self.session.execute(
-            sa.select(Ticket.asset_id, Ticket.id, Ticket.resolved_at)
-            .where(Ticket.asset_id.in_(asset_ids), Ticket.resolved_at >= self.start - REPEAT_WINDOW,
+            sa.select(_id(Ticket.asset_id), _id(Ticket.id), Ticket.resolved_at)
+            .where(Ticket.asset_id.in_(assets), Ticket.resolved_at >= self.start - REPEAT_WINDOW,
                    Ticket.resolved_at < self.end)).all()
         out = defaultdict(list)
         for asset_id, ticket_id, at in rows:
@@ -269,8 +293,8 @@ class Month:
     def _trips_and_costs(self) -> None:
         s, zone = self.session, ZoneInfo(self.tz)
         trips = s.execute(
-            sa.select(Job.id, Job.ticket_id, Job.technician_id, Job.arrived_at, Job.departed_at, Ticket.category,
-                      Site.city)
+            sa.select(_id(Job.ticket_id).label("ticket_id"), _id(Job.technician_id).label("technician_id"),
+                      Job.arrived_at, Job.departed_at, Ticket.category, Site.city)
             .join(Ticket, Ticket.id == Job.ticket_id).join(Site, Site.id == Ticket.site_id)
             .where(Job.arrived_at >= self.start, Job.arrived_at < self.end, Job.status != JobStatus.cancelled)).all()
         for j in trips:
@@ -285,8 +309,9 @@ class Month:
                 hours = (j.departed_at - j.arrived_at).total_seconds() / 3600
                 g.add(f"{kind}_cost", j.ticket_id, hours * self.rate)
         expenses = s.execute(
-            sa.select(JobExpense.kind, JobExpense.amount, JobExpense.travel_minutes, Job.ticket_id,
-                      Job.technician_id, Ticket.category, Site.city)
+            sa.select(JobExpense.kind, JobExpense.amount, JobExpense.travel_minutes,
+                      _id(Job.ticket_id).label("ticket_id"), _id(Job.technician_id).label("technician_id"),
+                      Ticket.category, Site.city)
             .join(Job, Job.id == JobExpense.job_id).join(Ticket, Ticket.id == Job.ticket_id)
             .join(Site, Site.id == Ticket.site_id)
             .where(JobExpense.incurred_at >= self.start, JobExpense.incurred_at < self.end)).all()
@@ -306,7 +331,7 @@ class Month:
                    .exists())
         rows = s.execute(
             sa.select(PartUsage.quantity, PartUsage.under_warranty, sa.func.coalesce(Part.unit_cost, 0),
-                      Job.ticket_id, Job.technician_id, Site.city, brought.label("brought"))
+                      _id(Job.ticket_id), _id(Job.technician_id), Site.city, brought.label("brought"))
             .join(Job, Job.id == PartUsage.job_id).join(Part, Part.id == PartUsage.part_id)
             .join(Ticket, Ticket.id == Job.ticket_id).join(Site, Site.id == Ticket.site_id)
             .where(Job.completed_at >= self.start, Job.completed_at < self.end)).all()
@@ -322,7 +347,7 @@ class Month:
 
         s = self.session
         for rating, ticket_id, technician_id, city in s.execute(
-                sa.select(Job.customer_rating, Job.ticket_id, Job.technician_id, Site.city)
+                sa.select(Job.customer_rating, _id(Job.ticket_id), _id(Job.technician_id), Site.city)
                 .join(Ticket, Ticket.id == Job.ticket_id).join(Site, Site.id == Ticket.site_id)
                 .where(Job.completed_at >= self.start, Job.completed_at < self.end,
                        Job.customer_rating.is_not(None))):
@@ -332,18 +357,32 @@ class Month:
             if _v(rating) in ("satisfied", "acceptable"):
                 g.add("satisfaction_rate.num", ticket_id)
         for ticket_id, technician_id, city in s.execute(
-                sa.select(DispatchAction.ticket_id, DispatchAction.technician_id, Site.city)
+                sa.select(_id(DispatchAction.ticket_id), _id(DispatchAction.technician_id), Site.city)
                 .join(Ticket, Ticket.id == DispatchAction.ticket_id).join(Site, Site.id == Ticket.site_id)
                 .where(DispatchAction.kind == OVERRIDE, DispatchAction.at >= self.start,
                        DispatchAction.at < self.end)):
             self._g(city, technician_id).add("dispatch_overrides", ticket_id)
         for ticket_id, technician_id, city in s.execute(
-                sa.select(Job.ticket_id, Job.technician_id, Site.city)
+                sa.select(_id(Job.ticket_id), _id(Job.technician_id), Site.city)
                 .select_from(SerialEvent).join(Job, Job.id == SerialEvent.job_id)
                 .join(Ticket, Ticket.id == Job.ticket_id).join(Site, Site.id == Ticket.site_id)
                 .where(SerialEvent.event == "loan", SerialEvent.spare_unit_id.is_not(None),
                        SerialEvent.at >= self.start, SerialEvent.at < self.end)):
             self._g(city, technician_id).add("spare_unit_swaps", ticket_id)
+
+    def _surveys(self) -> None:
+        """Survey answers are the customer's, not a site's or a technician's: they count under "—"
+        per region and per technician."""
+        from server.quality.models import SurveyAnswer, SurveyInvitation
+
+        for (rating,) in self.session.execute(
+                sa.select(SurveyAnswer.rating).join(SurveyInvitation, SurveyInvitation.id == SurveyAnswer.invitation_id)
+                .where(SurveyInvitation.answered_at >= self.start, SurveyInvitation.answered_at < self.end)):
+            g = self._g(None, None)
+            g.add(f"survey_satisfaction.{_v(rating)}", None)
+            g.add("survey_satisfaction_rate.den", None)
+            if _v(rating) in ("satisfied", "acceptable"):
+                g.add("survey_satisfaction_rate.num", None)
 
     def _return_visits(self) -> None:
         """Return visits have no technician: per technician they count under "—"."""
@@ -352,7 +391,7 @@ class Month:
 
         first, last = self.start.date(), (self.end - timedelta(days=1)).date()
         for status, ticket_id, city in self.session.execute(
-                sa.select(ReturnVisit.status, ReturnVisit.ticket_id, Site.city)
+                sa.select(ReturnVisit.status, _id(ReturnVisit.ticket_id), Site.city)
                 .join(Asset, Asset.id == ReturnVisit.asset_id).join(Site, Site.id == Asset.site_id)
                 .where(ReturnVisit.due_on >= first, ReturnVisit.due_on <= last)):
             g = self._g(city, None)
@@ -423,7 +462,7 @@ class Month:
                 names = [figure] if part else [k for k in g.tickets if k == base or k.startswith(base + ".")]
             for name in names:
                 found |= g.tickets.get(name, set())
-        return sorted(found, key=str)
+        return sorted((_uuid(x) for x in found), key=str)
 
 
 def _v(value):

@@ -1,5 +1,9 @@
 // Local schema migrations: each new SCHEMA_VERSION adds its steps here, and
 // synchronize() asks the server for the columns a migration added.
-import { schemaMigrations } from '@nozbe/watermelondb/Schema/migrations'
+import { addColumns, schemaMigrations } from '@nozbe/watermelondb/Schema/migrations'
 
-export const migrations = schemaMigrations({ migrations: [] })
+export const migrations = schemaMigrations({
+  migrations: [
+    { toVersion: 2, steps: [addColumns({ table: 'jobs', columns: [{ name: 'no_signature_note', type: 'string', isOptional: true }] })] },
+  ],
+})

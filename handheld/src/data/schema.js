@@ -8,7 +8,7 @@ const n = (name) => ({ name, type: 'number', isOptional: true })
 const b = (name) => ({ name, type: 'boolean', isOptional: true })
 const version = n('version')
 
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 export const schema = appSchema({
   version: SCHEMA_VERSION,
@@ -18,8 +18,8 @@ export const schema = appSchema({
       columns: [s('ticket_id', true), s('technician_id', true), s('status'), s('priority'), n('planned_start'),
         n('planned_end'), s('instructions'), n('arrived_at'), n('departed_at'), n('completed_at'), s('work_done'),
         s('fault_cause'), s('solution'), s('customer_opinion'), s('customer_rating'),
-        // Why the customer did not sign; the server keeps it once it has the column (sent with the job).
-        s('no_signature_reason'), version],
+        // Why the customer did not sign: customer_absent, refused, unable or other, and the technician's note.
+        s('no_signature_reason'), s('no_signature_note'), version],
     }),
     tableSchema({
       name: 'tickets',

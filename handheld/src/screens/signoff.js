@@ -2,7 +2,7 @@
 // and a finger signature (strokes with time and, where the device gives it,
 // pressure), or the technician's reason why there is none.
 import { Q } from '@nozbe/watermelondb'
-import { recordNoSignature, sign, signOffOf } from '../actions.js'
+import { NO_SIGNATURE_REASONS, recordNoSignature, sign, signOffOf } from '../actions.js'
 import { byId } from '../data/database.js'
 import { formatTime, t } from '../i18n.js'
 import { syncSoon } from '../sync.js'
@@ -10,7 +10,6 @@ import { errorText, field, flash, h } from '../ui.js'
 import { loadJob } from './jobs.js'
 
 export const RATINGS = ['satisfied', 'acceptable', 'dissatisfied', 'very_poor']
-const REASONS = ['customer_absent', 'refused', 'unable', 'other']
 
 function signaturePad() {
   const canvas = h('canvas', { id: 'signature-pad', width: 320, height: 180 })
@@ -57,6 +56,11 @@ function signaturePad() {
   }
 }
 
+export function noSignatureText(job) {
+  const note = job.get('no_signature_note')
+  return t('job.no_signature', { reason: `${t(`reason.${job.get('no_signature_reason')}`)}${note ? `: ${note}` : ''}` })
+}
+
 export async function signoffScreen({ db, params, go }) {
   const job = await byId(db, 'jobs', params.id)
   if (!job) return h('p.empty', {}, t('job.gone'))
@@ -87,7 +91,7 @@ export async function signoffScreen({ db, params, go }) {
 
   if (signature || reason) {
     return h('section', { id: 'signoff' }, view, h('p.note', { id: 'signed' }, signature
-      ? t('job.signed_by', { name: signature.get('signer_name') }) : t('job.no_signature', { reason })),
+      ? t('job.signed_by', { name: signature.get('signer_name') }) : noSignatureText(job)),
     h('a.button.primary', { href: `#/job/${job.id}` }, t('nav.back')))
   }
 
@@ -114,14 +118,13 @@ export async function signoffScreen({ db, params, go }) {
     }
   }
   const reasonSelect = h('select', { id: 'no-signature-reason' }, h('option', { value: '' }, t('signoff.choose_reason')),
-    REASONS.map((r) => h('option', { value: r }, t(`reason.${r}`))))
+    NO_SIGNATURE_REASONS.map((r) => h('option', { value: r }, t(`reason.${r}`))))
   const reasonText = h('input', { id: 'no-signature-note' })
   async function onNoSignature(event) {
     event.preventDefault()
     try {
-      if (!reasonSelect.value) throw Object.assign(new Error(), { code: 'reason_needed' })
-      const text = `${t(`reason.${reasonSelect.value}`)}${reasonText.value.trim() ? `: ${reasonText.value.trim()}` : ''}`
-      await recordNoSignature(db, job, { reason: text, rating: chosenRating(), opinion: opinion.value.trim() })
+      await recordNoSignature(db, job, { reason: reasonSelect.value, note: reasonText.value.trim(),
+        rating: chosenRating(), opinion: opinion.value.trim() })
       flash(t('signoff.reason_recorded'))
       syncSoon(db)
       go(`#/job/${job.id}`)

@@ -257,6 +257,7 @@
       if (reason.code !== "nothing_to_look_for") problems.push("库存 Stock: " + FS.errorText(reason));
     }
     if (problems.length) FS.flash(problems.join("\n"));
+    DispatchMap.draw(state.report, state.stock);
     assignSummary();
     swaps();
   }

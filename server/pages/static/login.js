@@ -10,6 +10,6 @@ document.getElementById("login-form").addEventListener("submit", async (event) =
     const next = new URLSearchParams(location.search).get("next");
     location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
   } catch (e) {
-    FS.flash(e.code === "device_required" ? "Technicians sign in from the handheld app." : e.message);
+    FS.flash(e.code === "device_required" ? FS.t("login.technicians_use_app") : FS.errorText(e));
   }
 });

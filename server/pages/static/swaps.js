@@ -5,6 +5,8 @@
     list: "GET /api/v1/dispatch/swap-suggestions",
     ticket: "GET /api/v1/tickets/{id}",
     technician: "GET /api/v1/technicians/{id}",
+    send: "POST /api/v1/jobs/{id}/spare-unit",
+    arrived: "POST /api/v1/jobs/{id}/spare-unit/arrived",
   };
   const { el, call } = FS;
   const cache = new Map();
@@ -16,14 +18,33 @@
   };
   const km = (x) => (x === null || x === undefined ? "—" : x.toFixed(x < 10 ? 1 : 0) + " km");
 
+  /* Send the unit (with a courier, or without one named): it goes into transit to the site. */
+  async function send(s, o, courier) {
+    try {
+      await call(API.send, { params: { id: s.job_id }, body: { spare_unit_id: o.spare_unit_id,
+                                                              courier_id: courier ? courier.technician_id : null } });
+      FS.flash(FS.t("swaps.sent"), "ok");
+      load(true);
+    } catch (e) { FS.flash(FS.errorText(e)); }
+  }
+
   function options(s) {
-    if (!s.options.length) return "—";
-    return el("ul", { class: "reasons" }, s.options.map((o) => el("li", {},
+    const onItsWay = (s.on_its_way || []).map((u) => el("li", { class: "on-its-way" },
+      FS.t("swaps.on_its_way", { serial: u.serial_number }), " ",
+      el("button", { type: "button", class: "arrived", onclick: async () => {
+        try { await call(API.arrived, { params: { id: s.job_id }, body: { spare_unit_id: u.id } });
+              FS.flash(FS.t("swaps.lent"), "ok"); load(true); } catch (e) { FS.flash(FS.errorText(e)); }
+      } }, FS.t("swaps.arrived"))));
+    if (!s.options.length && !onItsWay.length) return "—";
+    return el("ul", { class: "reasons" }, onItsWay, s.options.map((o) => el("li", {},
       o.serial_number + " @ " + o.location_code + " (" + km(o.distance_km) + ")",
       o.couriers.length ? el("ul", {}, o.couriers.map((c) => el("li", { class: "small" }, c.name + ": "
         + (c.holds_unit_in_van ? "in the van" : km(c.to_pickup_km) + " to pick up")
-        + ", delivers " + FS.fmtTime(c.delivered_at))))
-        : el("div", { class: "small" }, "无人可送 nobody available to bring it now"))));
+        + ", delivers " + FS.fmtTime(c.delivered_at) + " ",
+        el("button", { type: "button", class: "send", onclick: () => send(s, o, c) },
+           FS.t("swaps.send_with", { name: c.name })))))
+        : el("div", { class: "small" }, "无人可送 nobody available to bring it now ",
+             el("button", { type: "button", class: "send", onclick: () => send(s, o, null) }, FS.t("swaps.send"))))));
   }
 
   function row(s) {
@@ -31,23 +52,23 @@
     const tech = el("td", {}, "…");
     lookup(API.ticket, s.ticket_id, (t) => t.reference).then((ref) => { ticket.textContent = ref; });
     lookup(API.technician, s.technician_id, (t) => t.name).then((n) => { tech.textContent = n; });
-    return el("tr", {}, el("td", {}, ticket), tech, el("td", {}, s.model || "—"),
+    return el("tr", { dataset: { jobId: s.job_id } }, el("td", {}, ticket), tech, el("td", {}, s.model || "—"),
       el("td", { class: "clock breached", title: "since " + FS.fmtTime(s.on_site_since) },
          (s.on_site_hours || 0).toFixed(1) + " h"),
       el("td", {}, options(s)), el("td", {}, s.note || ""));
   }
 
-  async function load() {
+  async function load(keepFlash) {
     const tbody = document.querySelector("#swaps tbody");
     try {
       const body = await call(API.list);
       tbody.replaceChildren(...body.items.map(row));
       if (!body.items.length) tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 6 }, "No visit needs a swap.")));
-      FS.flash("");
+      if (keepFlash !== true) FS.flash("");
     } catch (e) { FS.flash(FS.errorText(e)); }
   }
 
-  document.getElementById("refresh").addEventListener("click", load);
+  document.getElementById("refresh").addEventListener("click", () => load());
   load();
   setInterval(() => { if (!document.hidden) load(); }, 120000);
 })();
