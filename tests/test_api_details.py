@@ -136,3 +136,13 @@ def test_monthly_statistics_take_months_the_document_can_state(client):
     headers = f.login_as(client, f.user(Role.dispatcher))
     assert_error(client.get("/api/v1/statistics/monthly?month=1089-10", headers=headers), 422, "validation_error")
     assert client.get("/api/v1/statistics/monthly?month=2026-11", headers=headers).status_code == 200
+
+
+def test_an_unknown_tour_stop_is_not_found(client):
+    """Found by the fuzzer: a contact for a stop that is not on the tour answered 500."""
+    import uuid
+
+    headers = f.login_as(client, f.user(Role.dispatcher))
+    r = client.post(f"/api/v1/quality/tours/{uuid.uuid4()}/stops/{uuid.uuid4()}/contact",
+                    json={"agreed": False, "contact_name": "Li"}, headers=headers)
+    assert_error(r, 404, "not_found")
