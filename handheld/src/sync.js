@@ -141,6 +141,35 @@ async function pushChanges({ changes, lastPulledAt }) {
   return result
 }
 
+const NEEDED_KEY = 'fieldsync.needed'
+const OPEN_TICKETS = ['new', 'acknowledged', 'dispatched', 'on_site']
+
+/** The parts each open ticket needs, kept on the device for offline use. The
+ * WatermelonDB pull does not carry tickets' needed parts, so they are read
+ * from the tickets API (scoped to this technician) after each sync. */
+async function refreshNeededParts() {
+  const needed = {}
+  let cursor = null
+  for (let page = 0; page < 20; page += 1) { // bounded: 10,000 tickets
+    const query = new URLSearchParams({ limit: '500' })
+    for (const status of OPEN_TICKETS) query.append('status', status)
+    if (cursor) query.set('cursor', cursor)
+    const answer = await api(`/api/v1/tickets?${query}`)
+    for (const ticket of answer.items) needed[ticket.id] = ticket.needed_parts || []
+    if (!answer.has_more) break
+    cursor = answer.next_cursor
+  }
+  localStorage.setItem(NEEDED_KEY, JSON.stringify(needed))
+}
+
+export function neededParts(ticketId) {
+  try {
+    return (JSON.parse(localStorage.getItem(NEEDED_KEY) || '{}')[ticketId]) || null
+  } catch {
+    return null
+  }
+}
+
 /** Sync now (automatic or on demand). Resolves true when it went through. */
 export async function sync(db) {
   if (state.running || !signedIn()) return false
@@ -162,6 +191,7 @@ export async function sync(db) {
       }
     }
     await persist(db)
+    await refreshNeededParts().catch((error) => console.warn('needed parts not refreshed', error))
     state.lastSyncAt = Date.now()
     state.error = null
     return true
