@@ -497,7 +497,8 @@ def push_changes(session: Session, pusher: Pusher, changes: dict, *, last_pulled
     pusher = replace(pusher, own_facts=True)
     device = session.get(SyncWatermelonDevice, pusher.device_id) if pusher.device_id is not None else None
     pulled_since = None
-    if device is not None and last_pulled_at and device.pulled_through == last_pulled_at:
+    if device is not None and last_pulled_at and device.pulled_through == last_pulled_at and device.pulled_since:
+        # (After a first sync the device held no server record to edit before it: nothing to look for.)
         pulled_since = device.pulled_since
     result = push(session, pusher, to_operations(session, pusher, changes, last_pulled_at, pulled_since), now=now)
     if device is not None and last_pulled_at and last_pulled_at > device.pushed_through:
