@@ -608,3 +608,17 @@ def test_the_office_reschedules_a_job_and_the_app_says_so(app, client, live_serv
     # Now the later of the two: the list follows the new plan.
     browser.wait_for(f"document.querySelectorAll('#jobs a.job').length === 2 && "
                      f"document.querySelectorAll('#jobs a.job')[1].dataset.job === '{visit['job']}'")
+
+
+def test_the_distance_to_each_site_when_the_position_is_known(app, live_server, make_browser, visit):
+    browser = make_browser()
+    allow_position(browser, live_server)
+    browser.send("Emulation.setGeolocationOverride", {"latitude": SITE["latitude"] + 0.05,
+                                                      "longitude": SITE["longitude"], "accuracy": 10}, session=True)
+    open_app(browser, live_server)
+    sign_in_ui(browser, username_of(visit))
+    wait_synced(browser)
+    browser.evaluate("location.reload()")  # the position is asked for when the app starts
+    distance = browser.wait_for("document.querySelector('#jobs a.job .distance') && "
+                                "document.querySelector('#jobs a.job .distance').textContent")
+    assert "5.6 公里" in distance  # 0.05° of latitude north of the site
