@@ -105,7 +105,7 @@ def render_report_pdf(report: dict, display: dict, *, report_sha256: str, signat
     story += [_p(L("section_service"), _H2), _pairs([
         (L("technician"), display.get("technician")),
         (L("arrived"), when(report.get("arrived_at"))),
-        (L("departed"), when(report.get("departed_at"))),
+        (L("departed"), when(display.get("departed_at"))),  # recorded after signing: not in the signed form
         (L("work_done"), report.get("work_done")),
         (L("fault_cause"), report.get("fault_cause")),
         (L("solution"), report.get("solution")),

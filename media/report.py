@@ -2,18 +2,24 @@
 signature is bound to. Defined here and only here; the README documents it
 for app developers, whose handhelds must produce the same bytes.
 
-Canonical form, version 1: a JSON object with exactly these keys
+Canonical form, version 2 (current): a JSON object with exactly these keys —
+what the customer attests when signing, nothing recorded later
 
-    version        1
+    version        2
     job_id         the job's UUID, lowercase with hyphens
     work_done      text or null
     fault_cause    text or null
     solution       text or null
     arrived_at     UTC time "YYYY-MM-DDTHH:MM:SSZ" (whole seconds, truncated) or null
-    departed_at    the same
     parts_used     list of {id, part_id, quantity, serial_numbers, under_warranty},
                    sorted by id; serial_numbers sorted
     adjustments    list of {id, parameter, value_before, value_after, unit}, sorted by id
+
+Version 1 had ``departed_at`` too (the same time format), so recording the
+departure after the customer signed — the normal order — made the signature
+invalid. Version 1 signatures are still judged: by the version-1 hash of the
+report as it is, or (with their kept snapshot) by the fields both versions
+attest, so a departure recorded later no longer invalidates them either.
 
 Text is Unicode NFC with line breaks as "\\n". The bytes are that object as
 UTF-8 JSON with keys sorted, no insignificant whitespace and non-ASCII
@@ -35,9 +41,12 @@ from sqlalchemy.orm import Session
 
 from server.jobs.models import Adjustment, Job, PartUsage
 
-VERSION = 1
+VERSION = 2
+VERSIONS = (1, 2)
 TEXT_FIELDS = ("work_done", "fault_cause", "solution")
-TIME_FIELDS = ("arrived_at", "departed_at")
+# The times each version holds: version 2 leaves out departed_at (recorded after signing).
+VERSION_TIME_FIELDS = {1: ("arrived_at", "departed_at"), 2: ("arrived_at",)}
+TIME_FIELDS = VERSION_TIME_FIELDS[VERSION]
 LIST_FIELDS = ("parts_used", "adjustments")
 
 
@@ -53,15 +62,16 @@ def _time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def canonical_report(session: Session, job: Job) -> dict:
-    """The job's report in canonical form, from the database as it is now."""
+def canonical_report(session: Session, job: Job, version: int = VERSION) -> dict:
+    """The job's report in canonical form (``version``: 2, or 1 to judge older signatures), from the
+    database as it is now."""
     usages = session.scalars(select(PartUsage).where(PartUsage.job_id == job.id)).all()
     adjustments = session.scalars(select(Adjustment).where(Adjustment.job_id == job.id)).all()
     report = {
-        "version": VERSION,
+        "version": version,
         "job_id": str(job.id),
         **{name: _text(getattr(job, name)) for name in TEXT_FIELDS},
-        **{name: _time(getattr(job, name)) for name in TIME_FIELDS},
+        **{name: _time(getattr(job, name)) for name in VERSION_TIME_FIELDS[version]},
         "parts_used": sorted(({
             "id": str(u.id), "part_id": str(u.part_id), "quantity": int(u.quantity),
             "serial_numbers": sorted(_text(str(s)) for s in (u.serial_numbers or [])),
@@ -105,14 +115,16 @@ def _adjustment_item(item) -> bool:
 def is_canonical(report: dict) -> bool:
     """Whether a report sent by a device has exactly the canonical shape, down
     to each list item (it is kept and later compared item by item)."""
-    expected = {"version", "job_id", *TEXT_FIELDS, *TIME_FIELDS, *LIST_FIELDS}
-    if not (isinstance(report, dict) and set(report) == expected and type(report["version"]) is int
-            and report["version"] == VERSION and isinstance(report["job_id"], str)):
+    if not (isinstance(report, dict) and type(report.get("version")) is int and report["version"] in VERSIONS):
+        return False
+    time_fields = VERSION_TIME_FIELDS[report["version"]]
+    expected = {"version", "job_id", *TEXT_FIELDS, *time_fields, *LIST_FIELDS}
+    if not (set(report) == expected and isinstance(report["job_id"], str)):
         return False
     if not all(_text_or_none(report[name]) for name in TEXT_FIELDS):
         return False
     if not all(report[name] is None or (isinstance(report[name], str) and _TIME.match(report[name]))
-               for name in TIME_FIELDS):
+               for name in time_fields):
         return False
     checks = {"parts_used": _part_item, "adjustments": _adjustment_item}
     return all(isinstance(report[name], list)
@@ -120,8 +132,13 @@ def is_canonical(report: dict) -> bool:
                for name in LIST_FIELDS)
 
 
+def attested(report: dict) -> dict:
+    """What the customer attests, whatever the form's version: version 2's fields."""
+    return {k: v for k, v in report.items() if k not in ("version", "departed_at")}
+
+
 def diff_reports(signed: dict, current: dict) -> list[dict]:
-    """What changed since signing, field by field; list items matched by id."""
+    """What changed since signing, field by field (those the customer attests); list items matched by id."""
     changes: list[dict] = []
     for name in (*TEXT_FIELDS, *TIME_FIELDS):
         if signed.get(name) != current.get(name):
@@ -189,6 +206,8 @@ def report_display(session: Session, job: Job, *, today=None) -> dict:
                   for u in sorted(usages, key=lambda u: str(u.id))],
         "photos": [{"id": str(p.id), "kind": p.kind.value, "caption": p.caption, "blob_sha256": p.blob_sha256}
                    for p in photos],
+        # Recorded after the customer signs, so not part of the signed form (version 2).
+        "departed_at": t(job.departed_at),
         "customer_opinion": job.customer_opinion,
         "customer_rating": job.customer_rating.value if job.customer_rating else None,
     }

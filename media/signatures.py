@@ -1,8 +1,10 @@
 """Customer signatures (用户签字) and the signing links that collect them.
 
 A signature is bound to the SHA-256 of the canonical report the customer saw
-(:mod:`media.report`). It stays valid while the report still hashes the same;
-any later edit makes it invalid, and the kept snapshot shows what changed.
+(:mod:`media.report`, version 2: only what the customer attests). It stays
+valid while what it attests is unchanged — a departure recorded after signing
+never invalidates it —; any other later edit makes it invalid, and the kept
+snapshot shows what changed. Version 1 signatures are judged the same way.
 Plain functions over a session; they never commit.
 """
 
@@ -62,8 +64,8 @@ def record_signature(session: Session, job: Job, data: dict, *, now: datetime, v
             raise InvalidInput("report_sha256 is not the SHA-256 of the report sent", code="report_hash_mismatch",
                                details={"computed": reports.report_sha256(sent)})
         snapshot = sent
-    elif declared == current_sha:
-        snapshot = current
+    else:
+        snapshot = _signed_snapshot(session, job, declared, current)
     if via == "link" and declared != current_sha:
         raise Conflict("the report changed while it was open for signing; reload it", code="report_changed",
                        details={"current_report_sha256": current_sha})
@@ -85,9 +87,17 @@ def complete_signature(session: Session, signature: Signature) -> None:
     job = session.get(Job, signature.job_id)
     if job is None:
         return
-    current = reports.canonical_report(session, job)
-    if reports.report_sha256(current) == signature.report_sha256:
-        signature.report_snapshot = current
+    signature.report_snapshot = _signed_snapshot(session, job, signature.report_sha256)
+
+
+def _signed_snapshot(session: Session, job: Job, declared: str, current: dict | None = None) -> dict | None:
+    """The report as it is now, in the canonical form version whose hash is the one signed (an app that
+    still makes version 1 signs that), or None when neither matches."""
+    current = current or reports.canonical_report(session, job)
+    if reports.report_sha256(current) == declared:
+        return current
+    older = reports.canonical_report(session, job, version=1)
+    return older if reports.report_sha256(older) == declared else None
 
 
 def latest_signature(session: Session, job: Job) -> Signature | None:
@@ -100,10 +110,18 @@ def signature_status(session: Session, job: Job) -> SignatureStatus:
     signature = latest_signature(session, job)
     if signature is None:
         raise NotFound("this job has no signature yet", code="signature_not_found")
-    current = reports.canonical_report(session, job)
-    current_sha = reports.report_sha256(current)
-    valid = signature.report_sha256 == current_sha
     snapshot = signature.report_snapshot
+    version = snapshot.get("version", reports.VERSION) if isinstance(snapshot, dict) else reports.VERSION
+    current = reports.canonical_report(session, job)
+    in_its_version = current if version == reports.VERSION else reports.canonical_report(session, job, version)
+    current_sha = reports.report_sha256(in_its_version)
+    valid = signature.report_sha256 == current_sha
+    if not valid and snapshot is None:  # only the hash is known: it may be a version 1 hash
+        valid = signature.report_sha256 == reports.report_sha256(reports.canonical_report(session, job, 1))
+    if not valid and snapshot is not None:
+        # What the customer attested is unchanged (a version 1 signature whose departure was recorded
+        # later is still good): what is recorded after signing never invalidates it.
+        valid = reports.attested(snapshot) == reports.attested(current)
     changes = [] if valid or snapshot is None else reports.diff_reports(snapshot, current)
     return SignatureStatus(signature=signature, valid=valid, signed_report_sha256=signature.report_sha256,
                            current_report_sha256=current_sha, changes=changes,

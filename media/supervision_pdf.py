@@ -33,7 +33,8 @@ def fmt(key: str, value, locale: str) -> str:
         return f"{value:.1f} h" if locale == "en" else f"{value:.1f} 小时"
     if unit == "distribution":
         kind = {"tickets_by_channel": "channel", "tickets_by_category": "category",
-                "tickets_by_complaint_class": "complaint_class", "satisfaction": "customer_rating"}.get(key, key)
+                "tickets_by_complaint_class": "complaint_class", "satisfaction": "customer_rating",
+                "survey_satisfaction": "customer_rating"}.get(key, key)
         return "，".join(f"{i18n.label(kind, k, locale)} {v}" for k, v in value.items()) or "—"
     return str(value)
 

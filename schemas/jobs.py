@@ -3,7 +3,7 @@ from marshmallow import fields, validate
 from schemas.base import BaseSchema, PageArgsSchema, page_of
 from schemas.common import UTCDateTime
 from schemas.stock import StockReservationSchema
-from server.jobs.models import CustomerRating, JobStatus
+from server.jobs.models import CustomerRating, JobStatus, NoSignatureReason
 
 
 class AdjustmentSchema(BaseSchema):
@@ -31,6 +31,9 @@ class JobSchema(BaseSchema):
     solution = fields.String(allow_none=True)
     customer_opinion = fields.String(allow_none=True)
     customer_rating = fields.Enum(CustomerRating, by_value=True, allow_none=True)
+    no_signature_reason = fields.Enum(NoSignatureReason, by_value=True, allow_none=True, metadata={
+        "description": "Why the customer did not sign (a job completes with a signature or this)."})
+    no_signature_note = fields.String(allow_none=True)
     version = fields.Integer()
     updated_at = fields.DateTime()
 

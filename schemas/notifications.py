@@ -1,13 +1,18 @@
 """Wire schemas of the notification outbox and webhook endpoints."""
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
-from server.notifications.models import Audience, Channel, DeliveryStatus
+from server.notifications.models import KINDS, Audience, Channel, DeliveryStatus
 
 
 def _enum(cls, **kwargs):
     return fields.Enum(cls, by_value=True, **kwargs)
+
+
+def _kind_or_prefix(value: str) -> None:
+    if value not in KINDS and not (value.endswith(".") and any(k.startswith(value) for k in KINDS)):
+        raise ValidationError("Not a notification kind, nor a prefix of one ending in '.'.")
 
 
 class AttemptSchema(BaseSchema):
@@ -49,7 +54,7 @@ NotificationPageSchema = page_of(NotificationSchema, "NotificationPageSchema")
 
 
 class NotificationQuerySchema(PageArgsSchema):
-    kind = fields.String(validate=validate.Length(max=48))
+    kind = fields.String(validate=validate.OneOf(KINDS))
     audience = _enum(Audience)
     undelivered = fields.Boolean(metadata={"description": "Only those with a delivery pending or failed."})
 
@@ -59,16 +64,16 @@ class WebhookCreateSchema(BaseSchema):
     url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000))
     secret = fields.String(validate=validate.Length(min=16, max=200), metadata={
         "description": "The HMAC-SHA256 key; made for you when left out (shown once, in this answer)."})
-    kinds = fields.List(fields.String(validate=validate.Length(min=1, max=48)), load_default=list,
+    kinds = fields.List(fields.String(validate=_kind_or_prefix), load_default=list,
                         validate=validate.Length(max=100), metadata={
                             "description": "Kinds wanted, exact or a prefix ending in '.' (\"ticket.\"); "
-                                           "empty: every kind."})
+                                           "empty: every kind. Kinds: " + ", ".join(KINDS) + "."})
 
 
 class WebhookUpdateSchema(BaseSchema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     url = fields.Url(schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000))
-    kinds = fields.List(fields.String(validate=validate.Length(min=1, max=48)), validate=validate.Length(max=100))
+    kinds = fields.List(fields.String(validate=_kind_or_prefix), validate=validate.Length(max=100))
     active = fields.Boolean()
 
 

@@ -286,3 +286,8 @@ class OfficeUserSchema(BaseSchema):
 
 class OfficeUserListSchema(BaseSchema):
     items = fields.List(fields.Nested(OfficeUserSchema))
+
+
+class ScheduleRunSchema(BaseSchema):
+    horizon_days = fields.Integer(load_default=400, validate=validate.Range(min=30, max=1500), metadata={
+        "description": "How far ahead the calls are generated."})

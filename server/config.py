@@ -125,6 +125,7 @@ class DefaultConfig:
     SIGNING_LINK_TTL_SECONDS = 24 * 3600
 
     # Notifications (server/notifications): the outbox is delivered by `flask notify-worker`.
+    # FIELDSYNC_NOTIFY_* sets them; FIELDSYNC_NOTIFY_MANAGER_EMAILS as a JSON list or "a@x, b@y".
     NOTIFY_SMTP_HOST = "127.0.0.1"
     NOTIFY_SMTP_PORT = 25
     NOTIFY_SMTP_STARTTLS = False
@@ -158,16 +159,6 @@ def load_environment(config: dict) -> None:
     """Read deployment settings from the environment into ``config``."""
     if os.environ.get("DATABASE_URL"):
         config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
-    for name in ("NOTIFY_SMTP_HOST", "NOTIFY_SMTP_USER", "NOTIFY_SMTP_PASSWORD", "NOTIFY_FROM"):
-        if os.environ.get(name):
-            config[name] = os.environ[name]
-    if os.environ.get("NOTIFY_SMTP_PORT"):
-        config["NOTIFY_SMTP_PORT"] = int(os.environ["NOTIFY_SMTP_PORT"])
-    if os.environ.get("NOTIFY_SMTP_STARTTLS"):
-        config["NOTIFY_SMTP_STARTTLS"] = os.environ["NOTIFY_SMTP_STARTTLS"] == "1"
-    if os.environ.get("NOTIFY_MANAGER_EMAILS"):
-        config["NOTIFY_MANAGER_EMAILS"] = tuple(a.strip() for a in os.environ["NOTIFY_MANAGER_EMAILS"].split(",")
-                                                if a.strip())
     if os.environ.get("FIELDSYNC_MIN_APP_VERSION"):
         # Read as text: the JSON reading of FIELDSYNC_* would turn "2.10" into the number 2.1.
         config["MIN_APP_VERSION"] = os.environ["FIELDSYNC_MIN_APP_VERSION"].strip().strip('"')

@@ -28,6 +28,16 @@ from server.quality.models import (  # noqa: F401
     SurveyCampaign,
     SurveyInvitation,
 )
+from server.quality.proactive_models import (  # noqa: F401
+    AssetInspection,
+    Incident,
+    IncidentAffected,
+    IncidentNotice,
+    InspectionFinding,
+    InspectionSchedule,
+    Tour,
+    TourStop,
+)
 from server.reports.models import JobExpense  # noqa: F401
 from server.stock.models import (  # noqa: F401
     CountLine,

@@ -115,6 +115,10 @@ def resolve(session: Session, conflict_id: uuid.UUID, *, keep: str, values: dict
         raise NotFound("the record is gone")
     for name, value in parsed.items():
         setattr(record, name, value)
+    if spec.name == "jobs" and "status" in parsed:
+        from server.jobs.service import require_signoff
+
+        require_signoff(session, record)  # a job completes with sign-off, whichever way
     conflict.status = RESOLVED
     conflict.resolved_at = now
     conflict.resolved_by = by_user_id

@@ -23,7 +23,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
-from media.models import Blob
+from media.models import Blob, Signature
 from server.bulk import CompiledQuery, bulk_insert, bulk_update, in_param
 from server.jobs.models import Job, JobStatus
 from server.stock.models import LocationKind, Part, StockLocation
@@ -134,6 +134,9 @@ def _push(session: Session, pusher: Pusher, ops: list[Operation | InvalidOperati
             results[i] = _duplicate(known[op.op_id])
             to_record = [(o, r) for o, r in to_record if o.op_id != op.op_id]
 
+    # Signatures first (they only add, and depend on nothing a batch changes): a completion signed off by a
+    # signature anywhere in the same push holds whatever order the client sent (WatermelonDB's is by table).
+    todo.sort(key=lambda op: op.table != "signatures")
     batch = _Batch(session, pusher, now)
     batch.load(todo)
     for op in todo:
@@ -216,6 +219,7 @@ class _Batch:
         # (job, kind) -> the one open conflict of this clash ("episode"): a job cancelled or reassigned while
         # the technician worked on it offline gets one, however many operations and pushes report the work.
         self.episodes: dict[tuple[str, str], ConflictDraft] = {}
+        self.signed: set[str] = set()  # jobs with a customer signature (stored, or created in the batch)
         self.parts: set[str] = set()
         self.locations: set[str] = set()
         self.warranty: dict = {}  # job id -> under warranty (jobs with an asset), for part usages
@@ -239,6 +243,7 @@ class _Batch:
         updated_jobs: set[str] = set()
         part_ids, location_ids = set(), set()
         usages = False
+        completing: set[str] = set()  # jobs the batch completes: their sign-off is looked for
         texts: dict = {}  # the same few jobs named by most facts: each text made once
         for op in ops:
             table = op.table
@@ -247,6 +252,8 @@ class _Batch:
             values = op.fields
             if table == "jobs":
                 updated_jobs.add(op.record_id)
+                if isinstance(values, dict) and values.get("status") == JobStatus.completed.value:
+                    completing.add(op.record_id)
             elif op.action == CREATE:
                 created[table].add(op.record_id)
             else:
@@ -306,6 +313,9 @@ class _Batch:
         self.former = former_jobs(self.session, self.pusher.technician_id, sorted(
             str(row["id"]) for job_int, row in self.jobs.items() if job_int not in self.mine))
         self._load_episodes()
+        completing_keys = _uuids(completing)
+        if completing_keys:
+            self.signed = {str(i) for (i,) in _SIGNED.rows(connection, ids=completing_keys)}
         self._load_field_versions([(op.table, op.record_id) for op in ops if op.action in (UPDATE, DELETE)])
         part_keys = _uuids(part_ids)
         if part_keys:
@@ -452,6 +462,7 @@ class _Batch:
             row["created_at"] = self.now
         elif name == "signatures":
             row["received_at"] = self.now
+            self.signed.add(str(job["id"]))
         elif name == "check_ins":
             self.last_check_in = row
         if spec.versioned:
@@ -554,6 +565,14 @@ class _Batch:
             lost[name] = {"server": to_wire(current), "device": to_wire(value), "kept": winner}
             if winner == DEVICE:
                 changes[name] = value
+        if is_job and changes.get("status") is JobStatus.completed and str(row["id"]) not in self.signed \
+                and changes.get("no_signature_reason", row.get("no_signature_reason")) is None:
+            # The work report procedure: no completion without the customer's signature (in this push or an
+            # earlier one) or a recorded reason it is missing.
+            from server.jobs.service import SIGNOFF_MESSAGE, SIGNOFF_REQUIRED
+
+            raise _Rejected(SIGNOFF_REQUIRED, SIGNOFF_MESSAGE,
+                            {"status": ["Needs a signature or no_signature_reason."]})
         if former:
             kind = "reassigned_while_worked"
         elif cancelled and (changes or lost):
@@ -714,6 +733,8 @@ def _whole_rows_query(spec: registry.SyncTable) -> CompiledQuery:
 
 
 _EXISTING = CompiledQuery(_existing_keys)
+_SIGNED = CompiledQuery(lambda dialect: select(Signature.__table__.c.job_id).where(
+    in_param(Signature.__table__.c.job_id, "ids", dialect)).distinct())
 _DELETED = CompiledQuery(_deleted_keys)
 # What the batch needs of a job it only names (its facts, its adjustments): not the whole row.
 _JOB_FACTS_COLUMNS = ("id", "technician_id", "status", "version")

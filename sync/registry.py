@@ -25,7 +25,16 @@ from typing import Any
 
 from media.models import Photo, PhotoKind, Signature
 from server.customers.models import Asset, Customer, Site
-from server.jobs.models import Adjustment, CheckIn, CheckInKind, CustomerRating, Job, JobStatus, PartUsage
+from server.jobs.models import (
+    Adjustment,
+    CheckIn,
+    CheckInKind,
+    CustomerRating,
+    Job,
+    JobStatus,
+    NoSignatureReason,
+    PartUsage,
+)
 from server.stock.models import Part, SpareUnit, StockLevel
 from server.tickets.models import Ticket
 
@@ -316,6 +325,8 @@ _REPORT = {
     "solution": _text(20_000),
     "customer_opinion": _text(20_000),
     "customer_rating": _enum(CustomerRating),
+    "no_signature_reason": _enum(NoSignatureReason),
+    "no_signature_note": _text(2000),
 }
 
 TABLES: dict[str, SyncTable] = {t.name: t for t in (

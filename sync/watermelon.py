@@ -39,6 +39,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from server.bulk import in_set
@@ -130,11 +131,15 @@ def pull_changes(session: Session, *, technician_id: uuid.UUID, device_id: uuid.
             bucket[kind].append(_raw(registry.TABLES[change.table], change.id, change.version, fields))
     if device_id is not None:
         # Remembered for the push that follows (see push_changes): the caller commits.
-        if device is None:
-            device = SyncWatermelonDevice(device_id=device_id, pushed_through=0, pushed_before=0)
-            session.add(device)
-        device.pulled_through, device.pulled_since = timestamp, 0 if first else int(last_pulled_at)
-        device.updated_at = utcnow()
+        since = 0 if first else int(last_pulled_at)
+        if device is not None:
+            device.pulled_through, device.pulled_since, device.updated_at = timestamp, since, utcnow()
+        else:  # its first pull; two at once (a client retrying) must not fail on the key
+            table = SyncWatermelonDevice.__table__
+            insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+            values = {"pulled_through": timestamp, "pulled_since": since, "updated_at": utcnow()}
+            session.execute(insert.values(device_id=device_id, pushed_through=0, pushed_before=0, **values)
+                            .on_conflict_do_update(index_elements=[table.c.device_id], set_=values))
     return {"changes": changes, "timestamp": timestamp}
 
 
@@ -492,7 +497,8 @@ def push_changes(session: Session, pusher: Pusher, changes: dict, *, last_pulled
     pusher = replace(pusher, own_facts=True)
     device = session.get(SyncWatermelonDevice, pusher.device_id) if pusher.device_id is not None else None
     pulled_since = None
-    if device is not None and last_pulled_at and device.pulled_through == last_pulled_at:
+    if device is not None and last_pulled_at and device.pulled_through == last_pulled_at and device.pulled_since:
+        # (After a first sync the device held no server record to edit before it: nothing to look for.)
         pulled_since = device.pulled_since
     result = push(session, pusher, to_operations(session, pusher, changes, last_pulled_at, pulled_since), now=now)
     if device is not None and last_pulled_at and last_pulled_at > device.pushed_through:

@@ -19,6 +19,7 @@ from server.extensions import db
 from server.jobs.models import Job, JobStatus
 from server.stock import ledger
 from server.stock.models import MovementKind
+from server.tickets.models import TicketPart
 from tests import factories as f
 from tests.browser import Browser, chromium_path
 from tests.conftest import tool_missing
@@ -63,6 +64,8 @@ def visit(app):
                   planned_start=utcnow() + timedelta(hours=3))
     valve = f.part("VALVE-7", name="膨胀阀")
     board = f.part("PCB-2", name="主控板", serialised=True)
+    db.session.add_all([TicketPart(ticket_id=ticket.id, part_id=valve.id, quantity=2),
+                        TicketPart(ticket_id=ticket.id, part_id=board.id, quantity=3)])
     for part, quantity in ((valve, 5), (board, 2)):
         ledger.record_movement(db.session, kind=MovementKind.received, location_id=tech.van_location_id,
                                part_id=part.id, quantity=quantity, at=utcnow())
@@ -140,6 +143,15 @@ def test_sign_in_first_sync_and_job_list_offline(app, live_server, make_browser,
     text = browser.evaluate("document.querySelector('#jobs a.job').textContent")
     assert "冷水机组不制冷" in text and "上海大华制冷" in text and "张经理" in text and "到场时限" in text
     screenshot(browser, "02-jobs")
+    # A job: its ticket, site, asset with warranty, and the parts it needs against the van.
+    browser.evaluate(f"location.hash = '#/job/{visit['job']}'")
+    browser.wait_for("document.getElementById('job')")
+    assert "SN-778899" in browser.evaluate("document.getElementById('asset').textContent")
+    assert "保修期内" in browser.evaluate("document.getElementById('asset').textContent")
+    needed = browser.evaluate("[...document.querySelectorAll('#needed [data-needed]')].map((li) => li.textContent)")
+    assert sorted(needed) == ["PCB-2 主控板 × 3车上不足（有 2）", "VALVE-7 膨胀阀 × 2车上有 5"]
+    browser.evaluate("location.hash = '#/jobs'")
+    browser.wait_for("document.querySelectorAll('#jobs a.job').length === 2")
     # The device id was made and kept; the server registered it.
     device_key = browser.evaluate("localStorage.getItem('fieldsync.device')")
     assert len(device_key) == 36
@@ -341,7 +353,15 @@ def test_a_whole_visit_offline_lands_exactly_once(app, live_server, make_browser
     assert kinds == ["arrival", "departure", "periodic", "periodic"]
     assert db.session.scalar(select(func.count()).select_from(PartUsage)) == 2
     release_db()
+    browser.evaluate("location.hash = '#/sync'")
+    browser.wait_for("document.getElementById('sync-pending') && "
+                     "document.getElementById('sync-pending').textContent === '0'")
     screenshot(browser, "08-synced")
+    browser.evaluate("location.hash = '#/van'")
+    browser.wait_for("document.getElementById('van')")
+    van = browser.evaluate("document.getElementById('van').textContent")
+    assert "膨胀阀 × 2" in van and "主控板 × 1" in van  # what today used
+    screenshot(browser, "09-van")
     assert not unexpected_errors(browser), browser.errors
 
 
@@ -476,7 +496,7 @@ def test_the_office_reassigns_while_the_app_holds_unsynced_work(app, client, liv
                               "document.getElementById('notice').textContent")
     assert visit["ticket"] in notice and "已上传" in notice, browser.evaluate("window.fieldsync.state.notices")
     browser.wait_for("document.querySelectorAll('#jobs a.job').length === 1")
-    screenshot(browser, "09-job-taken")
+    screenshot(browser, "10-job-taken")
 
 
 def test_a_revoked_device_cannot_sync_and_keeps_its_work(app, client, live_server, make_browser, visit):
@@ -496,7 +516,7 @@ def test_a_revoked_device_cannot_sync_and_keeps_its_work(app, client, live_serve
                             "document.getElementById('signin-again').textContent")
     assert "停用" in text
     assert browser.evaluate("window.fieldsync.state.pending") >= 1
-    screenshot(browser, "10-revoked")
+    screenshot(browser, "11-revoked")
     assert server_counts(visit)["status"] == "assigned"
     # Signing in again from this device is refused too; the work is still there.
     sign_in_ui(browser, username_of(visit))
@@ -528,7 +548,7 @@ def test_no_signature_needs_a_reason_and_english_is_one_tap_away(app, live_serve
     click(browser, "#lang")
     browser.wait_for("document.getElementById('job').textContent.includes('No signature: Other')")
     assert browser.evaluate("document.documentElement.lang") == "en"
-    screenshot(browser, "11-completed-without-signature.en")
+    screenshot(browser, "12-completed-without-signature.en")
     click(browser, "#lang")
     browser.wait_for("document.getElementById('job').textContent.includes('未签字：其他')")
     browser.evaluate("window.fieldsync.sync()")
@@ -540,3 +560,23 @@ def test_no_signature_needs_a_reason_and_english_is_one_tap_away(app, live_serve
     if hasattr(job, "no_signature_reason"):  # the server's sign-off rule (issue 13) keeps the reason
         assert job.no_signature_reason.value == "other" and job.no_signature_note == "客户临时外出，电话确认完工"
     release_db()
+
+
+def test_an_expired_sign_in_asks_again_and_the_work_waiting_goes_after(app, live_server, make_browser, visit):
+    from server.accounts.models import AuthToken
+
+    browser = signed_in_on_the_job(make_browser, live_server, visit)
+    browser.set_offline(True)
+    advance(browser, "accepted")
+    db.session.query(AuthToken).filter_by(user_id=visit["user"]).update({"expires_at": utcnow() - timedelta(1)})
+    release_db()
+    browser.set_offline(False)
+    browser.evaluate("window.fieldsync.sync()")
+    text = browser.wait_for("document.getElementById('signin-again') && "
+                            "document.getElementById('signin-again').textContent")
+    assert "过期" in text
+    assert "条工作待同步" in browser.evaluate("document.getElementById('signin').textContent")  # kept, and said
+    sign_in_ui(browser, username_of(visit))
+    wait_synced(browser)
+    browser.wait_for("window.fieldsync.state.pending === 0")
+    assert server_counts(visit)["status"] == "accepted"

@@ -144,3 +144,18 @@ def test_catalogue_files_are_sorted_json():
     for name in i18n.LOCALES:
         text = (Path(i18n.__file__).parent / f"{name}.json").read_text(encoding="utf-8")
         assert list(json.loads(text)) == sorted(json.loads(text)), name
+
+
+def test_every_error_code_reads_in_chinese_and_english():
+    """Pages show error.<code> (FS.errorText): each code the server can answer has both texts."""
+    import re
+
+    root = Path(i18n.__file__).resolve().parent.parent.parent
+    codes = set()
+    for folder in ("server", "media", "sync"):
+        for path in (root / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            codes |= set(re.findall(r'code\s*=\s*"([a-z_]+)"', text)) | set(re.findall(r'"code":\s*"([a-z_]+)"', text))
+    codes -= {"code", "message"}
+    missing = sorted(c for c in codes if f"error.{c}" not in i18n.catalogue("zh-CN"))
+    assert not missing, f"add error.<code> to server/i18n/*.json: {missing}"

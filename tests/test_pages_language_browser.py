@@ -130,7 +130,7 @@ def test_statistics_page_charts_and_goes_from_a_figure_to_its_tickets(app, clien
     release_db()
     sign_in(browser, live_server, client, f.user(Role.dispatcher))
     browser.goto(f"{live_server}/statistics?month=2026-11&by=region&figure=tickets_received")
-    browser.wait_for("document.querySelectorAll('#figures tbody tr').length === 2")
+    browser.wait_for("document.querySelectorAll('#figures tbody tr').length === 3")
     assert browser.evaluate("!!document.querySelector('#chart-figure canvas')")  # ECharts drew
     table = browser.evaluate("document.querySelector('#figures').innerText")
     assert "上海" in table and "北京" in table and "受理工单数" in table and "¥880.00" in table
@@ -142,11 +142,27 @@ def test_statistics_page_charts_and_goes_from_a_figure_to_its_tickets(app, clien
     shown = set(browser.evaluate("[...document.querySelectorAll('#behind-list tr')].map((r) => r.dataset.ticketId)"))
     assert shown == {str(ids["t1"]), str(ids["t3"])}
     assert "报修" in browser.evaluate("document.getElementById('behind-list').innerText")
+    # a real mouse click on the chart's bar for 北京 -> its one ticket
+    x, y = browser.evaluate("""(() => {
+      const chart = echarts.getInstanceByDom(document.getElementById('chart-figure'));
+      const groups = [...document.querySelectorAll('#figures tbody tr')].map((r) => r.cells[0].innerText);
+      const i = groups.indexOf('北京');
+      const [px, py] = chart.convertToPixel({seriesIndex: 0}, [i, 0.5]);
+      const box = document.getElementById('chart-figure').getBoundingClientRect();
+      document.getElementById('chart-figure').scrollIntoView();
+      const after = document.getElementById('chart-figure').getBoundingClientRect();
+      return [after.left + px, after.top + py];
+    })()""")
+    for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+        browser.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
+                     session=True)
+    browser.wait_for("document.querySelectorAll('#behind-list tr[data-ticket-id]').length === 1")
+    assert browser.evaluate("document.querySelector('#behind-list tr').dataset.ticketId") == str(ids["t2"])
     assert_nothing_raw(browser, "statistics zh-CN")
     browser.screenshot(ARTEFACTS / "statistics.zh-CN.png")
     browser.evaluate("document.getElementById('lang-switch').click()")
     browser.wait_for("document.documentElement.lang === 'en' && "
-                     "document.querySelectorAll('#figures tbody tr').length === 2")
+                     "document.querySelectorAll('#figures tbody tr').length === 3")
     assert "Tickets received" in browser.evaluate("document.querySelector('#figures').innerText")
     browser.screenshot(ARTEFACTS / "statistics.en.png")
     assert browser.errors == []

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlparse
 from sqlalchemy import select
 
 from server.accounts.models import Role
+from server.db import utcnow
 from server.extensions import db
 from server.quality.models import FollowUpTask, SurveyCampaign, SurveyInvitation
 from tests import factories as f
@@ -157,3 +158,88 @@ def test_complaint_page_takes_steps_and_hands_over(app, client, live_server, bro
     release_db()
     assert browser.errors == []
     assert ticket.id
+
+
+def test_incident_page_from_report_to_closure(app, client, live_server, browser):  # noqa: F811
+    from server.quality.proactive_models import Incident
+
+    sign_in(browser, live_server, client, f.user(Role.admin))
+    browser.goto(f"{live_server}/quality/incidents")
+    browser.wait_for("document.querySelector('#incidents tbody tr')")
+    browser.evaluate("""(() => { document.getElementById('i-title').value = '冷站停机';
+        document.getElementById('i-level').value = '2';
+        document.getElementById('report-incident').click(); })()""")
+    browser.wait_for("!document.getElementById('detail').hidden && "
+                     "document.querySelector('#incidents tr[data-incident-id]')")
+    browser.evaluate("""(() => { document.getElementById('n-person').value = '客户王总';
+        document.getElementById('add-notice').click(); })()""")
+    browser.wait_for("document.querySelectorAll('#notices tbody tr').length === 1")
+    browser.evaluate("""(() => { document.getElementById('p-hours').value = '6';
+        document.getElementById('p-people').value = '3'; document.getElementById('p-lead').value = '王工';
+        document.getElementById('p-cost').value = '12000'; document.getElementById('submit-plan').click(); })()""")
+    browser.wait_for("!document.getElementById('approve-plan').hidden")
+    browser.evaluate("document.getElementById('approve-plan').click()")
+    browser.wait_for("document.getElementById('approve-plan').hidden && "
+                     "document.getElementById('facts').innerText.includes('方案已批准')")
+    browser.evaluate("document.getElementById('resolve').click()")
+    browser.wait_for("!document.getElementById('report-form').hidden")
+    browser.evaluate("""(() => { document.getElementById('r-cause').value = '电压骤降';
+        document.getElementById('r-actions').value = '更换启动器';
+        document.getElementById('r-prevention').value = '加装稳压器';
+        document.getElementById('write-report').click(); })()""")
+    browser.wait_for("document.getElementById('facts').innerText.includes('已结案')")
+    assert_nothing_raw(browser, "incidents zh-CN")
+    release_db()
+    incident = db.session.query(Incident).one()
+    assert (incident.level, incident.status.value, incident.plan_lead, incident.report_prevention) == (
+        2, "closed", "王工", "加装稳压器")
+    assert [n.person for n in incident.notices] == ["客户王总"]
+    release_db()
+    assert browser.errors == []
+
+
+def test_tour_page_contacts_and_plans_and_inspections_are_recorded(app, client, live_server, browser):  # noqa: F811
+    from server.jobs.models import Job
+    from server.quality import inspections
+    from server.tickets.models import Ticket
+
+    near = f.site(f.customer("绍兴一号厂", phone="13400000000"), city="绍兴", latitude=30.0, longitude=120.58)
+    far = f.site(f.customer("绍兴二号厂"), city="绍兴", latitude=30.1, longitude=120.7)
+    f.asset(near)
+    inspected = f.asset(far)
+    tech = f.technician(name="钱师傅", latitude=30.0, longitude=120.57)
+    inspections.create_schedule(db.session, {"asset_id": inspected.id, "interval_days": 90,
+                                             "first_due_on": date.today()}, now=utcnow())
+    db.session.commit()
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    browser.goto(f"{live_server}/quality/tours")
+    browser.wait_for("document.querySelector('#regions button.pick-city')")
+    start = date.today() + timedelta(days=4)
+    browser.evaluate(f"""(() => {{ document.querySelector('#regions button.pick-city').click();
+        document.getElementById('t-starts').value = '{start}';
+        document.getElementById('t-ends').value = '{start + timedelta(days=1)}';
+        document.getElementById('create-tour').click(); }})()""")
+    browser.wait_for("document.querySelectorAll('#stops tr[data-stop-id]').length === 2")
+    browser.evaluate("""(() => { const row = [...document.querySelectorAll('#stops tr[data-stop-id]')]
+          .find((r) => r.innerText.includes('绍兴一号厂'));
+        row.querySelector('.c-name').value = '孙工'; row.querySelector('.c-symptoms').value = '例行保养';
+        row.querySelector('.c-hours').value = '2'; row.querySelector('button.agree').click(); })()""")
+    browser.wait_for("document.querySelectorAll('#stops button.agree').length === 1")
+    browser.evaluate("""(() => { const row = document.querySelector('#stops button.decline').closest('tr');
+        row.querySelector('.c-name').value = '周工'; row.querySelector('button.decline').click(); })()""")
+    browser.wait_for("document.querySelectorAll('#stops button.agree').length === 0")
+    browser.wait_for("document.querySelector('#plan-technician option')")
+    browser.evaluate("document.getElementById('plan-route').click()")
+    browser.wait_for("document.getElementById('plan-form').hidden")
+    # The inspection: a finding that opens a ticket.
+    browser.evaluate("""(() => { const row = document.querySelector('#inspections tr[data-inspection-id]');
+        row.querySelector('.finding').value = '冷凝器结垢'; row.querySelector('.finding-ticket').checked = true;
+        row.querySelector('button.complete').click(); })()""")
+    browser.wait_for("!document.querySelector('#inspections tr[data-inspection-id]')")
+    assert_nothing_raw(browser, "tours zh-CN")
+    release_db()
+    job = db.session.query(Job).filter(Job.technician_id == tech.id).one()
+    assert "例行保养" in db.session.get(Ticket, job.ticket_id).summary
+    assert db.session.query(Ticket).filter(Ticket.summary.like("%冷凝器结垢%")).count() == 1
+    release_db()
+    assert browser.errors == []

@@ -71,8 +71,10 @@ def _sign(client, auth, job, report=None, sha=None, **extra):
 
 def test_canonical_report_form(client, auth, job):
     report, sha = _report(client, auth, job)
+    # Version 2: what the customer attests when signing (no departed_at, recorded afterwards).
     assert set(report) == {"version", "job_id", "work_done", "fault_cause", "solution", "arrived_at",
-                           "departed_at", "parts_used", "adjustments"}
+                           "parts_used", "adjustments"}
+    assert report["version"] == 2
     assert report["arrived_at"] == "2026-11-20T01:30:15Z"  # whole seconds, UTC, Z
     assert report["parts_used"][0]["serial_numbers"] == ["SN-A", "SN-B"]
     assert report["adjustments"][0]["parameter"] == "冷媒压力"
@@ -326,3 +328,49 @@ def test_signing_page_script_parses():
     result = subprocess.run([node, "--check", str(script)], capture_output=True, text=True, timeout=60,  # noqa: S603
                             check=False)
     assert result.returncode == 0, result.stderr
+
+
+# --- what is recorded after signing never invalidates the signature ------------------------------------------------
+
+def _record_departure(job, when):
+    row = db.session.get(type(job), job.id)
+    row.departed_at = when
+    db.session.commit()
+
+
+def test_recording_the_departure_after_signing_keeps_the_signature_valid(client, auth, job):
+    from datetime import timedelta
+
+    _record_departure(job, None)  # the normal order: the customer signs, then the technician leaves
+    report, sha = _report(client, auth, job)
+    assert _sign(client, auth, job, sha=sha).status_code == 201
+    _record_departure(job, datetime(2026, 11, 20, 5, 0, tzinfo=UTC))
+    status = client.get(f"/api/v1/jobs/{job.id}/signature", headers=auth).get_json()
+    assert status["valid"] is True and status["changes"] == []
+    # What the customer attested still counts: an edit of the work done afterwards invalidates it.
+    row = db.session.get(type(job), job.id)
+    row.work_done = "changed after signing"
+    row.departed_at = row.departed_at + timedelta(minutes=5)
+    db.session.commit()
+    status = client.get(f"/api/v1/jobs/{job.id}/signature", headers=auth).get_json()
+    assert status["valid"] is False and [c["field"] for c in status["changes"]] == ["work_done"]
+
+
+def test_a_version_1_signature_is_still_judged_and_a_later_departure_does_not_invalidate_it(client, auth, job):
+    """Apps that still make the version 1 form (with departed_at): their signatures are kept and judged by
+    what the customer attested."""
+    _record_departure(job, None)
+    v1 = reports.canonical_report(db.session, db.session.get(type(job), job.id), version=1)
+    assert v1["version"] == 1 and v1["departed_at"] is None
+    sent = _sign(client, auth, job, report=v1, sha=reports.report_sha256(v1))
+    assert sent.status_code == 201, sent.get_json()
+    hash_only = f.job(tech=db.session.get(type(job.technician), job.technician_id))
+    v1_only = reports.canonical_report(db.session, hash_only, version=1)
+    assert _sign(client, auth, hash_only, sha=reports.report_sha256(v1_only)).status_code == 201
+    for signed in (job, hash_only):
+        status = client.get(f"/api/v1/jobs/{signed.id}/signature", headers=auth).get_json()
+        assert status["valid"] is True
+        _record_departure(signed, datetime(2026, 11, 20, 5, 0, tzinfo=UTC))
+    # With the snapshot kept (sent, or matched by its version 1 hash), the departure no longer invalidates it.
+    for signed in (job, hash_only):
+        assert client.get(f"/api/v1/jobs/{signed.id}/signature", headers=auth).get_json()["valid"] is True

@@ -91,6 +91,19 @@ def month(app):
         ReturnVisit(asset_id=asset1.id, sequence=2, due_on=date(2026, 11, 30), next_call_on=date(2026, 11, 30)),
         ReturnVisit(asset_id=asset1.id, sequence=3, due_on=date(2026, 12, 1), next_call_on=date(2026, 12, 1)),
     ])
+    from server.quality.models import SurveyAnswer, SurveyCampaign, SurveyInvitation
+
+    campaign = SurveyCampaign(name="2026 下半年满意度调查", starts_on=date(2026, 11, 1), ends_on=date(2026, 11, 30),
+                              created_by_id=f.user(Role.admin).id)
+    db.session.add(campaign)
+    db.session.flush()
+    answered = SurveyInvitation(campaign_id=campaign.id, customer_id=f.customer().id, token_hash="a" * 64,
+                                sent_at=sh(2026, 11, 2, 9), expires_at=sh(2026, 12, 2, 9),
+                                answered_at=sh(2026, 11, 5, 9))
+    db.session.add(answered)
+    db.session.flush()
+    db.session.add_all([SurveyAnswer(invitation_id=answered.id, question="response_speed", rating="satisfied"),
+                        SurveyAnswer(invitation_id=answered.id, question="attitude", rating="very_poor")])
     db.session.commit()
     return {"t1": t1.id, "t2": t2.id, "t3": t3.id, "a": a.id, "b": b.id}
 
@@ -110,6 +123,7 @@ EXPECTED_TOTAL = {
     "dispatch_overrides": 1, "spare_unit_swaps": 1, "van_fill_rate": 0.5,
     "satisfaction": {"dissatisfied": 1, "satisfied": 1}, "satisfaction_rate": 0.5,
     "return_visits_due": 2, "return_visits_done": 1, "return_visit_rate": 0.5,
+    "survey_satisfaction": {"satisfied": 1, "very_poor": 1}, "survey_satisfaction_rate": 0.5,
 }
 
 
@@ -127,7 +141,7 @@ def test_the_month_matches_the_hand_computed_figures(client, month):
 
     regions = client.get("/api/v1/statistics/monthly?month=2026-11&by=region", headers=auth).get_json()
     by_city = {g["label"]: g["figures"] for g in regions["groups"]}
-    assert set(by_city) == {"上海", "北京"}
+    assert set(by_city) == {"上海", "北京", "—"}  # survey answers belong to no site
     assert by_city["上海"]["tickets_received"] == 2 and by_city["北京"]["tickets_received"] == 1
     assert by_city["北京"]["installation_cost"] == 800.0 and by_city["北京"]["first_time_fix_rate"] == 0.0
     assert by_city["上海"]["repeat_visit_rate"] == 0.5 and by_city["上海"]["total_cost"] == 560.0
@@ -208,3 +222,19 @@ def test_every_figure_is_defined_in_the_docs():
     docs = (Path(__file__).parent.parent / "docs" / "monthly-statistics.md").read_text(encoding="utf-8")
     for key, figure in FIGURES.items():
         assert f"| `{key}` | {figure.unit} | {figure.definition} |" in docs, key
+
+
+def test_a_technician_records_costs_on_their_own_job_only(client, month):
+    from server.jobs.models import Job
+    from server.technicians.models import Technician
+
+    own = db.session.query(Job).filter_by(ticket_id=month["t1"]).one()
+    other = db.session.query(Job).filter_by(ticket_id=month["t2"]).first()
+    auth = f.login_as(client, db.session.get(Technician, month["a"]))
+    created = client.post(f"/api/v1/jobs/{own.id}/expenses", headers=auth,
+                          json={"kind": "travel", "amount": 35.0, "travel_minutes": 40, "distance_km": 18.5})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["distance_km"] == 18.5
+    refused = client.post(f"/api/v1/jobs/{other.id}/expenses", headers=auth, json={"kind": "travel", "amount": 1})
+    assert refused.status_code == 404
+    assert client.get("/api/v1/statistics/monthly?month=2026-11", headers=auth).status_code == 403

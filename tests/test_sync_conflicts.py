@@ -249,8 +249,8 @@ def test_one_clash_is_one_conflict_and_keep_device_applies_the_final_state(clien
     second = device.push([
         op("jobs", job.id, "update", {"work_done": "cleaned coil, replaced fan", "solution": "new fan",
                                       "departed_at": "2026-03-02T10:00:00Z"}, base_version=1),
-        op("jobs", job.id, "update", {"status": "completed", "completed_at": "2026-03-02T10:00:00Z"},
-           base_version=1),
+        op("jobs", job.id, "update", {"status": "completed", "completed_at": "2026-03-02T10:00:00Z",
+                                      "no_signature_reason": "refused"}, base_version=1),
     ])
     results = first["results"] + second["results"]
     assert {r["status"] for r in results} == {"merged"}
@@ -261,7 +261,8 @@ def test_one_clash_is_one_conflict_and_keep_device_applies_the_final_state(clien
     assert fields["status"] == {"server": "cancelled", "device": "completed", "kept": "server"}
     assert {name: side["device"] for name, side in fields.items()} == {
         "status": "completed", "arrived_at": "2026-03-02T09:00:00Z", "work_done": "cleaned coil, replaced fan",
-        "solution": "new fan", "departed_at": "2026-03-02T10:00:00Z", "completed_at": "2026-03-02T10:00:00Z"}
+        "solution": "new fan", "departed_at": "2026-03-02T10:00:00Z", "completed_at": "2026-03-02T10:00:00Z",
+        "no_signature_reason": "refused"}
     assert fields["work_done"]["server"] is None  # the server's value when the clash began
     settled = client.post(f"/api/v1/sync/conflicts/{listed[0]['id']}/resolve", json={"keep": "device"},
                           headers=office)

@@ -235,3 +235,44 @@ def test_an_older_schema_version_gets_what_it_knows_and_a_migration_only_what_is
     [record] = new["jobs"]["updated"]
     assert (record["id"], record["customer_rating"]) == (str(job.id), "satisfied")
     assert all(not any(bucket.values()) for table, bucket in new.items() if table not in ("jobs", "signatures"))
+
+
+def test_a_job_reassigned_away_waits_for_the_devices_push_before_its_tombstone(client):
+    tech, other = f.technician(), f.technician()
+    job = f.job(tech=tech)
+    headers = f.login_as(client, tech)
+    stamp = _pull(client, headers)["timestamp"]
+    office = f.login_as(client, f.user(Role.dispatcher))
+    assert client.post(f"/api/v1/jobs/{job.id}/reassign", json={"technician_id": str(other.id)},
+                       headers=office).status_code == 200
+    announced = _pull(client, headers, stamp)
+    jobs = announced["changes"]["jobs"]
+    assert jobs["deleted"] == [] and [(r["id"], r["technician_id"]) for r in jobs["updated"]] == [
+        (str(job.id), str(other.id))]
+    record = {**jobs["updated"][0], "work_done": "done offline", "_status": "updated", "_changed": "work_done"}
+    _push(client, headers, {"jobs": {"created": [], "updated": [record], "deleted": []}}, announced["timestamp"])
+    gone = _pull(client, headers, announced["timestamp"])
+    assert gone["changes"]["jobs"]["deleted"] == [str(job.id)]
+    assert _pull(client, headers, gone["timestamp"])["changes"]["jobs"]["deleted"] == []
+
+
+def test_a_field_another_writer_changed_in_the_pull_before_the_push_is_a_conflict(client):
+    tech = f.technician()
+    job = f.job(tech=tech)
+    first, second = f.login_as(client, tech, "handheld-1"), f.login_as(client, tech, "handheld-2")
+    stamp_first, stamp_second = _pull(client, first)["timestamp"], _pull(client, second)["timestamp"]
+    edit = {"id": str(job.id), "version": 1, "_status": "updated", "_changed": "work_done"}
+    # As synchronize() does: a pull, then the push (the first device's edit raises nothing).
+    stamp_first = _pull(client, first, stamp_first)["timestamp"]
+    _push(client, first, {"jobs": {"created": [], "updated": [{**edit, "work_done": "coils"}], "deleted": []}},
+          stamp_first)
+    pulled = _pull(client, second, stamp_second)  # the client merges its own work_done over it, takes version 2
+    [merged] = pulled["changes"]["jobs"]["updated"]
+    _push(client, second, {"jobs": {"created": [], "updated": [{**merged, **edit, "version": merged["version"],
+                                                                  "work_done": "fan"}], "deleted": []}},
+          pulled["timestamp"])
+    conflicts = client.get("/api/v1/sync/conflicts", headers=f.login_as(client, f.user(Role.dispatcher))
+                            ).get_json()["items"]
+    [conflict] = conflicts
+    assert conflict["kind"] == "field_conflict"
+    assert conflict["fields"]["work_done"] == {"server": "coils", "device": "fan", "kept": "device"}

@@ -105,13 +105,11 @@ export async function addPhoto(db, job, file, kind = 'other') {
   return sha256
 }
 
-/** The customer signs the report as it is now: departure is the moment of
- * signing (it belongs to the signed report), then the hash is taken. */
+/** The customer signs the report as it is now (canonical form 2: what they
+ * attest; the departure, recorded at completion, is not part of it). */
 export async function sign(db, job, { signerName, strokes, rating, opinion }) {
   const now = Date.now()
-  await db.write(() => job.update((j) => j.set({
-    departed_at: j.get('departed_at') || now, customer_rating: rating, customer_opinion: opinion || null,
-  })))
+  await db.write(() => job.update((j) => j.set({ customer_rating: rating, customer_opinion: opinion || null })))
   const report = await canonicalReport(db, job)
   const hash = await reportSha256(report)
   const where = await position(3000)

@@ -101,6 +101,10 @@ async function onSignOut() {
 }
 
 let lastPosition = null
+// Where the technician is, for the jobs' distances: asked once a start (a refusal just leaves them out).
+actions.position(10000).then((where) => {
+  if (where && !where.unavailable) { lastPosition = where; if (document.body.dataset.screen === 'jobs') render() }
+})
 let lastStatus = ''
 onChange(() => {
   renderHeader()

@@ -1,10 +1,11 @@
-// The work report (作业报告书) in FieldSync's canonical form, version 1
-// (media/report.py): the customer's signature is bound to its SHA-256, so the
+// The work report (作业报告书) in FieldSync's canonical form, version 2
+// (media/report.py): what the customer attests when signing (no departure
+// time, recorded afterwards); the signature is bound to its SHA-256, so the
 // bytes made here must be exactly the server's.
 import { Q } from '@nozbe/watermelondb'
 import { byId } from './data/database.js'
 
-export const REPORT_VERSION = 1
+export const REPORT_VERSION = 2
 
 const text = (value) => (value === null || value === undefined ? null
   : String(value).replace(/\r\n/g, '\n').replace(/\r/g, '\n').normalize('NFC'))
@@ -33,7 +34,6 @@ export async function canonicalReport(db, job) {
     fault_cause: text(job.get('fault_cause')),
     solution: text(job.get('solution')),
     arrived_at: time(job.get('arrived_at')),
-    departed_at: time(job.get('departed_at')),
     parts_used: usages.sort(byIdOrder).map((u) => ({
       id: u.id, part_id: u.get('part_id'), quantity: u.get('quantity'),
       serial_numbers: JSON.parse(u.get('serial_numbers') || '[]').map(text).sort(codePointOrder),

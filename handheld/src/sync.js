@@ -9,7 +9,7 @@ import { Q } from '@nozbe/watermelondb'
 import { synchronize } from '@nozbe/watermelondb/sync'
 import * as tus from 'tus-js-client'
 import { ApiError, SignInNeeded, api, currentAuth, signedIn } from './auth.js'
-import { pendingBlobs, updateBlob } from './blobs.js'
+import { getBlob, pendingBlobs, updateBlob } from './blobs.js'
 import { persist } from './data/database.js'
 
 export const WRITABLE = ['jobs', 'adjustments', 'part_usages', 'check_ins', 'photos', 'signatures']
@@ -33,6 +33,7 @@ export const state = {
   pending: 0,
   pendingPhotos: 0,
   upload: null, // {sha256, sent, total}
+  rejected: [], // the last push's refused records: [{table, id, error: {code, message}}]
 }
 
 const listeners = new Set()
@@ -130,7 +131,43 @@ async function pushChanges({ changes, lastPulledAt }) {
     { method: 'POST', body: changes })
   const result = {}
   if (answer && answer.experimentalRejectedIds) result.experimentalRejectedIds = answer.experimentalRejectedIds
+  // A refused record stays on the device, unsynced; the technician sees which and why.
+  state.rejected = (answer && answer.rejected) || []
+  // A blob the server says it lacks although this device finished its upload (the server lost it): send again.
+  for (const sha256 of (answer && answer.missing_blobs) || []) {
+    const entry = await getBlob(sha256)
+    if (entry && entry.state === 'done') await updateBlob(sha256, { state: 'pending', upload_url: null })
+  }
   return result
+}
+
+const NEEDED_KEY = 'fieldsync.needed'
+const OPEN_TICKETS = ['new', 'acknowledged', 'dispatched', 'on_site']
+
+/** The parts each open ticket needs, kept on the device for offline use. The
+ * WatermelonDB pull does not carry tickets' needed parts, so they are read
+ * from the tickets API (scoped to this technician) after each sync. */
+async function refreshNeededParts() {
+  const needed = {}
+  let cursor = null
+  for (let page = 0; page < 20; page += 1) { // bounded: 10,000 tickets
+    const query = new URLSearchParams({ limit: '500' })
+    for (const status of OPEN_TICKETS) query.append('status', status)
+    if (cursor) query.set('cursor', cursor)
+    const answer = await api(`/api/v1/tickets?${query}`)
+    for (const ticket of answer.items) needed[ticket.id] = ticket.needed_parts || []
+    if (!answer.has_more) break
+    cursor = answer.next_cursor
+  }
+  localStorage.setItem(NEEDED_KEY, JSON.stringify(needed))
+}
+
+export function neededParts(ticketId) {
+  try {
+    return (JSON.parse(localStorage.getItem(NEEDED_KEY) || '{}')[ticketId]) || null
+  } catch {
+    return null
+  }
 }
 
 /** Sync now (automatic or on demand). Resolves true when it went through. */
@@ -154,6 +191,7 @@ export async function sync(db) {
       }
     }
     await persist(db)
+    await refreshNeededParts().catch((error) => console.warn('needed parts not refreshed', error))
     state.lastSyncAt = Date.now()
     state.error = null
     return true

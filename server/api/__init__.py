@@ -64,6 +64,7 @@ def register_api(app: Flask) -> None:
         jobs,
         notifications,
         photos,
+        proactive,
         quality,
         reports,
         signatures,
@@ -78,7 +79,8 @@ def register_api(app: Flask) -> None:
     )
 
     for module in (auth, health, tickets, jobs, customers, technicians, catalogue, users, sync, dispatch,
-                   stock, uploads, blobs, photos, signatures, signing, reports, quality, notifications, statistics):
+                   stock, uploads, blobs, photos, signatures, signing, reports, quality, notifications, proactive,
+                   statistics):
         api.register_blueprint(module.blp)
     _document_optional_bodies()
     sync.document_operations(api.spec)

@@ -39,6 +39,7 @@ from schemas.quality import (
     ReturnVisitQuerySchema,
     ReturnVisitSchema,
     ScheduleResultSchema,
+    ScheduleRunSchema,
 )
 from server.accounts.models import Role, User
 from server.api.security import current_principal, requires
@@ -232,11 +233,12 @@ class ReturnVisits(MethodView):
 @blp.route("/return-visits/schedule")
 class ReturnVisitSchedule(MethodView):
     @requires(*OFFICE)
+    @blp.arguments(ScheduleRunSchema)
     @blp.response(200, ScheduleResultSchema)
-    def post(self):
+    def post(self, data):
         """Extend every installed asset's return-visit schedule to the horizon (also `flask return-visits-schedule`,
         daily). Assets get theirs when created and when their installation date changes."""
-        totals = return_visits.schedule_all(db.session, today=company_today())
+        totals = return_visits.schedule_all(db.session, today=company_today(), horizon_days=data["horizon_days"])
         db.session.commit()
         return totals
 

@@ -55,7 +55,8 @@ class JobReportPdf(MethodView):
                         "signed_at_device": signature.signed_at_device.isoformat() if signature.signed_at_device
                         else None, "received_at": signature.received_at.isoformat(),
                         "latitude": signature.latitude, "longitude": signature.longitude,
-                        "report_sha256": signature.report_sha256, "valid": signature.report_sha256 == sha}
+                        "report_sha256": signature.report_sha256,
+                        "valid": signatures.signature_status(db.session, job).valid}  # one rule (any form version)
             png = signature_render.render_png(signature.strokes)
         photos = []
         for info in display["photos"][:MAX_PHOTOS]:

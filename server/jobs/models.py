@@ -45,6 +45,16 @@ class CustomerRating(str, enum.Enum):
     very_poor = "very_poor"
 
 
+class NoSignatureReason(str, enum.Enum):
+    """Why a completed job has no customer signature (作业报告书 sign-off): a job completes only with the
+    customer's signature or one of these recorded (the handheld's choices)."""
+
+    customer_absent = "customer_absent"  # nobody there to sign (unattended site, customer left)
+    refused = "refused"  # the customer refused to sign
+    unable = "unable"  # present but cannot sign (injury, no authority to sign)
+    other = "other"  # explained in no_signature_note
+
+
 class Job(VersionedMixin, Base):
     __tablename__ = "jobs"
 
@@ -74,6 +84,12 @@ class Job(VersionedMixin, Base):
     customer_rating: Mapped[CustomerRating | None] = mapped_column(
         Enum(CustomerRating, native_enum=False, length=32, validate_strings=True)
     )
+
+    # Set when the customer does not sign: a job completes with a signature or this.
+    no_signature_reason: Mapped[NoSignatureReason | None] = mapped_column(
+        Enum(NoSignatureReason, native_enum=False, length=32, validate_strings=True)
+    )
+    no_signature_note: Mapped[str | None] = mapped_column(Text)  # the technician's words on it
 
     ticket = relationship("Ticket")
     technician = relationship("Technician")

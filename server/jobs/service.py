@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from server.dispatch.models import CANCEL, REASSIGN
 from server.exceptions import InvalidInput, InvalidTransition, NotFound, PreconditionFailed
-from server.jobs.models import Job, JobStatus
+from server.jobs.models import Job, JobStatus, NoSignatureReason
 from server.stock.ledger import release
 from server.stock.models import Reservation, ReservationStatus
 from server.technicians.models import Technician
@@ -21,6 +21,27 @@ from server.technicians.models import Technician
 FINISHED = (JobStatus.completed, JobStatus.cancelled)
 # Why a job's reservation was released (``Reservation.release_reason``).
 CANCELLED, REASSIGNED = "job_cancelled", "job_reassigned"
+
+
+SIGNOFF_REQUIRED = "signoff_required"
+SIGNOFF_MESSAGE = ("a job completes with the customer's signature or a recorded reason it is missing "
+                   "(no_signature_reason: " + ", ".join(r.value for r in NoSignatureReason) + ")")
+
+
+def has_signoff(session: Session, job: Job) -> bool:
+    """The work report procedure's sign-off: the customer signed, or why not is recorded."""
+    from media.models import Signature
+
+    if job.no_signature_reason is not None:
+        return True
+    return session.scalar(select(Signature.id).where(Signature.job_id == job.id).limit(1)) is not None
+
+
+def require_signoff(session: Session, job: Job) -> None:
+    """Refuse completing a job without sign-off (REST: settling a conflict; sync checks the same set-wise)."""
+    if job.status is JobStatus.completed and not has_signoff(session, job):
+        raise InvalidInput(SIGNOFF_MESSAGE, code=SIGNOFF_REQUIRED,
+                           details={"fields": {"json": {"status": ["Needs a signature or no_signature_reason."]}}})
 
 
 def _job(session: Session, job_id: uuid.UUID, expected_version: int | None) -> Job:

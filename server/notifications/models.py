@@ -19,6 +19,12 @@ def _enum(cls):
     return Enum(cls, native_enum=False, length=32, validate_strings=True)
 
 
+# Every kind FieldSync writes (server/notifications/events.py, server/quality/*); webhooks subscribe to them.
+KINDS = ("incident.opened", "job.appointment", "job.assigned", "job.status_changed", "rating.bad",
+         "return_visit.reminder", "signing.link", "survey.link", "ticket.clock_breach", "ticket.opened",
+         "ticket.status_changed")
+
+
 class Audience(str, enum.Enum):
     customer = "customer"
     manager = "manager"

@@ -84,6 +84,8 @@ PAGES: list[Page] = [
     Page("/quality/satisfaction", "satisfaction", "page.satisfaction", roles=DISPATCH),
     Page("/quality/return-visits", "return_visits", "page.return_visits", roles=DISPATCH),
     Page("/quality/complaints", "complaints", "page.complaints", roles=DISPATCH),
+    Page("/quality/incidents", "incidents", "page.incidents", roles=DISPATCH),
+    Page("/quality/tours", "tours", "page.tours", roles=DISPATCH),
 ]
 
 

@@ -21,6 +21,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -44,6 +45,7 @@ def _id(column):
     return sa.type_coerce(column, sa.String)
 
 
+@lru_cache(maxsize=8192)  # a technician's id comes back on every row of theirs
 def _uuid(raw) -> uuid.UUID | None:
     return None if raw is None else raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
 REPEAT_WINDOW = timedelta(days=30)
@@ -107,6 +109,11 @@ FIGURES: dict[str, Figure] = {f.key: f for f in (
            "Sign-off ratings (满意 / 尚可 / 不满意 / 极差) of jobs completed in the month."),
     Figure("satisfaction_rate", "rate",
            "Of rated jobs completed in the month, the share rated satisfied or acceptable."),
+    Figure("survey_satisfaction", "distribution",
+           "Answers to the satisfaction survey (《顾客满意度调查表》, every rated question) of invitations answered "
+           "in the month, by rating."),
+    Figure("survey_satisfaction_rate", "rate",
+           "Of those answers, the share rated satisfied or acceptable."),
     Figure("return_visits_due", "count",
            "Scheduled return-visit calls (客服部管理制度) due on a day of the month."),
     Figure("return_visits_done", "count", "Of return_visits_due, those called (status done)."),
@@ -116,9 +123,7 @@ FIGURES: dict[str, Figure] = {f.key: f for f in (
 # Figures that are counts of rows: their drill-down is the tickets counted. Rates drill into their
 # denominator's tickets (the outcome is shown per ticket on the ticket pages).
 RATES = {k: f for k, f in FIGURES.items() if f.unit == "rate"}
-NOT_YET_AVAILABLE = {
-    "survey_satisfaction": "survey campaign answers are not summed here yet; satisfaction is the sign-off rating",
-}
+NOT_YET_AVAILABLE: dict[str, str] = {}
 
 
 def month_bounds(month: str, tz: str) -> tuple[datetime, datetime]:
@@ -192,13 +197,19 @@ class Month:
 
     # -- the queries -----------------------------------------------------------------------------------------
 
-    def _technician_of_tickets(self, ticket_ids) -> dict:
-        """The technician a ticket counts for: its latest visit's (else its latest job's)."""
-        if not ticket_ids:
-            return {}
+    def _received(self):
+        return sa.select(Ticket.id).where(Ticket.received_at >= self.start, Ticket.received_at < self.end)
+
+    def _resolved(self):
+        return sa.select(Ticket.id).where(Ticket.resolved_at >= self.start, Ticket.resolved_at < self.end)
+
+    def _technician_of_tickets(self) -> dict:
+        """The technician a ticket counts for: its latest visit's (else its latest job's). The month's
+        tickets are named by subqueries, not lists of ids (a month can hold tens of thousands)."""
         rows = self.session.execute(
             sa.select(_id(Job.ticket_id), _id(Job.technician_id), Job.arrived_at)
-            .where(_id(Job.ticket_id).in_(ticket_ids), Job.status != JobStatus.cancelled)).all()
+            .where(sa.or_(Job.ticket_id.in_(self._received()), Job.ticket_id.in_(self._resolved())),
+                   Job.status != JobStatus.cancelled)).all()
         best: dict = {}
         for ticket_id, technician_id, arrived in rows:
             rank = arrived or datetime.min.replace(tzinfo=self.start.tzinfo)
@@ -220,9 +231,9 @@ class Month:
             sa.select(_id(Ticket.id).label("id"), Ticket.received_at, Ticket.resolved_at, Site.city)
             .join(Site, Site.id == Ticket.site_id)
             .where(Ticket.resolved_at >= start, Ticket.resolved_at < end)).all()
-        owner = self._technician_of_tickets({r.id for r in received} | {r.id for r in resolved})
+        owner = self._technician_of_tickets()
 
-        prior = self._resolved_before({r.asset_id for r in received if r.asset_id})
+        prior = self._resolved_before()
         for r in received:
             g = self._g(r.city, owner.get(r.id))
             g.add("tickets_received", r.id)
@@ -248,7 +259,7 @@ class Month:
         if resolved:
             for ticket_id, n in s.execute(
                     sa.select(_id(Job.ticket_id), sa.func.count()).where(
-                        _id(Job.ticket_id).in_({r.id for r in resolved}), Job.arrived_at.is_not(None),
+                        Job.ticket_id.in_(self._resolved()), Job.arrived_at.is_not(None),
                         Job.status != JobStatus.cancelled).group_by(Job.ticket_id)):
                 visits[ticket_id] = n
         for r in resolved:
@@ -264,14 +275,15 @@ class Month:
         self._parts()
         self._ratings_overrides_swaps()
         self._return_visits()
+        self._surveys()
         self._names()
 
-    def _resolved_before(self, asset_ids) -> dict:
-        if not asset_ids:
-            return {}
+    def _resolved_before(self) -> dict:
+        assets = sa.select(Ticket.asset_id).where(Ticket.received_at >= self.start, Ticket.received_at < self.end,
+                                                  Ticket.asset_id.is_not(None))
         rows = self.session.execute(
             sa.select(_id(Ticket.asset_id), _id(Ticket.id), Ticket.resolved_at)
-            .where(_id(Ticket.asset_id).in_(asset_ids), Ticket.resolved_at >= self.start - REPEAT_WINDOW,
+            .where(Ticket.asset_id.in_(assets), Ticket.resolved_at >= self.start - REPEAT_WINDOW,
                    Ticket.resolved_at < self.end)).all()
         out = defaultdict(list)
         for asset_id, ticket_id, at in rows:
@@ -357,6 +369,20 @@ class Month:
                 .where(SerialEvent.event == "loan", SerialEvent.spare_unit_id.is_not(None),
                        SerialEvent.at >= self.start, SerialEvent.at < self.end)):
             self._g(city, technician_id).add("spare_unit_swaps", ticket_id)
+
+    def _surveys(self) -> None:
+        """Survey answers are the customer's, not a site's or a technician's: they count under "—"
+        per region and per technician."""
+        from server.quality.models import SurveyAnswer, SurveyInvitation
+
+        for (rating,) in self.session.execute(
+                sa.select(SurveyAnswer.rating).join(SurveyInvitation, SurveyInvitation.id == SurveyAnswer.invitation_id)
+                .where(SurveyInvitation.answered_at >= self.start, SurveyInvitation.answered_at < self.end)):
+            g = self._g(None, None)
+            g.add(f"survey_satisfaction.{_v(rating)}", None)
+            g.add("survey_satisfaction_rate.den", None)
+            if _v(rating) in ("satisfied", "acceptable"):
+                g.add("survey_satisfaction_rate.num", None)
 
     def _return_visits(self) -> None:
         """Return visits have no technician: per technician they count under "—"."""

@@ -193,6 +193,26 @@ for (const backend of backends()) {
         kept: 'device' })
     })
 
+    test('two handhelds edit the same field offline: the second push is recorded as a conflict', async () => {
+      const first = await technician('wmdb-handheld-1')
+      const second = await technician('wmdb-handheld-2')
+      await first.sync()
+      await second.sync()
+      const [jobId] = seed.jobs
+      await first.edit('jobs', jobId, { work_done: 'Cleaned the coils' })
+      await second.edit('jobs', jobId, { work_done: 'Replaced the fan' })
+      await first.sync()
+      await second.sync() // pulls the first one's report, keeps its own (its _changed), pushes it
+      const remote = (await server.api(first.token, 'GET', `/jobs/${jobId}`)).body
+      assert.equal(remote.work_done, 'Replaced the fan')
+      const [conflict] = await server.run('conflicts')
+      assert.equal(conflict.kind, 'field_conflict')
+      assert.deepEqual(conflict.fields.work_done, { server: 'Cleaned the coils', device: 'Replaced the fan',
+        kept: 'device' })
+      await first.sync()
+      assert.equal((await first.row('jobs', jobId)).work_done, 'Replaced the fan')
+    })
+
     test('a lost answer (connection dropped after commit, then a 503) and a retry double nothing', async () => {
       const proxy = await LossyProxy.start(server.url)
       try {

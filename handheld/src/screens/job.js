@@ -4,9 +4,11 @@ import { Refused, advance, nextStep, signOffOf } from '../actions.js'
 import { byId } from '../data/database.js'
 import { formatTime, t } from '../i18n.js'
 import { underWarranty } from '../report.js'
+import { neededParts } from '../sync.js'
 import { errorText, flash, h } from '../ui.js'
 import { clocks, loadJob } from './jobs.js'
 import { noSignatureText } from './signoff.js'
+import { vanStock } from './van.js'
 
 export async function jobScreen({ db, auth, params, refresh, go }) {
   const job = await byId(db, 'jobs', params.id)
@@ -16,6 +18,17 @@ export async function jobScreen({ db, auth, params, refresh, go }) {
   const step = nextStep(job)
   const photos = await db.get('photos').query(Q.where('job_id', job.id)).fetchCount()
   const usages = await db.get('part_usages').query(Q.where('job_id', job.id)).fetchCount()
+  const needed = ticket ? neededParts(ticket.id) : null
+  const stock = needed && needed.length ? await vanStock(db) : []
+  const neededRows = await Promise.all((needed || []).map(async (n) => {
+    const part = await byId(db, 'parts', n.part_id)
+    const inVan = stock.find((s) => s.part.id === n.part_id)
+    const available = inVan ? inVan.available : 0
+    return h('li.line', { 'data-needed': n.part_id },
+      h('span', {}, `${part ? `${part.get('part_number')} ${part.get('name')}` : n.part_number || '—'} × ${n.quantity}`),
+      h(`strong${available >= n.quantity ? '' : '.late'}`, {},
+        available >= n.quantity ? t('job.in_van', { n: available }) : t('job.not_in_van', { n: available })))
+  }))
   const row = (label, value) => (value ? h('div.row', {}, h('span.label', {}, label), h('span.value', {}, value)) : null)
 
   async function onAdvance(event) {
@@ -62,6 +75,8 @@ export async function jobScreen({ db, auth, params, refresh, go }) {
       row(t('asset.serial'), asset.get('serial_number')),
       row(t('asset.warranty'), underWarranty(ticket, asset)
         ? t('asset.in_warranty', { end: asset.get('warranty_end') }) : t('asset.out_of_warranty'))) : null,
+    needed && needed.length ? h('div.card', { id: 'needed' }, h('h3', {}, t('job.needed_parts')),
+      h('ul.lines', {}, neededRows)) : null,
     h('div.card', {},
       h('h3', {}, t('job.visit')),
       row(t('job.arrived'), job.get('arrived_at') && formatTime(job.get('arrived_at'))),

@@ -17,6 +17,9 @@ export function syncScreen({ db, refresh, signOut }) {
       state.upload ? h('div.row', {}, h('span.label', {}, t('sync.uploading')),
         h('span', {}, `${Math.round((100 * state.upload.sent) / (state.upload.total || 1))}%`)) : null,
       state.error ? h('p.error', { id: 'sync-error' }, errorText(state.error)) : null,
+      state.rejected.length ? h('div.error', { id: 'sync-rejected' }, h('p', {}, t('sync.rejected', { n: state.rejected.length })),
+        h('ul.lines', {}, state.rejected.map((r) => h('li.line', {}, `${t(`table.${r.table}`)}: ${errorText(r)}`))))
+        : null,
       h('button.primary', { id: 'sync-now', disabled: state.running,
         onclick: async () => { await sync(db); refresh() } }, state.running ? t('sync.running') : t('sync.now'))),
     state.notices.length ? h('div.card', { id: 'notices' }, h('h3', {}, t('sync.notices')),

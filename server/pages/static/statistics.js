@@ -1,5 +1,6 @@
 "use strict";
-/* Monthly statistics: a chart of one figure across the groups, tickets by category, every figure in a
+/* Tooltips are drawn on the canvas (renderMode richText): an HTML tooltip sets inline styles, which the CSP refuses.
+   Monthly statistics: a chart of one figure across the groups, tickets by category, every figure in a
    table; a bar, a slice or a number opens the tickets behind it. ECharts is vendored (static/vendor). */
 (() => {
   const API = {
@@ -67,7 +68,7 @@
     const rate = units[figure] === "rate";
     figureChart.setOption({
       title: { text: t("stat." + figure), left: "center", textStyle: { fontSize: 14 } },
-      tooltip: { trigger: "axis", valueFormatter: (v) => shown(figure, rate ? v / 100 : v) },
+      tooltip: { trigger: "item", renderMode: "richText", position: "top", valueFormatter: (v) => shown(figure, rate ? v / 100 : v) },
       grid: { left: 60, right: 20, bottom: 60 },
       xAxis: { type: "category", data: groups.map((g) => g.label), axisLabel: { rotate: groups.length > 6 ? 40 : 0 } },
       yAxis: { type: "value", max: rate ? 100 : null, axisLabel: { formatter: rate ? "{value}%" : "{value}" } },
@@ -80,7 +81,7 @@
     for (const g of groups) for (const [k, v] of Object.entries(g.figures.tickets_by_category || {})) categories[k] = (categories[k] || 0) + v;
     categoryChart.setOption({
       title: { text: t("statpage.categories"), left: "center", textStyle: { fontSize: 14 } },
-      tooltip: { trigger: "item" },
+      tooltip: { trigger: "item", renderMode: "richText", position: "top" },
       series: [{ type: "pie", radius: "60%", data: Object.entries(categories).map(([k, v]) => ({ name: FS.label("category", k), value: v, key: k })) }],
     }, true);
   }
