@@ -11,6 +11,7 @@ waiting connection is a parked greenlet of a few KiB: bench/bench_slow_clients.p
 measures the three with 2..128 stalled and 1 KB/s uploads open.
 """
 
+import contextlib
 import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
@@ -48,6 +49,16 @@ max_requests_jitter = 2000
 _media = {"process": None, "stopping": False}
 
 
+def _die_with_parent():
+    """Linux: the media worker gets SIGTERM if the master dies without
+    on_exit (SIGKILL, a crash), instead of living on as an orphan."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _media_worker_loop(log):
     import subprocess
     import sys
@@ -57,7 +68,8 @@ def _media_worker_loop(log):
     while not _media["stopping"]:
         started = time.monotonic()
         _media["process"] = subprocess.Popen(  # noqa: S603  (our own interpreter and command)
-            [sys.executable, "-m", "flask", "--app", "server:create_app", "media-worker"])
+            [sys.executable, "-m", "flask", "--app", "server:create_app", "media-worker"],
+            preexec_fn=_die_with_parent)  # noqa: PLW1509  (a single prctl call, no locks taken)
         code = _media["process"].wait()
         if _media["stopping"]:
             return

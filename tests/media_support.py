@@ -233,7 +233,9 @@ class Gunicorn:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            import signal
+
+            self.process.send_signal(signal.SIGQUIT)  # quick shutdown (on_exit still stops the media worker)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:

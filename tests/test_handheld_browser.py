@@ -580,3 +580,26 @@ def test_an_expired_sign_in_asks_again_and_the_work_waiting_goes_after(app, live
     wait_synced(browser)
     browser.wait_for("window.fieldsync.state.pending === 0")
     assert server_counts(visit)["status"] == "accepted"
+
+
+def test_the_office_reschedules_a_job_and_the_app_says_so(app, client, live_server, make_browser, visit):
+    from server.accounts.models import Device
+
+    browser = signed_in_on_the_job(make_browser, live_server, visit)
+    # The device id the app made is the one the server registered for this technician.
+    key = browser.evaluate("localStorage.getItem('fieldsync.device')")
+    assert db.session.query(Device).filter_by(user_id=visit["user"], device_key=key).count() == 1
+    dispatcher = f.login(client, f.user(Role.dispatcher).username)
+    later = (utcnow() + timedelta(hours=5)).isoformat()
+    answer = client.patch(f"/api/v1/jobs/{visit['job']}", headers=dispatcher, json={"planned_start": later})
+    assert answer.status_code == 200, answer.get_json()
+    release_db()
+    browser.evaluate("window.fieldsync.sync()")
+    wait_synced(browser)
+    notice = browser.wait_for("!document.getElementById('notice').hidden && "
+                              "document.getElementById('notice').textContent")
+    assert visit["ticket"] in notice and "办公室修改了工单" in notice
+    browser.evaluate("location.hash = '#/jobs'")
+    # Now the later of the two: the list follows the new plan.
+    browser.wait_for(f"document.querySelectorAll('#jobs a.job').length === 2 && "
+                     f"document.querySelectorAll('#jobs a.job')[1].dataset.job === '{visit['job']}'")

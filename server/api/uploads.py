@@ -57,6 +57,7 @@ _EXPIRES = _out("When an unfinished upload expires (HTTP date).")
 _OFFSET_OUT = _out("The bytes the server has.", schema=_COUNT)
 _BYTES = {"required": True, "content": {OFFSET_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}}
 _ERROR = {"$ref": "#/components/responses/Error"}
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 
 @blp.after_request
@@ -259,6 +260,10 @@ class UploadById(MethodView):
     @blp.doc(parameters=[TUS_RESUMABLE, UPLOAD_OFFSET, UPLOAD_CHECKSUM], requestBody=_BYTES,
              responses={"204": {"description": "Bytes appended; Upload-Offset is the new offset.",
                                 "headers": {**_TUS_OUT, "Upload-Offset": _OFFSET_OUT}},
+                        "408": {"description": "The body stopped coming (no byte for the read timeout, or past the "
+                                               "body deadline): `upload_interrupted`; the bytes received are kept and "
+                                               "Upload-Offset says where to resume.",
+                                "content": _ERROR_CONTENT},
                         "409": _ERROR, "412": _ERROR, "413": _ERROR, "415": _ERROR, "460": _ERROR})
     def patch(self, upload_id):
         """Append bytes at Upload-Offset (tus core; checksum with sha256)."""
