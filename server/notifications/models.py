@@ -20,7 +20,7 @@ def _enum(cls):
 
 
 # Every kind FieldSync writes (server/notifications/events.py, server/quality/*); webhooks subscribe to them.
-KINDS = ("incident.opened", "job.appointment", "job.assigned", "job.status_changed", "rating.bad",
+KINDS = ("incident.opened", "job.appointment", "job.assigned", "job.eta", "job.status_changed", "rating.bad",
          "return_visit.reminder", "signing.link", "survey.link", "ticket.clock_breach", "ticket.opened",
          "ticket.status_changed")
 

@@ -86,6 +86,7 @@ PAGES: list[Page] = [
     Page("/quality/complaints", "complaints", "page.complaints", roles=DISPATCH),
     Page("/quality/incidents", "incidents", "page.incidents", roles=DISPATCH),
     Page("/quality/tours", "tours", "page.tours", roles=DISPATCH),
+    Page("/notifications", "outbox", "page.outbox", roles=DISPATCH),
 ]
 
 
