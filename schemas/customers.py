@@ -104,6 +104,21 @@ class AssetQuerySchema(PageArgsSchema):
 
 AssetPageSchema = page_of(AssetSchema, "AssetPage")
 
+
+class AssetVisitSchema(BaseSchema):
+    """An earlier completed visit to an asset: when, by whom, what was found and done."""
+
+    job_id = fields.UUID(attribute="id", dump_only=True)
+    ticket_reference = fields.String(attribute="ticket.reference", dump_only=True)
+    technician_name = fields.String(attribute="technician.name", allow_none=True, dump_only=True)
+    completed_at = fields.DateTime(dump_only=True)
+    fault_cause = fields.String(allow_none=True, dump_only=True)
+    solution = fields.String(allow_none=True, dump_only=True)
+    work_done = fields.String(allow_none=True, dump_only=True)
+
+
+AssetVisitPageSchema = page_of(AssetVisitSchema, "AssetVisitPage")
+
 # ---- service contracts ----
 
 # More than zero, as the server (and the table's check) require; apispec drops min_inclusive, so say it.
