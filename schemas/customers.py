@@ -27,7 +27,8 @@ class CustomerSchema(CustomerCreateSchema, RecordSchema):
 
 
 class CustomerQuerySchema(PageArgsSchema):
-    q = text(100, metadata={"description": "Search in name, contact, phone and email."})
+    q = text(100, metadata={"description": "Search in name, contact, phone, email, address and sites' names and "
+                                           "addresses."})
     city = text(100, metadata={"description": "Customers with a site in this city."})
 
 

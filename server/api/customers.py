@@ -55,12 +55,16 @@ class Customers(MethodView):
     @blp.arguments(CustomerQuerySchema, location="query")
     @blp.response(200, CustomerPageSchema)
     def get(self, args):
-        """List customers by name; a technician sees only those of their jobs."""
+        """List customers by name, contact, phone, email or address (theirs or a site's); a technician sees only
+        those of their jobs."""
         stmt = scope_customers(select(Customer), current_principal())
         if "q" in args:
             pattern = like(args["q"])
+            at_site = select(Site.customer_id).where(or_(Site.address.ilike(pattern, escape="\\"),
+                                                         Site.name.ilike(pattern, escape="\\")))
             stmt = stmt.where(or_(*(c.ilike(pattern, escape="\\") for c in (
-                Customer.name, Customer.contact_name, Customer.phone, Customer.email))))
+                Customer.name, Customer.contact_name, Customer.phone, Customer.email, Customer.address)),
+                Customer.id.in_(at_site)))
         if "city" in args:
             stmt = stmt.where(Customer.id.in_(select(Site.customer_id).where(Site.city == args["city"])))
         return paginate(db.session, stmt, order_by=[Customer.name, Customer.id],
