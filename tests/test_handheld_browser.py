@@ -60,6 +60,9 @@ def visit(app):
                     warranty_end=(utcnow() + timedelta(days=200)).date())
     ticket = f.ticket(st=site, ast=asset, summary="冷水机组不制冷")
     job = f.job(ticket, tech, planned_start=utcnow() + timedelta(hours=1), instructions="先联系张经理")
+    f.job(f.ticket(st=site, ast=asset, summary="上次维修"), f.technician(name="王师傅 Wang"),
+          status=JobStatus.completed, completed_at=utcnow() - timedelta(days=60), fault_cause="冷凝器脏堵",
+          solution="清洗冷凝器")
     later = f.job(f.ticket(summary="季度保养", category="maintenance"), tech,
                   planned_start=utcnow() + timedelta(hours=3))
     valve = f.part("VALVE-7", name="膨胀阀")
@@ -148,6 +151,8 @@ def test_sign_in_first_sync_and_job_list_offline(app, live_server, make_browser,
     browser.wait_for("document.getElementById('job')")
     assert "SN-778899" in browser.evaluate("document.getElementById('asset').textContent")
     assert "保修期内" in browser.evaluate("document.getElementById('asset').textContent")
+    visits = browser.evaluate("document.getElementById('visits').textContent")  # the asset's earlier visits
+    assert "王师傅 Wang" in visits and "冷凝器脏堵 → 清洗冷凝器" in visits
     needed = browser.evaluate("[...document.querySelectorAll('#needed [data-needed]')].map((li) => li.textContent)")
     assert sorted(needed) == ["PCB-2 主控板 × 3车上不足（有 2）", "VALVE-7 膨胀阀 × 2车上有 5"]
     browser.evaluate("location.hash = '#/jobs'")
@@ -603,3 +608,17 @@ def test_the_office_reschedules_a_job_and_the_app_says_so(app, client, live_serv
     # Now the later of the two: the list follows the new plan.
     browser.wait_for(f"document.querySelectorAll('#jobs a.job').length === 2 && "
                      f"document.querySelectorAll('#jobs a.job')[1].dataset.job === '{visit['job']}'")
+
+
+def test_the_distance_to_each_site_when_the_position_is_known(app, live_server, make_browser, visit):
+    browser = make_browser()
+    allow_position(browser, live_server)
+    browser.send("Emulation.setGeolocationOverride", {"latitude": SITE["latitude"] + 0.05,
+                                                      "longitude": SITE["longitude"], "accuracy": 10}, session=True)
+    open_app(browser, live_server)
+    sign_in_ui(browser, username_of(visit))
+    wait_synced(browser)
+    browser.evaluate("location.reload()")  # the position is asked for when the app starts
+    distance = browser.wait_for("document.querySelector('#jobs a.job .distance') && "
+                                "document.querySelector('#jobs a.job .distance').textContent")
+    assert "5.6 公里" in distance  # 0.05° of latitude north of the site
