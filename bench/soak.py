@@ -502,8 +502,10 @@ class Device:
             if len(made) > 1:
                 self._op("adjustments", made[1], "delete", {}, self.replica[("adjustments", made[1])]["version"])
         elif name == "finish":
+            # A job completes with its sign-off: here the reason there is no signature (sync/README.md).
             self._op("jobs", job_id, "update", {"status": "completed", "departed_at": _now(), "completed_at": _now(),
-                                                "work_done": "Replaced the part", "solution": "Pressure restored"},
+                                                "work_done": "Replaced the part", "solution": "Pressure restored",
+                                                "no_signature_reason": "customer_absent"},
                      base)
             self._check_in(job_id, "departure")
         return True

@@ -27,7 +27,8 @@ class CustomerSchema(CustomerCreateSchema, RecordSchema):
 
 
 class CustomerQuerySchema(PageArgsSchema):
-    q = text(100, metadata={"description": "Search in name, contact, phone and email."})
+    q = text(100, metadata={"description": "Search in name, contact, phone, email, address and sites' names and "
+                                           "addresses."})
     city = text(100, metadata={"description": "Customers with a site in this city."})
 
 
@@ -102,6 +103,21 @@ class AssetQuerySchema(PageArgsSchema):
 
 
 AssetPageSchema = page_of(AssetSchema, "AssetPage")
+
+
+class AssetVisitSchema(BaseSchema):
+    """An earlier completed visit to an asset: when, by whom, what was found and done."""
+
+    job_id = fields.UUID(attribute="id", dump_only=True)
+    ticket_reference = fields.String(attribute="ticket.reference", dump_only=True)
+    technician_name = fields.String(attribute="technician.name", allow_none=True, dump_only=True)
+    completed_at = fields.DateTime(dump_only=True)
+    fault_cause = fields.String(allow_none=True, dump_only=True)
+    solution = fields.String(allow_none=True, dump_only=True)
+    work_done = fields.String(allow_none=True, dump_only=True)
+
+
+AssetVisitPageSchema = page_of(AssetVisitSchema, "AssetVisitPage")
 
 # ---- service contracts ----
 

@@ -9,7 +9,9 @@ from schemas.common import UTCDateTime
 from server.reports.models import ExpenseKind
 from server.reports.statistics import FIGURES, GROUPINGS
 
-MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Use YYYY-MM.")
+# Years 1970-2199, as every time the API takes: earlier years in the company's zone have
+# local-mean-time offsets (+08:05:43) that no RFC 3339 date-time can carry.
+MONTH = validate.Regexp(r"^(19[7-9][0-9]|2[01][0-9][0-9])-(0[1-9]|1[0-2])$", error="Use YYYY-MM (1970-2199).")
 LANGS = validate.OneOf(["zh-CN", "en"])
 
 

@@ -152,6 +152,12 @@ class TicketQuerySchema(PageArgsSchema):
     priority = _enum(Priority)
     customer_id = fields.UUID()
     owner_id = fields.UUID()
+    site_id = fields.UUID()
+    asset_id = fields.UUID()
+    serial_number = fields.String(validate=validate.Length(min=1, max=64),
+                                  metadata={"description": "The asset's serial number, exactly."})
+    product_line = fields.String(validate=validate.Length(min=1, max=64),
+                                 metadata={"description": "The asset's product line."})
     overdue = fields.Boolean(metadata={"description": "Only tickets whose on-site clock has run out."})
     q = fields.String(validate=validate.Length(min=1, max=100),
                       metadata={"description": "Search in reference and summary."})

@@ -41,6 +41,7 @@ from sync.models import SyncChange, SyncCounter, SyncScopeExit
 PENDING = "fieldsync.sync.pending"
 ASSIGNMENTS = "fieldsync.sync.assignments"
 RESCOPES = "fieldsync.sync.rescopes"  # other scope changes (vans, tickets): see sync.scope
+EXITS = "fieldsync.sync.exits"  # scope exits queued as they are: (technician, table, record id)
 ORIGIN = "fieldsync.sync.origin_device"
 # Statements the caller logs itself carry this execution option.
 SKIP = "sync_skip_capture"
@@ -66,6 +67,12 @@ class Pending:
 
 def _pending(session: Session) -> dict:
     return session.info.setdefault(PENDING, {})
+
+
+def exit_scope(session: Session, exits: list[tuple]) -> None:
+    """Queue scope exits ``(technician, table, record id)``: their devices get an ``out_of_scope``
+    tombstone, after every change of this transaction."""
+    session.info.setdefault(EXITS, []).extend(exits)
 
 
 def record(session: Session, change: Pending) -> None:
@@ -268,7 +275,7 @@ def _insert_values(statement) -> dict:
 
 def _queued(session: Session) -> bool:
     info = session.info
-    return bool(info.get(PENDING) or info.get(ASSIGNMENTS) or info.get(RESCOPES))
+    return bool(info.get(PENDING) or info.get(ASSIGNMENTS) or info.get(RESCOPES) or info.get(EXITS))
 
 
 def _before_commit(session: Session) -> None:
@@ -284,6 +291,7 @@ def _clear(session: Session, *_args) -> None:
     session.info.pop(PENDING, None)
     session.info.pop(ASSIGNMENTS, None)
     session.info.pop(RESCOPES, None)
+    session.info.pop(EXITS, None)
     session.info.pop(ORIGIN, None)
 
 
@@ -333,6 +341,7 @@ def write_pending(session: Session) -> None:
     from sync import scope as scopes
 
     exits = scopes.expand_changes(session, buf, exits)
+    exits.extend(session.info.pop(EXITS, None) or ())
     _complete(session, buf)
     entries = list(buf.values())
     count = len(entries) + len(exits)

@@ -220,6 +220,7 @@ class _Batch:
         # the technician worked on it offline gets one, however many operations and pushes report the work.
         self.episodes: dict[tuple[str, str], ConflictDraft] = {}
         self.signed: set[str] = set()  # jobs with a customer signature (stored, or created in the batch)
+        self.orphans: list[tuple] = []  # (technician, table, id): facts created on a job that left them
         self.parts: set[str] = set()
         self.locations: set[str] = set()
         self.warranty: dict = {}  # job id -> under warranty (jobs with an asset), for part usages
@@ -484,6 +485,10 @@ class _Batch:
         if job is not None and job["id"].int not in self.mine:
             # Work on a job that left this technician: kept, and the dispatcher told (sync.scope.former_jobs).
             outcome.update(status=MERGED, conflict_id=str(self._former_work(job, op).id))
+            if spec.scope == "job":
+                # It stays with the job, not on their device, which no longer has the job: a scope exit
+                # tombstones it there (check-ins are the technician's own and stay).
+                self.orphans.append((self.pusher.technician_id, name, op.record_id))
         return outcome
 
     def _former_work(self, job: dict, op: Operation) -> ConflictDraft:
@@ -670,6 +675,8 @@ class _Batch:
                     connection.execute(table.update().where(table.c.id == draft.id).values(
                         fields=draft.fields, version=draft.version, device_id=draft.device_id))
         changelog.record_complete(session, self.changes)
+        if self.orphans:
+            changelog.exit_scope(session, [o for o in self.orphans if (o[1], o[2]) in self.changes])
 
     def missing_blobs(self, ops: list[Operation]) -> list[str]:
         wanted = set()

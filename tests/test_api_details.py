@@ -129,3 +129,20 @@ def test_the_document_describes_healthz_and_tus(client):
     patch = spec["paths"]["/api/v1/uploads/{upload_id}"]["patch"]
     assert "application/offset+octet-stream" in patch["requestBody"]["content"]
     assert {p["name"] for p in patch["parameters"]} >= {"Tus-Resumable", "Upload-Offset"}
+
+
+def test_monthly_statistics_take_months_the_document_can_state(client):
+    """Found by the fuzzer: month=1089-10 answered from/to with a +08:05:43 offset, no RFC 3339 date-time."""
+    headers = f.login_as(client, f.user(Role.dispatcher))
+    assert_error(client.get("/api/v1/statistics/monthly?month=1089-10", headers=headers), 422, "validation_error")
+    assert client.get("/api/v1/statistics/monthly?month=2026-11", headers=headers).status_code == 200
+
+
+def test_an_unknown_tour_stop_is_not_found(client):
+    """Found by the fuzzer: a contact for a stop that is not on the tour answered 500."""
+    import uuid
+
+    headers = f.login_as(client, f.user(Role.dispatcher))
+    r = client.post(f"/api/v1/quality/tours/{uuid.uuid4()}/stops/{uuid.uuid4()}/contact",
+                    json={"agreed": False, "contact_name": "Li"}, headers=headers)
+    assert_error(r, 404, "not_found")

@@ -60,6 +60,9 @@ def visit(app):
                     warranty_end=(utcnow() + timedelta(days=200)).date())
     ticket = f.ticket(st=site, ast=asset, summary="冷水机组不制冷")
     job = f.job(ticket, tech, planned_start=utcnow() + timedelta(hours=1), instructions="先联系张经理")
+    f.job(f.ticket(st=site, ast=asset, summary="上次维修"), f.technician(name="王师傅 Wang"),
+          status=JobStatus.completed, completed_at=utcnow() - timedelta(days=60), fault_cause="冷凝器脏堵",
+          solution="清洗冷凝器")
     later = f.job(f.ticket(summary="季度保养", category="maintenance"), tech,
                   planned_start=utcnow() + timedelta(hours=3))
     valve = f.part("VALVE-7", name="膨胀阀")
@@ -148,6 +151,8 @@ def test_sign_in_first_sync_and_job_list_offline(app, live_server, make_browser,
     browser.wait_for("document.getElementById('job')")
     assert "SN-778899" in browser.evaluate("document.getElementById('asset').textContent")
     assert "保修期内" in browser.evaluate("document.getElementById('asset').textContent")
+    visits = browser.evaluate("document.getElementById('visits').textContent")  # the asset's earlier visits
+    assert "王师傅 Wang" in visits and "冷凝器脏堵 → 清洗冷凝器" in visits
     needed = browser.evaluate("[...document.querySelectorAll('#needed [data-needed]')].map((li) => li.textContent)")
     assert sorted(needed) == ["PCB-2 主控板 × 3车上不足（有 2）", "VALVE-7 膨胀阀 × 2车上有 5"]
     browser.evaluate("location.hash = '#/jobs'")
@@ -580,3 +585,40 @@ def test_an_expired_sign_in_asks_again_and_the_work_waiting_goes_after(app, live
     wait_synced(browser)
     browser.wait_for("window.fieldsync.state.pending === 0")
     assert server_counts(visit)["status"] == "accepted"
+
+
+def test_the_office_reschedules_a_job_and_the_app_says_so(app, client, live_server, make_browser, visit):
+    from server.accounts.models import Device
+
+    browser = signed_in_on_the_job(make_browser, live_server, visit)
+    # The device id the app made is the one the server registered for this technician.
+    key = browser.evaluate("localStorage.getItem('fieldsync.device')")
+    assert db.session.query(Device).filter_by(user_id=visit["user"], device_key=key).count() == 1
+    dispatcher = f.login(client, f.user(Role.dispatcher).username)
+    later = (utcnow() + timedelta(hours=5)).isoformat()
+    answer = client.patch(f"/api/v1/jobs/{visit['job']}", headers=dispatcher, json={"planned_start": later})
+    assert answer.status_code == 200, answer.get_json()
+    release_db()
+    browser.evaluate("window.fieldsync.sync()")
+    wait_synced(browser)
+    notice = browser.wait_for("!document.getElementById('notice').hidden && "
+                              "document.getElementById('notice').textContent")
+    assert visit["ticket"] in notice and "办公室修改了工单" in notice
+    browser.evaluate("location.hash = '#/jobs'")
+    # Now the later of the two: the list follows the new plan.
+    browser.wait_for(f"document.querySelectorAll('#jobs a.job').length === 2 && "
+                     f"document.querySelectorAll('#jobs a.job')[1].dataset.job === '{visit['job']}'")
+
+
+def test_the_distance_to_each_site_when_the_position_is_known(app, live_server, make_browser, visit):
+    browser = make_browser()
+    allow_position(browser, live_server)
+    browser.send("Emulation.setGeolocationOverride", {"latitude": SITE["latitude"] + 0.05,
+                                                      "longitude": SITE["longitude"], "accuracy": 10}, session=True)
+    open_app(browser, live_server)
+    sign_in_ui(browser, username_of(visit))
+    wait_synced(browser)
+    browser.evaluate("location.reload()")  # the position is asked for when the app starts
+    distance = browser.wait_for("document.querySelector('#jobs a.job .distance') && "
+                                "document.querySelector('#jobs a.job .distance').textContent")
+    assert "5.6 公里" in distance  # 0.05° of latitude north of the site

@@ -252,3 +252,15 @@ def test_customers_hear_of_their_appointment_and_signing_link(app, client):
     assert link.status_code == 201, link.get_json()
     note = db.session.scalar(select(Notification).where(Notification.kind == "signing.link"))
     assert link.get_json()["url"] in note.body and note.payload["phone"] == "13500000000"
+
+
+def test_the_customer_hears_when_the_technician_sets_off(client):
+    from tests.syncing import Handheld, op
+
+    site = f.site(f.customer("等待客户", email="wait@example.test"))
+    tech = f.technician(name="周师傅")
+    job = f.job(f.ticket(ast=f.asset(site)), tech=tech, planned_start=utcnow() + timedelta(hours=1))
+    Handheld(client, tech).push([op("jobs", job.id, "update", {"status": "en_route"}, base_version=1)])
+    note = db.session.scalar(select(Notification).where(Notification.kind == "job.eta"))
+    assert "周师傅" in note.body and "预计" in note.body
+    assert [d.address for d in note.deliveries] == ["wait@example.test"]

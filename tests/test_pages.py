@@ -32,6 +32,7 @@ EXPECTED = {
     "/stock/reconciliation": ['id="f-location"', 'id="f-from"', 'id="f-to"', 'id="csv"', 'id="totals"',
                               'id="lines"', 'id="consumption"', 'id="recon-discrepancies"', "stock-common.js",
                               "reconciliation.js"],
+    "/notifications": ['id="outbox"', 'id="f-undelivered"', "outbox.js"],
     "/quality/tours": ['id="regions"', 'id="tours"', 'id="stops"', 'id="inspections"', "tours.js"],
     "/quality/incidents": ['id="incidents"', 'id="plan-form"', 'id="notice-form"', 'id="report-form"', "incidents.js"],
     "/quality/complaints": ['id="complaints"', 'id="steps"', 'id="step-form"', 'id="handover-to"', "complaints.js"],

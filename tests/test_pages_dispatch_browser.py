@@ -4,6 +4,7 @@ are kept in tests/artefacts/ (FIELDSYNC_ARTEFACTS)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -76,21 +77,72 @@ def test_nobody_certified_is_said_plainly_on_the_page(app, client, live_server, 
     assert browser.errors == []
 
 
-def test_dispatch_with_an_override_then_reassign_then_cancel_from_the_pages(
+def test_new_ticket_then_dispatch_with_an_override_then_reassign_then_cancel_from_the_pages(
         app, client, live_server, browser):  # noqa: F811
-    from server.jobs.models import Job, JobStatus
-    from server.tickets.models import Ticket, TicketStatus
+    import uuid as uuidlib
 
-    site = f.site(latitude=SITE[0], longitude=SITE[1])
-    ticket = f.ticket(st=site, ast=f.asset(site, product_line="chiller", serial_number="CH-77"))
+    from server.db import utcnow
+    from server.jobs.models import Job, JobStatus
+    from server.tickets.models import Ticket, TicketContact, TicketStatus
+
+    f.customer("上海第一人民医院", contact_name="王经理", phone="021-63240090", address="虹口区海宁路100号")
+    f.customer("北京某商场", phone="010-1111")
     off = f.technician(latitude=north_of_site(2)[0], longitude=SITE[1], name="孙师傅 Sun")
     off.shifts.clear()
     other = f.technician(latitude=north_of_site(4)[0], longitude=SITE[1], name="钱师傅 Qian")
     other.shifts.clear()
     db.session.commit()
-    ticket_id, other_id = ticket.id, other.id
+    other_id = other.id
     release_db()
     sign_in(browser, live_server, client, f.user(Role.dispatcher))
+
+    # A new ticket from the pages: the customer found by phone, a site and an asset added on the way.
+    browser.goto(f"{live_server}/tickets/new")
+    browser.evaluate("document.getElementById('n-q').value = '63240090'")
+    browser.evaluate("document.querySelector('#find button').click()")
+    browser.wait_for("document.querySelectorAll('#found tr[data-customer-id]').length === 1")
+    browser.evaluate("document.querySelector('#found button.pick').click()")
+    browser.wait_for("!document.getElementById('place').hidden")
+    assert browser.evaluate("document.getElementById('n-person').value") == "王经理"
+    browser.evaluate("document.getElementById('add-site').open = true")
+    site_form = {"name": "门诊楼", "address": "虹口区海宁路100号", "city": "上海", "latitude": SITE[0],
+                 "longitude": SITE[1]}
+    for name, value in site_form.items():
+        browser.evaluate(f"document.querySelector('#site-form [name={name}]').value = {json.dumps(str(value))}")
+    browser.evaluate("document.querySelector('#site-form button').click()")
+    browser.wait_for("document.getElementById('n-site').options.length === 1")
+    browser.evaluate("document.getElementById('add-asset').open = true")
+    for name, value in {"product_line": "chiller", "model": "CH-200", "serial_number": "CH-77"}.items():
+        browser.evaluate(f"document.querySelector('#asset-form [name={name}]').value = {json.dumps(value)}")
+    browser.evaluate("document.querySelector('#asset-form button').click()")
+    browser.wait_for("document.getElementById('n-asset').options.length === 2 && "
+                     "document.getElementById('n-asset').value !== ''")
+    browser.evaluate("document.getElementById('n-category').value = 'complaint'; "
+                     "document.getElementById('n-category').dispatchEvent(new Event('change'))")
+    assert browser.evaluate("document.getElementById('n-class-label').hidden") is False
+    browser.evaluate("document.getElementById('n-class').value = 'quality'")
+    browser.evaluate("document.getElementById('n-summary').value = '冷机噪音大，第三次报修'")
+    # The reception time cannot lie in the future: refused on the page before the server would.
+    browser.evaluate("document.getElementById('n-received').value = '2999-01-01T10:00'")
+    browser.evaluate("document.getElementById('n-create').click()")
+    assert "不能晚于现在" in browser.wait_for("!document.getElementById('n-error').hidden && "
+                                         "document.getElementById('n-error').textContent")
+    browser.evaluate("document.getElementById('n-received').value = "
+                     "FS.fmtTime(new Date(Date.now() - 2 * 3600000)).replace(' ', 'T')")
+    shot(browser, "ticket-new")
+    browser.evaluate("document.getElementById('n-create').click()")
+    browser.wait_for("/^\\/tickets\\/[0-9a-f-]{36}$/.test(location.pathname)", timeout=10)
+    ticket_id = uuidlib.UUID(browser.evaluate("location.pathname.split('/').pop()"))
+    db.session.expire_all()
+    created = db.session.get(Ticket, ticket_id)
+    assert (created.category.value, created.complaint_class.value, created.channel.value) == \
+        ("complaint", "quality", "phone")
+    assert abs((utcnow() - created.received_at).total_seconds() - 7200) < 180  # the clocks start there
+    contact = db.session.scalars(sa.select(TicketContact).where(TicketContact.ticket_id == ticket_id)).one()
+    assert (contact.person, contact.phone) == ("王经理", "021-63240090")
+    release_db()
+    browser.wait_for("document.getElementById('details').textContent.includes('CH-77')")
+    browser.wait_for("document.querySelector('#contacts tbody').textContent.includes('王经理')")
 
     # Dispatch: nobody is in time; the nearest off-shift technician, with a reason.
     browser.goto(f"{live_server}/tickets/{ticket_id}/dispatch")
@@ -200,4 +252,39 @@ def test_the_map_draws_site_candidates_filtered_out_and_stock_without_a_tile_ser
     assert browser.evaluate("document.querySelector('#map .leaflet-control-scale').textContent")
     assert browser.evaluate("document.querySelectorAll('#map img.leaflet-tile').length") == 0
     shot(browser, "dispatch-map-no-tiles")
+    assert browser.errors == []
+
+
+def test_the_customer_360_page(app, client, live_server, browser):  # noqa: F811
+    from datetime import date, timedelta
+
+    customer = f.customer("上海第一人民医院", contact_name="王经理", phone="021-63240090")
+    site = f.site(customer, name="门诊楼", city="上海")
+    chiller = f.asset(site, product_line="chiller", model="CH-200", serial_number="SN-CH-9",
+                      warranty_end=date.today() + timedelta(days=90))
+    boiler = f.asset(site, product_line="boiler", model="BO-1", serial_number="SN-BO-9")
+    f.contract(customer, response=1, on_site=8, resolve=24)
+    f.ticket(st=site, ast=chiller, summary="冷机不制冷")
+    f.ticket(st=site, ast=chiller, summary="冷机噪音", category="complaint", complaint_class="quality")
+    f.ticket(st=site, ast=boiler, summary="锅炉漏水")
+    customer_id = customer.id
+    release_db()
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    browser.goto(f"{live_server}/customers/{customer_id}")
+    browser.wait_for("document.querySelectorAll('#c-tickets tr[data-ticket-id]').length === 3 && "
+                     "document.querySelectorAll('#c-assets tr[data-serial]').length === 2")
+    assets = browser.evaluate("[...document.querySelectorAll('#c-assets tr[data-serial]')].map((r) => r.textContent)")
+    assert any("SN-CH-9" in r and "2" in r for r in assets)  # two tickets in its service history
+    assert "8" in browser.evaluate("document.querySelector('#c-contracts tbody').textContent")
+    browser.evaluate("document.querySelector('#ticket-filter [name=serial_number]').value = 'SN-CH-9'")
+    browser.evaluate("document.querySelector('#ticket-filter button').click()")
+    browser.wait_for("document.querySelectorAll('#c-tickets tr[data-ticket-id]').length === 2")
+    browser.evaluate("document.getElementById('tf-class').value = 'quality'")
+    browser.evaluate("document.querySelector('#ticket-filter button').click()")
+    browser.wait_for("document.querySelectorAll('#c-tickets tr[data-ticket-id]').length === 1")
+    assert "冷机噪音" in browser.evaluate("document.querySelector('#c-tickets tbody').textContent")
+    browser.evaluate("document.querySelector('#asset-filter [name=product_line]').value = 'boiler'")
+    browser.evaluate("document.querySelector('#asset-filter button').click()")
+    browser.wait_for("document.querySelectorAll('#c-assets tr[data-serial]').length === 1")
+    shot(browser, "customer-360")
     assert browser.errors == []

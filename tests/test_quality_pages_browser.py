@@ -243,3 +243,26 @@ def test_tour_page_contacts_and_plans_and_inspections_are_recorded(app, client, 
     assert db.session.query(Ticket).filter(Ticket.summary.like("%冷凝器结垢%")).count() == 1
     release_db()
     assert browser.errors == []
+
+
+def test_outbox_page_shows_failed_deliveries_and_sends_again(app, client, live_server, browser):  # noqa: F811
+    from server.notifications.models import Audience, Delivery, DeliveryStatus
+    from server.notifications.outbox import notify
+
+    note = notify(db.session, kind="survey.link", audience=Audience.customer, subject="顾客满意度调查",
+                  body="...", email="x@example.test", now=utcnow())
+    db.session.flush()
+    note.deliveries[0].status, note.deliveries[0].attempts = DeliveryStatus.failed, 8
+    db.session.commit()
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    browser.goto(f"{live_server}/notifications")
+    browser.wait_for("document.querySelector('#outbox li.delivery.failed button.redeliver')")
+    text = browser.evaluate("document.querySelector('#outbox tbody').innerText")
+    assert "满意度调查" in text and "发送失败" in text and "x@example.test" in text
+    assert_nothing_raw(browser, "outbox zh-CN")
+    browser.evaluate("document.querySelector('button.redeliver').click()")
+    browser.wait_for("document.querySelector('#outbox li.delivery.pending')")
+    release_db()
+    assert db.session.query(Delivery).one().status is DeliveryStatus.pending
+    release_db()
+    assert browser.errors == []

@@ -132,3 +132,23 @@ def test_schedule_command_extends_every_asset(app, client, runner):
     assert db.session.query(ReturnVisit).count() == count
     tech = f.login_as(client, f.technician())
     assert client.get("/api/v1/quality/return-visits", headers=tech).status_code == 403
+
+
+def test_the_daily_run_queues_one_reminder_per_call_due(app, client, runner):
+    from server.notifications.models import Notification
+    from server.quality.return_visits import remind
+
+    office = f.login_as(client, f.user(Role.dispatcher))
+    today = date.today()
+    asset_id = _asset_via_api(client, office, add_months(today, -1))  # its customer has a phone
+    silent = f.site(f.customer("无联系方式"))
+    f.asset(silent, install_date=add_months(today, -1))
+    db.session.commit()
+    assert "1 reminder(s) queued" in runner.invoke(args=["return-visits-schedule"]).output
+    notes = db.session.scalars(select(Notification).where(Notification.kind == "return_visit.reminder")).all()
+    assert [n.payload["asset_id"] for n in notes] == [asset_id]
+    assert notes[0].payload["phone"] == "13700000000" and "CH-300" in notes[0].body
+    db.session.commit()
+    from server.db import utcnow
+
+    assert remind(db.session, day=today, now=utcnow()) == 0  # once per call

@@ -85,3 +85,26 @@ def test_the_ticket_reads_contact_address_asset_serial_and_warranty(client, disp
     assert body["site"]["address"] == "浦东新区1号"
     assert body["asset"]["serial_number"] == "CH-SN-1" and body["asset"]["under_warranty"] is True
     assert body["events"][0]["by_name"]
+
+
+def test_customers_are_found_by_address_and_tickets_by_asset_serial_and_product_line(client, dispatcher):
+    customer = f.customer("华东制冷", address="浦东新区张江路1号")
+    site = f.site(customer, address="徐汇区漕溪路88号")
+    chiller = f.asset(site, product_line="chiller", serial_number="SN-CH-1")
+    boiler = f.asset(site, product_line="boiler", serial_number="SN-BO-1")
+    f.customer("别的客户")
+    for address in ("张江路", "漕溪路"):
+        found = client.get("/api/v1/customers", headers=dispatcher, query_string={"q": address}).get_json()
+        assert [c["name"] for c in found["items"]] == ["华东制冷"], address
+    first = new_ticket(client, dispatcher, site, asset_id=str(chiller.id)).get_json()
+    second = new_ticket(client, dispatcher, site, asset_id=str(boiler.id), category="complaint",
+                        complaint_class="quality").get_json()
+
+    def ids(**query):
+        body = client.get("/api/v1/tickets", headers=dispatcher, query_string=query).get_json()
+        return [t["id"] for t in body["items"]]
+
+    assert ids(serial_number="SN-CH-1") == [first["id"]]
+    assert ids(product_line="boiler") == [second["id"]]
+    assert ids(asset_id=str(chiller.id)) == [first["id"]]
+    assert ids(customer_id=str(customer.id), complaint_class="quality") == [second["id"]]

@@ -162,6 +162,33 @@ async function refreshNeededParts() {
   localStorage.setItem(NEEDED_KEY, JSON.stringify(needed))
 }
 
+const VISITS_KEY = 'fieldsync.visits'
+
+/** The earlier visits to the assets of the open jobs (five each), kept for offline use. */
+async function refreshAssetVisits(db) {
+  const me = (currentAuth() || {}).technician_id
+  const jobs = await db.get('jobs').query(Q.where('technician_id', me ?? ''),
+    Q.where('status', Q.notIn(['completed', 'cancelled']))).fetch()
+  const assets = new Set()
+  for (const job of jobs) {
+    const ticket = await db.get('tickets').find(job._raw.ticket_id).catch(() => null)
+    if (ticket && ticket._raw.asset_id) assets.add(ticket._raw.asset_id)
+  }
+  const visits = {}
+  for (const assetId of [...assets].slice(0, 50)) { // bounded: the day's and the next days' machines
+    visits[assetId] = (await api(`/api/v1/assets/${assetId}/visits?limit=5`)).items
+  }
+  localStorage.setItem(VISITS_KEY, JSON.stringify(visits))
+}
+
+export function assetVisits(assetId) {
+  try {
+    return (JSON.parse(localStorage.getItem(VISITS_KEY) || '{}')[assetId]) || []
+  } catch {
+    return []
+  }
+}
+
 export function neededParts(ticketId) {
   try {
     return (JSON.parse(localStorage.getItem(NEEDED_KEY) || '{}')[ticketId]) || null
@@ -192,6 +219,7 @@ export async function sync(db) {
     }
     await persist(db)
     await refreshNeededParts().catch((error) => console.warn('needed parts not refreshed', error))
+    await refreshAssetVisits(db).catch((error) => console.warn('asset visits not refreshed', error))
     state.lastSyncAt = Date.now()
     state.error = null
     return true

@@ -9,12 +9,14 @@ from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from schemas.base import PageArgsSchema
 from schemas.customers import (
     AssetCreateSchema,
     AssetPageSchema,
     AssetQuerySchema,
     AssetSchema,
     AssetUpdateSchema,
+    AssetVisitPageSchema,
     ContractCreateSchema,
     ContractPageSchema,
     ContractQuerySchema,
@@ -38,6 +40,7 @@ from server.api.security import current_principal, requires
 from server.customers import service
 from server.customers.models import Asset, Customer, ServiceContract, Site
 from server.extensions import db
+from server.jobs.models import Job
 from server.pagination import paginate
 
 blp = Blueprint("customers", __name__, url_prefix="/api/v1", description="Customers, sites, assets and contracts")
@@ -52,12 +55,16 @@ class Customers(MethodView):
     @blp.arguments(CustomerQuerySchema, location="query")
     @blp.response(200, CustomerPageSchema)
     def get(self, args):
-        """List customers by name; a technician sees only those of their jobs."""
+        """List customers by name, contact, phone, email or address (theirs or a site's); a technician sees only
+        those of their jobs."""
         stmt = scope_customers(select(Customer), current_principal())
         if "q" in args:
             pattern = like(args["q"])
+            at_site = select(Site.customer_id).where(or_(Site.address.ilike(pattern, escape="\\"),
+                                                         Site.name.ilike(pattern, escape="\\")))
             stmt = stmt.where(or_(*(c.ilike(pattern, escape="\\") for c in (
-                Customer.name, Customer.contact_name, Customer.phone, Customer.email))))
+                Customer.name, Customer.contact_name, Customer.phone, Customer.email, Customer.address)),
+                Customer.id.in_(at_site)))
         if "city" in args:
             stmt = stmt.where(Customer.id.in_(select(Site.customer_id).where(Site.city == args["city"])))
         return paginate(db.session, stmt, order_by=[Customer.name, Customer.id],
@@ -185,6 +192,19 @@ class AssetById(MethodView):
         service.update_asset(db.session, asset, data)
         db.session.commit()
         return asset
+
+
+@blp.route("/assets/<uuid:asset_id>/visits")
+class AssetVisits(MethodView):
+    @requires(*READERS)
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, AssetVisitPageSchema)
+    def get(self, args, asset_id):
+        """The asset's earlier visits (completed jobs, any technician's), newest first: what the handheld shows
+        on a job. A technician sees them for the assets their jobs' tickets name."""
+        visible_or_404(Asset, asset_id, scope_assets, "asset")
+        return paginate(db.session, service.asset_visits(asset_id), order_by=[Job.completed_at, Job.id],
+                        descending=True, limit=args["limit"], cursor=args.get("cursor"))
 
 
 @blp.route("/contracts")

@@ -36,6 +36,7 @@ from server.accounts.models import Role, User
 from server.api.security import current_principal, requires
 from server.customers.models import Asset, Site
 from server.db import utcnow
+from server.exceptions import NotFound
 from server.extensions import db
 from server.jobs.models import Job
 from server.pagination import paginate
@@ -129,8 +130,8 @@ class TourStopContact(MethodView):
         """Record the pre-contact (3-5 days ahead): name, model, symptoms, estimated work and cost, and
         whether the customer wants the visit and on which day of the tour."""
         stop = db.session.scalar(select(TourStop).where(TourStop.id == stop_id, TourStop.tour_id == tour_id))
-        if stop is None:
-            get_or_404(db.session, TourStop, None, "tour stop")
+        if stop is None:  # found by the fuzzer: looking up id None answered 500
+            raise NotFound("no such tour stop")
         tours.record_contact(db.session, stop, data, by_user_id=current_principal().user_id, now=utcnow())
         db.session.commit()
         return _tour_view(stop.tour)

@@ -26,6 +26,7 @@ from server.accounts.models import Role
 from server.api.idempotency import idempotent
 from server.api.lookup import like
 from server.api.security import current_principal, requires
+from server.customers.models import Asset
 from server.db import utcnow
 from server.exceptions import NotFound
 from server.extensions import db
@@ -64,9 +65,12 @@ class Tickets(MethodView):
             selectinload(Ticket.needed_parts).selectinload(TicketPart.part))
         if args.get("status"):
             stmt = stmt.where(Ticket.status.in_(args["status"]))
-        for name in ("category", "complaint_class", "priority", "customer_id", "owner_id"):
+        for name in ("category", "complaint_class", "priority", "customer_id", "owner_id", "site_id", "asset_id"):
             if name in args:
                 stmt = stmt.where(getattr(Ticket, name) == args[name])
+        for name in ("serial_number", "product_line"):  # the asset's
+            if name in args:
+                stmt = stmt.where(Ticket.asset_id.in_(select(Asset.id).where(getattr(Asset, name) == args[name])))
         if args.get("overdue"):
             stmt = stmt.where(Ticket.on_site_at.is_(None), Ticket.on_site_due_at < utcnow(),
                               Ticket.status.in_(service.OPEN_STATUSES))

@@ -120,3 +120,17 @@ def update_contract(session: Session, contract: ServiceContract, data: dict) -> 
                        "ends_on": merged["ends_on"]})
     update_record(contract, data)
     return contract
+
+
+def asset_visits(asset_id: uuid.UUID):
+    """The asset's completed jobs (any technician's): its earlier visits. A
+    statement for the one pagination scheme (ordered by completion time)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from server.jobs.models import Job, JobStatus
+    from server.tickets.models import Ticket
+
+    return (select(Job).join(Ticket, Ticket.id == Job.ticket_id)
+            .where(Ticket.asset_id == asset_id, Job.status == JobStatus.completed, Job.completed_at.is_not(None))
+            .options(selectinload(Job.ticket), selectinload(Job.technician)))

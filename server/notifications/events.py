@@ -4,6 +4,7 @@ Plain functions over a session; never commit."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -75,9 +76,33 @@ def signing_link(session: Session, job, ticket, url: str, *, now: datetime) -> N
 
 
 def jobs_changed(session: Session, rows: list[dict], *, now: datetime) -> None:
-    """Job status changes a sync push wrote, for other systems (webhooks only)."""
+    """Job status changes a sync push wrote: for other systems (webhooks), and
+    the customer hears when the technician sets off (en route: the ETA)."""
     for row in rows:
         status = getattr(row.get("status"), "value", row.get("status"))
         notify_event(session, kind="job.status_changed", subject=f"作业 {row['id']} → {status}",
                      payload={"job_id": str(row["id"]), "ticket_id": str(row.get("ticket_id")), "status": status,
                               "technician_id": str(row.get("technician_id"))}, now=now, ref=("job", row["id"]))
+        if status == "en_route":
+            _on_the_way(session, row, now=now)
+
+
+def _on_the_way(session: Session, row: dict, *, now: datetime) -> None:
+    from server.jobs.models import Job
+
+    job_id = row["id"] if isinstance(row["id"], uuid.UUID) else uuid.UUID(str(row["id"]))
+    job = session.get(Job, job_id)
+    ticket = job.ticket if job else None
+    customer = ticket.customer if ticket else None
+    if customer is None or not (customer.email or customer.phone):
+        return
+    from server.i18n import DEFAULT_TIMEZONE, format_time
+
+    eta = job.planned_start if job.planned_start and job.planned_start > now else None
+    name = job.technician.name if job.technician else "技术员"
+    notify(session, kind="job.eta", audience=Audience.customer, subject=f"技术员已出发 · {ticket.reference}",
+           body=(f"{customer.contact_name or customer.name}，您好：技术员{name}已出发前往贵处"
+                 + (f"，预计 {format_time(eta, DEFAULT_TIMEZONE)} 到达。" if eta else "，请保持电话畅通。")),
+           payload={"job_id": str(job.id), "ticket_id": str(ticket.id), "technician": name,
+                    "eta": eta.isoformat() if eta else None, "phone": customer.phone},
+           email=customer.email, ref=("job", job.id), now=now)

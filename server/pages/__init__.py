@@ -67,10 +67,12 @@ STOCK = ("admin", "warehouse", "dispatcher")
 PAGES: list[Page] = [
     Page("/login", "login", "page.login", nav=False),
     Page("/", "board", "page.board"),
+    Page("/tickets/new", "ticket_new", "page.ticket_new", roles=DISPATCH),
     Page("/tickets/<uuid:ticket_id>", "ticket", "page.ticket", nav=False, context={"extra": _ticket_context}),
     Page("/tickets/<uuid:ticket_id>/dispatch", "dispatch", "page.dispatch", nav=False),
     Page("/technicians", "technicians", "page.technicians"),
     Page("/customers", "customers", "page.customers"),
+    Page("/customers/<uuid:customer_id>", "customer", "page.customer", nav=False),
     Page("/conflicts", "conflicts", "page.conflicts", roles=DISPATCH),
     Page("/swaps", "swaps", "page.swaps", roles=DISPATCH),
     Page("/stock", "stock", "page.stock", roles=STOCK),
@@ -84,6 +86,7 @@ PAGES: list[Page] = [
     Page("/quality/complaints", "complaints", "page.complaints", roles=DISPATCH),
     Page("/quality/incidents", "incidents", "page.incidents", roles=DISPATCH),
     Page("/quality/tours", "tours", "page.tours", roles=DISPATCH),
+    Page("/notifications", "outbox", "page.outbox", roles=DISPATCH),
 ]
 
 

@@ -21,13 +21,22 @@ async function count(database) {
   return total
 }
 
+// The server's own time for its latest WatermelonDB pull (its request log, on the launcher's stderr).
+function serverPullMs(server) {
+  const lines = server.stderr.split('\n').filter((line) => line.includes('"path": "/api/v1/sync/watermelon/pull"'))
+  const match = /"duration_ms": ([0-9.]+)/.exec(lines[lines.length - 1] || '')
+  return match ? Number(match[1]) : NaN
+}
+
 async function main() {
   const backend = process.argv[2] || 'sqlite'
-  const server = await Server.start(backend, process.argv[3])
+  const server = await Server.start(backend, process.argv[3], { logRequests: true })
   try {
     const seed = await server.run('seed_bench')
     const first = []
     const incremental = []
+    const serverFirst = []
+    const serverIncremental = []
     let records = 0
     for (let run = 0; run < RUNS; run += 1) {
       const token = await server.login(seed.technician.username, seed.password, `bench-${run}`)
@@ -35,17 +44,22 @@ async function main() {
       let started = process.hrtime.bigint()
       await sync({ database, server: server.url, token })
       first.push(Number(process.hrtime.bigint() - started) / 1e6)
+      await new Promise((resolve) => setTimeout(resolve, 100)) // the server's log line, read from its pipe
+      serverFirst.push(serverPullMs(server))
       records = await count(database)
       await server.run('change_jobs', { count: 100 })
       const log = {}
       started = process.hrtime.bigint()
       await sync({ database, server: server.url, token, log })
       incremental.push(Number(process.hrtime.bigint() - started) / 1e6)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      serverIncremental.push(serverPullMs(server))
       if (log.remoteChangeCount !== 100) throw new Error(`incremental sync pulled ${log.remoteChangeCount}`)
     }
     const firstMs = median(first)
     console.log(JSON.stringify({ backend, records, runs: RUNS, first_ms: firstMs,
-      records_per_s: records / (firstMs / 1000), incremental_ms: median(incremental) }))
+      records_per_s: records / (firstMs / 1000), incremental_ms: median(incremental),
+      server_first_ms: median(serverFirst), server_incremental_ms: median(serverIncremental) }))
   } finally {
     await server.stop()
   }

@@ -22,8 +22,8 @@ function backends() {
 }
 
 class Server {
-  static async start(backend = 'sqlite', databaseUrl = process.env.TEST_DATABASE_URL) {
-    const args = [path.join(__dirname, 'launcher.py')]
+  static async start(backend = 'sqlite', databaseUrl = process.env.TEST_DATABASE_URL, { logRequests = false } = {}) {
+    const args = [path.join(__dirname, 'launcher.py'), ...(logRequests ? ['--log-requests'] : [])]
     if (backend === 'postgresql') args.push('--database', databaseUrl)
     const child = spawn(python(), args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
     const server = new Server(child)

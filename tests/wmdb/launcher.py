@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-def _app(database_url: str | None, tmp: Path):
+def _app(database_url: str | None, tmp: Path, log_requests: bool = False):
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
@@ -50,9 +50,16 @@ def _app(database_url: str | None, tmp: Path):
         reset_postgres_schema(database_url)
     else:
         database_url = f"sqlite:///{tmp / 'wmdb.db'}"
-    app = create_app(make_test_config(database_url, tmp))
+    # Request logs (JSON on stderr) only when asked: the benchmark reads the server's own times from them.
+    app = create_app({**make_test_config(database_url, tmp), **({"LOG_LEVEL": "INFO"} if log_requests else {})})
     with app.app_context():
         upgrade()
+    if log_requests:  # alembic's logging set-up disabled the loggers that existed: on again
+        import logging
+
+        for name in ("fieldsync", "fieldsync.request"):
+            logging.getLogger(name).disabled = False
+    with app.app_context():
         from server.extensions import db
 
         db.session.execute(sa.text("SELECT 1"))
@@ -190,11 +197,12 @@ def run(command: dict, app) -> object:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", default=None, help="PostgreSQL URL (wiped); default: SQLite in a temp dir")
+    parser.add_argument("--log-requests", action="store_true", help="request logs on stderr (the benchmark)")
     args = parser.parse_args()
     from werkzeug.serving import make_server
 
     with tempfile.TemporaryDirectory(prefix="fieldsync-wmdb-") as tmp:
-        app = _app(args.database, Path(tmp))
+        app = _app(args.database, Path(tmp), args.log_requests)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

@@ -4,7 +4,7 @@ import { Refused, advance, nextStep, signOffOf } from '../actions.js'
 import { byId } from '../data/database.js'
 import { formatTime, t } from '../i18n.js'
 import { underWarranty } from '../report.js'
-import { neededParts } from '../sync.js'
+import { assetVisits, neededParts } from '../sync.js'
 import { errorText, flash, h } from '../ui.js'
 import { clocks, loadJob } from './jobs.js'
 import { noSignatureText } from './signoff.js'
@@ -74,7 +74,11 @@ export async function jobScreen({ db, auth, params, refresh, go }) {
       row(t('asset.model'), asset.get('model')),
       row(t('asset.serial'), asset.get('serial_number')),
       row(t('asset.warranty'), underWarranty(ticket, asset)
-        ? t('asset.in_warranty', { end: asset.get('warranty_end') }) : t('asset.out_of_warranty'))) : null,
+        ? t('asset.in_warranty', { end: asset.get('warranty_end') }) : t('asset.out_of_warranty')),
+      assetVisits(asset.id).length ? h('div', { id: 'visits' }, h('h3', {}, t('asset.visits')),
+        h('ul.lines', {}, assetVisits(asset.id).map((v) => h('li.visit', {},
+          h('div', {}, `${formatTime(Date.parse(v.completed_at), { date: true })} · ${v.technician_name || ''}`),
+          h('div.note', {}, [v.fault_cause, v.solution].filter(Boolean).join(' → ')))))) : null) : null,
     needed && needed.length ? h('div.card', { id: 'needed' }, h('h3', {}, t('job.needed_parts')),
       h('ul.lines', {}, neededRows)) : null,
     h('div.card', {},

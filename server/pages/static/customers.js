@@ -6,7 +6,7 @@
     tbody: document.querySelector("#customers tbody"), more: document.getElementById("more"),
     load: (cursor) => FS.api("/api/v1/customers?" + FS.formQuery(form, { limit: 50, cursor })),
     render: (c) => el("tr", {},
-      el("td", {}, c.name), el("td", {}, c.contact_name || ""), el("td", {}, c.phone || ""),
+      el("td", {}, el("a", { href: "/customers/" + c.id }, c.name)), el("td", {}, c.contact_name || ""), el("td", {}, c.phone || ""),
       el("td", {}, c.address || ""),
       el("td", {}, el("a", { href: "/?status=&customer_id=" + c.id }, "tickets"))),
     empty: "No customers match.",
