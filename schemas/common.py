@@ -12,6 +12,10 @@ from marshmallow import Schema, fields, missing, validate
 from schemas.base import BaseSchema
 
 
+def enum_field(cls, **kw) -> fields.Enum:  # a stored enum on the wire, by its values
+    return fields.Enum(cls, by_value=True, **kw)
+
+
 def Latitude(**kw) -> fields.Float:  # named like the field classes it stands beside
     return fields.Float(validate=validate.Range(-90, 90), allow_nan=False, **kw)
 

@@ -3,11 +3,8 @@
 from marshmallow import ValidationError, fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
+from schemas.common import enum_field
 from server.notifications.models import KINDS, Audience, Channel, DeliveryStatus
-
-
-def _enum(cls, **kwargs):
-    return fields.Enum(cls, by_value=True, **kwargs)
 
 
 def _kind_or_prefix(value: str) -> None:
@@ -25,11 +22,11 @@ class AttemptSchema(BaseSchema):
 class DeliverySchema(BaseSchema):
     id = fields.UUID()
     notification_id = fields.UUID()
-    channel = _enum(Channel)
+    channel = enum_field(Channel)
     address = fields.String(allow_none=True, metadata={"description": "Email address; null: the managers' list."})
     endpoint_id = fields.UUID(allow_none=True)
     endpoint_name = fields.String(attribute="endpoint.name", allow_none=True)
-    status = _enum(DeliveryStatus)
+    status = enum_field(DeliveryStatus)
     attempts = fields.Integer()
     next_attempt_at = fields.DateTime()
     delivered_at = fields.DateTime(allow_none=True)
@@ -40,7 +37,7 @@ class DeliverySchema(BaseSchema):
 class NotificationSchema(BaseSchema):
     id = fields.UUID()
     kind = fields.String()
-    audience = _enum(Audience)
+    audience = enum_field(Audience)
     subject = fields.String()
     body = fields.String()
     payload = fields.Dict()
@@ -55,7 +52,7 @@ NotificationPageSchema = page_of(NotificationSchema, "NotificationPageSchema")
 
 class NotificationQuerySchema(PageArgsSchema):
     kind = fields.String(validate=validate.OneOf(KINDS))
-    audience = _enum(Audience)
+    audience = enum_field(Audience)
     undelivered = fields.Boolean(metadata={"description": "Only those with a delivery pending or failed."})
 
 

@@ -3,13 +3,8 @@
 from marshmallow import fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
-from schemas.common import UTCDateTime
+from schemas.common import UTCDateTime, enum_field
 from server.quality.proactive_models import IncidentStatus, InspectionStatus, StopStatus
-
-
-def _enum(cls, **kwargs):
-    return fields.Enum(cls, by_value=True, **kwargs)
-
 
 Money = lambda **kw: fields.Float(validate=validate.Range(min=0, max=1e9), allow_nan=False, **kw)  # noqa: E731
 Hours = lambda **kw: fields.Float(validate=validate.Range(min=0, max=10_000), allow_nan=False, **kw)  # noqa: E731
@@ -41,7 +36,7 @@ class TourStopSchema(BaseSchema):
     customer_id = fields.UUID()
     customer_name = fields.String()
     phone = fields.String(allow_none=True)
-    status = _enum(StopStatus)
+    status = enum_field(StopStatus)
     contacted_at = fields.DateTime(allow_none=True)
     contact_in_window = fields.Boolean(allow_none=True, metadata={
         "description": "Whether the pre-contact was made 3 to 5 days before the tour."})
@@ -138,7 +133,7 @@ class AssetInspectionSchema(BaseSchema):
     customer_name = fields.String(attribute="asset.site.customer.name")
     site_name = fields.String(attribute="asset.site.name")
     due_on = fields.Date()
-    status = _enum(InspectionStatus)
+    status = enum_field(InspectionStatus)
     inspected_at = fields.DateTime(allow_none=True)
     inspected_by_id = fields.UUID(allow_none=True)
     note = fields.String(allow_none=True)
@@ -222,7 +217,7 @@ class IncidentSchema(BaseSchema):
     title = fields.String()
     level = fields.Integer()
     description = fields.String(allow_none=True)
-    status = _enum(IncidentStatus)
+    status = enum_field(IncidentStatus)
     occurred_at = fields.DateTime()
     reported_by_id = fields.UUID()
     affected = fields.List(fields.Nested(AffectedSchema))
@@ -248,4 +243,4 @@ IncidentPageSchema = page_of(IncidentSchema, "IncidentPageSchema")
 
 
 class IncidentQuerySchema(PageArgsSchema):
-    status = _enum(IncidentStatus)
+    status = enum_field(IncidentStatus)

@@ -3,7 +3,7 @@
 from marshmallow import fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
-from schemas.common import UTCDateTime
+from schemas.common import UTCDateTime, enum_field
 from server.quality.models import (
     CallOutcome,
     ComplaintStage,
@@ -12,10 +12,6 @@ from server.quality.models import (
     Rating,
     ReturnVisitStatus,
 )
-
-
-def _enum(cls, **kwargs):
-    return fields.Enum(cls, by_value=True, **kwargs)
 
 
 class CampaignCreateSchema(BaseSchema):
@@ -90,7 +86,7 @@ class InvitationQuerySchema(PageArgsSchema):
 
 
 class SurveyAnswerSchema(BaseSchema):
-    ratings = fields.Dict(keys=_enum(Question), values=_enum(Rating, allow_none=True), required=True)
+    ratings = fields.Dict(keys=enum_field(Question), values=enum_field(Rating, allow_none=True), required=True)
     comment = fields.String(allow_none=True, validate=validate.Length(max=5000))
     respondent = fields.String(allow_none=True, validate=validate.Length(max=200))
 
@@ -115,7 +111,7 @@ class FollowUpSchema(BaseSchema):
     invitation_id = fields.UUID(allow_none=True)
     job_id = fields.UUID(allow_none=True)
     reason = fields.String()
-    status = _enum(FollowUpStatus)
+    status = enum_field(FollowUpStatus)
     created_at = fields.DateTime()
     done_at = fields.DateTime(allow_none=True)
     done_by_id = fields.UUID(allow_none=True)
@@ -126,7 +122,7 @@ FollowUpPageSchema = page_of(FollowUpSchema, "FollowUpPageSchema")
 
 
 class FollowUpQuerySchema(PageArgsSchema):
-    status = _enum(FollowUpStatus)
+    status = enum_field(FollowUpStatus)
     customer_id = fields.UUID()
 
 
@@ -147,7 +143,7 @@ class RatingSummarySchema(BaseSchema):
 
 
 class RatedJobQuerySchema(PageArgsSchema, RatingQuerySchema):
-    rating = _enum(Rating)
+    rating = enum_field(Rating)
 
 
 class RatedJobSchema(BaseSchema):
@@ -156,7 +152,7 @@ class RatedJobSchema(BaseSchema):
     ticket_reference = fields.String(attribute="ticket.reference")
     customer_name = fields.String(attribute="ticket.customer.name")
     completed_at = fields.DateTime(allow_none=True)
-    customer_rating = _enum(Rating)
+    customer_rating = enum_field(Rating)
     customer_opinion = fields.String(allow_none=True)
 
 
@@ -167,7 +163,7 @@ class ReturnVisitCallSchema(BaseSchema):
     id = fields.UUID()
     at = fields.DateTime()
     by_user_id = fields.UUID()
-    outcome = _enum(CallOutcome)
+    outcome = enum_field(CallOutcome)
     note = fields.String(allow_none=True)
     call_back_on = fields.Date(allow_none=True)
     ticket_id = fields.UUID(allow_none=True)
@@ -188,8 +184,8 @@ class ReturnVisitSchema(BaseSchema):
     sequence = fields.Integer()
     due_on = fields.Date()
     next_call_on = fields.Date()
-    status = _enum(ReturnVisitStatus)
-    outcome = _enum(CallOutcome, allow_none=True)
+    status = enum_field(ReturnVisitStatus)
+    outcome = enum_field(CallOutcome, allow_none=True)
     ticket_id = fields.UUID(allow_none=True)
     calls = fields.List(fields.Nested(ReturnVisitCallSchema))
 
@@ -211,7 +207,7 @@ class ProblemSchema(BaseSchema):
 
 
 class ReturnVisitCallCreateSchema(BaseSchema):
-    outcome = _enum(CallOutcome, required=True)
+    outcome = enum_field(CallOutcome, required=True)
     note = fields.String(allow_none=True, validate=validate.Length(max=5000))
     call_back_on = fields.Date(allow_none=True, metadata={"description": "For call_back / unreachable; "
                                                                          "default tomorrow."})
@@ -244,7 +240,7 @@ class ComplaintSchema(BaseSchema):
     complaint_class = fields.String()
     ticket_status = fields.String()
     received_at = fields.DateTime()
-    stage = _enum(ComplaintStage)
+    stage = enum_field(ComplaintStage)
     next_step = fields.String(allow_none=True)
     accountable_user_id = fields.UUID()
     accountable_name = fields.String()

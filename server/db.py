@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names: Alembic needs them to drop constraints, SQLite's
@@ -57,6 +57,11 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def string_enum(cls, length: int = 32) -> Enum:
+    """An enum column stored as plain strings: adding a value never needs an ALTER TYPE."""
+    return Enum(cls, native_enum=False, length=length, validate_strings=True)
 
 
 class Base(DeclarativeBase):

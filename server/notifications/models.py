@@ -9,15 +9,10 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, UTCDateTime, new_uuid, utcnow
-
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=32, validate_strings=True)
-
+from server.db import Base, UTCDateTime, new_uuid, string_enum, utcnow
 
 # Every kind FieldSync writes (server/notifications/events.py, server/quality/*); webhooks subscribe to them.
 KINDS = ("incident.opened", "job.appointment", "job.assigned", "job.eta", "job.status_changed", "rating.bad",
@@ -48,7 +43,7 @@ class Notification(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
     kind: Mapped[str] = mapped_column(String(48), index=True)  # e.g. "survey.link", "ticket.escalated"
-    audience: Mapped[Audience] = mapped_column(_enum(Audience))
+    audience: Mapped[Audience] = mapped_column(string_enum(Audience))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -85,10 +80,10 @@ class Delivery(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
     notification_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"),
                                                        index=True)
-    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    channel: Mapped[Channel] = mapped_column(string_enum(Channel))
     address: Mapped[str | None] = mapped_column(String(200))  # the email address
     endpoint_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
-    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus), default=DeliveryStatus.pending)
+    status: Mapped[DeliveryStatus] = mapped_column(string_enum(DeliveryStatus), default=DeliveryStatus.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

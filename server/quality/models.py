@@ -6,17 +6,11 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, UTCDateTime, new_uuid, utcnow
+from server.db import Base, UTCDateTime, new_uuid, string_enum, utcnow
 from server.jobs.models import CustomerRating
-
-
-def _enum(cls):
-    # Stored as plain strings: adding a value never needs an ALTER TYPE.
-    return Enum(cls, native_enum=False, length=32, validate_strings=True)
-
 
 # The four answers of the 服务质量征询表 and of the 顾客满意度调查表 alike.
 Rating = CustomerRating
@@ -82,8 +76,8 @@ class SurveyAnswer(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
     invitation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("survey_invitations.id", ondelete="CASCADE"))
-    question: Mapped[Question] = mapped_column(_enum(Question))
-    rating: Mapped[Rating] = mapped_column(_enum(Rating))
+    question: Mapped[Question] = mapped_column(string_enum(Question))
+    rating: Mapped[Rating] = mapped_column(string_enum(Rating))
 
     invitation = relationship(SurveyInvitation, back_populates="answers")
 
@@ -107,7 +101,7 @@ class FollowUpTask(Base):
                                                             unique=True)
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id"), unique=True)
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[FollowUpStatus] = mapped_column(_enum(FollowUpStatus), default=FollowUpStatus.open)
+    status: Mapped[FollowUpStatus] = mapped_column(string_enum(FollowUpStatus), default=FollowUpStatus.open)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     done_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
@@ -142,8 +136,8 @@ class ReturnVisit(Base):
     sequence: Mapped[int]  # the n-th visit since installation
     due_on: Mapped[date] = mapped_column(Date)
     next_call_on: Mapped[date] = mapped_column(Date)  # due_on, or the agreed call-back day
-    status: Mapped[ReturnVisitStatus] = mapped_column(_enum(ReturnVisitStatus), default=ReturnVisitStatus.due)
-    outcome: Mapped[CallOutcome | None] = mapped_column(_enum(CallOutcome))
+    status: Mapped[ReturnVisitStatus] = mapped_column(string_enum(ReturnVisitStatus), default=ReturnVisitStatus.due)
+    outcome: Mapped[CallOutcome | None] = mapped_column(string_enum(CallOutcome))
     ticket_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tickets.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -160,7 +154,7 @@ class ReturnVisitCall(Base):
     visit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("return_visits.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     by_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
-    outcome: Mapped[CallOutcome] = mapped_column(_enum(CallOutcome))
+    outcome: Mapped[CallOutcome] = mapped_column(string_enum(CallOutcome))
     note: Mapped[str | None] = mapped_column(Text)
     call_back_on: Mapped[date | None] = mapped_column(Date)
     ticket_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tickets.id"))
@@ -187,7 +181,8 @@ class Complaint(Base):
     __tablename__ = "complaints"
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
-    stage: Mapped[ComplaintStage] = mapped_column(_enum(ComplaintStage), default=ComplaintStage.received, index=True)
+    stage: Mapped[ComplaintStage] = mapped_column(string_enum(ComplaintStage), default=ComplaintStage.received,
+                                                  index=True)
     cause: Mapped[str | None] = mapped_column(Text)
     responsible_department: Mapped[str | None] = mapped_column(String(200))
     responsible_person: Mapped[str | None] = mapped_column(String(200))

@@ -8,15 +8,10 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Enum, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, UTCDateTime, new_uuid, utcnow
-
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=32, validate_strings=True)
-
+from server.db import Base, UTCDateTime, new_uuid, string_enum, utcnow
 
 # --- tours ------------------------------------------------------------------------------------------------------
 
@@ -56,7 +51,7 @@ class TourStop(Base):
     tour_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"), index=True)
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"))
-    status: Mapped[StopStatus] = mapped_column(_enum(StopStatus), default=StopStatus.pending)
+    status: Mapped[StopStatus] = mapped_column(string_enum(StopStatus), default=StopStatus.pending)
     contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     contacted_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     contact_name: Mapped[str | None] = mapped_column(String(200))
@@ -105,7 +100,7 @@ class AssetInspection(Base):
                                                    index=True)
     asset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
     due_on: Mapped[date] = mapped_column(Date, index=True)
-    status: Mapped[InspectionStatus] = mapped_column(_enum(InspectionStatus), default=InspectionStatus.due)
+    status: Mapped[InspectionStatus] = mapped_column(string_enum(InspectionStatus), default=InspectionStatus.due)
     inspected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     inspected_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(Text)
@@ -150,7 +145,7 @@ class Incident(Base):
     title: Mapped[str] = mapped_column(String(300))
     level: Mapped[int]
     description: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[IncidentStatus] = mapped_column(_enum(IncidentStatus), default=IncidentStatus.open, index=True)
+    status: Mapped[IncidentStatus] = mapped_column(string_enum(IncidentStatus), default=IncidentStatus.open, index=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reported_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

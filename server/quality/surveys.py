@@ -4,7 +4,6 @@ over a session; never commit."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -12,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from media.signatures import token_hash  # the same single-use-link tokens as signing links
 from server import i18n
 from server.customers.models import Customer
 from server.exceptions import Gone, InvalidInput, InvalidTransition, NotFound
@@ -34,10 +34,6 @@ from server.records import field_error
 def _zh(kind: str, value) -> str:
     # Follow-up reasons and notifications are stored text, written in the company's language.
     return i18n.label(kind, value, "zh-CN")
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def create_campaign(session: Session, data: dict, *, created_by_id, now: datetime) -> SurveyCampaign:
