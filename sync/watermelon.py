@@ -32,6 +32,7 @@ else as in FieldSync's own protocol.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -59,10 +60,16 @@ _META = {"id", "_status", "_changed", "version"}
 RESTORED = "_restored"
 
 
-def _datetime_columns(spec: registry.SyncTable) -> set[str]:
+def _datetime_columns(spec: registry.SyncTable) -> frozenset[str]:
+    """Once per table (a first sync asks for every record)."""
+    return _datetime_columns_of(spec.name)
+
+
+@functools.cache
+def _datetime_columns_of(table: str) -> frozenset[str]:
     from server.db import UTCDateTime
 
-    return {c.name for c in spec.table.columns if isinstance(c.type, UTCDateTime)}
+    return frozenset(c.name for c in registry.TABLES[table].table.columns if isinstance(c.type, UTCDateTime))
 
 
 def _raw(spec: registry.SyncTable, record_id: str, version, fields: dict) -> dict:

@@ -272,7 +272,9 @@ class WatermelonPull(MethodView):
                                          migration=_watermelon_migration(args.get("migration")),
                                          schema_version=args.get("schema_version"))
         db.session.commit()  # the device's pull remembered for its push (nothing syncable is written)
-        return jsonify(answer)
+        # orjson, as the protocol-1 pull: a first sync's thousands of plain values encode several times faster.
+        return current_app.response_class(orjson.dumps(answer, default=current_app.json.default),
+                                          mimetype="application/json")
 
 
 @blp.route("/watermelon/push")
