@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from schemas.base import BaseSchema
+from schemas.base import BaseSchema, PageArgsSchema, page_of
 from schemas.jobs import JobSchema
 from schemas.stock import StockReservationSchema
 
@@ -180,6 +180,24 @@ class DispatchActionSchema(BaseSchema):
     late_by_minutes = fields.Integer(allow_none=True)
     reason = fields.String(allow_none=True)
     at = fields.DateTime()
+
+
+class DispatchActionRecordSchema(DispatchActionSchema):
+    id = fields.UUID()
+    ticket_id = fields.UUID()
+    job_id = fields.UUID(allow_none=True)
+    technician_id = fields.UUID(allow_none=True)
+    from_technician_id = fields.UUID(allow_none=True)
+    by_user_id = fields.UUID(allow_none=True)
+
+
+DispatchActionPageSchema = page_of(DispatchActionRecordSchema, "DispatchActionPage")
+
+
+class DispatchActionQuerySchema(PageArgsSchema):
+    kind = fields.String(validate=validate.OneOf(["override", "reassign", "cancel"]))
+    since = fields.AwareDateTime(metadata={"description": "At or after (for a month's statistics)."})
+    until = fields.AwareDateTime(metadata={"description": "Before."})
 
 
 class AssignmentSchema(BaseSchema):

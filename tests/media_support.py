@@ -217,7 +217,7 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         import requests
 
-        for _ in range(300):
+        for _ in range(600):  # a minute at most: the machine may be busy
             try:
                 requests.get(self.url + "/healthz", timeout=5)
                 return
@@ -225,8 +225,9 @@ class Gunicorn:
                 if self.process.poll() is not None:
                     break
                 time.sleep(0.1)
+        output = self.output()
         self.stop()
-        raise RuntimeError(f"gunicorn did not start: {self.output()[-3000:]}")
+        raise RuntimeError(f"gunicorn did not start: {output[-3000:]}")
 
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")

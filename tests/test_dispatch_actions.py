@@ -102,3 +102,20 @@ def test_a_spare_unit_of_another_model_is_refused(client, dispatcher):
                            json={"spare_unit_id": str(unit.id)})
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "spare_unit_wrong_model"
+
+
+def test_the_recorded_decisions_are_listed_for_the_monthly_statistics(client, dispatcher):
+    first, second = f.technician(), f.technician()
+    job = f.job(tech=first)
+    client.post(f"/api/v1/jobs/{job.id}/reassign", headers=dispatcher,
+                json={"technician_id": str(second.id), "reason": "ill"})
+    client.post(f"/api/v1/jobs/{job.id}/cancel", headers=dispatcher, json={"reason": "not needed"})
+    page = client.get("/api/v1/dispatch/actions", headers=dispatcher).get_json()
+    assert [(a["kind"], a["reason"]) for a in page["items"]] == [("reassign", "ill"), ("cancel", "not needed")]
+    only = client.get("/api/v1/dispatch/actions", headers=dispatcher, query_string={"kind": "cancel"}).get_json()
+    assert [a["kind"] for a in only["items"]] == ["cancel"]
+    later = client.get("/api/v1/dispatch/actions", headers=dispatcher,
+                       query_string={"since": (utcnow() + timedelta(hours=1)).isoformat()}).get_json()
+    assert later["items"] == []
+    technician = f.login_as(client, f.technician())
+    assert client.get("/api/v1/dispatch/actions", headers=technician).status_code == 403

@@ -266,3 +266,29 @@ def test_outbox_page_shows_failed_deliveries_and_sends_again(app, client, live_s
     assert db.session.query(Delivery).one().status is DeliveryStatus.pending
     release_db()
     assert browser.errors == []
+
+
+def test_admin_connects_a_webhook_from_the_outbox_page(app, client, live_server, browser):  # noqa: F811
+    from server.notifications.models import WebhookEndpoint
+
+    sign_in(browser, live_server, client, f.user(Role.admin))
+    browser.goto(f"{live_server}/notifications")
+    browser.wait_for("!document.getElementById('webhooks-section').hidden && "
+                     "document.querySelector('#webhooks tbody tr')")
+    browser.evaluate("""(() => { document.getElementById('w-name').value = '短信网关';
+        document.getElementById('w-url').value = 'http://127.0.0.1:9/hook';
+        document.getElementById('w-kinds').value = 'survey.link, return_visit.reminder';
+        document.getElementById('add-webhook').click(); })()""")
+    browser.wait_for("!document.getElementById('webhook-secret').hidden")
+    release_db()
+    hook = db.session.query(WebhookEndpoint).one()
+    assert (hook.name, hook.kinds) == ("短信网关", ["survey.link", "return_visit.reminder"])
+    assert hook.secret in browser.evaluate("document.getElementById('webhook-secret').textContent")
+    release_db()
+    browser.evaluate("document.querySelector('#webhooks button.toggle-webhook').click()")
+    browser.wait_for("document.querySelector('#webhooks button.toggle-webhook').textContent === '启用'")
+    release_db()
+    db.session.expire_all()
+    assert db.session.query(WebhookEndpoint).one().active is False
+    release_db()
+    assert browser.errors == []

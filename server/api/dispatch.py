@@ -5,12 +5,15 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from schemas.dispatch import (
     AssignmentSchema,
     AssignSchema,
     CandidateReportSchema,
     CandidatesQuerySchema,
+    DispatchActionPageSchema,
+    DispatchActionQuerySchema,
     SendSpareUnitSchema,
     SpareUnitArrivedSchema,
     StockOptionsQuerySchema,
@@ -24,8 +27,10 @@ from server.api.jobs import get_visible_job
 from server.api.security import current_principal, requires
 from server.db import utcnow
 from server.dispatch import assign, ranking, stock_options, swap
+from server.dispatch.models import DispatchAction
 from server.dispatch.settings import DispatchSettings
 from server.extensions import db
+from server.pagination import paginate
 
 blp = Blueprint("dispatch", __name__, url_prefix="/api/v1", description="Dispatch: who goes, with what")
 
@@ -105,6 +110,25 @@ class Assign(MethodView):
                                override_reason=data["override_reason"])
         db.session.commit()
         return result
+
+
+@blp.route("/dispatch/actions")
+class DispatchActions(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(DispatchActionQuerySchema, location="query")
+    @blp.response(200, DispatchActionPageSchema)
+    def get(self, args):
+        """Dispatchers' recorded decisions, oldest first: overrides (late, overtime, on leave, over the job limit),
+        reassignments and cancellations, each with its reason (the monthly statistics count them)."""
+        stmt = select(DispatchAction)
+        if "kind" in args:
+            stmt = stmt.where(DispatchAction.kind == args["kind"])
+        if "since" in args:
+            stmt = stmt.where(DispatchAction.at >= args["since"])
+        if "until" in args:
+            stmt = stmt.where(DispatchAction.at < args["until"])
+        return paginate(db.session, stmt, order_by=[DispatchAction.at, DispatchAction.id], limit=args["limit"],
+                        cursor=args.get("cursor"))
 
 
 @blp.route("/dispatch/swap-suggestions")

@@ -4,6 +4,9 @@
   const API = {
     list: "GET /api/v1/notifications",
     redeliver: "POST /api/v1/notifications/deliveries/{id}/redeliver",
+    webhooks: "GET /api/v1/notifications/webhooks",
+    addWebhook: "POST /api/v1/notifications/webhooks",
+    editWebhook: "PATCH /api/v1/notifications/webhooks/{id}",
   };
   const { el, call, t, label } = FS;
   const form = document.getElementById("filters");
@@ -36,4 +39,36 @@
   });
   form.addEventListener("submit", (event) => { event.preventDefault(); list.reload(); });
   list.reload();
+
+  // Webhook endpoints: admins only (the API refuses others; the section stays hidden for them).
+  const auth = FS.auth();
+  if (auth && auth.role === "admin") {
+    document.getElementById("webhooks-section").hidden = false;
+    const hooks = FS.pager({
+      tbody: document.querySelector("#webhooks tbody"), more: el("button", { hidden: true }),
+      load: (cursor) => call(API.webhooks, { query: Object.assign({ limit: 100 }, cursor ? { cursor } : {}) }),
+      render: (w) => el("tr", { dataset: { webhookId: w.id } }, el("td", {}, w.name), el("td", {}, w.url),
+        el("td", {}, w.kinds.length ? w.kinds.join(" ") : t("app.all")),
+        el("td", {}, w.active ? t("outbox.webhook_on") : t("outbox.webhook_off")),
+        el("td", {}, el("button", { type: "button", class: "toggle-webhook", onclick: async () => {
+          try { await call(API.editWebhook, { params: { id: w.id }, body: { active: !w.active } }); await hooks.reload(); }
+          catch (e) { FS.flash(FS.errorText(e)); }
+        } }, w.active ? t("outbox.webhook_disable") : t("outbox.webhook_enable")))),
+      empty: t("outbox.no_webhooks"),
+    });
+    document.getElementById("new-webhook").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const kinds = document.getElementById("w-kinds").value.split(/[\s,]+/).filter(Boolean);
+      try {
+        const made = await call(API.addWebhook, { body: { name: document.getElementById("w-name").value,
+                                                          url: document.getElementById("w-url").value, kinds } });
+        event.target.reset();
+        await hooks.reload();
+        const secret = document.getElementById("webhook-secret");
+        secret.textContent = t("outbox.webhook_secret", { secret: made.secret });
+        secret.hidden = false;
+      } catch (e) { FS.flash(FS.errorText(e)); }
+    });
+    hooks.reload();
+  }
 })();
