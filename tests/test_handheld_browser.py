@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -622,3 +623,20 @@ def test_the_distance_to_each_site_when_the_position_is_known(app, live_server, 
     distance = browser.wait_for("document.querySelector('#jobs a.job .distance') && "
                                 "document.querySelector('#jobs a.job .distance').textContent")
     assert "5.6 公里" in distance  # 0.05° of latitude north of the site
+
+
+def test_the_app_states_its_version_so_a_minimum_version_lets_it_sync(app, live_server, make_browser, visit):
+    """With FIELDSYNC_MIN_APP_VERSION at the app's own version it signs in and syncs: every call it
+    makes names its version (X-App-Version), or the server would answer 426 app_update_required."""
+    bundled = re.search(r"APP_VERSION = '([\d.]+)'", (Path(__file__).parent.parent / "handheld" / "src" / "auth.js")
+                        .read_text()).group(1)
+    app.config["MIN_APP_VERSION"] = bundled
+    try:
+        browser = make_browser()
+        open_app(browser, live_server)
+        sign_in_ui(browser, username_of(visit))
+        wait_synced(browser)
+        browser.wait_for("document.querySelectorAll('#jobs a.job').length === 2")
+        assert not unexpected_errors(browser)
+    finally:
+        app.config["MIN_APP_VERSION"] = None

@@ -51,8 +51,9 @@ export async function api(path, { method = 'GET', body, headers = {} } = {}) {
   if (!auth || !auth.token) throw new SignInNeeded(401, { code: 'missing_token', message: 'sign in' })
   const response = await fetch(path, {
     method,
-    headers: { Authorization: `Bearer ${auth.token}`, ...(body ? { 'Content-Type': 'application/json' } : {}),
-      ...headers },
+    // The server refuses apps older than its minimum version (426 app_update_required) by this header.
+    headers: { Authorization: `Bearer ${auth.token}`, 'X-App-Version': APP_VERSION,
+      ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
     cache: 'no-store',
   })
@@ -70,7 +71,7 @@ export async function api(path, { method = 'GET', body, headers = {} } = {}) {
 export async function signIn(username, password) {
   const response = await fetch('/api/v1/auth/token', {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', 'X-App-Version': APP_VERSION },
     body: JSON.stringify({ username, password, device_id: deviceKey(), app_version: APP_VERSION }),
   })
   const payload = await response.json().catch(() => null)
