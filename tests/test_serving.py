@@ -188,3 +188,31 @@ def test_healthz_tells_how_old_the_media_queue_is(client, app):
     db.session.commit()
     queue = client.get("/healthz").get_json()["media_queue"]
     assert queue["pending"] == 1 and 290 < queue["oldest_seconds"] < 3600
+
+
+@pytest.fixture
+def patient(app):
+    """The server with a read timeout longer than SQLite's busy timeout (10 s)."""
+    db.session.commit()
+    server = Gunicorn(app, env={"FIELDSYNC_REQUEST_READ_TIMEOUT_SECONDS": "60"})
+    yield server
+    server.stop()
+
+
+def test_a_stalled_push_body_holds_no_database_lock(patient, app, auth):
+    """A push whose body stops coming after its headers (a phone losing signal) holds
+    no database lock while it waits: on SQLite, where every transaction takes the write
+    lock, every other request would otherwise queue behind it and fail after the busy timeout."""
+    body = b'{"protocol": 1, "ops": []}'
+    raw = socket.create_connection(("127.0.0.1", patient.port), timeout=30)
+    raw.sendall((f"POST /api/v1/sync/push HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth['Authorization']}\r\n"
+                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body[:5])
+    try:
+        other = f.login_as(app.test_client(), f.technician())
+        db.session.commit()
+        assert requests.get(f"{patient.url}/healthz", timeout=30).status_code == 200
+        pushed = requests.post(f"{patient.url}/api/v1/sync/push", json={"protocol": 1, "ops": []},
+                               headers=other, timeout=30)
+        assert pushed.status_code == 200, pushed.text
+    finally:
+        raw.close()
