@@ -114,6 +114,10 @@ class SyncOp(Base):
     row than writing it. Rows are only ever looked up by ``op_id``."""
 
     __tablename__ = "sync_ops"
+    # Photos are the one fact the server changes after a device created it (the media
+    # worker reads its image facts): a WatermelonDB pull asks whether this device
+    # created the photo it sends (``created`` or ``updated``). Few rows enter it.
+    __table_args__ = (Index("ix_sync_ops_photo_record", "record_id", **_partial("table_name = 'photos'")),)
 
     op_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     user_id: Mapped[uuid.UUID]

@@ -48,7 +48,7 @@ from server.db import utcnow
 from server.jobs.models import Adjustment, Job
 from server.tickets.models import Ticket
 from sync import changelog, registry
-from sync.models import SyncChange, SyncScopeExit, SyncWatermelonDevice
+from sync.models import SyncChange, SyncOp, SyncScopeExit, SyncWatermelonDevice
 from sync.pull import MAX_LIMIT, Change, Cursor, fill, pull
 from sync.push import DELETE, REJECTED, InvalidOperation, Operation, Pusher, push
 from sync.registry import valid_uuids
@@ -122,7 +122,8 @@ def pull_changes(session: Session, *, technician_id: uuid.UUID, device_id: uuid.
     held: set[tuple[str, str]] = set()
     if not first and device_id is not None:
         received, held = _hold_back_exits(session, technician_id, int(last_pulled_at), device, received)
-    is_new = (lambda _change: True) if first else _classifier(session, technician_id, int(last_pulled_at), received)
+    is_new = (lambda _change: True) if first else _classifier(session, technician_id, device_id, int(last_pulled_at),
+                                                              received)
     for change in received:
         bucket = changes[change.table]
         if change.deleted:
@@ -244,6 +245,17 @@ def _hold_back_exits(session: Session, technician_id: uuid.UUID, since: int, dev
     return kept + now_due, waiting
 
 
+def _own_photos(session: Session, device_id: uuid.UUID | None, received: list) -> set[tuple[str, str]]:
+    """Photos among these that this device created (by its pushed operations): it holds them."""
+    ids = [change.id for change in received if change.table == "photos" and not change.deleted]
+    if device_id is None or not ids:
+        return set()
+    rows = session.execute(select(SyncOp.record_id).where(
+        SyncOp.table_name == "photos", in_set(session, SyncOp.record_id, ids), SyncOp.device_id == device_id,
+        SyncOp.action == "create", SyncOp.status == "applied"))
+    return {("photos", record_id) for (record_id,) in rows}
+
+
 def _restored(session: Session, received: list) -> set[tuple[str, str]]:
     """Records among these whose latest change is a refused write put back
     (:func:`restore`): the device holds them."""
@@ -280,7 +292,7 @@ def restore(session: Session, table: str, record_id: str, device_id) -> None:
         field_versions=versions, complete=True))
 
 
-def _classifier(session: Session, technician_id: uuid.UUID, since: int, received: list):
+def _classifier(session: Session, technician_id: uuid.UUID, device_id: uuid.UUID | None, since: int, received: list):
     """Which changes after ``since`` are records new to the device (WatermelonDB's
     ``created``) rather than records it holds (``updated``).
 
@@ -292,7 +304,8 @@ def _classifier(session: Session, technician_id: uuid.UUID, since: int, received
     it holds unless the record was created after ``since`` (version 1), and
     catalogue records and spare units older than that. Facts that change
     after ``since`` are new (facts never change; the device's own come not
-    back). Stock levels are always ``updated``. What this cannot tell (the
+    back), but for a photo this device created, which comes back once the
+    server has read its image facts. Stock levels are always ``updated``. What this cannot tell (the
     client then logs and does the right thing anyway): a job assigned after
     ``since`` and changed again before the pull, a ticket's new site or asset
     while the device held the ticket, a van's levels after a van change.
@@ -325,7 +338,7 @@ def _classifier(session: Session, technician_id: uuid.UUID, since: int, received
         if asset_id is not None:
             held["assets"].add(str(asset_id))
     held_jobs = held["jobs"]
-    restored = _restored(session, received)
+    restored = _restored(session, received) | _own_photos(session, device_id, received)
 
     def is_new(change) -> bool:
         table = change.table

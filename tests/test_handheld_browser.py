@@ -116,12 +116,6 @@ KNOWN = (
     # LokiJS on its first start deletes the empty database it just opened, and
     # says so while its own connection closes; the set-up then goes on.
     "Deleting database failed because it's blocked",
-    # The server sends a photo this device pushed back as "created" once its
-    # blob has arrived (the server filled in its image facts): WatermelonDB
-    # logs it and updates the record it has, which is right. A contract item
-    # for sync/watermelon.py's classifier (facts changed by the server after
-    # the device's own push), not for the app.
-    "Server wants client to create record photos#",
 )
 
 

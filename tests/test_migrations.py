@@ -76,7 +76,10 @@ def test_change_log_scope_indexes_are_partial_and_the_op_log_has_no_key_checks(a
         assert "ix_sync_changes_table_name_position" not in indexes
         inspector = sa.inspect(connection)
         assert inspector.get_foreign_keys("sync_ops") == []
-        assert {i["name"] for i in inspector.get_indexes("sync_ops")} == set()
+        # The op log's one index holds photos' operations only (WatermelonDB's created/updated).
+        assert {i["name"] for i in inspector.get_indexes("sync_ops")} == {"ix_sync_ops_photo_record"}
+        photo_index = _index_definitions(connection, "sync_ops")["ix_sync_ops_photo_record"]
+        assert "WHERE" in photo_index and "'photos'" in photo_index
 
 
 def test_0011_keeps_the_op_log_and_change_log_rows_both_ways(database_url, tmp_path):

@@ -276,3 +276,27 @@ def test_a_field_another_writer_changed_in_the_pull_before_the_push_is_a_conflic
     [conflict] = conflicts
     assert conflict["kind"] == "field_conflict"
     assert conflict["fields"]["work_done"] == {"server": "coils", "device": "fan", "kept": "device"}
+
+
+def test_a_photo_the_device_created_comes_back_as_updated_once_the_server_read_its_image(client):
+    """The media worker fills in a photo's image facts after the device pushed it: the device
+    holds that photo, so the pull files it under ``updated`` (WatermelonDB logs an error for a
+    ``created`` record it already has). A photo it did not create is still ``created``."""
+    from media.models import Photo
+
+    tech = f.technician()
+    job = f.job(tech=tech)
+    headers = f.login_as(client, tech)
+    stamp = _pull(client, headers)["timestamp"]
+    own, other = str(uuid.uuid4()), str(uuid.uuid4())
+    photo = {"id": own, "job_id": str(job.id), "blob_sha256": "ab" * 32, "kind": "before"}
+    pushed = _push(client, headers, {"photos": {"created": [photo], "updated": [], "deleted": []}}, stamp)
+    assert not pushed.get("experimentalRejectedIds")
+    stamp = _pull(client, headers, stamp)["timestamp"]
+    # The office's own photo of the job (created on the server, not by this device).
+    db.session.add(Photo(id=uuid.UUID(other), job_id=job.id, blob_sha256="cd" * 32))
+    db.session.get(Photo, uuid.UUID(own)).width = 4000  # what the media worker reads from the blob
+    db.session.commit()
+    photos = _pull(client, headers, stamp)["changes"]["photos"]
+    assert [r["id"] for r in photos["updated"]] == [own] and photos["updated"][0]["width"] == 4000
+    assert [r["id"] for r in photos["created"]] == [other]
