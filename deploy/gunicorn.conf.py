@@ -14,6 +14,15 @@ measures the three with 2..128 stalled and 1 KB/s uploads open.
 import contextlib
 import os
 
+# Imported here, in the master before any worker forks: the media worker's
+# thread must not be importing a module (subprocess above all) at the moment a
+# worker forks, or the worker inherits it half initialised and gevent's
+# monkey-patching fails ("partially initialized module 'subprocess'").
+import subprocess
+import sys
+import threading
+import time
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gevent"
@@ -60,10 +69,6 @@ def _die_with_parent():
 
 
 def _media_worker_loop(log):
-    import subprocess
-    import sys
-    import time
-
     delay = 1.0
     while not _media["stopping"]:
         started = time.monotonic()
@@ -81,8 +86,6 @@ def _media_worker_loop(log):
 def when_ready(server):
     if os.environ.get("FIELDSYNC_MEDIA_WORKER", "inline") != "inline":
         return
-    import threading
-
     threading.Thread(target=_media_worker_loop, args=(server.log,), name="media-worker", daemon=True).start()
     server.log.info("media worker started beside the web workers (FIELDSYNC_MEDIA_WORKER=separate to run it apart)")
 
