@@ -67,6 +67,7 @@
     const groups = result.groups;
     const rate = units[figure] === "rate";
     figureChart.setOption({
+      animation: false, // drawn at once: a bar is where it will stay when someone clicks it
       title: { text: t("stat." + figure), left: "center", textStyle: { fontSize: 14 } },
       tooltip: { trigger: "item", renderMode: "richText", position: "top", valueFormatter: (v) => shown(figure, rate ? v / 100 : v) },
       grid: { left: 60, right: 20, bottom: 60 },
@@ -80,6 +81,7 @@
     const categories = {};
     for (const g of groups) for (const [k, v] of Object.entries(g.figures.tickets_by_category || {})) categories[k] = (categories[k] || 0) + v;
     categoryChart.setOption({
+      animation: false,
       title: { text: t("statpage.categories"), left: "center", textStyle: { fontSize: 14 } },
       tooltip: { trigger: "item", renderMode: "richText", position: "top" },
       series: [{ type: "pie", radius: "60%", data: Object.entries(categories).map(([k, v]) => ({ name: FS.label("category", k), value: v, key: k })) }],
