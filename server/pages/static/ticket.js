@@ -63,8 +63,11 @@
          stopped && !done ? el("td", { class: "clock stopped" }, t("tkt.clock_stopped")) : FS.clockCell(due, done))));
   }
 
-  /* A decision that needs a reason: show the box, run ``action(reason)`` on confirm. */
+  /* A decision that needs a reason: show the box, run ``action(reason)`` on confirm. An action
+     still finishing when the box was opened for the next decision leaves that box alone. */
+  let confirming = 0;
   function confirmWithReason(action) {
+    const mine = ++confirming;
     const box = document.getElementById("confirm-box");
     const reason = document.getElementById("confirm-reason");
     const error = document.getElementById("confirm-error");
@@ -73,7 +76,12 @@
     document.getElementById("confirm-yes").onclick = async () => {
       const text = reason.value.trim();
       if (text.length < 3) { error.textContent = t("tkt.reason_needed"); error.hidden = false; return; }
-      try { await action(text); box.hidden = true; } catch (e) { error.textContent = FS.errorText(e); error.hidden = false; }
+      try {
+        await action(text);
+        if (mine === confirming) box.hidden = true;
+      } catch (e) {
+        if (mine === confirming) { error.textContent = FS.errorText(e); error.hidden = false; }
+      }
     };
   }
 
