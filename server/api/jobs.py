@@ -139,8 +139,8 @@ class ReassignJob(MethodView):
     def post(self, data, job_id):
         """Give a job to another technician; it leaves the first one's device. The same checks as an assignment:
         certification always, availability unless an override_reason is given (recorded as an override). Stock
-        reserved in the former technician's van goes back to it (``release_reason: job_reassigned``); reservations at warehouses and
-        stations stay with the job. The answer lists every reservation of the job."""
+        reserved in the former technician's van goes back to it (``release_reason: job_reassigned``); reservations
+        at warehouses and stations stay with the job. The answer lists every reservation of the job."""
         job = job_service.reassign_job(db.session, job_id, technician_id=data["technician_id"],
                                        expected_version=_if_match_version(), now=utcnow(),
                                        reason=data.get("reason"), by_user_id=current_principal().user_id,
