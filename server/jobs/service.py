@@ -70,8 +70,17 @@ def cancel_job(session: Session, job_id: uuid.UUID, *, reason: str | None = None
         release(session, reservation, reason=CANCELLED)
     _record(session, CANCEL, job, technician_id=job.technician_id, reason=reason, by_user_id=by_user_id, now=now,
             note="job cancelled" + (f": {reason}" if reason else ""))
+    _status_event(session, job, now)
     session.flush()
     return job
+
+
+def _status_event(session: Session, job: Job, now: datetime) -> None:
+    """The office changed a job's status: other systems hear it as a sync push's change would tell them."""
+    from server.notifications.events import jobs_changed
+
+    jobs_changed(session, [{"id": job.id, "status": job.status, "ticket_id": job.ticket_id,
+                            "technician_id": job.technician_id}], now=now)
 
 
 def cancel_open_jobs(session: Session, ticket_id: uuid.UUID, *, reason: str | None, now: datetime,
@@ -164,5 +173,6 @@ def reassign_job(session: Session, job_id: uuid.UUID, *, technician_id: uuid.UUI
         # warehouses and stations stay with the job for the new technician.
         for reservation in _active_reservations(session, job.id, former_van):
             release(session, reservation, reason=REASSIGNED)
+    _status_event(session, job, now)
     session.flush()
     return job
