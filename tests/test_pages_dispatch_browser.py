@@ -182,7 +182,11 @@ def test_new_ticket_then_dispatch_with_an_override_then_reassign_then_cancel_fro
     assert row.status is TicketStatus.cancelled and row.closed_at is not None
     assert db.session.scalars(sa.select(Job.status).where(Job.ticket_id == ticket_id)).one() is JobStatus.cancelled
     kinds = sorted(db.session.scalars(sa.select(DispatchAction.kind)).all())
-    assert kinds == ["cancel", "override", "reassign"]
+    # Qian is off shift too: the reassignment's override is recorded with the reason given on the page.
+    assert kinds == ["cancel", "override", "override", "reassign"]
+    overrides = db.session.execute(sa.select(DispatchAction.technician_id, DispatchAction.flags, DispatchAction.reason)
+                                   .where(DispatchAction.kind == "override")).all()
+    assert (other_id, "overtime", "孙师傅车坏了") in [tuple(o) for o in overrides]
     release_db()
     assert browser.errors == []
 

@@ -139,7 +139,10 @@
                             : t("tkt.in_time_option", { name: c.name, t: FS.fmtTime(c.arrival_at) }))));
       row.querySelector(".actions").replaceChildren(el("label", {}, t("tkt.reassign_to") + " ", select));
       confirmWithReason(async (reason) => {
-        await call(API.reassign, { params: { id: job.id }, body: { technician_id: select.value, reason } });
+        // One reason box: it also explains an override (off shift, on leave, at the job limit, late),
+        // which the server then records as such (it refuses one without a reason).
+        await call(API.reassign, { params: { id: job.id }, body: { technician_id: select.value, reason,
+                                                                     override_reason: reason } });
         FS.flash(t("tkt.reassigned"), "ok");
         await refresh();
       });
