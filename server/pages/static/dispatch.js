@@ -18,6 +18,7 @@
   const state = { ticket: null, report: null, stock: null, technician: null, picks: {}, unit: null };
   const criterion = (name) => FS.t("dispatch.criterion." + name);
   const kind = (k) => FS.label("location_kind", k);
+  const CERTIFICATION = ["not_certified", "certification_expired"];  // of the ticket's product line
 
   const km = (x) => (x === null || x === undefined ? "—" : x.toFixed(x < 10 ? 1 : 0) + " km");
   const minutes = (m) => FS.fmtDuration(m * 60000);
@@ -150,7 +151,8 @@
     const excluded = document.querySelector("#excluded tbody");
     excluded.replaceChildren(...report.excluded.map((x) => el("tr", {},
       el("td", {}, x.name), el("td", {}, km(x.distance_km)),
-      el("td", {}, el("ul", { class: "reasons" }, x.reasons.map((r) => el("li", {}, FS.label("unavailable_reason", r.code))))),
+      el("td", {}, el("ul", { class: "reasons" }, x.reasons.map((r) => el("li", {}, FS.label("unavailable_reason", r.code)
+        + (CERTIFICATION.includes(r.code) ? " · " + report.product_line : ""))))),
       el("td", { class: "small" }, position(x.position)))));
     if (!report.excluded.length) excluded.append(el("tr", { class: "empty" }, el("td", { colspan: 4 }, "—")));
   }
