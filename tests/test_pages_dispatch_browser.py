@@ -279,7 +279,8 @@ def test_the_customer_360_page(app, client, live_server, browser):  # noqa: F811
                      "document.querySelectorAll('#c-assets tr[data-serial]').length === 2")
     assets = browser.evaluate("[...document.querySelectorAll('#c-assets tr[data-serial]')].map((r) => r.textContent)")
     assert any("SN-CH-9" in r and "2" in r for r in assets)  # two tickets in its service history
-    assert "8" in browser.evaluate("document.querySelector('#c-contracts tbody').textContent")
+    # The contracts load alongside the assets: wait for them too.
+    assert "8" in browser.wait_for("document.querySelector('#c-contracts tbody').textContent")
     browser.evaluate("document.querySelector('#ticket-filter [name=serial_number]').value = 'SN-CH-9'")
     browser.evaluate("document.querySelector('#ticket-filter button').click()")
     browser.wait_for("document.querySelectorAll('#c-tickets tr[data-ticket-id]').length === 2")

@@ -8,6 +8,7 @@
     ticket: "GET /api/v1/tickets/{id}",
     transition: "POST /api/v1/tickets/{id}/transitions",
     handover: "POST /api/v1/tickets/{id}/handover",
+    owners: "GET /api/v1/tickets/handover-candidates",
     contacts: "GET /api/v1/tickets/{id}/contacts",
     addContact: "POST /api/v1/tickets/{id}/contacts",
     jobs: "GET /api/v1/jobs",
@@ -226,13 +227,52 @@
     catch (e) { FS.flash(FS.errorText(e)); }
   });
 
+  /* The hand-over picker: office users found by part of their name or username; picking one fills the form. */
+  const picker = { asked: 0, timer: null };
+  const search = document.getElementById("h-search");
+  const chosen = document.getElementById("h-chosen");
+  const list = document.getElementById("h-candidates");
+
+  function choose(user) {
+    document.getElementById("h-user").value = user ? user.username : "";
+    chosen.hidden = !user;
+    chosen.textContent = user ? t("tkt.handover_chosen", { name: user.display_name + "（" + user.username + "）" }) : "";
+    if (user) { search.value = user.display_name; list.hidden = true; }
+  }
+
+  async function findOwners() {
+    const mine = ++picker.asked;
+    const q = search.value.trim();
+    let page;
+    try { page = await call(API.owners, { query: { limit: 20, ...(q ? { q } : {}) } }); }
+    catch (e) { if (mine === picker.asked) FS.flash(FS.errorText(e)); return; }
+    if (mine !== picker.asked) return;  // a later search is under way
+    const others = page.items.filter((u) => !ticket || u.id !== ticket.owner_id);
+    list.replaceChildren(...(others.length ? others.map((u) => el("li", {}, el("button", {
+      type: "button", class: "link pick-owner", dataset: { username: u.username }, onclick: () => choose(u) },
+      u.display_name + "（" + u.username + " · " + FS.label("role", u.role) + "）")))
+      : [el("li", { class: "hint" }, t("tkt.handover_none"))]));
+    list.hidden = false;
+  }
+
+  search.addEventListener("input", () => {
+    choose(null);
+    clearTimeout(picker.timer);
+    picker.timer = setTimeout(findOwners, 200);
+  });
+  search.addEventListener("focus", () => { if (!document.getElementById("h-user").value) findOwners(); });
+
   document.getElementById("handover").addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = event.target;
+    // The pick, or else what was typed (the server says whether that is an office user).
+    const to = form.elements.to_username.value || search.value.trim();
+    if (!to) { FS.flash(t("tkt.handover_pick")); return; }
     try {
-      render(await call(API.handover, { params: { id }, body: { to_username: form.elements.to_username.value.trim(),
-                                                                reason: form.elements.reason.value.trim() } }));
+      render(await call(API.handover, { params: { id }, body: { to_username: to, reason: form.elements.reason.value.trim() } }));
       form.reset();
+      choose(null);
+      list.hidden = true;
       FS.flash(t("tkt.handed_over"), "ok");
     } catch (e) { FS.flash(FS.errorText(e)); }
   });
