@@ -9,7 +9,8 @@ request, no compression). Now: `make run`'s settings (gevent, keep-alive,
 gzip answers) with a client that keeps its connection, accepts gzip and
 gzips its pushes, and syncs as before (a push, then a pull); "now, the push
 carries the pull" asks for the pull in the push (`"pull": {"cursor": …}`)
-and takes the changes from its answer: one round trip per sync. With
+and takes the changes from its answer, and asks for pages of up to 10,000
+changes (a first sync in one page): one round trip per sync. With
 --together, also the older trick of sending each push and its pull at once
 on two connections. Same client code, same run.
 
@@ -177,11 +178,12 @@ class _quiet:
 class Client:
     """A handheld: retries a request whose connection died; tus resumes from HEAD."""
 
-    def __init__(self, base: str, *, modern: bool):
+    def __init__(self, base: str, *, modern: bool, page_limit: int | None = None):
         import requests
 
         self.base = base
         self.modern = modern
+        self.page_limit = page_limit  # changes per pull page (None: the server's default, 1,000)
         self.http = requests.Session()
         self.pool = ThreadPoolExecutor(2)
         self.side = requests.Session()
@@ -214,7 +216,8 @@ class Client:
     def pull_all(self, cursor=None, http=None) -> tuple[str | None, int]:
         records = 0
         while True:
-            params = {"protocol": 1, **({"cursor": cursor} if cursor else {})}
+            params = {"protocol": 1, **({"cursor": cursor} if cursor else {}),
+                      **({"limit": self.page_limit} if self.page_limit else {})}
 
             def get(session, params=params):
                 answer = session.get(f"{self.base}/api/v1/sync/pull", params=params, headers=self.auth, timeout=120)
@@ -249,7 +252,7 @@ class Client:
             return cursor
         if mode == "carried":
             # One round trip: the push's answer carries the pull from the device's cursor.
-            page = self.push(ops, pull={"cursor": cursor})["pull"]
+            page = self.push(ops, pull={"cursor": cursor, **({"limit": self.page_limit} if self.page_limit else {})})["pull"]
             return self.pull_all(page["next_cursor"])[0] if page["has_more"] else page["next_cursor"]
         self.push(ops)
         return self.pull_all(cursor)[0]
@@ -298,7 +301,9 @@ def run(world, setup: str, *, modern: bool, mode: str, photos: list[bytes], job_
     with Served(world, setup) as served:
         proxy = ThrottlingProxy(served.port)
         try:
-            client = Client(f"http://127.0.0.1:{proxy.port}", modern=modern)
+            # One round trip per sync: the push carries the pull, and a first sync comes in one page.
+            client = Client(f"http://127.0.0.1:{proxy.port}", modern=modern,
+                            page_limit=10_000 if mode == "carried" else None)
             cursor = {}
 
             def first_sync():
