@@ -83,6 +83,16 @@ def _media_worker_loop(log):
         time.sleep(delay)
 
 
+def on_starting(server):
+    # Warn about the demo secret key here, once, in the master: the workers and
+    # the media worker inherit the mark and stay quiet (server.warn_demo_secret_key_once).
+    from server.config import DEMO_KEY_WARNED_ENV, DEMO_KEY_WARNING
+
+    if not os.environ.get("FIELDSYNC_SECRET_KEY") and os.environ.get(DEMO_KEY_WARNED_ENV) != "1":
+        server.log.warning(DEMO_KEY_WARNING)
+    os.environ[DEMO_KEY_WARNED_ENV] = "1"
+
+
 def when_ready(server):
     if os.environ.get("FIELDSYNC_MEDIA_WORKER", "inline") != "inline":
         return

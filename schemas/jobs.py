@@ -75,3 +75,12 @@ class JobReassignSchema(BaseSchema):
     technician_id = fields.UUID(required=True)
     reason = fields.String(validate=validate.Length(max=2000),
                            metadata={"description": "Why (recorded as a dispatch action and in the ticket's history)."})
+    override_reason = fields.String(
+        allow_none=True, load_default=None, validate=validate.Length(min=3, max=2000),
+        metadata={"description": "As for an assignment: why this technician although they are off shift, on leave "
+                                 "or at their job limit (required then; 409 technician_unavailable without it), or "
+                                 "although they miss the on-site deadline. Recorded as an override dispatch action "
+                                 "and in the ticket's history. A missing certification is never overridden."})
+    product_line = fields.String(validate=validate.Length(min=1, max=64),
+                                 metadata={"description": "The product line to check certification for when the "
+                                                          "ticket has no asset (as for an assignment)."})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
 from schemas.common import UTCDateTime
@@ -67,9 +67,15 @@ class BehindTicketSchema(BaseSchema):
 BehindPageSchema = page_of(BehindTicketSchema, "MonthlyFigureTicketPage")
 
 
+def _to_the_fen(value: float) -> None:
+    if abs(value * 100 - round(value * 100)) > 1e-6:
+        raise ValidationError("At most two decimals (fen).")
+
+
 class ExpenseInSchema(BaseSchema):
     kind = fields.String(required=True, validate=validate.OneOf([k.value for k in ExpenseKind]))
-    amount = fields.Float(required=True, validate=validate.Range(min=0, max=10_000_000))
+    amount = fields.Float(required=True, validate=[validate.Range(min=0, max=10_000_000), _to_the_fen],
+                          metadata={"description": "Yuan (CNY) to the fen: at most two decimals."})
     travel_minutes = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=7 * 24 * 60))
     distance_km = fields.Float(allow_none=True, validate=validate.Range(min=0, max=20_000))
     incurred_at = UTCDateTime(metadata={"description": "When it was spent (default: now)."})

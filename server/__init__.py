@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 
 from server.config import DefaultConfig, load_environment, normalise_database_url
@@ -52,14 +54,27 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _check_settings(app: Flask) -> None:
     """Refuse an unknown time zone; warn (loudly, once per start) about the demo secret key."""
-    import logging
     from zoneinfo import ZoneInfo
 
     ZoneInfo(app.config["COMPANY_TIMEZONE"])  # raises on a name that is not a zone
     if app.config["SECRET_KEY"] == DefaultConfig.DEMO_SECRET_KEY:
-        logging.getLogger("fieldsync").warning(
-            "SECRET_KEY is the demo default, published in the source: anything Flask signs with it "
-            "can be forged. Set FIELDSYNC_SECRET_KEY to a long random value before real use (README).")
+        warn_demo_secret_key_once()
+
+
+def warn_demo_secret_key_once() -> None:
+    """Log the demo-key warning unless this process or its parent already did.
+
+    gunicorn's master warns once before forking (deploy/gunicorn.conf.py); its
+    workers and the media worker inherit the mark and stay quiet, so a start
+    shows the warning once, not once per process."""
+    import logging
+
+    from server.config import DEMO_KEY_WARNED_ENV, DEMO_KEY_WARNING
+
+    if os.environ.get(DEMO_KEY_WARNED_ENV) == "1":
+        return
+    os.environ[DEMO_KEY_WARNED_ENV] = "1"
+    logging.getLogger("fieldsync").warning(DEMO_KEY_WARNING)
 
 
 def _migrations_dir():

@@ -50,8 +50,12 @@ def register_cli(app: Flask) -> None:
         defaults = ClockPolicy(config["SLA_RESPONSE_HOURS"], config["SLA_ON_SITE_HOURS"],
                                config["SLA_RESOLVE_HOURS"], "default")
         # One hash for every demo account: Argon2 is slow on purpose.
+        # The demo's survey links point where make run serves (HOST, PORT as deploy/gunicorn.conf.py reads them).
+        import os
+
+        site_url = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
         summary = build_demo(db.session, password_hash=hash_password(config["DEMO_PASSWORD"]), now=utcnow(),
-                             seed=seed, defaults=defaults)
+                             seed=seed, defaults=defaults, site_url=site_url)
         db.session.commit()
         click.echo("seed-demo: " + ", ".join(f"{n} {name}" for name, n in summary.counts.items()))
         click.echo("demo accounts: admin, dispatcher, dispatcher2, warehouse, tech01..tech50 "

@@ -10,6 +10,14 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 
 
+# Logged once per start while SECRET_KEY is the demo default; the mark in the
+# environment keeps forked workers and child processes from repeating it.
+DEMO_KEY_WARNING = (
+    "SECRET_KEY is the demo default, published in the source: anything Flask signs with it "
+    "can be forged. Set FIELDSYNC_SECRET_KEY to a long random value before real use (README).")
+DEMO_KEY_WARNED_ENV = "FIELDSYNC_DEMO_KEY_WARNED"
+
+
 class DefaultConfig:
     # Storage
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'fieldsync.db'}"

@@ -466,6 +466,12 @@ class _Batch:
             self.signed.add(str(job["id"]))
         elif name == "check_ins":
             self.last_check_in = row
+        elif name == "job_expenses":
+            # Who recorded it and when the server took it; when it was spent is the device's (default: now).
+            row["recorded_by_user_id"] = self.pusher.user_id
+            row["recorded_at"] = self.now
+            if values.get("incurred_at") is None:
+                row["incurred_at"] = self.now
         if spec.versioned:
             row["version"] = 1
             row["created_at"] = row["updated_at"] = self.now

@@ -35,6 +35,7 @@ from server.jobs.models import (
     NoSignatureReason,
     PartUsage,
 )
+from server.reports.models import ExpenseKind, JobExpense
 from server.stock.models import Part, SpareUnit, StockLevel
 from server.tickets.models import Ticket
 
@@ -146,6 +147,35 @@ def _positive_int(value):
     return value
 
 
+def _integer(low: int, high: int):
+    def parse(value):
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FieldError("must be a whole number")
+        if not low <= value <= high:
+            raise FieldError(f"must be between {low} and {high}")
+        return value
+    return _described(parse, {"type": "integer", "minimum": low, "maximum": high}, nullable=True)
+
+
+MAX_AMOUNT = 10_000_000
+
+
+def _money(value):
+    """An amount in yuan (CNY) to the fen: 0 to 10,000,000, at most two decimals."""
+    if value is None:
+        raise FieldError("may not be null")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise FieldError("must be a number (yuan)")
+    if not 0 <= value <= MAX_AMOUNT:
+        raise FieldError(f"must be between 0 and {MAX_AMOUNT:,} yuan")
+    fen = round(value * 100)
+    if abs(value * 100 - fen) > 1e-6:
+        raise FieldError("at most two decimals (fen)")
+    return fen / 100
+
+
 def _bool_or_none(value):
     if value is not None and not isinstance(value, bool):
         raise FieldError("must be true, false or null")
@@ -192,6 +222,8 @@ def _string_list(value):
 _described(_datetime, {"type": "string", "format": "date-time",
                        "description": "ISO 8601 with an offset (UTC: Z), 1970-2200."}, nullable=True)
 _described(_positive_int, {"type": "integer", "minimum": 1, "maximum": 1_000_000})
+_described(_money, {"type": "number", "minimum": 0, "maximum": MAX_AMOUNT,
+                    "description": "Yuan (CNY) to the fen: at most two decimals."})
 _described(_bool_or_none, {"type": "boolean"}, nullable=True)
 _described(_sha256, {"type": "string", "pattern": _SHA256.pattern, "description": "Lowercase hex SHA-256."})
 _described(_string_list, {"type": "array", "maxItems": 1000, "items": {"type": "string", "maxLength": 64}},
@@ -382,6 +414,16 @@ TABLES: dict[str, SyncTable] = {t.name: t for t in (
                   "signer_role": _text(100), "strokes": _strokes, "signed_at_device": _datetime,
                   "latitude": _number(-90, 90), "longitude": _number(-180, 180), "report_sha256": _sha256},
         required=frozenset({"job_id", "signer_name", "strokes", "report_sha256"}), excluded=frozenset(),
+    ),
+    SyncTable(
+        # Cost inputs recorded where they happen (the monthly report's travel, lodging, meals, transport):
+        # a fact like a part used; the device edits or drops its own only until it has synced.
+        "job_expenses", JobExpense, scope="job", scope_column="job_id", versioned=False, fact=True,
+        actions=frozenset({CREATE}),
+        writable={"job_id": _uuid(required=True), "kind": _enum(ExpenseKind, required=True), "amount": _money,
+                  "travel_minutes": _integer(0, 7 * 24 * 60), "distance_km": _number(0, 20_000),
+                  "note": _text(2000), "incurred_at": _datetime, "receipt_ref": _text(100)},
+        required=frozenset({"job_id", "kind", "amount"}), excluded=frozenset(),
     ),
 )}
 

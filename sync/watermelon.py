@@ -156,6 +156,7 @@ def pull_changes(session: Session, *, technician_id: uuid.UUID, device_id: uuid.
 # lists it). An app on an older version is sent only what its version knows.
 SCHEMA_ADDED: dict[int, dict] = {
     2: {"tables": {"signatures"}, "columns": {"jobs": {"customer_rating"}}},
+    3: {"tables": {"job_expenses"}, "columns": {}},
 }
 SCHEMA_VERSION = max(SCHEMA_ADDED)
 

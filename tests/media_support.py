@@ -193,7 +193,7 @@ def noisy_jpeg(width=1600, height=1200, seed=1, quality=92) -> bytes:
 
 class Gunicorn:
     """gunicorn with the production settings on a free 127.0.0.1 port, on the
-    test's database and media folder; ``env`` adds FIELDSYNC_* settings."""
+    test's database and media folder; ``env`` adds FIELDSYNC_* settings (None removes one)."""
 
     def __init__(self, app, *, env: dict | None = None, workers: int = 1):
         import os
@@ -210,6 +210,7 @@ class Gunicorn:
                        "FIELDSYNC_SECRET_KEY": app.config["SECRET_KEY"], "FIELDSYNC_LOG_LEVEL": "WARNING",
                        "FIELDSYNC_MEDIA_ROOT": app.config["MEDIA_ROOT"], "FIELDSYNC_MEDIA_WORKER": "separate",
                        **(env or {})}
+        environment = {name: value for name, value in environment.items() if value is not None}
         self.process = subprocess.Popen(  # noqa: S603  (our own gunicorn and config, no user input)
             [str(Path(sys.executable).parent / "gunicorn"), "-c", str(root / "deploy" / "gunicorn.conf.py"),
              "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "wsgi:app"],

@@ -119,3 +119,105 @@ def test_the_recorded_decisions_are_listed_for_the_monthly_statistics(client, di
     assert later["items"] == []
     technician = f.login_as(client, f.technician())
     assert client.get("/api/v1/dispatch/actions", headers=technician).status_code == 403
+
+
+# --- a reassignment passes the same checks as an assignment ------------------------------------------------------
+
+def _reassign(client, headers, job, tech, **extra):
+    return client.post(f"/api/v1/jobs/{job.id}/reassign", headers=headers,
+                       json={"technician_id": str(tech.id), "reason": "first one is ill", **extra})
+
+
+def test_a_reassignment_never_goes_to_someone_without_a_valid_certification(client, dispatcher):
+    from datetime import date
+
+    job = f.job(tech=f.technician(name="Qian"))
+    boilers = f.technician(name="boilers only", product_lines=("boiler",))
+    refused = _reassign(client, dispatcher, job, boilers, override_reason="nobody else is free")
+    assert refused.status_code == 409
+    error = refused.get_json()["error"]
+    assert error["code"] == "technician_unavailable" and error["details"]["overridable"] is False
+    assert [r["code"] for r in error["details"]["reasons"]] == ["not_certified"]
+    expired = f.technician(name="expired")
+    expired.certifications[0].certified_on = date.today() - timedelta(days=400)
+    expired.certifications[0].expires_on = date.today() - timedelta(days=2)
+    db.session.commit()
+    refused = _reassign(client, dispatcher, job, expired, override_reason="nobody else is free")
+    assert refused.status_code == 409
+    assert [r["code"] for r in refused.get_json()["error"]["details"]["reasons"]] == ["certification_expired"]
+    db.session.expire_all()
+    assert db.session.get(type(job), job.id).technician_id != boilers.id
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(DispatchAction)) == 0
+
+
+def test_reassigning_to_someone_off_shift_needs_an_override_reason_recorded_as_an_override(client, dispatcher):
+    job = f.job(tech=f.technician(name="Qian"))
+    sun = f.technician(name="Sun")
+    sun.shifts.clear()
+    db.session.commit()
+    refused = _reassign(client, dispatcher, job, sun)
+    assert refused.status_code == 409
+    error = refused.get_json()["error"]
+    assert error["code"] == "technician_unavailable" and error["details"]["overridable"] is True
+    assert [r["code"] for r in error["details"]["reasons"]] == ["off_shift"]
+    assert "override_reason" in error["message"]
+
+    moved = _reassign(client, dispatcher, job, sun, override_reason="Sun agreed to come in")
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["technician_id"] == str(sun.id)
+    actions = {a.kind: a for a in db.session.scalars(sa.select(DispatchAction))}
+    assert set(actions) == {"reassign", "override"}
+    assert actions["reassign"].reason == "first one is ill"
+    override = actions["override"]
+    assert (override.job_id, override.technician_id, override.flags, override.reason) == \
+        (job.id, sun.id, "overtime", "Sun agreed to come in")
+    history = client.get(f"/api/v1/tickets/{job.ticket_id}", headers=dispatcher).get_json()["events"]
+    assert history[-1]["note"] == ("reassigned from Qian to Sun: first one is ill "
+                                   "(override: overtime; reason: Sun agreed to come in)")
+    # Listed with the assignments' overrides (the monthly statistics count these).
+    page = client.get("/api/v1/dispatch/actions", query_string={"kind": "override"}, headers=dispatcher).get_json()
+    assert [(a["flags"], a["reason"]) for a in page["items"]] == [(["overtime"], "Sun agreed to come in")]
+
+
+def test_reassigning_to_someone_on_leave_or_at_their_limit_needs_a_reason_too(client, dispatcher):
+    from server.technicians.models import ShiftException
+
+    job = f.job(tech=f.technician())
+    away = f.technician(name="on leave")
+    db.session.add(ShiftException(technician_id=away.id, kind="leave", starts_at=utcnow() - timedelta(hours=1),
+                                  ends_at=utcnow() + timedelta(days=3)))
+    busy = f.technician(name="busy", max_open_jobs=1)
+    f.job(f.ticket(), busy)
+    db.session.commit()
+    for tech, code in ((away, "on_leave"), (busy, "overloaded")):
+        refused = _reassign(client, dispatcher, job, tech)
+        assert refused.status_code == 409
+        assert [r["code"] for r in refused.get_json()["error"]["details"]["reasons"]] == [code]
+    moved = _reassign(client, dispatcher, job, busy, override_reason="the customer asked for them")
+    assert moved.status_code == 200, moved.get_json()
+    override = db.session.scalars(sa.select(DispatchAction).where(DispatchAction.kind == "override")).one()
+    assert override.flags == "overloaded"
+
+
+def test_a_late_reassignment_is_recorded_with_how_late(client, dispatcher):
+    ticket = f.ticket(received_at=utcnow() - timedelta(hours=30))
+    job = f.job(ticket, f.technician())
+    on_shift = f.technician(name="on shift")
+    moved = _reassign(client, dispatcher, job, on_shift, override_reason="customer agreed to the afternoon")
+    assert moved.status_code == 200, moved.get_json()
+    override = db.session.scalars(sa.select(DispatchAction).where(DispatchAction.kind == "override")).one()
+    assert override.flags == "late" and override.late_by_minutes >= 6 * 60
+    assert override.reason == "customer agreed to the afternoon"
+
+
+def test_a_reassignment_of_a_ticket_without_asset_names_its_product_line(client, dispatcher):
+    ticket = f.ticket()
+    ticket.asset_id = None
+    db.session.commit()
+    job = f.job(ticket, f.technician())
+    other = f.technician(product_lines=("boiler",))
+    unknown = _reassign(client, dispatcher, job, other)
+    assert unknown.status_code == 422
+    assert unknown.get_json()["error"]["code"] == "product_line_unknown"
+    assert _reassign(client, dispatcher, job, other, product_line="chiller").status_code == 409
+    assert _reassign(client, dispatcher, job, other, product_line="boiler").status_code == 200

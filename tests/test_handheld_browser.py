@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -634,3 +635,114 @@ def test_the_app_states_its_version_so_a_minimum_version_lets_it_sync(app, live_
         assert not unexpected_errors(browser)
     finally:
         app.config["MIN_APP_VERSION"] = None
+
+
+# ---- cost inputs: the job's expenses ---------------------------------------------------------------------------
+
+def expense_texts(browser):
+    return browser.evaluate("[...document.querySelectorAll('[data-expense]')].map((li) => "
+                            "[li.dataset.synced, li.querySelector('.line').textContent])")
+
+
+def test_expenses_recorded_offline_land_once_and_feed_the_month(app, client, live_server, make_browser, visit,
+                                                                fresh_media, tmp_path):
+    from zoneinfo import ZoneInfo
+
+    from media.models import Photo
+    from server.reports.models import JobExpense
+
+    office = f.login(client, f.user(Role.dispatcher).username)
+    lodging = client.post(f"/api/v1/jobs/{visit['job']}/expenses", headers=office,
+                          json={"kind": "lodging", "amount": 200, "note": "如家酒店"})
+    assert lodging.status_code == 201, lodging.get_json()
+    release_db()
+    browser = signed_in_on_the_job(make_browser, live_server, visit)
+    assert "费用" in browser.evaluate("document.getElementById('job-expenses').textContent")
+    browser.wait_for("document.getElementById('job-expenses').textContent.includes('¥200.00')")
+    browser.set_offline(True)
+    click(browser, "#open-expenses")
+    browser.wait_for("document.getElementById('expense-form')")
+    assert expense_texts(browser) == [["1", "住宿费¥200.00"]]  # the office's: pulled, read-only
+    # Travel, with its distance, time on the road and a photo of the receipt.
+    set_value(browser, "#expense-kind", "travel")
+    set_value(browser, "#expense-amount", "35.5")
+    set_value(browser, "#expense-distance", "18.5")
+    set_value(browser, "#expense-minutes", "40")
+    set_value(browser, "#expense-note", "出租车 人民广场-一号楼")
+    set_files(browser, "#expense-receipt", photos_on_disk(tmp_path, 1))
+    browser.wait_for("document.getElementById('expense-receipt-name').textContent !== ''")
+    click(browser, "#save-expense")
+    browser.wait_for("document.querySelectorAll('[data-expense]').length === 2")
+    # An amount finer than the fen is refused on the device; nothing is recorded.
+    set_value(browser, "#expense-kind", "meals")
+    browser.wait_for("document.getElementById('expense-travel').classList.contains('hidden')")
+    set_value(browser, "#expense-amount", "12.345")
+    click(browser, "#save-expense")
+    browser.wait_for("document.getElementById('flash').className.includes('error') && "
+                     "document.getElementById('flash').textContent.includes('两位小数')")
+    set_value(browser, "#expense-amount", "28")
+    click(browser, "#save-expense")
+    browser.wait_for("document.querySelectorAll('[data-expense]').length === 3")
+    # Edit the meal before it syncs; add one more and take it back.
+    meal = browser.evaluate("[...document.querySelectorAll('[data-expense]')].find((li) => "
+                            "li.textContent.includes('餐费')).dataset.expense")
+    click(browser, f"[data-edit='{meal}']")
+    browser.wait_for("document.getElementById('expense-amount').value === '28.00'")
+    set_value(browser, "#expense-amount", "30.50")
+    click(browser, "#save-expense")
+    browser.wait_for("location.hash.endsWith('/expenses') && document.getElementById('expense-total') && "
+                     "document.getElementById('expense-total').textContent === '¥266.00'")
+    set_value(browser, "#expense-kind", "other")
+    set_value(browser, "#expense-amount", "5")
+    click(browser, "#save-expense")
+    browser.wait_for("document.querySelectorAll('[data-expense]').length === 4")
+    other = browser.evaluate("[...document.querySelectorAll('[data-expense]')].find((li) => "
+                             "li.textContent.includes('其他费用')).dataset.expense")
+    browser.evaluate("window.confirm = () => true")
+    click(browser, f"[data-remove='{other}']")
+    browser.wait_for("document.querySelectorAll('[data-expense]').length === 3")
+    assert browser.evaluate("document.getElementById('expense-total').textContent") == "¥266.00"
+    assert sorted(expense_texts(browser)) == [["0", "差旅交通费¥35.50"], ["0", "餐费¥30.50"], ["1", "住宿费¥200.00"]]
+    screenshot(browser, "13-expenses-offline")
+    click(browser, "#lang")
+    browser.wait_for("document.getElementById('expenses').textContent.includes('Travel')")
+    screenshot(browser, "14-expenses-offline.en")
+    click(browser, "#lang")
+    browser.wait_for("document.getElementById('expenses').textContent.includes('差旅交通费')")
+    db.session.expire_all()
+    assert db.session.query(JobExpense).count() == 1  # nothing has left the device
+    release_db()
+
+    # Back online: they land once (and once more after another sync), the receipt's photo with them.
+    browser.set_offline(False)
+    browser.evaluate("window.fieldsync.sync()")
+    browser.wait_for("window.fieldsync.state.lastSyncAt && window.fieldsync.state.pending === 0 && "
+                     "window.fieldsync.state.pendingPhotos === 0 && !window.fieldsync.state.uploading "
+                     "&& !window.fieldsync.state.running", timeout=60)
+    browser.evaluate("window.fieldsync.sync()")
+    wait_synced(browser)
+    db.session.expire_all()
+    rows = {e.kind.value: e for e in db.session.query(JobExpense).filter_by(job_id=visit["job"])}
+    assert {k: e.amount for k, e in rows.items()} == {"lodging": 200.0, "travel": 35.5, "meals": 30.5}
+    assert db.session.query(JobExpense).count() == 3
+    travel = rows["travel"]
+    assert (travel.distance_km, travel.travel_minutes, travel.note) == (18.5, 40, "出租车 人民广场-一号楼")
+    assert travel.recorded_by_user_id == visit["user"]
+    receipt = db.session.get(Photo, uuid.UUID(travel.receipt_ref))
+    assert receipt.job_id == visit["job"] and receipt.caption == "费用票据"
+    months = {e.incurred_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m") for e in rows.values()}
+    release_db()
+    # Synced: now the office's, no longer editable on the device.
+    browser.evaluate(f"location.hash = '#/job/{visit['job']}'")
+    browser.evaluate(f"location.hash = '#/job/{visit['job']}/expenses'")
+    browser.wait_for("[...document.querySelectorAll('[data-expense]')].every((li) => li.dataset.synced === '1') "
+                     "&& document.querySelectorAll('[data-expense]').length === 3")
+    assert not browser.evaluate("document.querySelector('[data-edit]')")
+    # The office: the job's expenses and the month's cost inputs (a repair: service cost, with the road time).
+    listed = client.get(f"/api/v1/jobs/{visit['job']}/expenses", headers=office).get_json()["items"]
+    assert sorted(e["amount"] for e in listed) == [30.5, 35.5, 200.0]
+    if len(months) == 1:  # (not across a month's end in Shanghai)
+        (month,) = months
+        figures = client.get(f"/api/v1/statistics/monthly?month={month}", headers=office).get_json()["groups"][0]
+        assert figures["figures"]["service_cost"] == round(266.0 + 40 / 60 * app.config["LABOUR_COST_PER_HOUR"], 2)
+    assert not unexpected_errors(browser), browser.errors

@@ -15,6 +15,7 @@ import pytest
 from media.models import PhotoKind
 from server import create_app, i18n
 from server.accounts.models import Role
+from server.config import DEMO_KEY_WARNED_ENV
 from server.jobs.models import CheckInKind, CustomerRating, JobStatus
 from server.stock import models as stock
 from server.tickets.models import Category, Channel, ComplaintClass, Priority, TicketStatus
@@ -131,12 +132,15 @@ def fieldsync_log():
     logger.removeHandler(handler)
 
 
-def test_a_warning_at_start_while_the_secret_key_is_the_demo_default(tmp_path, fieldsync_log):
+def test_a_warning_at_start_while_the_secret_key_is_the_demo_default(tmp_path, fieldsync_log, monkeypatch):
+    monkeypatch.delenv(DEMO_KEY_WARNED_ENV, raising=False)  # as in a fresh process
     url = f"sqlite:///{tmp_path / 'x.db'}"
     create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "a-real-secret-" + "x" * 32})
     assert not [m for m in fieldsync_log if "SECRET_KEY" in m]
     create_app({"SQLALCHEMY_DATABASE_URI": url})  # the default key
-    assert [m for m in fieldsync_log if "SECRET_KEY is the demo default" in m]
+    assert len([m for m in fieldsync_log if "SECRET_KEY is the demo default" in m]) == 1
+    create_app({"SQLALCHEMY_DATABASE_URI": url})  # a second app in the same process (or a forked worker)
+    assert len([m for m in fieldsync_log if "SECRET_KEY is the demo default" in m]) == 1
 
 
 def test_catalogue_files_are_sorted_json():

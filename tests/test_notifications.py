@@ -55,15 +55,25 @@ def smtp_server():
 
 
 class Receiver:
-    """A webhook receiver on 127.0.0.1: records each request, answers the queued statuses (then 200)."""
+    """A webhook receiver on 127.0.0.1: records each request, answers the queued statuses (then 200).
+    Given the endpoint's secret it checks each request's signature as a company's system would, and
+    answers 401 (recording the request in ``rejected``) when the body does not match it."""
 
-    def __init__(self):
-        self.requests, self.statuses = [], []
+    def __init__(self, secret: bytes | None = None):
+        self.requests, self.statuses, self.rejected = [], [], []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                if secret is not None:
+                    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+                    if not hmac.compare_digest(expected, self.headers.get("X-FieldSync-Signature", "")):
+                        receiver.rejected.append((self.headers, body))
+                        self.send_response(401)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
                 receiver.requests.append((self.headers, body))  # case-insensitive names
                 self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
                 self.send_header("Content-Length", "0")
@@ -170,6 +180,82 @@ def test_ticket_events_reach_a_signed_webhook_and_breaches_email_the_managers(ap
     [(to, message)] = smtp_server.messages
     assert to == ["boss@example.test", "qa@example.test"]
     assert "超时预警" in message["Subject"]
+
+
+def test_job_events_reach_a_signed_webhook_through_the_worker(app, client, runner):
+    """Job events (the office assigns and cancels, the handheld's sync push moves a job to completed) go
+    out through the notify worker to a real HTTP receiver that checks the HMAC signature of each body."""
+    from tests.syncing import Handheld, op
+
+    secret = "job-hook-secret-0123456789"  # noqa: S105 (a test key)
+    receiver = Receiver(secret=secret.encode())
+    try:
+        admin = f.login_as(client, f.user(Role.admin))
+        _webhook(client, admin, receiver.url, ["job."], secret=secret)
+        tech = f.technician(name="吴师傅")
+        first, second = f.ticket(ast=f.asset()), f.ticket(ast=f.asset())
+        jobs = []
+        for ticket in (first, second):
+            r = client.post(f"/api/v1/tickets/{ticket.id}/assign", json={"technician_id": str(tech.id)},
+                            headers=admin)
+            assert r.status_code == 201, r.get_json()
+            jobs.append(r.get_json()["job"])
+        done, dropped = jobs
+        device = Handheld(client, tech)
+        version = done["version"]
+        for fields in ({"status": "en_route"}, {"status": "on_site", "arrived_at": utcnow().isoformat()},
+                       {"status": "completed", "work_done": "更换膨胀阀", "no_signature_reason": "customer_absent"}):
+            result = device.push([op("jobs", done["id"], "update", fields, base_version=version)])
+            assert result["results"][0]["status"] == "applied", result
+            version = result["results"][0]["version"]
+        assert client.post(f"/api/v1/jobs/{dropped['id']}/cancel", json={"reason": "客户自行修好"},
+                           headers=admin).status_code == 200
+        db.session.commit()
+
+        result = runner.invoke(args=["notify-worker", "--once"])
+        assert result.exit_code == 0, result.output
+        assert "delivered 6" in result.output
+        assert receiver.rejected == []
+        events = [json.loads(body) for _, body in receiver.requests]
+        assert [(e["kind"], e["payload"].get("status"), e["payload"]["job_id"]) for e in events] == [
+            ("job.assigned", None, done["id"]), ("job.assigned", None, dropped["id"]),
+            ("job.status_changed", "en_route", done["id"]), ("job.status_changed", "on_site", done["id"]),
+            ("job.status_changed", "completed", done["id"]), ("job.status_changed", "cancelled", dropped["id"])]
+        for (headers, _), event in zip(receiver.requests, events, strict=True):
+            assert headers["X-FieldSync-Event"] == event["kind"]
+            assert headers["X-FieldSync-Delivery"] == event["delivery_id"]
+        assert events[4]["payload"]["ticket_id"] == str(first.id)
+        assert events[4]["payload"]["technician_id"] == str(tech.id)
+        assert {d.status for d in db.session.scalars(select(Delivery))} == {DeliveryStatus.delivered}
+        # Signed with a key the receiver does not hold: refused, so not delivered, and not lost either.
+        db.session.commit()
+        assert client.patch(f"/api/v1/notifications/webhooks/{_hook_id(client, admin)}",
+                            json={"active": False}, headers=admin).status_code == 200
+        _webhook(client, admin, receiver.url, ["job."], secret="another-secret-0123456789")
+        assert client.post(f"/api/v1/jobs/{done['id']}/cancel", json={}, headers=admin).status_code == 409
+        tech2 = f.technician(name="郑师傅")
+        assert client.post(f"/api/v1/jobs/{jobs[1]['id']}/reassign", json={"technician_id": str(tech2.id)},
+                           headers=admin).status_code == 409  # cancelled: finished
+        third = client.post(f"/api/v1/tickets/{f.ticket(ast=f.asset()).id}/assign",
+                            json={"technician_id": str(tech.id)}, headers=admin).get_json()["job"]
+        assert client.post(f"/api/v1/jobs/{third['id']}/reassign", json={"technician_id": str(tech2.id)},
+                           headers=admin).status_code == 200
+        db.session.commit()
+        result = runner.invoke(args=["notify-worker", "--once"])
+        assert result.exit_code == 0, result.output
+        assert [json.loads(body)["kind"] for _, body in receiver.rejected] == ["job.assigned", "job.status_changed"]
+        assert json.loads(receiver.rejected[1][1])["payload"]["technician_id"] == str(tech2.id)
+        assert len(receiver.requests) == 6
+        pending = db.session.scalars(select(Delivery).where(Delivery.status != DeliveryStatus.delivered)).all()
+        assert len(pending) == 2 and all(d.status is DeliveryStatus.pending and d.attempts == 1 for d in pending)
+    finally:
+        receiver.stop()
+
+
+def _hook_id(client, admin) -> str:
+    [hook] = client.get("/api/v1/notifications/webhooks", headers=admin).get_json()["items"]
+    return hook["id"]
+
 
 
 def test_a_target_that_is_down_loses_nothing_and_redelivery_works(app, client, receiver):

@@ -182,7 +182,11 @@ def test_new_ticket_then_dispatch_with_an_override_then_reassign_then_cancel_fro
     assert row.status is TicketStatus.cancelled and row.closed_at is not None
     assert db.session.scalars(sa.select(Job.status).where(Job.ticket_id == ticket_id)).one() is JobStatus.cancelled
     kinds = sorted(db.session.scalars(sa.select(DispatchAction.kind)).all())
-    assert kinds == ["cancel", "override", "reassign"]
+    # Qian is off shift too: the reassignment's override is recorded with the reason given on the page.
+    assert kinds == ["cancel", "override", "override", "reassign"]
+    overrides = db.session.execute(sa.select(DispatchAction.technician_id, DispatchAction.flags, DispatchAction.reason)
+                                   .where(DispatchAction.kind == "override")).all()
+    assert (other_id, "overtime", "孙师傅车坏了") in [tuple(o) for o in overrides]
     release_db()
     assert browser.errors == []
 
@@ -275,7 +279,8 @@ def test_the_customer_360_page(app, client, live_server, browser):  # noqa: F811
                      "document.querySelectorAll('#c-assets tr[data-serial]').length === 2")
     assets = browser.evaluate("[...document.querySelectorAll('#c-assets tr[data-serial]')].map((r) => r.textContent)")
     assert any("SN-CH-9" in r and "2" in r for r in assets)  # two tickets in its service history
-    assert "8" in browser.evaluate("document.querySelector('#c-contracts tbody').textContent")
+    # The contracts load alongside the assets: wait for them too.
+    assert "8" in browser.wait_for("document.querySelector('#c-contracts tbody').textContent")
     browser.evaluate("document.querySelector('#ticket-filter [name=serial_number]').value = 'SN-CH-9'")
     browser.evaluate("document.querySelector('#ticket-filter button').click()")
     browser.wait_for("document.querySelectorAll('#c-tickets tr[data-ticket-id]').length === 2")

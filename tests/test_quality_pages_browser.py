@@ -3,10 +3,11 @@ phone-sized screen (no login, no script) and the office's satisfaction page."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 from urllib.parse import parse_qs, urlparse
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.accounts.models import Role
 from server.db import utcnow
@@ -292,3 +293,98 @@ def test_admin_connects_a_webhook_from_the_outbox_page(app, client, live_server,
     assert db.session.query(WebhookEndpoint).one().active is False
     release_db()
     assert browser.errors == []
+
+
+def test_incident_page_adds_an_affected_asset_and_issues_the_approved_plans_parts(app, client, live_server,
+                                                                                  browser):  # noqa: F811
+    from server.quality.proactive_models import Incident
+    from server.stock import ledger
+    from server.stock.models import LocationKind, MovementKind, StockLevel, StockMovement
+
+    cust = f.customer("杭州冷链物流", phone="0571-88880000")
+    chiller = f.asset(f.site(cust, name="下沙仓"), model="CH-500", serial_number="SN-HZ-0501")
+    f.asset(f.site(cust, name="萧山仓"), model="CH-200", serial_number="SN-HZ-0202")
+    pump = f.part("PUMP-7", name="冷却水泵")
+    warehouse = f.location(LocationKind.regional_warehouse, code="WH-HZ", name="杭州仓")
+    van = f.location(LocationKind.van, code="VAN-07", name="抢修车七号")
+    ledger.record_movement(db.session, kind=MovementKind.received, location_id=warehouse.id, part_id=pump.id,
+                           quantity=5, at=utcnow())
+    admin = f.user(Role.admin)
+    headers = f.login_as(client, admin)
+    incident_id = client.post("/api/v1/quality/incidents", json={"title": "下沙冷库停机", "level": 1},
+                              headers=headers).get_json()["id"]
+    ids = {"customer": cust.id, "chiller": chiller.id, "warehouse": warehouse.id, "van": van.id, "pump": pump.id}
+    sign_in(browser, live_server, client, admin)
+    release_db()
+
+    browser.goto(f"{live_server}/quality/incidents")
+    browser.wait_for(f"document.querySelector('#incidents tr[data-incident-id=\"{incident_id}\"]')")
+    browser.evaluate(f"document.querySelector('#incidents tr[data-incident-id=\"{incident_id}\"]').click()")
+    browser.wait_for("!document.getElementById('detail').hidden && !document.getElementById('affected-form').hidden")
+    # The affected machine: find the customer, pick one of its machines.
+    browser.evaluate("""(() => { document.getElementById('a-q').value = '冷链';
+        document.getElementById('a-find').click(); })()""")
+    browser.wait_for("document.querySelectorAll('#a-asset option').length === 3")
+    browser.evaluate(f"""(() => {{ document.getElementById('a-asset').value = '{ids["chiller"]}';
+        document.getElementById('add-affected').click(); }})()""")
+    browser.wait_for("document.getElementById('facts').innerText.includes('SN-HZ-0501')")
+    assert "SN-HZ-0202" not in browser.evaluate("document.getElementById('facts').innerText")
+
+    def plan(quantity):
+        browser.evaluate(f"""(() => {{ document.querySelectorAll('#p-parts button').forEach((b) => b.click());
+            document.getElementById('p-hours').value = '8'; document.getElementById('p-people').value = '2';
+            document.getElementById('p-lead').value = '周工'; document.getElementById('p-cost').value = '6000';
+            document.getElementById('p-part').value = 'PUMP-7'; document.getElementById('p-qty').value = '{quantity}';
+            document.getElementById('p-add-part').click(); }})()""")
+        browser.wait_for(f"document.getElementById('p-parts').innerText.includes('冷却水泵 × {quantity}')")
+        browser.evaluate("document.getElementById('submit-plan').click()")
+        browser.wait_for("!document.getElementById('approve-plan').hidden && "
+                         f"document.getElementById('facts').innerText.includes('PUMP-7 冷却水泵 × {quantity}')")
+        browser.evaluate("document.getElementById('approve-plan').click()")
+        browser.wait_for("!document.getElementById('issue-form').hidden")
+
+    def ask_to_issue():
+        browser.evaluate("""(() => { document.getElementById('s-from').value = 'WH-HZ';
+            document.getElementById('s-to').value = 'VAN-07';
+            document.getElementById('issue-parts').click(); })()""")
+        browser.wait_for("!document.getElementById('issue-confirm').hidden")
+        return browser.evaluate("document.getElementById('issue-question').innerText")
+
+    # More pumps than the warehouse holds: the confirmation names them, the refusal is read out in Chinese.
+    plan(9)
+    question = ask_to_issue()
+    assert "PUMP-7 × 9" in question and "WH-HZ 杭州仓" in question and "VAN-07 抢修车七号" in question
+    browser.evaluate("document.getElementById('issue-yes').click()")
+    browser.wait_for("document.getElementById('flash').className.includes('error')")
+    assert "库存不足" in browser.evaluate("document.getElementById('flash').textContent")
+    # Two pumps: a cancelled confirmation moves nothing; a confirmed one moves them once.
+    plan(2)
+    ask_to_issue()
+    browser.evaluate("document.getElementById('issue-no').click()")
+    browser.wait_for("document.getElementById('issue-confirm').hidden")
+    release_db()
+    assert db.session.scalar(select(func.count()).select_from(StockMovement).where(
+        StockMovement.kind == MovementKind.issued_out)) == 0
+    release_db()
+    assert "PUMP-7 × 2" in ask_to_issue()
+    browser.evaluate("document.getElementById('issue-yes').click()")
+    browser.wait_for("document.getElementById('issue-form').hidden && "
+                     "document.getElementById('flash').className.includes('ok')")
+    assert "备件已发出" in browser.evaluate("document.getElementById('flash').textContent")
+    assert_nothing_raw(browser, "incidents parts issued zh-CN")
+    release_db()
+    db.session.expire_all()
+    levels = {lv.location_id: lv.on_hand for lv in db.session.scalars(select(StockLevel))}
+    assert (levels[ids["warehouse"]], levels[ids["van"]]) == (3, 2)
+    moved = db.session.execute(select(StockMovement.kind, StockMovement.location_id, StockMovement.quantity).where(
+        StockMovement.kind != MovementKind.received)).all()
+    assert sorted(moved, key=lambda m: m.quantity) == [(MovementKind.issued_out, ids["warehouse"], -2),
+                                                       (MovementKind.issued_in, ids["van"], 2)]
+    incident = db.session.get(Incident, uuid.UUID(incident_id))
+    assert [(a.customer_id, a.asset_id) for a in incident.affected] == [(ids["customer"], ids["chiller"])]
+    assert incident.parts_issued_at is not None
+    assert incident.plan_parts == [{"part_id": str(ids["pump"]), "quantity": 2}]
+    release_db()
+    # Only the refused issue of nine pumps, which Chromium logs itself.
+    assert [e for e in browser.errors if "409" not in e or "/parts-issue" not in e] == []
+    assert len(browser.errors) == 1

@@ -7,9 +7,11 @@ from sqlalchemy import func, select
 
 from server.accounts.models import Role, User
 from server.customers.models import Asset, Customer, Site
+from server.demo.models import DemoState
 from server.demo.seed import china_cities, chinese_name
 from server.extensions import db
 from server.jobs.models import Job
+from server.notifications.models import Notification
 from server.stock.models import LocationKind, MovementKind, SpareUnit, StockLevel, StockLocation, StockMovement
 from server.technicians.models import Certification, Technician
 from server.tickets.models import Ticket, TicketPart
@@ -69,6 +71,15 @@ def test_seed_demo_builds_what_it_promises(app, client, runner, seeded, backend)
     assert vans_with_stock == 50
     assert count(SpareUnit) >= 20
 
+    # Service quality: a survey under way with answers, one of them 不满意 with its follow-up task; a tour
+    # with its pre-contacts made today; an incident waiting for its approved plan's parts, and a closed one.
+    check_quality(db.session.get(DemoState, 1).as_of)
+    incidents = client.get("/api/v1/quality/incidents", headers=login(client, "admin")).get_json()["items"]
+    assert [(i["status"], len(i["affected"]) >= 3, len(i["notices"])) for i in incidents] == [
+        ("plan_approved", True, 3), ("closed", False, 1)]
+    assert "127.0.0.1:5000/survey/?token=" in db.session.scalar(
+        select(Notification.body).where(Notification.kind == "survey.link").limit(1))
+
     # Demo accounts, with DEMO_PASSWORD.
     assert {u for (u,) in db.session.execute(select(User.username).where(User.role != Role.technician))} >= {
         "admin", "dispatcher", "warehouse"}
@@ -99,13 +110,71 @@ def test_seed_demo_builds_what_it_promises(app, client, runner, seeded, backend)
         assert fingerprint() == first
 
 
+def login(client, username: str) -> dict:
+    r = client.post("/api/v1/auth/token", json={"username": username, "password": "demo-pass-for-tests"})
+    return {"Authorization": f"Bearer {r.get_json()['access_token']}"}
+
+
+def han(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def check_quality(now) -> None:
+    """What the demo's quality pages show, as of the demo's ``now`` (its day in the company's zone
+    is the UTC day here: the checks allow for it)."""
+    from datetime import timedelta
+
+    from server.quality.models import (
+        FollowUpStatus,
+        FollowUpTask,
+        ReturnVisit,
+        SurveyAnswer,
+        SurveyCampaign,
+        SurveyInvitation,
+    )
+    from server.quality.proactive_models import Incident, StopStatus, Tour, TourStop
+    from server.quality.tours import contact_window
+
+    today = now.date()
+    [campaign] = db.session.scalars(select(SurveyCampaign)).all()
+    assert han(campaign.name) and campaign.starts_on < today < campaign.ends_on
+    invitations = db.session.scalars(select(SurveyInvitation)).all()
+    answered = [i for i in invitations if i.answered_at is not None]
+    assert len(invitations) == 40 and len(answered) == 14
+    assert all(i.sent_at < i.answered_at < now < i.expires_at for i in answered)
+    assert all(now < i.expires_at for i in invitations)
+    ratings = [r.value for (r,) in db.session.execute(select(SurveyAnswer.rating))]
+    assert ratings.count("dissatisfied") == 1 and "very_poor" not in ratings and len(ratings) > 50
+    [task] = db.session.scalars(select(FollowUpTask)).all()
+    assert task.status is FollowUpStatus.open and task.source == "survey" and "不满意" in task.reason
+    assert "备件等了" in task.reason
+
+    [tour] = db.session.scalars(select(Tour)).all()
+    first, last = contact_window(tour)
+    assert han(tour.name) and first <= today <= last and tour.planned_at is None  # pre-contacts are due now
+    stops = db.session.scalars(select(TourStop).where(TourStop.tour_id == tour.id)).all()
+    contacted = [s for s in stops if s.contacted_at is not None]
+    assert {s.status for s in stops} >= {StopStatus.agreed, StopStatus.declined}
+    assert all(first <= s.contacted_at.date() <= last and s.contacted_at <= now for s in contacted)
+    for stop in contacted:
+        if stop.status is StopStatus.agreed:
+            assert stop.model and han(stop.symptoms) and stop.estimated_hours > 0
+            assert tour.starts_on <= stop.visit_on <= tour.ends_on
+
+    open_one, closed = sorted(db.session.scalars(select(Incident)), key=lambda i: i.status.value != "plan_approved")
+    assert han(open_one.title) and open_one.plan_parts and open_one.parts_issued_at is None
+    assert open_one.occurred_at < open_one.plan_submitted_at < open_one.plan_approved_at < now
+    assert closed.status.value == "closed" and han(closed.report_prevention)
+    assert closed.occurred_at < closed.resolved_at < closed.report_at < now - timedelta(days=20)
+    assert count(ReturnVisit, ReturnVisit.due_on >= today) > 100
+
+
 def test_demo_clocks_stay_believable_on_a_later_day(app, runner, seeded):
     """Started two days after seeding, the demo's open tickets are as late as they were on the day,
     not all red: seed-demo --refresh (make run) moves every time and date forward."""
     from datetime import timedelta
 
     from server.db import utcnow
-    from server.demo.models import DemoState
     from server.demo.rebase import rebase
 
     def late_on_site(now):
@@ -126,6 +195,7 @@ def test_demo_clocks_stay_believable_on_a_later_day(app, runner, seeded):
     assert late_on_site(later) == late_on_the_day
     assert db.session.scalar(select(Asset.warranty_end).order_by(Asset.id).limit(1)) == warranty + timedelta(days=2)
     assert rebase(db.session, now=later) == timedelta(0)  # twice the same day: nothing more
+    check_quality(later)  # the survey still under way, the tour still four days ahead, ...
 
     # The CLI (make run calls it) says what it did; a database without the demo's mark is left alone.
     result = runner.invoke(args=["seed-demo", "--if-empty", "--refresh"])

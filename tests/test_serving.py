@@ -177,6 +177,27 @@ def test_the_server_makes_thumbnails_itself_and_healthz_tells_the_queue(app, aut
         served.stop()
 
 
+def test_the_demo_key_warning_is_logged_once_per_start_not_once_per_process(app):
+    """Two web workers and the media worker: one warning, from the master."""
+    from server.config import DEMO_KEY_WARNED_ENV
+
+    served = Gunicorn(app, workers=2, env={"FIELDSYNC_SECRET_KEY": None, DEMO_KEY_WARNED_ENV: None,
+                                          "FIELDSYNC_MEDIA_WORKER": "inline"})
+    try:
+        for _ in range(100):  # bounded: both workers answering means both have built the app
+            requests.get(f"{served.url}/healthz", timeout=30)
+        assert served.output().count("SECRET_KEY is the demo default") == 1, served.output()[-3000:]
+    finally:
+        served.stop()
+
+    quiet = Gunicorn(app, workers=2)  # a real key: no warning at all
+    try:
+        requests.get(f"{quiet.url}/healthz", timeout=30)
+        assert "SECRET_KEY is the demo default" not in quiet.output()
+    finally:
+        quiet.stop()
+
+
 def test_healthz_tells_how_old_the_media_queue_is(client, app):
     from datetime import timedelta
 

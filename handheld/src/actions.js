@@ -91,18 +91,18 @@ export async function addPartUsage(db, job, { part, quantity, serials }) {
 
 /** Keep a photo's bytes on the device and name them in a photo record; the
  * record syncs with the rest, the bytes upload on their own. */
-export async function addPhoto(db, job, file, kind = 'other') {
+export async function addPhoto(db, job, file, kind = 'other', caption = null) {
   const bytes = await file.arrayBuffer()
   const sha256 = await sha256Hex(bytes)
   await putBlob({ sha256, blob: new Blob([bytes], { type: file.type || 'image/jpeg' }), type: file.type || 'image/jpeg',
     name: file.name || 'photo.jpg', job_id: job.id })
   const where = await position(3000)
-  await db.write(() => db.get('photos').create((p) => p.set({
-    job_id: job.id, blob_sha256: sha256, kind, recorded_at: Date.now(), taken_at: file.lastModified || Date.now(),
+  const photo = await db.write(() => db.get('photos').create((p) => p.set({
+    job_id: job.id, blob_sha256: sha256, kind, caption, recorded_at: Date.now(), taken_at: file.lastModified || Date.now(),
     latitude: where && !where.unavailable ? where.latitude : null,
     longitude: where && !where.unavailable ? where.longitude : null,
   })))
-  return sha256
+  return photo
 }
 
 /** The customer signs the report as it is now (canonical form 2: what they
@@ -131,4 +131,71 @@ export async function recordNoSignature(db, job, { reason, note, rating, opinion
     no_signature_reason: reason, no_signature_note: note || null, customer_rating: rating || null,
     customer_opinion: opinion || null,
   })))
+}
+
+// ---- cost inputs: the job's expenses (yuan to the fen), synced like the other facts ----------------------
+
+export const EXPENSE_KINDS = ['travel', 'transport', 'lodging', 'meals', 'other']
+export const MAX_AMOUNT = 10000000
+
+/** "12.5" / "12.50" / "１２.５" → 1250 fen; null when it is not an amount (at most two decimals, above
+ * zero, at most 10,000,000 yuan: the server's rule, so nothing the app takes is refused there). */
+export function parseAmount(text) {
+  const plain = String(text ?? '').trim().replace(/[０-９．]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
+    .replace(/^[¥￥]/, '').trim()
+  const match = /^(\d{1,8})(?:\.(\d{1,2}))?$/.exec(plain)
+  if (!match) return null
+  const fen = Number(match[1]) * 100 + Number((match[2] || '').padEnd(2, '0'))
+  return fen > 0 && fen <= MAX_AMOUNT * 100 ? fen : null
+}
+
+export const fenOf = (yuan) => Math.round((yuan || 0) * 100)
+export const yuanText = (fen) => `¥${(fen / 100).toFixed(2)}`
+
+/** An expense's values from the form's text; throws Refused with the code the screen explains. */
+export function expenseValues({ kind, amount, note, distance, minutes, day }) {
+  if (!EXPENSE_KINDS.includes(kind)) throw new Refused('expense_kind_needed')
+  const fen = parseAmount(amount)
+  if (fen === null) throw new Refused('amount_invalid')
+  const values = { kind, amount: fen / 100, note: (note || '').trim() || null, travel_minutes: null, distance_km: null }
+  if (kind === 'travel') {
+    if (String(distance || '').trim()) {
+      const km = Number(String(distance).trim())
+      if (!Number.isFinite(km) || km < 0 || km > 20000) throw new Refused('distance_invalid')
+      values.distance_km = Math.round(km * 10) / 10
+    }
+    if (String(minutes || '').trim()) {
+      const m = Number(String(minutes).trim())
+      if (!Number.isInteger(m) || m < 0 || m > 7 * 24 * 60) throw new Refused('minutes_invalid')
+      values.travel_minutes = m
+    }
+  }
+  if (day) {
+    // The day it was spent, at noon on the device's clock (a date alone would fall on the previous day in UTC).
+    const [y, mo, d] = day.split('-').map(Number)
+    const at = new Date(y, mo - 1, d, 12).getTime()
+    if (!Number.isFinite(at) || at > Date.now() + 86400000) throw new Refused('expense_day_invalid')
+    values.incurred_at = at
+  }
+  return values
+}
+
+/** Only what has not synced yet is the device's to change: once pushed an expense is the office's. */
+export const expenseEditable = (expense) => expense._raw._status === 'created'
+
+export async function addExpense(db, job, values, userId) {
+  return db.write(() => db.get('job_expenses').create((e) => e.set({
+    job_id: job.id, incurred_at: Date.now(), recorded_at: Date.now(), recorded_by_user_id: userId || null, ...values,
+  })))
+}
+
+export async function updateExpense(db, expense, values) {
+  if (!expenseEditable(expense)) throw new Refused('expense_synced')
+  await db.write(() => expense.update((e) => e.set(values)))
+}
+
+/** An unsynced expense goes for good (the server never heard of it); a synced one cannot go. */
+export async function removeExpense(db, expense) {
+  if (!expenseEditable(expense)) throw new Refused('expense_synced')
+  await db.write(() => expense.destroyPermanently())
 }

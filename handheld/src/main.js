@@ -4,6 +4,7 @@ import * as actions from './actions.js'
 import { ApiError, currentAuth, signIn, signOut, signedIn } from './auth.js'
 import { openDatabase, persist } from './data/database.js'
 import { language, setLanguage, t } from './i18n.js'
+import { expensesScreen } from './screens/expenses.js'
 import { jobScreen } from './screens/job.js'
 import { jobsScreen } from './screens/jobs.js'
 import { reportScreen } from './screens/report.js'
@@ -21,6 +22,7 @@ window.fieldsync = { db, state, actions, sync: () => sync(db), persist: () => pe
 const ROUTES = [
   [/^#\/job\/([\w-]+)\/report$/, reportScreen, 'report'],
   [/^#\/job\/([\w-]+)\/signoff$/, signoffScreen, 'signoff'],
+  [/^#\/job\/([\w-]+)\/expenses(?:\/([\w-]+))?$/, expensesScreen, 'expenses'],
   [/^#\/job\/([\w-]+)$/, jobScreen, 'job'],
   [/^#\/van$/, vanScreen, 'van'],
   [/^#\/sync$/, syncScreen, 'sync'],
@@ -41,7 +43,7 @@ async function render() {
   const [pattern, screen, name] = ROUTES.find(([p]) => p.test(location.hash))
   const match = location.hash.match(pattern)
   try {
-    const el = await screen({ db, auth: currentAuth(), params: { id: match[1] }, refresh: render,
+    const el = await screen({ db, auth: currentAuth(), params: { id: match[1], edit: match[2] }, refresh: render,
       go: (hash) => { location.hash = hash }, signOut: onSignOut, lastPosition })
     if (ticket !== rendering) return
     main.replaceChildren(el)

@@ -12,7 +12,7 @@ import { ApiError, SignInNeeded, api, currentAuth, signedIn } from './auth.js'
 import { getBlob, pendingBlobs, updateBlob } from './blobs.js'
 import { persist } from './data/database.js'
 
-export const WRITABLE = ['jobs', 'adjustments', 'part_usages', 'check_ins', 'photos', 'signatures']
+export const WRITABLE = ['jobs', 'adjustments', 'part_usages', 'check_ins', 'photos', 'signatures', 'job_expenses']
 const STATE_KEY = 'fieldsync.sync'
 const CHUNK = 256 * 1024
 

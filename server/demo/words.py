@@ -65,3 +65,11 @@ SUMMARIES = {
     ("complaint", "non_quality"): ["技术人员迟到且未提前通知", "服务人员态度不佳"],
     ("complaint", "other"): ["发票信息有误", "回访电话过于频繁"],
 }
+
+# Survey comments (《顾客满意度调查表》's free text), the tour's pre-contact symptoms, incidents.
+SURVEY_COMMENTS = ["技术员很专业，讲解清楚。", "响应及时，感谢。", "希望保养前能提前一天电话确认。", "", "",
+                   "整体满意。", "培训时间有点短，操作人员还不太熟练。"]
+SURVEY_BAD_COMMENT = "压缩机故障报修后备件等了一个多星期才到，期间冷库只能停用，损失不小。"
+TOUR_SYMPTOMS = ["夏季负荷大时出水温度偏高", "运行噪音比去年明显增大", "偶尔报高压，重启后恢复", "冷凝器结垢，需清洗",
+                 "无明显故障，希望做一次全面检查"]
+TOUR_DECLINED = "近期停产检修，下次巡回再约。"

@@ -82,33 +82,75 @@ def assign(session: Session, ticket_id: uuid.UUID, *, technician_id: uuid.UUID, 
     if technician is None or not technician.active:
         raise InvalidInput("no such active technician", code="unknown_technician",
                            details={"fields": {"json": {"technician_id": ["Unknown or inactive technician."]}}})
-    departs, travel, flags = _check_available(session, technician, context, settings, now, override_reason)
-    arrival = departs + travel
-    late_by = arrival - context.due
-    if late_by > timedelta(0):
-        flags = ["late", *flags]
+    vetted = vet(session, technician, context, settings=settings, now=now, override_reason=override_reason)
 
     job = Job(id=uuid.uuid4(), ticket_id=ticket.id, technician_id=technician.id, status=JobStatus.assigned,
-              priority=ticket.priority.value, planned_start=planned_start or arrival,
+              priority=ticket.priority.value, planned_start=planned_start or vetted.arrival_at,
               instructions=instructions)
     session.add(job)
     session.flush()
     reservations = _reserve(session, context, job, parts, spare_unit_id, settings)
-    note = f"assigned to {technician.name}"
-    override = None
-    if flags:
-        override = DispatchAction(kind=OVERRIDE, ticket_id=ticket.id, job_id=job.id, technician_id=technician.id,
-                                  flags=" ".join(flags), reason=override_reason, by_user_id=by_user_id, at=now,
-                                  late_by_minutes=max(0, round(late_by.total_seconds() / 60)) if "late" in flags
-                                  else None)
-        session.add(override)
-        note += f" (override: {', '.join(flags)}" + (f"; reason: {override_reason}" if override_reason else "") + ")"
+    override = record_override(session, vetted, ticket_id=ticket.id, job_id=job.id, technician_id=technician.id,
+                               reason=override_reason, by_user_id=by_user_id, now=now)
+    note = f"assigned to {technician.name}" + override_note(vetted, override_reason)
     transition(ticket, TicketStatus.dispatched, at=now, by_user_id=by_user_id, note=note)
     session.flush()
     from server.notifications import events
 
     events.job_assigned(session, job, ticket, technician, now=now)
-    return Assignment(job, ticket, reservations, arrival, arrival <= context.due, override)
+    return Assignment(job, ticket, reservations, vetted.arrival_at, vetted.meets_deadline, override)
+
+
+@dataclass(frozen=True)
+class Vetted:
+    """A technician checked for a ticket: when they would set off and arrive, and
+    what giving them the job overrides (``late``, ``overtime``, ``on_leave``,
+    ``overloaded``; empty when nothing)."""
+
+    departs_at: datetime
+    arrival_at: datetime
+    late_by: timedelta  # negative or zero: in time
+    flags: tuple[str, ...]
+
+    @property
+    def meets_deadline(self) -> bool:
+        return self.late_by <= timedelta(0)
+
+
+def vet(session: Session, technician: Technician, context: TicketContext, *, settings: DispatchSettings,
+        now: datetime, override_reason: str | None) -> Vetted:
+    """The checks of giving a ticket's job to a technician, shared by assigning
+    and reassigning (the technician's row locked by the caller): a missing or
+    expired certification is refused whatever the reason given (409
+    ``technician_unavailable``, ``overridable: false``); off shift, on leave or at
+    the job limit only with an ``override_reason``; an arrival after the on-site
+    deadline is flagged ``late`` (recorded, see :func:`record_override`)."""
+    departs, travel, flags = _check_available(session, technician, context, settings, now, override_reason)
+    arrival = departs + travel
+    late_by = arrival - context.due
+    if late_by > timedelta(0):
+        flags = ["late", *flags]
+    return Vetted(departs, arrival, late_by, tuple(flags))
+
+
+def record_override(session: Session, vetted: Vetted, *, ticket_id, job_id, technician_id, reason, by_user_id,
+                    now: datetime) -> DispatchAction | None:
+    """The dispatch record of a decision against the rules (none when it overrides nothing)."""
+    if not vetted.flags:
+        return None
+    override = DispatchAction(kind=OVERRIDE, ticket_id=ticket_id, job_id=job_id, technician_id=technician_id,
+                              flags=" ".join(vetted.flags), reason=reason, by_user_id=by_user_id, at=now,
+                              late_by_minutes=max(0, round(vetted.late_by.total_seconds() / 60))
+                              if "late" in vetted.flags else None)
+    session.add(override)
+    return override
+
+
+def override_note(vetted: Vetted, reason: str | None) -> str:
+    """What the ticket's history says about an override (empty without one)."""
+    if not vetted.flags:
+        return ""
+    return f" (override: {', '.join(vetted.flags)}" + (f"; reason: {reason}" if reason else "") + ")"
 
 
 def _check_available(session, technician, context: TicketContext, settings, now, override_reason):

@@ -70,8 +70,17 @@ def cancel_job(session: Session, job_id: uuid.UUID, *, reason: str | None = None
         release(session, reservation, reason=CANCELLED)
     _record(session, CANCEL, job, technician_id=job.technician_id, reason=reason, by_user_id=by_user_id, now=now,
             note="job cancelled" + (f": {reason}" if reason else ""))
+    _status_event(session, job, now)
     session.flush()
     return job
+
+
+def _status_event(session: Session, job: Job, now: datetime) -> None:
+    """The office changed a job's status: other systems hear it as a sync push's change would tell them."""
+    from server.notifications.events import jobs_changed
+
+    jobs_changed(session, [{"id": job.id, "status": job.status, "ticket_id": job.ticket_id,
+                            "technician_id": job.technician_id}], now=now)
 
 
 def cancel_open_jobs(session: Session, ticket_id: uuid.UUID, *, reason: str | None, now: datetime,
@@ -110,30 +119,51 @@ def reservations_of(session: Session, job_id: uuid.UUID) -> list[Reservation]:
 
 def reassign_job(session: Session, job_id: uuid.UUID, *, technician_id: uuid.UUID,
                  expected_version: int | None = None, now: datetime, reason: str | None = None,
-                 by_user_id=None) -> Job:
+                 by_user_id=None, settings=None, override_reason: str | None = None,
+                 product_line: str | None = None) -> Job:
     """Give a job to another technician; it leaves the first one's device.
+
+    The new technician passes the same checks as an assignment
+    (``server.dispatch.assign.vet``): without a valid certification for the
+    asset's product line never (409 ``technician_unavailable``); off shift, on
+    leave or at their job limit only with an ``override_reason``; an arrival
+    after the on-site deadline is flagged ``late``. An override is recorded as
+    an assignment's is (a dispatch action of kind ``override``, counted monthly)
+    next to the reassignment and its ``reason``.
 
     Reservations: those held in the former technician's van are released
     (``release_reason`` ``job_reassigned``); those at warehouses, stations or
     the new technician's van stay with the job. See docs/stock.md."""
+    from server.dispatch import assign
+    from server.dispatch.ranking import ticket_context
+    from server.dispatch.settings import DispatchSettings
+
+    settings = settings or DispatchSettings()
     job = _job(session, job_id, expected_version)
     if job.status in FINISHED:
         raise InvalidTransition(f"a {job.status.value} job cannot be reassigned",
                                 details={"status": job.status.value})
-    technician = session.get(Technician, technician_id)
+    # Locks in assign's order: the job (its ticket's), then the technician.
+    technician = session.scalar(select(Technician).where(Technician.id == technician_id).with_for_update()
+                                .execution_options(populate_existing=True))
     if technician is None or not technician.active:
-        raise InvalidInput("no such active technician",
+        raise InvalidInput("no such active technician", code="unknown_technician",
                            details={"fields": {"json": {"technician_id": ["Unknown or inactive technician."]}}})
     if job.technician_id == technician.id:
         raise InvalidInput("the job is this technician's already",
                            details={"fields": {"json": {"technician_id": ["Already assigned."]}}})
+    context = ticket_context(session, job.ticket_id, now=now, product_line=product_line)
+    vetted = assign.vet(session, technician, context, settings=settings, now=now, override_reason=override_reason)
     former_van, former_name = None, None
     if job.technician_id is not None:
         former_van, former_name = session.execute(select(Technician.van_location_id, Technician.name)
                                                   .where(Technician.id == job.technician_id)).one()
     _record(session, REASSIGN, job, technician_id=technician.id, from_technician_id=job.technician_id,
             reason=reason, by_user_id=by_user_id, now=now,
-            note=f"reassigned from {former_name or '—'} to {technician.name}" + (f": {reason}" if reason else ""))
+            note=f"reassigned from {former_name or '—'} to {technician.name}" + (f": {reason}" if reason else "")
+            + assign.override_note(vetted, override_reason))
+    assign.record_override(session, vetted, ticket_id=job.ticket_id, job_id=job.id, technician_id=technician.id,
+                           reason=override_reason, by_user_id=by_user_id, now=now)
     job.technician_id = technician.id
     job.status = JobStatus.assigned
     if former_van is not None and former_van != technician.van_location_id:
@@ -143,5 +173,6 @@ def reassign_job(session: Session, job_id: uuid.UUID, *, technician_id: uuid.UUI
         # warehouses and stations stay with the job for the new technician.
         for reservation in _active_reservations(session, job.id, former_van):
             release(session, reservation, reason=REASSIGNED)
+    _status_event(session, job, now)
     session.flush()
     return job

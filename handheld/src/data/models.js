@@ -14,7 +14,7 @@ class Base extends Model {
 }
 
 const TABLES = ['jobs', 'tickets', 'customers', 'sites', 'assets', 'parts', 'stock_levels', 'spare_units',
-  'adjustments', 'part_usages', 'check_ins', 'photos', 'signatures']
+  'adjustments', 'part_usages', 'check_ins', 'photos', 'signatures', 'job_expenses']
 
 export const modelClasses = TABLES.map((table) => {
   const cls = class extends Base {}

@@ -8,7 +8,10 @@ const n = (name) => ({ name, type: 'number', isOptional: true })
 const b = (name) => ({ name, type: 'boolean', isOptional: true })
 const version = n('version')
 
-export const SCHEMA_VERSION = 2
+export const EXPENSE_COLUMNS = [s('job_id', true), s('kind'), n('amount'), n('travel_minutes'), n('distance_km'),
+  s('note'), n('incurred_at'), s('recorded_by_user_id'), n('recorded_at'), s('receipt_ref')]
+
+export const SCHEMA_VERSION = 3
 
 export const schema = appSchema({
   version: SCHEMA_VERSION,
@@ -80,5 +83,7 @@ export const schema = appSchema({
         n('latitude'), n('longitude'), s('report_sha256'), n('received_at'), s('report_snapshot'),
         s('signed_via')],
     }),
+    // Version 3: cost inputs (the monthly report's travel, transport, lodging, meals, other), in yuan.
+    tableSchema({ name: 'job_expenses', columns: EXPENSE_COLUMNS }),
   ],
 })

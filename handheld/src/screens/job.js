@@ -1,11 +1,12 @@
 // One job: the ticket, the site and asset, and the next step of the visit.
 import { Q } from '@nozbe/watermelondb'
-import { Refused, advance, nextStep, signOffOf } from '../actions.js'
+import { Refused, advance, nextStep, signOffOf, yuanText } from '../actions.js'
 import { byId } from '../data/database.js'
 import { formatTime, t } from '../i18n.js'
 import { underWarranty } from '../report.js'
 import { assetVisits, neededParts } from '../sync.js'
 import { errorText, flash, h } from '../ui.js'
+import { expensesOf, totalsOf } from './expenses.js'
 import { clocks, loadJob } from './jobs.js'
 import { noSignatureText } from './signoff.js'
 import { vanStock } from './van.js'
@@ -18,6 +19,7 @@ export async function jobScreen({ db, auth, params, refresh, go }) {
   const step = nextStep(job)
   const photos = await db.get('photos').query(Q.where('job_id', job.id)).fetchCount()
   const usages = await db.get('part_usages').query(Q.where('job_id', job.id)).fetchCount()
+  const expenses = await expensesOf(db, job.id)
   const needed = ticket ? neededParts(ticket.id) : null
   const stock = needed && needed.length ? await vanStock(db) : []
   const neededRows = await Promise.all((needed || []).map(async (n) => {
@@ -87,12 +89,17 @@ export async function jobScreen({ db, auth, params, refresh, go }) {
       row(t('job.completed'), job.get('completed_at') && formatTime(job.get('completed_at'))),
       row(t('job.report'), t('job.report_counts', { parts: usages, photos })),
       row(t('job.sign_off'), signature ? t('job.signed_by', { name: signature.get('signer_name') })
-        : reason ? noSignatureText(job) : t('job.not_signed'))),
+        : reason ? noSignatureText(job) : t('job.not_signed')),
+      h('div.row', { id: 'job-expenses' }, h('span.label', {}, t('job.expenses')),
+        h('span.value', {}, expenses.length
+          ? t('job.expense_total', { n: expenses.length, total: yuanText(totalsOf(expenses).total) }) : t('job.no_expenses')))),
     h('nav.actions', {},
       ['on_site', 'completed'].includes(status)
         ? h('a.button.secondary', { href: `#/job/${job.id}/report`, id: 'open-report' }, t('job.open_report')) : null,
       status === 'on_site'
         ? h('a.button.secondary', { href: `#/job/${job.id}/signoff`, id: 'open-signoff' }, t('job.open_signoff'))
         : null,
+      status !== 'cancelled'
+        ? h('a.button.secondary', { href: `#/job/${job.id}/expenses`, id: 'open-expenses' }, t('job.open_expenses')) : null,
       step ? h('button.primary', { id: 'advance', onclick: onAdvance }, t(`step.${step.to}`)) : null))
 }
