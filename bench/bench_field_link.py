@@ -252,7 +252,8 @@ class Client:
             return cursor
         if mode == "carried":
             # One round trip: the push's answer carries the pull from the device's cursor.
-            page = self.push(ops, pull={"cursor": cursor, **({"limit": self.page_limit} if self.page_limit else {})})["pull"]
+            wanted = {"cursor": cursor, **({"limit": self.page_limit} if self.page_limit else {})}
+            page = self.push(ops, pull=wanted)["pull"]
             return self.pull_all(page["next_cursor"])[0] if page["has_more"] else page["next_cursor"]
         self.push(ops)
         return self.pull_all(cursor)[0]
