@@ -301,3 +301,39 @@ def test_conflicts_page_sets_a_typed_value_and_leaves_the_rest_as_merged(app, cl
         "keep": "values", "values": {"work_done": "换阀和密封圈 valve and seal"}}
     release_db()
     assert browser.errors == []
+
+
+def test_ticket_page_lists_the_jobs_expenses_from_the_handheld_and_the_office(app, client, live_server, browser):
+    import uuid
+
+    from tests.syncing import Handheld, op
+    from tests.test_pages_language_browser import assert_nothing_raw
+
+    tech = f.technician(name="李师傅")
+    ticket = f.ticket(summary="冷水机组不制冷")
+    job = f.job(ticket, tech)
+    device = Handheld(client, tech)
+    pushed = device.push([op("job_expenses", uuid.uuid4(), "create", {
+        "job_id": str(job.id), "kind": "travel", "amount": 35.5, "distance_km": 18.5, "travel_minutes": 40,
+        "note": "出租车", "incurred_at": "2026-11-20T02:00:00Z"})])["results"]
+    assert pushed[0]["status"] == "applied", pushed
+    office = f.user(Role.dispatcher)
+    headers = sign_in(browser, live_server, client, office)
+    recorded = client.post(f"/api/v1/jobs/{job.id}/expenses", headers=headers, json={
+        "kind": "transport", "amount": 120, "note": "顺丰 配件", "incurred_at": "2026-11-21T02:00:00Z"})
+    assert recorded.status_code == 201, recorded.get_json()
+    ticket_id = ticket.id
+    release_db()
+    browser.goto(f"{live_server}/tickets/{ticket_id}")
+    browser.wait_for("document.querySelectorAll('#expenses tbody tr[data-kind]').length === 2")
+    rows = browser.evaluate("[...document.querySelectorAll('#expenses tbody tr')].map((tr) => "
+                            "[...tr.cells].map((td) => td.textContent))")
+    assert [r[1:] for r in rows] == [["李师傅", "差旅交通费", "¥35.50", "18.5 公里 · 40 分钟", "出租车"],
+                                     ["李师傅", "运输费", "¥120.00", "", "顺丰 配件"]]
+    assert [rows[0][0], rows[1][0]] == ["11-20 10:00", "11-21 10:00"]  # in Shanghai: 02:00 UTC is 10:00
+    assert browser.evaluate("document.getElementById('expenses-total').textContent") == "共 2 笔，合计 ¥155.50"
+    assert_nothing_raw(browser, "ticket expenses")
+    browser.goto(f"{live_server}/tickets/{ticket_id}?lang=en")
+    browser.wait_for("document.getElementById('expenses-total').textContent === '2 in all, total ¥155.50'")
+    assert "Travel" in browser.evaluate("document.getElementById('expenses').textContent")
+    assert_nothing_raw(browser, "ticket expenses (en)")

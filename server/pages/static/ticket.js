@@ -19,6 +19,7 @@
     pdf: "GET /api/v1/jobs/{id}/report.pdf",
     signature: "GET /api/v1/jobs/{id}/signature.png",
     photos: "GET /api/v1/jobs/{id}/photos",
+    expenses: "GET /api/v1/jobs/{id}/expenses",
     blob: "GET /api/v1/blobs/{sha}",
   };
   const { el, call, t } = FS;
@@ -195,6 +196,30 @@
       return row;
     }));
     if (!page.items.length) tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 6 }, t("tkt.no_jobs"))));
+    await expenses(page.items, names);
+  }
+
+  const yuan = (fen) => "¥" + (fen / 100).toFixed(2);
+
+  /* The jobs' cost inputs (travel, transport, lodging, meals, other), from the handheld or the office:
+     what the monthly report's costs add up. Amounts summed in fen. */
+  async function expenses(jobList, names) {
+    const tbody = document.querySelector("#expenses tbody");
+    const rows = [];
+    for (const j of jobList) {
+      const list = await call(API.expenses, { params: { id: j.id } }).then((x) => x.items, () => []);
+      for (const e of list) rows.push({ ...e, technician: names[j.technician_id] || t("tkt.unassigned") });
+    }
+    rows.sort((a, b) => (a.incurred_at < b.incurred_at ? -1 : a.incurred_at > b.incurred_at ? 1 : 0));
+    const total = rows.reduce((sum, e) => sum + Math.round(e.amount * 100), 0);
+    tbody.replaceChildren(...rows.map((e) => el("tr", { dataset: { kind: e.kind } },
+      el("td", {}, FS.fmtTime(e.incurred_at, "short")), el("td", {}, e.technician),
+      el("td", {}, FS.label("expense_kind", e.kind)), el("td", { class: "num" }, yuan(Math.round(e.amount * 100))),
+      el("td", {}, [e.distance_km != null ? t("tkt.expense_km", { km: e.distance_km }) : "",
+        e.travel_minutes != null ? t("tkt.expense_minutes", { m: e.travel_minutes }) : ""].filter(Boolean).join(" · ")),
+      el("td", {}, e.note || ""))));
+    if (!rows.length) tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 6 }, t("tkt.no_expenses"))));
+    document.getElementById("expenses-total").textContent = rows.length ? t("tkt.expense_total", { n: rows.length, total: yuan(total) }) : "";
   }
 
   async function contacts() {
