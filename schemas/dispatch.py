@@ -238,6 +238,9 @@ class SwapSuggestionSchema(BaseSchema):
     on_site_hours = fields.Float()
     options = fields.List(fields.Nested(SwapOptionSchema))
     note = fields.String(allow_none=True)
+    note_code = fields.String(allow_none=True, metadata={
+        "description": "Why there is no option, as a code (not_due, no_asset, no_coordinates, no_unit); null when "
+                       "there are options. `note` says it in English."})
     on_its_way = fields.List(fields.Nested(SpareUnitRefSchema),
                              metadata={"description": "Spare units already sent to the site, in transit."})
 
