@@ -6,6 +6,8 @@ from marshmallow import fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
 from schemas.common import Latitude, Longitude, RecordSchema, patch_of, text
+from server.jobs.models import CustomerRating, NoSignatureReason
+from server.tickets.models import Category, ComplaintClass, TicketStatus
 
 # ---- customers ----
 
@@ -118,6 +120,52 @@ class AssetVisitSchema(BaseSchema):
 
 
 AssetVisitPageSchema = page_of(AssetVisitSchema, "AssetVisitPage")
+
+
+class UsedPartSchema(BaseSchema):
+    part_number = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+    quantity = fields.Integer(dump_only=True)
+
+
+class ServiceVisitSchema(AssetVisitSchema):
+    """A completed visit in a customer's service history: the asset visit, with its times, parts, rating and
+    signature."""
+
+    dispatched_at = fields.DateTime(dump_only=True, metadata={"description": "When the job was made (dispatch)."})
+    arrived_at = fields.DateTime(allow_none=True, dump_only=True)
+    departed_at = fields.DateTime(allow_none=True, dump_only=True)
+    customer_rating = fields.Enum(CustomerRating, by_value=True, allow_none=True, dump_only=True)
+    customer_opinion = fields.String(allow_none=True, dump_only=True)
+    no_signature_reason = fields.Enum(NoSignatureReason, by_value=True, allow_none=True, dump_only=True)
+    parts = fields.List(fields.Nested(UsedPartSchema), dump_only=True)
+    signed_at = fields.DateTime(allow_none=True, dump_only=True,
+                                metadata={"description": "When the signed report reached the server (none: unsigned)."})
+    signer_name = fields.String(allow_none=True, dump_only=True)
+
+
+class ServiceHistoryEntrySchema(BaseSchema):
+    """One ticket of a customer's service history with its completed visits (oldest first)."""
+
+    ticket_id = fields.UUID(attribute="ticket.id", dump_only=True)
+    reference = fields.String(attribute="ticket.reference", dump_only=True)
+    asset_id = fields.UUID(attribute="ticket.asset_id", allow_none=True, dump_only=True)
+    received_at = fields.DateTime(attribute="ticket.received_at", dump_only=True)
+    resolved_at = fields.DateTime(attribute="ticket.resolved_at", allow_none=True, dump_only=True)
+    closed_at = fields.DateTime(attribute="ticket.closed_at", allow_none=True, dump_only=True)
+    status = fields.Enum(TicketStatus, by_value=True, attribute="ticket.status", dump_only=True)
+    category = fields.Enum(Category, by_value=True, attribute="ticket.category", dump_only=True)
+    complaint_class = fields.Enum(ComplaintClass, by_value=True, attribute="ticket.complaint_class", allow_none=True,
+                                  dump_only=True)
+    summary = fields.String(attribute="ticket.summary", dump_only=True)
+    visits = fields.List(fields.Nested(ServiceVisitSchema), dump_only=True)
+
+
+class ServiceHistoryQuerySchema(PageArgsSchema):
+    asset_id = fields.UUID(metadata={"description": "Only this asset's tickets."})
+
+
+ServiceHistoryPageSchema = page_of(ServiceHistoryEntrySchema, "ServiceHistoryPage")
 
 # ---- service contracts ----
 

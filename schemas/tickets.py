@@ -2,6 +2,7 @@ from marshmallow import fields, validate
 
 from schemas.base import BaseSchema, PageArgsSchema, page_of
 from schemas.common import UTCDateTime
+from server.accounts.models import Role
 from server.db import utcnow
 from server.tickets.models import Category, Channel, ComplaintClass, ContactKind, Priority, TicketStatus
 
@@ -80,6 +81,23 @@ class TicketContactListSchema(BaseSchema):
 class HandoverSchema(BaseSchema):
     to_username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+class OwnerCandidateSchema(BaseSchema):
+    """An office user a ticket can be handed to."""
+
+    id = fields.UUID(dump_only=True)
+    username = fields.String(dump_only=True)
+    display_name = fields.String(dump_only=True)
+    role = fields.Enum(Role, by_value=True, dump_only=True)
+
+
+class OwnerCandidateQuerySchema(PageArgsSchema):
+    q = fields.String(validate=validate.Length(min=1, max=64),
+                      metadata={"description": "Part of the username or the name (taken literally)."})
+
+
+OwnerCandidatePageSchema = page_of(OwnerCandidateSchema, "OwnerCandidatePage")
 
 
 class CustomerBriefSchema(BaseSchema):

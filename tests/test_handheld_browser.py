@@ -660,9 +660,16 @@ def test_expenses_recorded_offline_land_once_and_feed_the_month(app, client, liv
     assert "费用" in browser.evaluate("document.getElementById('job-expenses').textContent")
     browser.wait_for("document.getElementById('job-expenses').textContent.includes('¥200.00')")
     browser.set_offline(True)
+    advance(browser, "accepted")
+    advance(browser, "en_route")
+    advance(browser, "on_site")
     click(browser, "#open-expenses")
     browser.wait_for("document.getElementById('expense-form')")
     assert expense_texts(browser) == [["1", "住宿费¥200.00"]]  # the office's: pulled, read-only
+    # The road time the check-ins give (set off → arrival: moments apart here) is offered for the travel line.
+    click(browser, "#expense-road-time")
+    assert browser.evaluate("document.getElementById('expense-minutes').value") == "0"
+    assert "0 分钟" in browser.evaluate("document.getElementById('expense-road-time').textContent")
     # Travel, with its distance, time on the road and a photo of the receipt.
     set_value(browser, "#expense-kind", "travel")
     set_value(browser, "#expense-amount", "35.5")

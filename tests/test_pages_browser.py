@@ -95,9 +95,9 @@ def test_dispatch_page_assigns_the_preselected_technician_and_stock(app, client,
                              ".map((r) => r.children[2].textContent)")
     assert names == ["李师傅 Li", "王师傅 Wang"]
     # The score explains itself; the nearer uncertified technician is listed with the reason.
-    assert "arrives in about" in browser.evaluate("document.querySelector('#candidates .breakdown').textContent")
+    assert "后到达" in browser.evaluate("document.querySelector('#candidates .breakdown').textContent")
     excluded = browser.evaluate("document.querySelector('#excluded tbody').textContent")
-    assert "赵师傅 Zhao" in excluded and "chiller" in excluded
+    assert "赵师傅 Zhao" in excluded and "无该产品资质 · chiller" in excluded
     # The warehouse holding the part is offered and preselected, as is the best candidate.
     browser.wait_for("document.querySelector('#stock-options tr[data-location-id]')")
     assert browser.evaluate("document.querySelector('#stock-options input[type=radio]:checked').value") \
@@ -133,7 +133,7 @@ def test_dispatch_page_shows_why_an_assign_was_refused(app, client, live_server,
     text = browser.wait_for("!document.getElementById('assign-error').hidden && "
                             "document.getElementById('assign-error').textContent")
     # Chinese first: the catalogue's text for the code (server/i18n), and the code itself for support
-    assert "Not assigned" in text and "工单已派工" in text and "ticket_already_dispatched" in text
+    assert "未派工" in text and "工单已派工" in text and "ticket_already_dispatched" in text
     db.session.expire_all()
     assert db.session.query(Job).filter_by(ticket_id=ticket).count() == 1
     release_db()
@@ -158,7 +158,7 @@ def test_conflicts_page_settles_a_conflict_with_the_device_value(app, client, li
     card = browser.evaluate("document.querySelector('.conflict').textContent")
     assert "replaced the valve (office)" in card and "replaced the valve and the seal" in card
     browser.evaluate("[...document.querySelectorAll('.conflict button')]"
-                     ".find((b) => b.textContent.includes('Keep device')).click()")
+                     ".find((b) => b.textContent.includes('采用设备值')).click()")
     browser.wait_for("document.querySelector('.conflict .pill.resolved')")
     db.session.expire_all()
     assert db.session.get(Job, job_id).work_done == "replaced the valve and the seal"
@@ -245,7 +245,7 @@ def test_swaps_page_lists_a_visit_on_site_too_long(app, client, live_server, bro
                             "document.querySelector('#swaps tbody').textContent.includes('" + reference + "') && "
                             "document.querySelector('#swaps tbody').textContent.includes('在场 On site') && "
                             "document.querySelector('#swaps tbody').textContent")
-    assert "送机 Courier" in text and "in the van" in text and "在场 On site" in text
+    assert "送机 Courier" in text and "备用机就在车上" in text and "在场 On site" in text
     assert browser.errors == []
 
 
@@ -260,7 +260,7 @@ def test_dispatch_page_reserves_a_spare_unit_when_asked(app, client, live_server
     # The spare unit is a second need, with its own stock options, preselected as asked.
     browser.wait_for("document.querySelector('#stock-options [data-need=\"spare_unit:CH-200\"] select')")
     assert "SU-CH-9" in browser.evaluate("document.querySelector('#stock-options').textContent")
-    assert "one spare unit" in browser.evaluate("document.getElementById('assign-summary').textContent")
+    assert "一台备用机" in browser.evaluate("document.getElementById('assign-summary').textContent")
     browser.evaluate("document.getElementById('assign').click()")
     browser.wait_for("document.getElementById('flash').className.includes('ok')")
     db.session.expire_all()
@@ -287,12 +287,12 @@ def test_conflicts_page_sets_a_typed_value_and_leaves_the_rest_as_merged(app, cl
     sign_in(browser, live_server, client, f.user(Role.dispatcher))
     browser.goto(f"{live_server}/conflicts")
     browser.wait_for(f"document.querySelector('[data-conflict-id=\"{conflict_id}\"]')")
-    browser.evaluate("const select = document.querySelector('select[aria-label=\"settle work_done\"]');"
+    browser.evaluate("const select = document.querySelector('select[data-field=work_done]');"
                      "select.value = 'custom'; select.dispatchEvent(new Event('change'));"
-                     "const input = document.querySelector('input[aria-label=\"value for work_done\"]');"
+                     "const input = document.querySelector('input[data-field=work_done]');"
                      "input.value = '换阀和密封圈 valve and seal';"
                      "[...document.querySelectorAll('.conflict button')]"
-                     ".find((b) => b.textContent.includes('Settle as chosen')).click()")
+                     ".find((b) => b.textContent.includes('按所选处理')).click()")
     browser.wait_for("document.querySelector('.conflict .pill.resolved')")
     db.session.expire_all()
     settled = db.session.get(Job, job_id)
@@ -301,3 +301,39 @@ def test_conflicts_page_sets_a_typed_value_and_leaves_the_rest_as_merged(app, cl
         "keep": "values", "values": {"work_done": "换阀和密封圈 valve and seal"}}
     release_db()
     assert browser.errors == []
+
+
+def test_ticket_page_lists_the_jobs_expenses_from_the_handheld_and_the_office(app, client, live_server, browser):
+    import uuid
+
+    from tests.syncing import Handheld, op
+    from tests.test_pages_language_browser import assert_nothing_raw
+
+    tech = f.technician(name="李师傅")
+    ticket = f.ticket(summary="冷水机组不制冷")
+    job = f.job(ticket, tech)
+    device = Handheld(client, tech)
+    pushed = device.push([op("job_expenses", uuid.uuid4(), "create", {
+        "job_id": str(job.id), "kind": "travel", "amount": 35.5, "distance_km": 18.5, "travel_minutes": 40,
+        "note": "出租车", "incurred_at": "2026-11-20T02:00:00Z"})])["results"]
+    assert pushed[0]["status"] == "applied", pushed
+    office = f.user(Role.dispatcher)
+    headers = sign_in(browser, live_server, client, office)
+    recorded = client.post(f"/api/v1/jobs/{job.id}/expenses", headers=headers, json={
+        "kind": "transport", "amount": 120, "note": "顺丰 配件", "incurred_at": "2026-11-21T02:00:00Z"})
+    assert recorded.status_code == 201, recorded.get_json()
+    ticket_id = ticket.id
+    release_db()
+    browser.goto(f"{live_server}/tickets/{ticket_id}")
+    browser.wait_for("document.querySelectorAll('#expenses tbody tr[data-kind]').length === 2")
+    rows = browser.evaluate("[...document.querySelectorAll('#expenses tbody tr')].map((tr) => "
+                            "[...tr.cells].map((td) => td.textContent))")
+    assert [r[1:] for r in rows] == [["李师傅", "差旅交通费", "¥35.50", "18.5 公里 · 40 分钟", "出租车"],
+                                     ["李师傅", "运输费", "¥120.00", "", "顺丰 配件"]]
+    assert [rows[0][0], rows[1][0]] == ["11-20 10:00", "11-21 10:00"]  # in Shanghai: 02:00 UTC is 10:00
+    assert browser.evaluate("document.getElementById('expenses-total').textContent") == "共 2 笔，合计 ¥155.50"
+    assert_nothing_raw(browser, "ticket expenses")
+    browser.goto(f"{live_server}/tickets/{ticket_id}?lang=en")
+    browser.wait_for("document.getElementById('expenses-total').textContent === '2 in all, total ¥155.50'")
+    assert "Travel" in browser.evaluate("document.getElementById('expenses').textContent")
+    assert_nothing_raw(browser, "ticket expenses (en)")

@@ -72,7 +72,7 @@ def test_the_first_responder_owns_until_an_explicit_recorded_handover(client, di
     technician = f.technician()
     nobody = client.post(f"/api/v1/tickets/{created['id']}/handover", headers=dispatcher,
                          json={"to_username": technician.user.username, "reason": "not office staff"})
-    assert nobody.status_code == 422 and nobody.get_json()["error"]["code"] == "unknown_user"
+    assert nobody.status_code == 422 and nobody.get_json()["error"]["code"] == "not_eligible_owner"
 
 
 def test_the_ticket_reads_contact_address_asset_serial_and_warranty(client, dispatcher):

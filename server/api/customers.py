@@ -27,6 +27,8 @@ from schemas.customers import (
     CustomerPageSchema,
     CustomerQuerySchema,
     CustomerUpdateSchema,
+    ServiceHistoryPageSchema,
+    ServiceHistoryQuerySchema,
     SiteCreateSchema,
     SitePageSchema,
     SiteQuerySchema,
@@ -37,11 +39,12 @@ from server.access import scope_assets, scope_customers, scope_sites
 from server.accounts.models import Role
 from server.api.lookup import like, visible_or_404
 from server.api.security import current_principal, requires
-from server.customers import service
+from server.customers import history, service
 from server.customers.models import Asset, Customer, ServiceContract, Site
 from server.extensions import db
 from server.jobs.models import Job
 from server.pagination import paginate
+from server.tickets.models import Ticket
 
 blp = Blueprint("customers", __name__, url_prefix="/api/v1", description="Customers, sites, assets and contracts")
 
@@ -192,6 +195,23 @@ class AssetById(MethodView):
         service.update_asset(db.session, asset, data)
         db.session.commit()
         return asset
+
+
+@blp.route("/customers/<uuid:customer_id>/service-history")
+class CustomerServiceHistory(MethodView):
+    @requires(*EDITORS)
+    @blp.arguments(ServiceHistoryQuerySchema, location="query")
+    @blp.response(200, ServiceHistoryPageSchema)
+    def get(self, args, customer_id):
+        """The customer's tickets (or one asset's), newest reception first, each with its completed visits: when
+        sent, arrived and finished, by whom, what was found and done, parts used, the rating and the signed report
+        (客户360). The visits are the asset visits' (`/assets/{id}/visits`); a page costs one query per kind."""
+        visible_or_404(Customer, customer_id, scope_customers, "customer")
+        page = paginate(db.session, history.history_tickets(customer_id, args.get("asset_id")),
+                        order_by=[Ticket.received_at, Ticket.id], descending=True,
+                        limit=args["limit"], cursor=args.get("cursor"))
+        page.items = history.with_visits(db.session, page.items)
+        return page
 
 
 @blp.route("/assets/<uuid:asset_id>/visits")

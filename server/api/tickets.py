@@ -12,6 +12,8 @@ from sqlalchemy.orm import selectinload
 
 from schemas.tickets import (
     HandoverSchema,
+    OwnerCandidatePageSchema,
+    OwnerCandidateQuerySchema,
     TicketContactListSchema,
     TicketContactSchema,
     TicketCreateSchema,
@@ -22,7 +24,7 @@ from schemas.tickets import (
     TransitionSchema,
 )
 from server.access import scope_tickets
-from server.accounts.models import Role
+from server.accounts.models import Role, User
 from server.api.idempotency import idempotent
 from server.api.lookup import like
 from server.api.security import current_principal, requires
@@ -146,6 +148,19 @@ class TicketContacts(MethodView):
         contact = service.add_contact(db.session, ticket, data, by_user_id=current_principal().user_id, now=utcnow())
         db.session.commit()
         return contact
+
+
+@blp.route("/handover-candidates")
+class HandoverCandidates(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(OwnerCandidateQuerySchema, location="query")
+    @blp.response(200, OwnerCandidatePageSchema)
+    def get(self, args):
+        """Whom a ticket can be handed to: the active office users (admins and dispatchers), by name; `q` finds
+        part of a username or name."""
+        stmt = service.handover_candidates(like(args["q"]) if "q" in args else None)
+        return paginate(db.session, stmt, order_by=[User.display_name, User.id],
+                        limit=args["limit"], cursor=args.get("cursor"))
 
 
 @blp.route("/<uuid:ticket_id>/handover")

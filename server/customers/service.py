@@ -122,9 +122,10 @@ def update_contract(session: Session, contract: ServiceContract, data: dict) -> 
     return contract
 
 
-def asset_visits(asset_id: uuid.UUID):
-    """The asset's completed jobs (any technician's): its earlier visits. A
-    statement for the one pagination scheme (ordered by completion time)."""
+def completed_visits(*where):
+    """Completed jobs (any technician's) of the tickets ``where`` picks: the
+    visits an asset (or a customer) had. A statement for the one pagination
+    scheme, or to read whole; its tickets and technicians come in one query each."""
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
@@ -132,5 +133,13 @@ def asset_visits(asset_id: uuid.UUID):
     from server.tickets.models import Ticket
 
     return (select(Job).join(Ticket, Ticket.id == Job.ticket_id)
-            .where(Ticket.asset_id == asset_id, Job.status == JobStatus.completed, Job.completed_at.is_not(None))
+            .where(*where, Job.status == JobStatus.completed, Job.completed_at.is_not(None))
             .options(selectinload(Job.ticket), selectinload(Job.technician)))
+
+
+def asset_visits(asset_id: uuid.UUID):
+    """The asset's completed jobs (any technician's): its earlier visits. A
+    statement for the one pagination scheme (ordered by completion time)."""
+    from server.tickets.models import Ticket
+
+    return completed_visits(Ticket.asset_id == asset_id)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from server.accounts.models import Role
 from server.customers.models import Asset, Customer, ServiceContract, Site
 from server.exceptions import InvalidInput, InvalidTransition, NotFound
 from server.notifications import events
@@ -30,6 +31,7 @@ RECEPTION_CLOCK_SKEW = timedelta(minutes=2)  # an office PC's clock a little ahe
 CHANNEL_CONTACT = {Channel.phone: ContactKind.call, Channel.visit: ContactKind.visit,
                    Channel.letter: ContactKind.letter, Channel.email: ContactKind.email,
                    Channel.app: ContactKind.message}
+OWNER_ROLES = (Role.admin, Role.dispatcher)  # who may own a ticket (首问负责制)
 OPEN_STATUSES = (TicketStatus.new, TicketStatus.acknowledged, TicketStatus.dispatched, TicketStatus.on_site)
 
 
@@ -124,14 +126,32 @@ def add_contact(session: Session, ticket: Ticket, data: dict, *, by_user_id, now
     return contact
 
 
+def handover_candidates(pattern: str | None = None):
+    """Whom a ticket can be handed to: the active office users (customer
+    service works as dispatchers; admins too), those whose username or name
+    matches the LIKE ``pattern`` (escaped with a backslash) when given. A
+    statement for the one pagination scheme."""
+    from server.accounts.models import User
+
+    stmt = select(User).where(User.active.is_(True), User.role.in_(OWNER_ROLES))
+    if pattern is not None:
+        stmt = stmt.where(or_(User.username.ilike(pattern, escape="\\"),
+                              User.display_name.ilike(pattern, escape="\\")))
+    return stmt
+
+
 def hand_over(session: Session, ticket: Ticket, *, to_username: str, reason: str, by_user_id, now: datetime):
     """首问负责制: the owner stays until an explicit, recorded hand-over to another office user."""
-    from server.accounts.models import Role, User
+    from server.accounts.models import User
 
     target = session.scalar(select(User).where(User.username == to_username))
-    if target is None or not target.active or target.role not in (Role.admin, Role.dispatcher):
-        raise InvalidInput("no such active office user", code="unknown_user",
-                           details={"fields": {"json": {"to_username": ["Unknown, inactive or not office staff."]}}})
+    if target is None:
+        raise InvalidInput("no such user", code="unknown_user",
+                           details={"fields": {"json": {"to_username": ["Unknown user."]}}})
+    if not target.active or target.role not in OWNER_ROLES:
+        raise InvalidInput("a ticket is handed over only to an active office user (admin or dispatcher)",
+                           code="not_eligible_owner",
+                           details={"fields": {"json": {"to_username": ["Inactive or not office staff."]}}})
     if target.id == ticket.owner_id:
         raise InvalidInput("this user owns the ticket already", code="already_owner",
                            details={"fields": {"json": {"to_username": ["Already the owner."]}}})

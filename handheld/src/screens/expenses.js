@@ -39,6 +39,19 @@ export function totalsOf(expenses) {
   return { byKind, total }
 }
 
+/** Minutes from setting off (the last periodic check-in before arrival: the one the en-route step
+ * records) to the arrival check-in, or null when the check-ins do not say. */
+export async function roadMinutes(db, jobId) {
+  const checkIns = await db.get('check_ins').query(Q.where('job_id', jobId)).fetch()
+  const arrival = checkIns.find((c) => c.get('kind') === 'arrival')
+  if (!arrival || !arrival.get('recorded_at')) return null
+  const before = checkIns.filter((c) => c.get('kind') === 'periodic' && c.get('recorded_at')
+    && c.get('recorded_at') <= arrival.get('recorded_at'))
+  if (!before.length) return null
+  const setOff = Math.max(...before.map((c) => c.get('recorded_at')))
+  return Math.round((arrival.get('recorded_at') - setOff) / 60000)
+}
+
 const dayOf = (ms) => {
   const d = new Date(ms || Date.now())
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`
@@ -99,11 +112,19 @@ export async function expensesScreen({ db, auth, params, refresh }) {
     EXPENSE_KINDS.map((k) => h('option', { value: k, selected: current('kind', 'travel') === k }, kindLabel(k))))
   const amount = h('input', { name: 'amount', id: 'expense-amount', inputmode: 'decimal', autocomplete: 'off',
     placeholder: '0.00', value: editing ? (fenOf(editing.get('amount')) / 100).toFixed(2) : '' })
-  const travel = h('div.pair', { id: 'expense-travel' },
+  const travel = h('div', { id: 'expense-travel' }, h('div.pair', {},
     field(t('expense.distance'), h('input', { name: 'distance', id: 'expense-distance', inputmode: 'decimal',
       value: String(current('distance_km')) })),
     field(t('expense.travel_minutes'), h('input', { name: 'minutes', id: 'expense-minutes', inputmode: 'numeric',
-      value: String(current('travel_minutes')) })))
+      value: String(current('travel_minutes')) }))))
+  // The road time the visit's check-ins give (set off → arrival), offered for the travel line; only a hint:
+  // a check-in is recorded only where the position was known, and the way back has none.
+  const road = await roadMinutes(db, job.id)
+  if (road !== null) {
+    travel.append(h('button.small.secondary', { type: 'button', id: 'expense-road-time', onclick: () => {
+      travel.querySelector('#expense-minutes').value = String(road)
+    } }, t('expense.road_time', { m: road })))
+  }
   function showTravel() { travel.classList.toggle('hidden', kind.value !== 'travel') }
   showTravel()
   let receiptFile = null

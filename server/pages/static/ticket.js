@@ -8,6 +8,7 @@
     ticket: "GET /api/v1/tickets/{id}",
     transition: "POST /api/v1/tickets/{id}/transitions",
     handover: "POST /api/v1/tickets/{id}/handover",
+    owners: "GET /api/v1/tickets/handover-candidates",
     contacts: "GET /api/v1/tickets/{id}/contacts",
     addContact: "POST /api/v1/tickets/{id}/contacts",
     jobs: "GET /api/v1/jobs",
@@ -18,6 +19,7 @@
     pdf: "GET /api/v1/jobs/{id}/report.pdf",
     signature: "GET /api/v1/jobs/{id}/signature.png",
     photos: "GET /api/v1/jobs/{id}/photos",
+    expenses: "GET /api/v1/jobs/{id}/expenses",
     blob: "GET /api/v1/blobs/{sha}",
   };
   const { el, call, t } = FS;
@@ -194,6 +196,30 @@
       return row;
     }));
     if (!page.items.length) tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 6 }, t("tkt.no_jobs"))));
+    await expenses(page.items, names);
+  }
+
+  const yuan = (fen) => "¥" + (fen / 100).toFixed(2);
+
+  /* The jobs' cost inputs (travel, transport, lodging, meals, other), from the handheld or the office:
+     what the monthly report's costs add up. Amounts summed in fen. */
+  async function expenses(jobList, names) {
+    const tbody = document.querySelector("#expenses tbody");
+    const rows = [];
+    for (const j of jobList) {
+      const list = await call(API.expenses, { params: { id: j.id } }).then((x) => x.items, () => []);
+      for (const e of list) rows.push({ ...e, technician: names[j.technician_id] || t("tkt.unassigned") });
+    }
+    rows.sort((a, b) => (a.incurred_at < b.incurred_at ? -1 : a.incurred_at > b.incurred_at ? 1 : 0));
+    const total = rows.reduce((sum, e) => sum + Math.round(e.amount * 100), 0);
+    tbody.replaceChildren(...rows.map((e) => el("tr", { dataset: { kind: e.kind } },
+      el("td", {}, FS.fmtTime(e.incurred_at, "short")), el("td", {}, e.technician),
+      el("td", {}, FS.label("expense_kind", e.kind)), el("td", { class: "num" }, yuan(Math.round(e.amount * 100))),
+      el("td", {}, [e.distance_km != null ? t("tkt.expense_km", { km: e.distance_km }) : "",
+        e.travel_minutes != null ? t("tkt.expense_minutes", { m: e.travel_minutes }) : ""].filter(Boolean).join(" · ")),
+      el("td", {}, e.note || ""))));
+    if (!rows.length) tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 6 }, t("tkt.no_expenses"))));
+    document.getElementById("expenses-total").textContent = rows.length ? t("tkt.expense_total", { n: rows.length, total: yuan(total) }) : "";
   }
 
   async function contacts() {
@@ -226,13 +252,52 @@
     catch (e) { FS.flash(FS.errorText(e)); }
   });
 
+  /* The hand-over picker: office users found by part of their name or username; picking one fills the form. */
+  const picker = { asked: 0, timer: null };
+  const search = document.getElementById("h-search");
+  const chosen = document.getElementById("h-chosen");
+  const list = document.getElementById("h-candidates");
+
+  function choose(user) {
+    document.getElementById("h-user").value = user ? user.username : "";
+    chosen.hidden = !user;
+    chosen.textContent = user ? t("tkt.handover_chosen", { name: user.display_name + "（" + user.username + "）" }) : "";
+    if (user) { search.value = user.display_name; list.hidden = true; }
+  }
+
+  async function findOwners() {
+    const mine = ++picker.asked;
+    const q = search.value.trim();
+    let page;
+    try { page = await call(API.owners, { query: { limit: 20, ...(q ? { q } : {}) } }); }
+    catch (e) { if (mine === picker.asked) FS.flash(FS.errorText(e)); return; }
+    if (mine !== picker.asked) return;  // a later search is under way
+    const others = page.items.filter((u) => !ticket || u.id !== ticket.owner_id);
+    list.replaceChildren(...(others.length ? others.map((u) => el("li", {}, el("button", {
+      type: "button", class: "link pick-owner", dataset: { username: u.username }, onclick: () => choose(u) },
+      u.display_name + "（" + u.username + " · " + FS.label("role", u.role) + "）")))
+      : [el("li", { class: "hint" }, t("tkt.handover_none"))]));
+    list.hidden = false;
+  }
+
+  search.addEventListener("input", () => {
+    choose(null);
+    clearTimeout(picker.timer);
+    picker.timer = setTimeout(findOwners, 200);
+  });
+  search.addEventListener("focus", () => { if (!document.getElementById("h-user").value) findOwners(); });
+
   document.getElementById("handover").addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = event.target;
+    // The pick, or else what was typed (the server says whether that is an office user).
+    const to = form.elements.to_username.value || search.value.trim();
+    if (!to) { FS.flash(t("tkt.handover_pick")); return; }
     try {
-      render(await call(API.handover, { params: { id }, body: { to_username: form.elements.to_username.value.trim(),
-                                                                reason: form.elements.reason.value.trim() } }));
+      render(await call(API.handover, { params: { id }, body: { to_username: to, reason: form.elements.reason.value.trim() } }));
       form.reset();
+      choose(null);
+      list.hidden = true;
       FS.flash(t("tkt.handed_over"), "ok");
     } catch (e) { FS.flash(FS.errorText(e)); }
   });
