@@ -607,6 +607,7 @@ def test_a_job_on_site_over_four_hours_gets_a_swap_suggestion(client, dispatcher
     assert response.status_code == 200, response.get_json()
     (suggestion,) = response.get_json()["items"]
     assert suggestion["job_id"] == str(stuck.id) and suggestion["model"] == "CH-200"
+    assert suggestion["note_code"] is None
     assert suggestion["on_site_hours"] == pytest.approx(4.5, abs=0.05)
     best = suggestion["options"][0]
     assert best["serial_number"] == "SU-VAN"
@@ -618,7 +619,7 @@ def test_a_job_on_site_over_four_hours_gets_a_swap_suggestion(client, dispatcher
     assert all(c["name"] != "on site" for o in suggestion["options"] for c in o["couriers"])
 
     one = client.get(f"/api/v1/jobs/{fresh.id}/swap-suggestion", headers=dispatcher).get_json()
-    assert one["options"] == [] and "no swap needed" in one["note"]
+    assert one["options"] == [] and "no swap needed" in one["note"] and one["note_code"] == "not_due"
 
 
 # --- roles -----------------------------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ def test_dispatch_page_is_linked_from_the_ticket_page(client):
     assert f'data-ticket-id="{ticket_id}"' in html
     for needle in ('id="summary"', 'id="options"', 'id="o-product-line"', 'id="o-spare"', 'id="candidates"',
                    'id="excluded"', 'id="stock-options"', 'id="assign-form"', 'id="assign"', 'id="assign-error"',
-                   'id="swaps"', "dispatch.js", "候选技术人员 Candidates", "已排除 Filtered out"):
+                   'id="swaps"', "dispatch.js", "候选技术人员", "已排除（最近的）"):
         assert needle in html, needle
     assert "default-src 'self'" in r.headers["Content-Security-Policy"]
     assert client.get("/tickets/not-a-uuid/dispatch").status_code == 404

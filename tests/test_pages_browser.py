@@ -95,9 +95,9 @@ def test_dispatch_page_assigns_the_preselected_technician_and_stock(app, client,
                              ".map((r) => r.children[2].textContent)")
     assert names == ["李师傅 Li", "王师傅 Wang"]
     # The score explains itself; the nearer uncertified technician is listed with the reason.
-    assert "arrives in about" in browser.evaluate("document.querySelector('#candidates .breakdown').textContent")
+    assert "后到达" in browser.evaluate("document.querySelector('#candidates .breakdown').textContent")
     excluded = browser.evaluate("document.querySelector('#excluded tbody').textContent")
-    assert "赵师傅 Zhao" in excluded and "chiller" in excluded
+    assert "赵师傅 Zhao" in excluded and "无该产品资质 · chiller" in excluded
     # The warehouse holding the part is offered and preselected, as is the best candidate.
     browser.wait_for("document.querySelector('#stock-options tr[data-location-id]')")
     assert browser.evaluate("document.querySelector('#stock-options input[type=radio]:checked').value") \
@@ -133,7 +133,7 @@ def test_dispatch_page_shows_why_an_assign_was_refused(app, client, live_server,
     text = browser.wait_for("!document.getElementById('assign-error').hidden && "
                             "document.getElementById('assign-error').textContent")
     # Chinese first: the catalogue's text for the code (server/i18n), and the code itself for support
-    assert "Not assigned" in text and "工单已派工" in text and "ticket_already_dispatched" in text
+    assert "未派工" in text and "工单已派工" in text and "ticket_already_dispatched" in text
     db.session.expire_all()
     assert db.session.query(Job).filter_by(ticket_id=ticket).count() == 1
     release_db()
@@ -158,7 +158,7 @@ def test_conflicts_page_settles_a_conflict_with_the_device_value(app, client, li
     card = browser.evaluate("document.querySelector('.conflict').textContent")
     assert "replaced the valve (office)" in card and "replaced the valve and the seal" in card
     browser.evaluate("[...document.querySelectorAll('.conflict button')]"
-                     ".find((b) => b.textContent.includes('Keep device')).click()")
+                     ".find((b) => b.textContent.includes('采用设备值')).click()")
     browser.wait_for("document.querySelector('.conflict .pill.resolved')")
     db.session.expire_all()
     assert db.session.get(Job, job_id).work_done == "replaced the valve and the seal"
@@ -245,7 +245,7 @@ def test_swaps_page_lists_a_visit_on_site_too_long(app, client, live_server, bro
                             "document.querySelector('#swaps tbody').textContent.includes('" + reference + "') && "
                             "document.querySelector('#swaps tbody').textContent.includes('在场 On site') && "
                             "document.querySelector('#swaps tbody').textContent")
-    assert "送机 Courier" in text and "in the van" in text and "在场 On site" in text
+    assert "送机 Courier" in text and "备用机就在车上" in text and "在场 On site" in text
     assert browser.errors == []
 
 
@@ -260,7 +260,7 @@ def test_dispatch_page_reserves_a_spare_unit_when_asked(app, client, live_server
     # The spare unit is a second need, with its own stock options, preselected as asked.
     browser.wait_for("document.querySelector('#stock-options [data-need=\"spare_unit:CH-200\"] select')")
     assert "SU-CH-9" in browser.evaluate("document.querySelector('#stock-options').textContent")
-    assert "one spare unit" in browser.evaluate("document.getElementById('assign-summary').textContent")
+    assert "一台备用机" in browser.evaluate("document.getElementById('assign-summary').textContent")
     browser.evaluate("document.getElementById('assign').click()")
     browser.wait_for("document.getElementById('flash').className.includes('ok')")
     db.session.expire_all()
@@ -287,12 +287,12 @@ def test_conflicts_page_sets_a_typed_value_and_leaves_the_rest_as_merged(app, cl
     sign_in(browser, live_server, client, f.user(Role.dispatcher))
     browser.goto(f"{live_server}/conflicts")
     browser.wait_for(f"document.querySelector('[data-conflict-id=\"{conflict_id}\"]')")
-    browser.evaluate("const select = document.querySelector('select[aria-label=\"settle work_done\"]');"
+    browser.evaluate("const select = document.querySelector('select[data-field=work_done]');"
                      "select.value = 'custom'; select.dispatchEvent(new Event('change'));"
-                     "const input = document.querySelector('input[aria-label=\"value for work_done\"]');"
+                     "const input = document.querySelector('input[data-field=work_done]');"
                      "input.value = '换阀和密封圈 valve and seal';"
                      "[...document.querySelectorAll('.conflict button')]"
-                     ".find((b) => b.textContent.includes('Settle as chosen')).click()")
+                     ".find((b) => b.textContent.includes('按所选处理')).click()")
     browser.wait_for("document.querySelector('.conflict .pill.resolved')")
     db.session.expire_all()
     settled = db.session.get(Job, job_id)

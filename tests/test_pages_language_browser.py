@@ -197,3 +197,85 @@ def test_no_page_shows_raw_timestamps_or_ids(app, client, live_server, browser):
         time.sleep(1.5)  # the page's own requests; nothing is asserted about time
         assert_nothing_raw(browser, path)
         browser.screenshot(ARTEFACTS / f"page{path.replace('/', '_') or '_'}.zh-CN.png")
+
+
+def test_converted_pages_in_chinese_then_english(app, client, live_server, browser):  # noqa: F811
+    """The pages that once showed "中文 English" side by side (conflicts, swaps, technicians, reconciliation,
+    summary, dispatch), with data on them, in each language: the language's own text, none of the other's
+    fixed text, no raw timestamp or id."""
+    from datetime import timedelta
+
+    from server.db import utcnow
+    from server.jobs.models import JobStatus
+    from server.stock import ledger
+    from server.stock.models import LocationKind, MovementKind
+    from server.tickets.models import TicketPart
+    from sync.models import SyncConflict
+    from tests.test_pages_browser import SITE, north_of_site
+
+    site = f.site(latitude=SITE[0], longitude=SITE[1])
+    ticket = f.ticket(st=site, ast=f.asset(site, product_line="chiller", model="CH-200"), priority="urgent")
+    part = f.part("VALVE-7", name="膨胀阀")
+    db.session.add(TicketPart(ticket_id=ticket.id, part_id=part.id, quantity=1))
+    near = f.technician(latitude=north_of_site(1)[0], longitude=SITE[1], name="李师傅")
+    f.technician(latitude=north_of_site(0.5)[0], longitude=SITE[1], name="赵师傅", product_lines=("boiler",))
+    warehouse = f.location(LocationKind.regional_warehouse, *north_of_site(3), code="WH-SH-02", name="上海二级仓")
+    ledger.record_movement(db.session, kind=MovementKind.received, location_id=warehouse.id, part_id=part.id,
+                           quantity=5, at=utcnow() - timedelta(hours=2))
+    van = f.location(LocationKind.van, code="VAN-09")
+    ledger.record_movement(db.session, kind=MovementKind.consumed, location_id=van.id, part_id=part.id,
+                           quantity=-1, at=utcnow() - timedelta(hours=1))  # never issued: a discrepancy
+    on_site = f.ticket(st=site, ast=f.asset(site, model="CH-200"), summary="停机")
+    job = f.job(on_site, near, status=JobStatus.on_site, arrived_at=utcnow() - timedelta(hours=5),
+                work_done="换阀")
+    db.session.add(SyncConflict(
+        table_name="jobs", record_id=str(job.id), kind="field_conflict", status="open", technician_id=near.id,
+        fields={"arrived_at": {"server": "2026-12-05T01:30:00+00:00", "device": "2026-12-05T01:45:00+00:00",
+                               "kept": "device"},
+                "status": {"server": "on_site", "device": "incomplete", "kept": "server"}},
+        base_version=1, version=2, created_at=utcnow()))
+    db.session.commit()
+    ticket_id, van_id = ticket.id, van.id
+    release_db()
+    sign_in(browser, live_server, client, f.user(Role.admin))
+
+    # page -> (what shows it has loaded, its Chinese text, its English text)
+    pages = {
+        "/conflicts": ("document.querySelector('.conflict table tbody tr')",
+                       ["到场时间", "在现场", "采用设备值", "字段冲突"],
+                       ["Arrived", "On site", "Keep device values", "Both sides changed a field"]),
+        "/swaps": ("document.querySelector('#swaps tbody tr[data-job-id]')",
+                   ["在现场", "5.0 小时"], ["On site", "5.0 h"]),
+        "/technicians": ("document.querySelector('#technicians tbody tr td')", ["最多在办任务", "资质"],
+                         ["Max open jobs", "Certifications"]),
+        f"/stock/reconciliation?location={van_id}": (
+            "!document.getElementById('report').hidden && document.querySelector('#lines tbody tr')",
+            ["对账 VAN-09", "服务车", "期初", "负库存", "工单耗用"],
+            ["Reconciliation VAN-09", "Opening", "Negative balance", "Used on jobs"]),
+        "/stock/summary": ("document.querySelector('#summary tbody a')", ["最大差异", "区域库"],
+                           ["Largest discrepancies", "Regional warehouse"]),
+        f"/tickets/{ticket_id}/dispatch": (
+            "document.querySelector('#candidates tr[data-technician-id] .breakdown') && "
+            "document.querySelector('#stock-options tr[data-location-id]') && "
+            "document.querySelector('#excluded tbody tr')",
+            ["候选技术人员", "紧急", "到达", "无该产品资质", "区域库", "放大"],
+            ["Candidates", "Urgent", "arrives ", "Not certified", "Regional warehouse", "Zoom in"]),
+    }
+    for lang in ("zh-CN", "en"):
+        for path, (ready, chinese, english) in pages.items():
+            joiner = "&" if "?" in path else "?"
+            browser.goto(f"{live_server}{path}{joiner}lang={lang}")
+            browser.wait_for(f"document.documentElement.lang === {lang!r} && ({ready})")
+            text = readable_text(browser)
+            wanted, unwanted = (chinese, english) if lang == "zh-CN" else (english, chinese)
+            for needle in wanted:
+                assert needle in text, (path, lang, needle)
+            for needle in unwanted:
+                assert needle not in text, (path, lang, needle)
+            if path == "/conflicts":  # a stored time in the company's zone, in both languages
+                assert "2026-12-05 09:45:00" in text
+            assert_nothing_raw(browser, f"{path} {lang}")
+            name = path.split("?")[0].replace(str(ticket_id), "ticket").strip("/").replace("/", "_")
+            browser.screenshot(ARTEFACTS / f"{name}.{lang}.png")
+    release_db()
+    assert browser.errors == []

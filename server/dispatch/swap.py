@@ -65,6 +65,7 @@ class SwapSuggestion:
     on_site_hours: float
     options: list[SwapOption]
     note: str | None = None
+    note_code: str | None = None  # the note for people: swaps.note_code.<code> in the catalogue
     on_its_way: list[SpareUnit] = field(default_factory=list)  # units already sent to the site
 
 
@@ -83,6 +84,12 @@ def suggest_swaps(session: Session, *, now: datetime, settings: DispatchSettings
             for job in overdue_jobs(session, now=now, settings=settings)]
 
 
+def _without_option(suggestion: SwapSuggestion, why: str, text: str) -> SwapSuggestion:
+    """Why there is no option: a code for pages (swaps.note_code.<why>) and the same in English."""
+    suggestion.note, suggestion.note_code = text, why
+    return suggestion
+
+
 def suggest_swap(session: Session, job: Job, *, now: datetime, settings: DispatchSettings,
                  index: SpatialIndex | None = None, options: int = 3) -> SwapSuggestion:
     index = index or index_for(session, start_radius_m=settings.search_start_km * 1000)
@@ -97,14 +104,12 @@ def suggest_swap(session: Session, job: Job, *, now: datetime, settings: Dispatc
         select(SpareUnit).where(SpareUnit.site_id == ticket.site_id, SpareUnit.status == SpareUnitStatus.in_transit)
         .order_by(SpareUnit.serial_number)))
     if job.status is not JobStatus.on_site or since is None or now - since < settings.swap_after:
-        suggestion.note = f"no swap needed: not on site for more than {settings.swap_after} yet"
-        return suggestion
+        return _without_option(suggestion, "not_due",
+                               f"no swap needed: not on site for more than {settings.swap_after} yet")
     if asset is None:
-        suggestion.note = "the ticket has no asset, so no model to swap"
-        return suggestion
+        return _without_option(suggestion, "no_asset", "the ticket has no asset, so no model to swap")
     if site is None or site.latitude is None or site.longitude is None:
-        suggestion.note = "the site has no coordinates"
-        return suggestion
+        return _without_option(suggestion, "no_coordinates", "the site has no coordinates")
     holding = exists().where(SpareUnit.location_id == StockLocation.id, SpareUnit.model == asset.model,
                              SpareUnit.status == SpareUnitStatus.available)
     for n in index.nearest(session, STOCK_LOCATIONS, site.latitude, site.longitude, options, where=holding):
@@ -120,7 +125,7 @@ def suggest_swap(session: Session, job: Job, *, now: datetime, settings: Dispatc
     suggestion.options.sort(key=lambda o: (o.couriers[0].delivery_minutes if o.couriers else float("inf"),
                                            o.distance_km))
     if not suggestion.options:
-        suggestion.note = f"no spare unit of model {asset.model} is available anywhere"
+        _without_option(suggestion, "no_unit", f"no spare unit of model {asset.model} is available anywhere")
     return suggestion
 
 

@@ -10,6 +10,7 @@ Accept-Language header is not consulted: Chinese first, whatever the browser.
 from __future__ import annotations
 
 from flask import Flask, redirect, request
+from jinja2 import pass_context
 
 from server import i18n
 
@@ -45,11 +46,15 @@ def _t(key: str, **values) -> str:
     return i18n.t(key, current_locale(), **values)
 
 
-def _label(value, kind: str) -> str:
+# Filters take the context so that Jinja never folds them at compile time: `"open" | label(...)` on a
+# constant would otherwise be baked into the compiled template in the language of its first request.
+@pass_context
+def _label(context, value, kind: str) -> str:
     return i18n.label(kind, value, current_locale())
 
 
-def _localtime(value, style: str = "datetime") -> str:
+@pass_context
+def _localtime(context, value, style: str = "datetime") -> str:
     return i18n.format_time(value, company_timezone(), style)
 
 

@@ -12,15 +12,35 @@
   const form = document.getElementById("filters");
   const box = document.getElementById("conflicts");
   const more = document.getElementById("more");
-  const KINDS = { field_conflict: "字段冲突 both sides changed a field",
-                  cancelled_while_worked: "取消后仍在作业 cancelled while the technician worked",
-                  reassigned_while_worked: "改派后仍在作业 reassigned while the technician worked" };
+  // The labels of a field's stored values (the others are shown as they are; times in the company's zone).
+  const VALUE_KINDS = { status: "job_status", priority: "priority", customer_rating: "customer_rating",
+                        no_signature_reason: "no_signature_reason" };
+  const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   const names = new Map();
   let cursor = null;
 
+  /* A value as its field's editor would type it (the "set…" box). */
   function show(value) {
     if (value === null || value === undefined) return "—";
     return typeof value === "string" ? value : JSON.stringify(value);
+  }
+
+  /* A value as a person reads it: a stored value's label, a time in the company's zone, a short id. */
+  function readable(value, name) {
+    if (value === null || value === undefined) return "—";
+    if (typeof value === "string" && VALUE_KINDS[name]) return FS.label(VALUE_KINDS[name], value);
+    if (typeof value === "string" && ISO.test(value)) return FS.fmtTime(value, "seconds");
+    if (typeof value === "string" && UUID.test(value)) return value.slice(0, 8);
+    if (typeof value === "boolean") return FS.t(value ? "app.yes" : "app.no");
+    return show(value);
+  }
+
+  /* A known field's name in the reader's language, else the field's own name. */
+  function fieldName(name) {
+    const key = "conflicts.field." + name;
+    const text = FS.t(key);
+    return text === key ? name : text;
   }
 
   /* A value typed by a person, read as the type of the values it replaces. */
@@ -41,13 +61,13 @@
   function fieldRows(c, choices) {
     return Object.entries(c.fields).map(([name, side]) => {
       const fixed = name === "technician_id";  // a reassignment stands; reassign from the ticket's dispatch page
-      const custom = el("input", { type: "text", "aria-label": "value for " + name, hidden: true,
+      const custom = el("input", { type: "text", dataset: { field: name }, "aria-label": FS.t("conflicts.value_for", { field: fieldName(name) }), hidden: true,
         value: show(side.kept === "device" ? side.device : side.server) });
-      const select = el("select", { "aria-label": "settle " + name, disabled: fixed || c.status !== "open",
+      const select = el("select", { dataset: { field: name }, "aria-label": FS.t("conflicts.settle_field", { field: fieldName(name) }), disabled: fixed || c.status !== "open",
         onchange: () => { custom.hidden = select.value !== "custom"; choices[name] = pick(); } },
-        el("option", { value: "server", selected: side.kept !== "device" }, "服务器 server"),
-        el("option", { value: "device", selected: side.kept === "device" }, "设备 device"),
-        el("option", { value: "custom" }, "设定 set…"));
+        el("option", { value: "server", selected: side.kept !== "device" }, FS.t("conflicts.server")),
+        el("option", { value: "device", selected: side.kept === "device" }, FS.t("conflicts.device")),
+        el("option", { value: "custom" }, FS.t("conflicts.set")));
       function pick() {
         if (select.value === "custom") return { custom: true, get value() { return typed(custom.value, side.server ?? side.device); } };
         return { side: select.value };
@@ -55,15 +75,15 @@
       choices[name] = pick();
       const kept = (which) => (side.kept === which ? "kept" : null);
       const value = (which) => {
-        const td = el("td", { class: kept(which) }, show(side[which]));
+        const td = el("td", { class: kept(which) }, readable(side[which], name));
         if (fixed && side[which]) {  // a technician: by name
-          nameOf(API.technician, side[which], (t) => t.name).then((n) => { td.textContent = n + " (" + side[which].slice(0, 8) + ")"; });
+          nameOf(API.technician, side[which], (t) => t.name).then((n) => { td.textContent = n; });
         }
         return td;
       };
-      return el("tr", {}, el("th", {}, name), value("server"), value("device"),
-        el("td", {}, side.kept === "device" ? "设备 device" : "服务器 server"),
-        el("td", {}, fixed ? el("span", { class: "small" }, "reassignment stands") : [select, " ", custom]));
+      return el("tr", {}, el("th", {}, fieldName(name)), value("server"), value("device"),
+        el("td", {}, FS.t(side.kept === "device" ? "conflicts.device" : "conflicts.server")),
+        el("td", {}, fixed ? el("span", { class: "small" }, FS.t("conflicts.reassignment_stands")) : [select, " ", custom]));
     });
   }
 
@@ -86,16 +106,24 @@
     return { keep: "values", values: current };
   }
 
+  /* How a settled conflict was settled: which side, and the values set. */
+  function resolution(r) {
+    if (!r || !r.keep) return "—";
+    const values = Object.entries(r.values || {}).map(([name, v]) => fieldName(name) + " = " + readable(v, name));
+    return FS.t("conflicts.keep." + r.keep) + (values.length ? " (" + values.join(", ") + ")" : "");
+  }
+
   function card(c) {
     const choices = {};
-    const note = el("input", { type: "text", placeholder: "备注 note (optional)", maxlength: 2000, "aria-label": "note" });
+    const note = el("input", { type: "text", placeholder: FS.t("conflicts.note_placeholder"), maxlength: 2000,
+                          "aria-label": FS.t("conflicts.note") });
     const who = el("span", {}, "…");
-    const record = el("span", {}, c.table + " " + c.record_id.slice(0, 8));
+    const record = el("span", {}, FS.label("sync_table", c.table) + " " + c.record_id.slice(0, 8));
     nameOf(API.technician, c.technician_id, (t) => t.name).then((n) => { who.textContent = n; });
     if (c.table === "jobs") {
       call(API.job, { params: { id: c.record_id } }).then((job) => {
-        record.replaceChildren(el("a", { href: "/tickets/" + job.ticket_id }, "job " + c.record_id.slice(0, 8)
-          + " (" + FS.label("job_status", job.status) + ")"));
+        record.replaceChildren(el("a", { href: "/tickets/" + job.ticket_id }, FS.t("conflicts.job_link",
+          { id: c.record_id.slice(0, 8), status: FS.label("job_status", job.status) })));
       }, () => {});
     }
     const settle = async (body) => {
@@ -103,27 +131,27 @@
       try {
         const done = await call(API.resolve, { params: { id: c.id }, body });
         node.replaceWith(card(done));
-        FS.flash("已处理 Settled (" + body.keep + ")", "ok");
+        FS.flash(FS.t("conflicts.settled_as", { keep: FS.t("conflicts.keep." + body.keep) }), "ok");
       } catch (e) { FS.flash(FS.errorText(e)); }
     };
     const open = c.status === "open";
     const node = el("section", { class: "card conflict", dataset: { conflictId: c.id } },
-      el("h2", {}, el("span", { class: "pill " + c.status }, FS.label("conflict_status", c.status)), " ", KINDS[c.kind] || c.kind),
-      el("p", { class: "small" }, record, " · 技术人员 technician: ", who, " · device edit from version "
-        + show(c.base_version) + " → now " + show(c.version) + " · " + FS.fmtTime(c.created_at)),
+      el("h2", {}, el("span", { class: "pill " + c.status }, FS.label("conflict_status", c.status)), " ", FS.label("conflict_kind", c.kind)),
+      el("p", { class: "small" }, record, " · " + FS.t("field.technician") + ": ", who, " · "
+        + FS.t("conflicts.versions", { base: show(c.base_version), now: show(c.version) }) + " · " + FS.fmtTime(c.created_at)),
       el("table", { class: "grid values" },
-        el("thead", {}, el("tr", {}, ["字段 Field", "服务器 Server", "设备 Device", "现保留 Kept now", "处理 Settle"]
-          .map((h) => el("th", {}, h)))),
+        el("thead", {}, el("tr", {}, ["field", "server_value", "device_value", "kept_now", "settle"]
+          .map((h) => el("th", {}, FS.t("conflicts.col." + h))))),
         el("tbody", {}, fieldRows(c, choices))),
       open ? el("div", { class: "actions" },
         el("button", { type: "button", class: "secondary", onclick: () => settle(settlement(c, choices, "server")) },
-          "采用服务器值 Keep server values"),
+          FS.t("conflicts.keep_server")),
         el("button", { type: "button", class: "secondary", onclick: () => settle({ keep: "device" }) },
-          "采用设备值 Keep device values"),
+          FS.t("conflicts.keep_device")),
         el("button", { type: "button", onclick: () => settle(settlement(c, choices)) },
-          "按所选处理 Settle as chosen"), note)
-        : el("p", { class: "small" }, "已处理 Settled " + FS.fmtTime(c.resolved_at) + ": "
-          + show(c.resolution && c.resolution.keep) + " " + show(c.resolution && c.resolution.values)));
+          FS.t("conflicts.settle_as_chosen")), note)
+        : el("p", { class: "small" }, FS.t("conflicts.settled_at", { t: FS.fmtTime(c.resolved_at) }) + ": "
+          + resolution(c.resolution)));
     return node;
   }
 
@@ -134,7 +162,7 @@
     try {
       const page = await call(API.list, { query });
       box.append(...page.items.map(card));
-      if (!box.children.length) box.append(el("p", { class: "card" }, "没有冲突 No conflicts."));
+      if (!box.children.length) box.append(el("p", { class: "card" }, FS.t("conflicts.empty")));
       cursor = page.next_cursor;
       more.hidden = !page.has_more;
       if (reset) FS.flash("");

@@ -8,8 +8,8 @@
     render: (c) => el("tr", {},
       el("td", {}, el("a", { href: "/customers/" + c.id }, c.name)), el("td", {}, c.contact_name || ""), el("td", {}, c.phone || ""),
       el("td", {}, c.address || ""),
-      el("td", {}, el("a", { href: "/?status=&customer_id=" + c.id }, "tickets"))),
-    empty: "No customers match.",
+      el("td", {}, el("a", { href: "/?status=&customer_id=" + c.id }, FS.t("customers.tickets_link")))),
+    empty: FS.t("customers.empty"),
   });
   form.addEventListener("submit", (event) => { event.preventDefault(); list.reload(); });
   list.reload();

@@ -8,7 +8,8 @@ const DispatchMap = (() => {
   const box = document.getElementById("map");
   if (!box || typeof L === "undefined") return { draw() {} };
   const tiles = box.dataset.tileUrl;
-  const map = L.map(box, { attributionControl: !!tiles, zoomSnap: 0.25 });
+  const map = L.map(box, { attributionControl: !!tiles, zoomSnap: 0.25, zoomControl: false });
+  L.control.zoom({ zoomInTitle: FS.t("dispatch.map.zoom_in"), zoomOutTitle: FS.t("dispatch.map.zoom_out") }).addTo(map);
   if (tiles) L.tileLayer(tiles, { attribution: box.dataset.tileAttribution || "", maxZoom: 18 }).addTo(map);
   L.control.scale({ metric: true, imperial: false }).addTo(map);
   const layer = L.layerGroup().addTo(map);

@@ -16,36 +16,64 @@
   const id = root.dataset.ticketId;
   const form = document.getElementById("options");
   const state = { ticket: null, report: null, stock: null, technician: null, picks: {}, unit: null };
-  const CRITERIA = { eta: "到达 ETA", deadline: "时限 Deadline", parts: "备件 Parts", workload: "工作量 Load" };
-  const KINDS = { central_warehouse: "一级备件仓库 central", regional_warehouse: "二级备件仓库 regional",
-                  service_station: "服务站点 station", van: "车 van" };
+  const criterion = (name) => FS.t("dispatch.criterion." + name);
+  const kind = (k) => FS.label("location_kind", k);
+  const CERTIFICATION = ["not_certified", "certification_expired"];  // of the ticket's product line
 
   const km = (x) => (x === null || x === undefined ? "—" : x.toFixed(x < 10 ? 1 : 0) + " km");
   const minutes = (m) => FS.fmtDuration(m * 60000);
 
   function summary(t, report) {
-    const rows = [["客户 Customer", t.customer_name], ["类别 Category", t.category], ["优先级 Priority", t.priority],
-      ["状态 Status", t.status], ["摘要 Summary", t.summary]];
+    const rows = [[FS.t("field.customer"), t.customer_name], [FS.t("field.category"), FS.label("category", t.category)],
+      [FS.t("field.priority"), FS.label("priority", t.priority)], [FS.t("field.status"), FS.label("ticket_status", t.status)],
+      [FS.t("field.summary"), t.summary]];
     if (report) {
-      rows.push(["产品线 Product line", report.product_line || "—"],
-                ["保修 Warranty", report.under_warranty ? "在保 under warranty" : "保外 out of warranty"],
-                ["需要 Needs", report.needs.length ? report.needs.map((n) => n.label + " × " + n.quantity).join(", ")
-                                                    : "—"]);
+      rows.push([FS.t("dispatch.product_line"), report.product_line || "—"],
+                [FS.t("recon.warranty"), FS.t(report.under_warranty ? "dispatch.under_warranty" : "dispatch.out_of_warranty")],
+                [FS.t("dispatch.needs"), report.needs.length ? report.needs.map((n) => n.label + " × " + n.quantity).join(", ")
+                                                             : "—"]);
     }
     const dd = [];
     for (const [k, v] of rows) dd.push(el("dt", {}, k), el("dd", {}, v));
-    dd.push(el("dt", {}, "到场 On site by"),
+    dd.push(el("dt", {}, FS.t("dispatch.on_site_by")),
             el("dd", {}, FS.fmtTime(t.on_site_due_at) + " ", el("span", { class: "clock " +
               FS.clock(t.on_site_due_at, t.on_site_at).cls }, FS.clock(t.on_site_due_at, t.on_site_at).text)));
     document.getElementById("summary").replaceChildren(...dd);
-    document.getElementById("dispatch-ref").textContent = "派工 Dispatch · " + t.reference;
+    document.getElementById("dispatch-ref").textContent = FS.t("page.dispatch") + " · " + t.reference;
   }
 
   function breakdown(c) {
     return el("details", {}, el("summary", {}, c.score.toFixed(2)),
       el("ul", { class: "breakdown" }, Object.entries(c.score_breakdown).map(([name, k]) =>
-        el("li", {}, el("b", {}, CRITERIA[name] || name), " " + k.points.toFixed(2) + " / " + k.weight.toFixed(2)
-           + " — " + k.explanation))));
+        el("li", {}, el("b", {}, criterion(name)), " " + k.points.toFixed(2) + " / " + k.weight.toFixed(2)
+           + " — " + explain(name, k, c)))));
+  }
+
+  /* A criterion's points in words, from its figures (the API's explanation is English). */
+  function explain(name, k, c) {
+    if (name === "eta") return FS.t("dispatch.explain.eta", { d: minutes(k.value || 0) });
+    if (name === "deadline") return FS.t(k.value ? "dispatch.explain.meets" : "dispatch.explain.misses");
+    if (name === "workload") return FS.t("dispatch.explain.workload", { n: k.value, max: c.max_open_jobs });
+    if (name === "parts") {
+      const needs = (state.report && state.report.needs) || [];
+      if (k.value === null || k.value === undefined || !needs.length) return FS.t("dispatch.explain.no_parts");
+      const held = c.van_holds || {};
+      const covered = needs.filter((n) => (held[n.label] || 0) >= n.quantity).map((n) => n.label);
+      return FS.t("dispatch.explain.parts", { n: covered.length, of: needs.length })
+        + (covered.length ? ": " + covered.join(", ") : "");
+    }
+    return k.explanation;
+  }
+
+  /* What to know about a candidate: where the distance was measured from (when not a fresh fix), off shift. */
+  function notes(c) {
+    const out = [];
+    const p = c.position;
+    if (p && (p.source === "home_base" || p.stale)) out.push(position(p).textContent);
+    if (!c.on_shift_now && !(c.flags || []).length) {
+      out.push(FS.t("dispatch.sets_off", { t: FS.fmtTime(c.departs_at) }));
+    }
+    return out;
   }
 
   function picked() {
@@ -56,15 +84,22 @@
 
   function pickRadio(c) {
     return el("input", { type: "radio", name: "technician", value: c.technician_id,
-      "aria-label": "pick " + c.name, checked: state.technician === c.technician_id,
+      "aria-label": FS.t("dispatch.pick_one", { name: c.name }), checked: state.technician === c.technician_id,
       onchange: () => { state.technician = c.technician_id; markVans(); assignSummary(); } });
   }
 
+  /* The technician's name, with a badge when they are on call (值班) as they would set off. */
+  function nameCell(c) {
+    return el("td", {}, c.name, c.on_call ? [" ", el("span", { class: "cert valid on-call",
+      title: FS.t("dispatch.on_call.title") }, FS.t("dispatch.on_call"))] : null);
+  }
+
   function lateRow(c) {
-    const flags = (c.flags || []).map((f) => el("span", { class: "cert expired" },
+    // A call-out of someone on call overrides nothing (no reason needed): not marked as an override.
+    const flags = (c.flags || []).map((f) => el("span", { class: f.code === "on_call" ? "cert valid" : "cert expired" },
       FS.label("unavailable_reason", f.code)));
     return el("tr", { class: c.needs_override ? "override" : null, dataset: { technicianId: c.technician_id } },
-      el("td", {}, pickRadio(c)), el("td", {}, String(c.rank)), el("td", {}, c.name),
+      el("td", {}, pickRadio(c)), el("td", {}, String(c.rank)), nameCell(c),
       el("td", {}, km(c.distance_km)),
       el("td", {}, FS.fmtTime(c.arrival_at), el("br"), el("span", { class: "small" }, minutes(c.eta_minutes))),
       el("td", { class: "clock " + (c.late_by_minutes ? "breached" : "met") },
@@ -77,18 +112,18 @@
     const pick = pickRadio(c);
     const held = Object.entries(c.van_holds || {});
     return el("tr", { class: c.meets_deadline ? null : "late", dataset: { technicianId: c.technician_id } },
-      el("td", {}, pick), el("td", {}, String(c.rank)), el("td", {}, c.name),
+      el("td", {}, pick), el("td", {}, String(c.rank)), nameCell(c),
       el("td", {}, km(c.distance_km)),
-      el("td", { title: "sets off " + FS.fmtTime(c.departs_at) }, minutes(c.eta_minutes), el("br"),
-         el("span", { class: "small" }, "arrives " + FS.fmtTime(c.arrival_at))),
+      el("td", { title: FS.t("dispatch.sets_off", { t: FS.fmtTime(c.departs_at) }) }, minutes(c.eta_minutes), el("br"),
+         el("span", { class: "small" }, FS.t("dispatch.arrives", { t: FS.fmtTime(c.arrival_at) }))),
       el("td", { class: "clock " + (c.meets_deadline ? "met" : "breached") },
-         c.meets_deadline ? "✓ 按时 in time" : "✗ 超时 late"),
+         c.meets_deadline ? "✓ " + FS.t("dispatch.in_time") : "✗ " + FS.t("dispatch.late")),
       el("td", {}, c.open_jobs + " / " + c.max_open_jobs, c.on_shift_now ? null : el("br"),
-         c.on_shift_now ? null : el("span", { class: "small" }, "off shift now")),
+         c.on_shift_now ? null : el("span", { class: "small" }, FS.t("dispatch.off_shift_now"))),
       el("td", {}, held.length ? held.map(([label, n]) => el("span", { class: "cert " + (n > 0 ? "valid" : "expired") },
          label + " × " + n)) : "—"),
       el("td", {}, breakdown(c)),
-      el("td", { class: "small" }, (c.notes || []).map((n) => el("div", {}, n))));
+      el("td", { class: "small" }, notes(c).map((n) => el("div", {}, n))));
   }
 
   /* Which position the distance was measured from, and why (a stale fix gives way to the home base). */
@@ -117,13 +152,14 @@
       : FS.t("dispatch.outcome." + report.outcome);
     document.getElementById("outcome").dataset.outcome = report.outcome;
     document.querySelector("#late tbody").replaceChildren(...late.map(lateRow));
-    document.getElementById("candidates-note").textContent = "Evaluated " + FS.fmtTime(report.evaluated_at)
-      + " · " + report.examined + " examined (" + report.search + ") · weights: "
-      + Object.entries(report.weights).map(([k, w]) => k + " " + w).join(", ");
+    document.getElementById("candidates-note").textContent = FS.t("dispatch.evaluated", {
+      t: FS.fmtTime(report.evaluated_at), n: report.examined,
+      weights: Object.entries(report.weights).map(([k, w]) => criterion(k) + " " + w).join(", ") });
     const excluded = document.querySelector("#excluded tbody");
     excluded.replaceChildren(...report.excluded.map((x) => el("tr", {},
       el("td", {}, x.name), el("td", {}, km(x.distance_km)),
-      el("td", {}, el("ul", { class: "reasons" }, x.reasons.map((r) => el("li", { title: r.code }, r.message)))),
+      el("td", {}, el("ul", { class: "reasons" }, x.reasons.map((r) => el("li", {}, FS.label("unavailable_reason", r.code)
+        + (CERTIFICATION.includes(r.code) ? " · " + report.product_line : ""))))),
       el("td", { class: "small" }, position(x.position)))));
     if (!report.excluded.length) excluded.append(el("tr", { class: "empty" }, el("td", { colspan: 4 }, "—")));
   }
@@ -142,34 +178,35 @@
       }
       const name = "stock-" + key;
       const none = el("label", {}, el("input", { type: "radio", name, value: "", checked: !state.picks[key],
-        onchange: () => { state.picks[key] = ""; assignSummary(); } }), " 不预留 reserve nothing");
+        onchange: () => { state.picks[key] = ""; assignSummary(); } }), " " + FS.t("dispatch.reserve_nothing"));
       const rows = options.map((o) => el("tr", { class: o.sufficient ? null : "short", dataset: { locationId: o.location_id } },
         el("td", {}, el("input", { type: "radio", name, value: o.location_id, checked: state.picks[key] === o.location_id,
-          "aria-label": "take from " + o.code,
+          "aria-label": FS.t("dispatch.take_from", { code: o.code }),
           onchange: () => { state.picks[key] = o.location_id; assignSummary(); } })),
         el("td", {}, String(o.rank)), el("td", {}, o.code, el("br"), el("span", { class: "small" }, o.name)),
-        el("td", {}, KINDS[o.kind] || o.kind), el("td", {}, km(o.distance_km)),
-        el("td", {}, o.transfer_hours.toFixed(1) + " h"),
+        el("td", {}, kind(o.kind)), el("td", {}, km(o.distance_km)),
+        el("td", {}, FS.t("unit.hours", { n: o.transfer_hours.toFixed(1) })),
         el("td", {}, String(o.on_hand)), el("td", {}, String(o.reserved)), el("td", {}, String(o.available)),
-        el("td", {}, String(o.claimable) + (o.held_for_warranty ? " (" + o.held_for_warranty + " held for warranty)" : "")),
-        el("td", { class: o.sufficient ? "clock met" : "clock breached" }, o.sufficient ? "✓ enough" : "✗ short"),
+        el("td", {}, String(o.claimable) + (o.held_for_warranty ? " " + FS.t("dispatch.held_for_warranty", { n: o.held_for_warranty }) : "")),
+        el("td", { class: o.sufficient ? "clock met" : "clock breached" }, o.sufficient ? "✓ " + FS.t("dispatch.enough") : "✗ " + FS.t("dispatch.short")),
         el("td", {}, wantSpare ? unitPicker(o) : "")));
       const table = el("table", { class: "grid" },
-        el("thead", {}, el("tr", {}, ["选 Pick", "#", "地点 Location", "类型 Kind", "距离 Distance", "调拨 Transfer",
-          "在库 On hand", "预留 Reserved", "可用 Available", "可取 Claimable", "", wantSpare ? "备用机 Unit" : ""]
+        el("thead", {}, el("tr", {}, [FS.t("dispatch.pick"), "#", FS.t("field.location"), FS.t("stock.kind"), FS.t("dispatch.distance"),
+          FS.t("dispatch.transfer"), FS.t("stock.on_hand"), FS.t("stock.reserved"), FS.t("stock.available"),
+          FS.t("dispatch.claimable"), "", wantSpare ? FS.t("dispatch.unit") : ""]
           .map((h) => el("th", {}, h)))),
         el("tbody", {}, rows.length ? rows : [el("tr", { class: "empty" },
-          el("td", { colspan: 12 }, "Nowhere holds this."))]));
+          el("td", { colspan: 12 }, FS.t("dispatch.nowhere")))]));
       blocks.push(el("div", { class: "need", dataset: { need: key } },
-        el("h3", {}, (wantSpare ? "备用机 Spare unit " : "备件 Part ") + need.label + " × " + need.quantity), none, table));
+        el("h3", {}, FS.t(wantSpare ? "dispatch.need_unit" : "dispatch.need_part", { label: need.label, n: need.quantity })), none, table));
     }
-    box.replaceChildren(...(blocks.length ? blocks : [el("p", {}, "The ticket needs nothing brought.")]));
+    box.replaceChildren(...(blocks.length ? blocks : [el("p", {}, FS.t("dispatch.needs_nothing"))]));
     markVans();
   }
 
   function unitPicker(option) {
     if (!option.spare_units.length) return "—";
-    return el("select", { "aria-label": "spare unit at " + option.code, onchange: (e) => { state.unit = e.target.value; assignSummary(); } },
+    return el("select", { "aria-label": FS.t("dispatch.unit_at", { code: option.code }), onchange: (e) => { state.unit = e.target.value; assignSummary(); } },
       option.spare_units.map((u) => el("option", { value: u.id, selected: u.id === state.unit }, u.serial_number)));
   }
 
@@ -203,12 +240,12 @@
   function assignSummary() {
     const c = picked();
     const { parts, unit } = chosenParts();
-    const text = c ? "→ " + c.name + " (" + km(c.distance_km) + ", arrives " + FS.fmtTime(c.arrival_at)
+    const text = c ? "→ " + c.name + " (" + km(c.distance_km) + ", " + FS.t("dispatch.arrives", { t: FS.fmtTime(c.arrival_at) })
                      + (c.late_by_minutes ? ", " + FS.t("dispatch.late.late_by") + " " + minutes(c.late_by_minutes)
                         : "") + ")"
-                   : "Pick a technician.";
-    document.getElementById("assign-summary").textContent = text + " · reserve " + parts.length + " part line(s)"
-      + (unit ? " and one spare unit" : "");
+                   : FS.t("dispatch.pick_technician");
+    document.getElementById("assign-summary").textContent = text + " · "
+      + FS.t(unit ? "dispatch.reserve_with_unit" : "dispatch.reserve", { n: parts.length });
     document.getElementById("override-label").hidden = !needsReason(c);
     document.getElementById("assign").disabled = !c;
   }
@@ -243,7 +280,7 @@
       state.report = null;
       document.querySelector("#candidates tbody").replaceChildren();
       document.querySelector("#excluded tbody").replaceChildren();
-      problems.push("候选 Candidates: " + FS.errorText(candidates.reason));
+      problems.push(FS.t("dispatch.candidates") + ": " + FS.errorText(candidates.reason));
       if (candidates.reason.code === "product_line_unknown") form.elements.product_line.focus();
     }
     if (stock.status === "fulfilled") {
@@ -253,8 +290,8 @@
       state.stock = null;
       const reason = stock.reason;
       document.getElementById("stock-options").replaceChildren(el("p", {}, reason.code === "nothing_to_look_for"
-        ? "The ticket names no parts and no asset." : FS.errorText(reason)));
-      if (reason.code !== "nothing_to_look_for") problems.push("库存 Stock: " + FS.errorText(reason));
+        ? FS.t("dispatch.nothing_to_look_for") : FS.errorText(reason)));
+      if (reason.code !== "nothing_to_look_for") problems.push(FS.t("dispatch.stock") + ": " + FS.errorText(reason));
     }
     if (problems.length) FS.flash(problems.join("\n"));
     DispatchMap.draw(state.report, state.stock);
@@ -278,22 +315,23 @@
     let jobs;
     try { jobs = await call(API.jobs, { query: { ticket_id: id } }); } catch (e) { return; }
     const onSite = jobs.items.filter((j) => ["on_site", "incomplete"].includes(j.status));
-    if (!onSite.length) { box.replaceChildren(el("p", { class: "small" }, "No visit is on site: no swap to suggest.")); return; }
+    if (!onSite.length) { box.replaceChildren(el("p", { class: "small" }, FS.t("dispatch.no_visit_on_site"))); return; }
     const blocks = [];
     for (const job of onSite) {
       try {
         const s = await call(API.swap, { params: { id: job.id } });
-        blocks.push(el("div", {}, el("p", {}, "Visit on site " + (s.on_site_hours || 0).toFixed(1) + " h"
-          + (s.model ? " · model " + s.model : "") + (s.note ? " · " + s.note : "")),
+        const note = s.note_code ? FS.t("swaps.note_code." + s.note_code, { model: s.model || "—" }) : s.note;
+        blocks.push(el("div", {}, el("p", {}, FS.t("dispatch.visit_on_site", { h: (s.on_site_hours || 0).toFixed(1) })
+          + (s.model ? " · " + FS.t("field.model") + " " + s.model : "") + (note ? " · " + note : "")),
           s.options.length ? el("table", { class: "grid" },
-            el("thead", {}, el("tr", {}, ["备用机 Unit", "地点 Location", "距离 Distance", "谁送 Who can bring it"]
+            el("thead", {}, el("tr", {}, [FS.t("dispatch.unit"), FS.t("field.location"), FS.t("dispatch.distance"), FS.t("dispatch.who_brings")]
               .map((h) => el("th", {}, h)))),
             el("tbody", {}, s.options.map((o) => el("tr", {}, el("td", {}, o.serial_number),
-              el("td", {}, o.location_code + " (" + (KINDS[o.location_kind] || o.location_kind) + ")"),
+              el("td", {}, o.location_code + " (" + kind(o.location_kind) + ")"),
               el("td", {}, km(o.distance_km)),
               el("td", {}, o.couriers.length ? el("ul", {}, o.couriers.map((c) => el("li", {}, c.name + ": "
-                + (c.holds_unit_in_van ? "has it in the van, " : km(c.to_pickup_km) + " to pick up, ")
-                + "delivers " + FS.fmtTime(c.delivered_at)))) : "无人可送 nobody available now")))))
+                + (c.holds_unit_in_van ? FS.t("swaps.in_van") : FS.t("swaps.to_pick_up", { d: km(c.to_pickup_km) }))
+                + ", " + FS.t("swaps.delivers", { t: FS.fmtTime(c.delivered_at) })))) : FS.t("swaps.nobody"))))))
             : null));
       } catch (e) { blocks.push(el("p", {}, FS.errorText(e))); }
     }
@@ -322,13 +360,13 @@
     button.disabled = true;
     try {
       const result = await call(API.assign, { params: { id }, body });
-      FS.flash(FS.t("dispatch.assigned_to", { name: (picked() || {}).name }) + ", " + result.reservations.length
-        + " reservation(s), arrival " + FS.fmtTime(result.arrival_at)
-        + (result.meets_deadline ? "" : " — misses the on-site deadline")
+      FS.flash(FS.t("dispatch.assigned_to", { name: (picked() || {}).name }) + ", "
+        + FS.t("dispatch.assigned_detail", { n: result.reservations.length, t: FS.fmtTime(result.arrival_at) })
+        + (result.meets_deadline ? "" : " — " + FS.t("dispatch.misses_deadline"))
         + (result.override ? " · " + FS.t("dispatch.override.recorded") : ""), "ok");
       setTimeout(() => location.assign("/tickets/" + id), 1500);
     } catch (e) {
-      errorBox.textContent = (e.status === 409 ? "未派工 Not assigned: " : "") + FS.errorText(e);
+      errorBox.textContent = (e.status === 409 ? FS.t("dispatch.not_assigned") + ": " : "") + FS.errorText(e);
       errorBox.hidden = false;
       button.disabled = false;
       if (e.status === 409) {  // someone else acted: show what is true now, keep the error in view

@@ -27,7 +27,7 @@
     const unit = units[key];
     if (unit === "rate") return (value * 100).toFixed(1) + "%";
     if (unit === "money") return "¥" + value.toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    if (unit === "hours") return value.toFixed(1) + (FS.locale === "en" ? " h" : " 小时");
+    if (unit === "hours") return FS.t("unit.hours", { n: value.toFixed(1) });
     return String(value);
   }
 

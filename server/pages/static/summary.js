@@ -23,13 +23,13 @@
       el("td", {}, reportLink(l.location_id, l.code), el("div", { class: "small" }, l.name)),
       el("td", {}, STOCK.KINDS[l.kind] || l.kind), ...FIGURES.map((f) => num(l[f])), money(l.discrepancy_value),
       num(l.open_discrepancies))));
-    if (!s.locations.length) tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 16 }, "No movements in the period.")));
+    if (!s.locations.length) tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 16 }, FS.t("summary.no_movements"))));
     const largest = document.querySelector("#largest tbody");
     largest.replaceChildren(...s.largest.map((d) => el("tr", {}, el("td", {}, FS.fmtTime(d.detected_at)),
       el("td", {}, reportLink(d.location_id, d.location_code || "…")), el("td", {}, FS.label("discrepancy_kind", d.kind)),
       el("td", {}, d.part_number || "—"), num(d.quantity), money(d.value),
       el("td", {}, el("span", { class: "pill " + d.status }, FS.label("discrepancy_status", d.status))))));
-    if (!s.largest.length) largest.append(el("tr", { class: "empty" }, el("td", { colspan: 7 }, "没有差异 None.")));
+    if (!s.largest.length) largest.append(el("tr", { class: "empty" }, el("td", { colspan: 7 }, FS.t("disc.empty"))));
   }
 
   async function load() {

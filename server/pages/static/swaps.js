@@ -16,6 +16,8 @@
     if (!cache.has(key)) cache.set(key, call(spec, { params: { id: objectId } }).then(pick, () => "—"));
     return cache.get(key);
   };
+  /* Why a visit has no option, in the reader's language (the API's note is English). */
+  const swapNote = (s) => (s.note_code ? FS.t("swaps.note_code." + s.note_code, { model: s.model || "—" }) : s.note || "");
   const km = (x) => (x === null || x === undefined ? "—" : x.toFixed(x < 10 ? 1 : 0) + " km");
 
   /* Send the unit (with a courier, or without one named): it goes into transit to the site. */
@@ -39,11 +41,11 @@
     return el("ul", { class: "reasons" }, onItsWay, s.options.map((o) => el("li", {},
       o.serial_number + " @ " + o.location_code + " (" + km(o.distance_km) + ")",
       o.couriers.length ? el("ul", {}, o.couriers.map((c) => el("li", { class: "small" }, c.name + ": "
-        + (c.holds_unit_in_van ? "in the van" : km(c.to_pickup_km) + " to pick up")
-        + ", delivers " + FS.fmtTime(c.delivered_at) + " ",
+        + (c.holds_unit_in_van ? FS.t("swaps.in_van") : FS.t("swaps.to_pick_up", { d: km(c.to_pickup_km) }))
+        + ", " + FS.t("swaps.delivers", { t: FS.fmtTime(c.delivered_at) }) + " ",
         el("button", { type: "button", class: "send", onclick: () => send(s, o, c) },
            FS.t("swaps.send_with", { name: c.name })))))
-        : el("div", { class: "small" }, "无人可送 nobody available to bring it now ",
+        : el("div", { class: "small" }, FS.t("swaps.nobody") + " ",
              el("button", { type: "button", class: "send", onclick: () => send(s, o, null) }, FS.t("swaps.send"))))));
   }
 
@@ -53,9 +55,9 @@
     lookup(API.ticket, s.ticket_id, (t) => t.reference).then((ref) => { ticket.textContent = ref; });
     lookup(API.technician, s.technician_id, (t) => t.name).then((n) => { tech.textContent = n; });
     return el("tr", { dataset: { jobId: s.job_id } }, el("td", {}, ticket), tech, el("td", {}, s.model || "—"),
-      el("td", { class: "clock breached", title: "since " + FS.fmtTime(s.on_site_since) },
-         (s.on_site_hours || 0).toFixed(1) + " h"),
-      el("td", {}, options(s)), el("td", {}, s.note || ""));
+      el("td", { class: "clock breached", title: FS.t("swaps.since", { t: FS.fmtTime(s.on_site_since) }) },
+         FS.t("unit.hours", { n: (s.on_site_hours || 0).toFixed(1) })),
+      el("td", {}, options(s)), el("td", {}, swapNote(s)));
   }
 
   async function load(keepFlash) {
@@ -63,7 +65,7 @@
     try {
       const body = await call(API.list);
       tbody.replaceChildren(...body.items.map(row));
-      if (!body.items.length) tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 6 }, "No visit needs a swap.")));
+      if (!body.items.length) tbody.append(el("tr", { class: "empty" }, el("td", { colspan: 6 }, FS.t("swaps.empty"))));
       if (keepFlash !== true) FS.flash("");
     } catch (e) { FS.flash(FS.errorText(e)); }
   }
