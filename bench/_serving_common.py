@@ -153,8 +153,9 @@ def check_in_ops(job_id: str, count: int) -> list[dict]:
             for _ in range(count)]
 
 
-def push_body(ops: list[dict]) -> bytes:
-    return json.dumps({"protocol": 1, "ops": ops}).encode()
+def push_body(ops: list[dict], pull: dict | None = None) -> bytes:
+    """A protocol-1 push; with ``pull`` (``{"cursor": …}``) its answer carries the pull too."""
+    return json.dumps({"protocol": 1, "ops": ops, **({"pull": pull} if pull is not None else {})}).encode()
 
 
 def create_upload(base: str, auth: dict, data: bytes, session=None) -> str:

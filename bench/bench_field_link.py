@@ -7,10 +7,14 @@ pushes and pulls, 20 photos over tus; wall time, bytes and round trips.
 Before: today's server settings (gunicorn sync workers, 2: a connection per
 request, no compression). Now: `make run`'s settings (gevent, keep-alive,
 gzip answers) with a client that keeps its connection, accepts gzip and
-gzips its pushes; "now, push and pull together" also sends each push and
-its pull at once on two connections. Same client code, same run.
+gzips its pushes, and syncs as before (a push, then a pull); "now, the push
+carries the pull" asks for the pull in the push (`"pull": {"cursor": …}`)
+and takes the changes from its answer, and asks for pages of up to 10,000
+changes (a first sync in one page): one round trip per sync. With
+--together, also the older trick of sending each push and its pull at once
+on two connections. Same client code, same run.
 
-    .venv/bin/python bench/bench_field_link.py [--records 2500] [--photos 20]
+    .venv/bin/python bench/bench_field_link.py [--records 2500] [--photos 20] [--together]
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _serving_common import BEFORE, NOW, Served, build_world, check_in_ops, login, noisy_jpeg, push_body  # noqa: E402
 from _sync_common import free_port  # noqa: E402
 
+CARRIED = "now, the push carries the pull"
 RTT = 0.300
 RATE = 1_000_000 / 8  # bytes per second, each way
 DROP_EVERY = 1_500_000  # bytes through the link between two dropped connections
@@ -58,6 +63,7 @@ class ThrottlingProxy:
         self.up, self.down = Link(), Link()
         self.connections = 0
         self.drops = 0
+        self.writers: set[asyncio.StreamWriter] = set()  # open connections' ends, aborted on stop
         self.since_drop = 0
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
@@ -76,17 +82,26 @@ class ThrottlingProxy:
 
     async def _serve(self, client_reader, client_writer):
         self.connections += 1
-        await asyncio.sleep(RTT)  # the TCP handshake (TLS would add one or two more)
+        ends = [client_writer]
+        self.writers.add(client_writer)
         try:
-            server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
-        except OSError:
-            client_writer.close()
-            return
-        state = {"dead": False}
-        writers = (client_writer, server_writer)
-        await asyncio.gather(self._pipe(client_reader, server_writer, self.up, state, writers),
-                             self._pipe(server_reader, client_writer, self.down, state, writers),
-                             return_exceptions=True)
+            await asyncio.sleep(RTT)  # the TCP handshake (TLS would add one or two more)
+            try:
+                server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+            except OSError:
+                return
+            ends.append(server_writer)
+            self.writers.add(server_writer)
+            state = {"dead": False}
+            writers = (client_writer, server_writer)
+            await asyncio.gather(self._pipe(client_reader, server_writer, self.up, state, writers),
+                                 self._pipe(server_reader, client_writer, self.down, state, writers),
+                                 return_exceptions=True)
+        finally:
+            for writer in ends:
+                self.writers.discard(writer)
+                with _quiet():
+                    writer.close()
 
     async def _pipe(self, reader, writer, link: Link, state, writers):
         loop = asyncio.get_running_loop()
@@ -127,10 +142,29 @@ class ThrottlingProxy:
             await queue.put(None)
             await sender
 
+    async def _shutdown(self):
+        """Everything ended inside the loop before it stops: the listener closed,
+        open connections aborted and their tasks awaited. (Stopping the
+        loop with tasks and transports still alive left them to be collected
+        after it closed: "Event loop is closed" at exit.)"""
+        self.server.close()
+        for writer in list(self.writers):
+            with _quiet():
+                writer.transport.abort()  # its reads end (EOF), so its pipes and task end on their own
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if tasks:
+            _done, stuck = await asyncio.wait(tasks, timeout=10)
+            for task in stuck:
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
+        await self.server.wait_closed()
+        await self.loop.shutdown_asyncgens()
+
     def stop(self):
-        self.loop.call_soon_threadsafe(self.server.close)
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(timeout=30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+        self.loop.close()
 
 
 class _quiet:
@@ -144,11 +178,12 @@ class _quiet:
 class Client:
     """A handheld: retries a request whose connection died; tus resumes from HEAD."""
 
-    def __init__(self, base: str, *, modern: bool):
+    def __init__(self, base: str, *, modern: bool, page_limit: int | None = None):
         import requests
 
         self.base = base
         self.modern = modern
+        self.page_limit = page_limit  # changes per pull page (None: the server's default, 1,000)
         self.http = requests.Session()
         self.pool = ThreadPoolExecutor(2)
         self.side = requests.Session()
@@ -181,7 +216,8 @@ class Client:
     def pull_all(self, cursor=None, http=None) -> tuple[str | None, int]:
         records = 0
         while True:
-            params = {"protocol": 1, **({"cursor": cursor} if cursor else {})}
+            params = {"protocol": 1, **({"cursor": cursor} if cursor else {}),
+                      **({"limit": self.page_limit} if self.page_limit else {})}
 
             def get(session, params=params):
                 answer = session.get(f"{self.base}/api/v1/sync/pull", params=params, headers=self.auth, timeout=120)
@@ -194,8 +230,8 @@ class Client:
             if not page["has_more"]:
                 return cursor, records
 
-    def push(self, ops: list[dict], http=None) -> None:
-        body = push_body(ops)
+    def push(self, ops: list[dict], http=None, pull: dict | None = None) -> dict:
+        body = push_body(ops, pull=pull)
         headers = {**self.auth, "Content-Type": "application/json"}
         if self.modern:
             body = gzip.compress(body)
@@ -204,16 +240,21 @@ class Client:
         def post(session):
             answer = session.post(f"{self.base}/api/v1/sync/push", data=body, headers=headers, timeout=120)
             answer.raise_for_status()
-            return answer
+            return answer.json()
 
-        self._retry(post, http)  # the same op_ids again after a lost answer: applied once
+        return self._retry(post, http)  # the same op_ids again after a lost answer: applied once
 
-    def sync(self, ops, cursor, together: bool):
-        if together:
+    def sync(self, ops, cursor, mode: str):
+        if mode == "together":
             pushed = self.pool.submit(self.push, ops, self.side)
             cursor, _ = self.pull_all(cursor)
             pushed.result()
             return cursor
+        if mode == "carried":
+            # One round trip: the push's answer carries the pull from the device's cursor.
+            wanted = {"cursor": cursor, **({"limit": self.page_limit} if self.page_limit else {})}
+            page = self.push(ops, pull=wanted)["pull"]
+            return self.pull_all(page["next_cursor"])[0] if page["has_more"] else page["next_cursor"]
         self.push(ops)
         return self.pull_all(cursor)[0]
 
@@ -257,11 +298,13 @@ class Client:
         self.side.close()
 
 
-def run(world, setup: str, *, modern: bool, together: bool, photos: list[bytes], job_id: str) -> dict:
+def run(world, setup: str, *, modern: bool, mode: str, photos: list[bytes], job_id: str) -> dict:
     with Served(world, setup) as served:
         proxy = ThrottlingProxy(served.port)
         try:
-            client = Client(f"http://127.0.0.1:{proxy.port}", modern=modern)
+            # One round trip per sync: the push carries the pull, and a first sync comes in one page.
+            client = Client(f"http://127.0.0.1:{proxy.port}", modern=modern,
+                            page_limit=10_000 if mode == "carried" else None)
             cursor = {}
 
             def first_sync():
@@ -270,7 +313,7 @@ def run(world, setup: str, *, modern: bool, together: bool, photos: list[bytes],
 
             def days_sync():
                 for _ in range(20):
-                    cursor["now"] = client.sync(check_in_ops(job_id, 5), cursor["now"], together)
+                    cursor["now"] = client.sync(check_in_ops(job_id, 5), cursor["now"], mode)
 
             figures = {}
             for name, work in [("first sync", first_sync), ("day's sync", days_sync),
@@ -296,21 +339,25 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=2500)
     parser.add_argument("--photos", type=int, default=20)
     parser.add_argument("--photo-kib", type=int, default=120, help="approximate photo size (default 120 KiB)")
+    parser.add_argument("--together", action="store_true",
+                        help="also the older trick: each push and its pull sent at once on two connections")
     args = parser.parse_args()
     records = min(max(args.records, 50), 10_000)
     count = min(max(args.photos, 0), 40)
     side = int((args.photo_kib * 1024 / 0.78) ** 0.5)  # a noisy JPEG at quality 85: about 0.78 bytes a pixel
     photos = [noisy_jpeg(side, side, seed=n) for n in range(count)]
-    cases = [("before", BEFORE, False, False), ("now", NOW, True, False),
-             ("now, push and pull together", NOW, True, True)]
+    cases = [("before", BEFORE, False, "push, then pull"), ("now", NOW, True, "push, then pull"),
+             (CARRIED, NOW, True, "carried")]
+    if args.together:
+        cases.append(("now, push and pull together", NOW, True, "together"))
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-link-") as tmpdir:
-        for label, setup, modern, together in cases:
+        for label, setup, modern, mode in cases:
             # A fresh world per case: the same first sync, the same photos (not yet stored).
             case_dir = Path(tmpdir) / label.replace(" ", "-").replace(",", "")
             case_dir.mkdir()
             world = build_world(case_dir, records)
-            results[label] = run(world, setup, modern=modern, together=together, photos=photos,
+            results[label] = run(world, setup, modern=modern, mode=mode, photos=photos,
                                  job_id=world["jobs"][0])
             print(f"-- {label} done", flush=True)
     mb = sum(len(p) for p in photos) / 1e6
@@ -327,7 +374,7 @@ def main() -> None:
             print(f"{label:<30} {phase:<11} {f['seconds']:>8.1f} {f['bytes'] / 1000:>8.0f} {f['requests']:>9} "
                   f"{f['connections']:>12} {f['drops']:>6}{extra}")
     before = results["before"]
-    for label in ("now", "now, push and pull together"):
+    for label in list(results)[1:]:
         now = results[label]
         syncs_before = before["first sync"]["seconds"] + before["day's sync"]["seconds"]
         syncs_now = now["first sync"]["seconds"] + now["day's sync"]["seconds"]

@@ -140,9 +140,13 @@ def create_upload(session: Session, settings: UploadSettings, *, user_id: uuid.U
 
 
 def get_upload(session: Session, settings: UploadSettings, upload_id: uuid.UUID, *, user_id: uuid.UUID,
-               now: datetime) -> Upload:
-    """The caller's own upload; someone else's is simply not found."""
-    upload = session.get(Upload, upload_id)
+               now: datetime, lock: bool = False) -> Upload:
+    """The caller's own upload; someone else's is simply not found. ``lock``: read
+    afresh and locked to the end of the transaction (``FOR UPDATE`` on PostgreSQL;
+    on SQLite the transaction holds the write lock already), so that two requests
+    finishing the same upload — on two hosts at the same instant — take turns and
+    the second finds it finished."""
+    upload = session.get(Upload, upload_id, with_for_update=True if lock else None, populate_existing=lock)
     if upload is None or upload.user_id != user_id:
         raise NotFound("no such upload", code="upload_not_found")
     if upload.completed_at is None and (upload.expires_at <= now or not settings.stage.exists(upload.id)):

@@ -54,8 +54,8 @@ class NeedSchema(BaseSchema):
 
 class ReasonSchema(BaseSchema):
     code = fields.String(metadata={"description": "not_certified, certification_expired, off_shift, on_leave, "
-                                                  "overloaded; as a late candidate's flag: overtime, on_leave, "
-                                                  "overloaded"})
+                                                  "overloaded; as a late candidate's flag: on_call (off shift, "
+                                                  "called out of on-call duty), overtime, on_leave, overloaded"})
     message = fields.String()
 
 
@@ -80,9 +80,14 @@ class CandidateSchema(BaseSchema):
     late_by_minutes = fields.Float(allow_none=True,
                                    metadata={"description": "How late the arrival is for the on-site deadline."})
     flags = fields.List(fields.Nested(ReasonSchema),
-                        metadata={"description": "What assigning this technician overrides (overtime, on_leave, "
-                                                 "overloaded)."})
-    needs_override = fields.Boolean(metadata={"description": "Assigning needs an override_reason."})
+                        metadata={"description": "What assigning this technician overrides (on_call, overtime, "
+                                                 "on_leave, overloaded)."})
+    needs_override = fields.Boolean(metadata={"description": "Assigning needs an override_reason (not for a "
+                                                             "call-out of someone on call, flagged on_call only)."})
+    on_call = fields.Boolean(metadata={"description": "On call-out duty (值班) when they would set off. Among late "
+                                                      "candidates, calling out someone on call ranks before asking "
+                                                      "for overtime (overtime counts as arriving "
+                                                      "DISPATCH_OVERTIME_PENALTY_MINUTES later)."})
 
 
 class ExcludedSchema(BaseSchema):
@@ -176,7 +181,7 @@ class AssignSchema(BaseSchema):
 class DispatchActionSchema(BaseSchema):
     kind = fields.String(metadata={"description": "override, reassign or cancel."})
     flags = fields.Function(lambda a: a.flags.split() if a.flags else [],
-                            metadata={"description": "late, overtime, on_leave, overloaded."})
+                            metadata={"description": "late, on_call, overtime, on_leave, overloaded."})
     late_by_minutes = fields.Integer(allow_none=True)
     reason = fields.String(allow_none=True)
     at = fields.DateTime()

@@ -135,12 +135,24 @@ class _Operations(fields.List):
         return list(value)
 
 
+class PushPullSchema(BaseSchema):
+    cursor = fields.String(allow_none=True, metadata={
+        "description": "The device's pull cursor, as the last pull (or push answer) gave it; none: a first sync."})
+    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10_000),
+                           metadata={"description": "At most this many changes, as the pull's `limit`."})
+
+
 class PushRequestSchema(BaseSchema):
     protocol = fields.Integer(required=True, metadata={"description": "Sync protocol version the app speaks."})
     device_time = fields.String(allow_none=True)
     # Each operation is checked on its own (see parse_operation): one bad
     # operation is rejected in its result, never by failing the batch.
     ops = _Operations(fields.Raw(), required=True, metadata={"description": "Operations, applied in order."})
+    pull = fields.Nested(PushPullSchema, metadata={"description": (
+        "Ask for the pull in the same round trip: the answer's `pull` is exactly what "
+        "`GET /sync/pull?cursor=…&limit=…` would answer right after this push committed (same scope, same "
+        "gap-free cursor). A cursor the server did not give out (422 `invalid_cursor`) or one older than the "
+        "retention (410 `resync_required`) is refused before anything is applied.")})
 
 
 class ErrorInResultSchema(BaseSchema):
@@ -167,13 +179,6 @@ class ResultSchema(OutcomeSchema):
     outcome = fields.Nested(OutcomeSchema, metadata={"description": "Duplicates: the first outcome, again."})
 
 
-class PushResponseSchema(BaseSchema):
-    results = fields.List(fields.Nested(ResultSchema), required=True)
-    missing_blobs = fields.List(fields.String(), required=True,
-                                metadata={"description": "SHA-256 of referenced blobs not uploaded yet."})
-    position = fields.Integer(allow_none=True)
-
-
 class PullArgsSchema(BaseSchema):
     protocol = fields.Integer(required=True)
     cursor = fields.String(metadata={"description": "Opaque; from the previous pull. None: a first sync."})
@@ -193,6 +198,16 @@ class PullResponseSchema(BaseSchema):
     changes = fields.List(fields.Nested(ChangeSchema), required=True)
     next_cursor = fields.String(required=True)
     has_more = fields.Boolean(required=True)
+
+
+class PushResponseSchema(BaseSchema):
+    results = fields.List(fields.Nested(ResultSchema), required=True)
+    missing_blobs = fields.List(fields.String(), required=True,
+                                metadata={"description": "SHA-256 of referenced blobs not uploaded yet."})
+    position = fields.Integer(allow_none=True)
+    pull = fields.Nested(PullResponseSchema, metadata={"description": (
+        "Only when the push asked for it (`pull`): the first page of changes since the cursor, read after "
+        "the push committed; continue with `GET /sync/pull` from `next_cursor` while `has_more`.")})
 
 
 class ConflictSchema(BaseSchema):

@@ -61,6 +61,23 @@ class LeaveQuerySchema(PageArgsSchema):
 LeavePageSchema = page_of(LeaveSchema, "LeavePage")
 
 
+class OnCallCreateSchema(BaseSchema):
+    starts_at = UTCDateTime(required=True)
+    ends_at = UTCDateTime(required=True, metadata={"description": "After starts_at."})
+    note = text(300, allow_none=True)
+
+
+class OnCallSchema(OnCallCreateSchema):
+    id = fields.UUID(dump_only=True)
+
+
+class OnCallQuerySchema(PageArgsSchema):
+    ends_after = UTCDateTime(metadata={"description": "Only duty still running after this time."})
+
+
+OnCallPageSchema = page_of(OnCallSchema, "OnCallPage")
+
+
 class TechnicianCreateSchema(BaseSchema):
     user_id = fields.UUID(required=True, metadata={"description": "A user with role technician."})
     name = text(200, required=True)
@@ -94,6 +111,8 @@ class TechnicianSchema(TechnicianCreateSchema, RecordSchema):
 
 class TechnicianDetailSchema(TechnicianSchema):
     leaves = fields.List(fields.Nested(LeaveSchema), dump_only=True, data_key="leave")
+    on_call = fields.List(fields.Nested(OnCallSchema), dump_only=True,
+                          metadata={"description": "On-call duty (值班), soonest first."})
 
 
 class TechnicianQuerySchema(PageArgsSchema):

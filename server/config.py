@@ -109,6 +109,9 @@ class DefaultConfig:
     DISPATCH_WARRANTY_HOLDBACK = 1  # last units per location kept for warranty repairs
     DISPATCH_STOCK_OPTIONS_LIMIT = 10
     DISPATCH_SWAP_AFTER_HOURS = 4  # on site this long without completion: suggest a spare unit
+    # When nobody meets a deadline: asking for overtime counts as arriving this much later than calling out
+    # someone on call (or sending someone on shift), so on-call duty comes first unless overtime is far sooner.
+    DISPATCH_OVERTIME_PENALTY_MINUTES = 60
 
     # Media
     MEDIA_BACKEND = "local"  # or "s3"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+
+from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -22,6 +26,22 @@ def init_app(app: Flask) -> None:
             # pysqlite's own transaction handling defers BEGIN and breaks
             # SAVEPOINT; let SQLAlchemy emit BEGIN itself.
             event.listen(engine, "begin", _sqlite_begin)
+
+    @app.before_request
+    def _reading_view_reads_only():
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        handler = getattr(getattr(view, "view_class", None), request.method.lower(), None) or view
+        if getattr(handler, "reads_only", False):
+            request.environ[_ENVIRON_KEY] = _READS_ONLY.set(True)
+
+    @app.teardown_request
+    def _reading_view_done(_exc):
+        token = request.environ.pop(_ENVIRON_KEY, None)
+        if token is not None:
+            try:
+                _READS_ONLY.reset(token)
+            except ValueError:  # torn down from another context: never leave the flag set
+                _READS_ONLY.set(False)
 
 
 # Reads through memory-mapped I/O: a page is read in place from the OS page
@@ -44,7 +64,40 @@ def _sqlite_pragmas(dbapi_connection, cache_kib: int) -> None:
     cursor.close()
 
 
+# Transactions that only read (``reads_only``): on SQLite they begin DEFERRED.
+_READS_ONLY: ContextVar[bool] = ContextVar("fieldsync_reads_only", default=False)
+_ENVIRON_KEY = "fieldsync.reads_only"
+
+
+@contextlib.contextmanager
+def reads_only() -> Iterator[None]:
+    """Transactions begun inside this block only read. On SQLite they begin
+    ``DEFERRED`` instead of ``IMMEDIATE``: they take no write lock, so they
+    never queue behind a writer (a push) nor make one wait; in WAL mode such
+    a transaction reads one snapshot, taken at its first statement and kept to
+    its end (a pull's counter and change log agree). Nothing inside may write:
+    a deferred transaction that read and then writes fails at once with
+    "database is locked" when another connection wrote meanwhile. No effect on
+    PostgreSQL. A transaction already open when the block starts is kept as it
+    began."""
+    token = _READS_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READS_ONLY.reset(token)
+
+
+def read_only_view(view):
+    """Mark a view (function or MethodView method) whose request only reads: its
+    transactions, the bearer token's lookup included, begin as in :func:`reads_only`."""
+    view.reads_only = True
+    return view
+
+
 def _sqlite_begin(connection) -> None:
+    if _READS_ONLY.get():
+        connection.exec_driver_sql("BEGIN DEFERRED")
+        return
     # IMMEDIATE takes the write lock up front, so two writers queue on
     # busy_timeout instead of failing with "database is locked" mid-transaction.
     connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -63,6 +63,12 @@ from server.stock.models import (  # noqa: F401
     Transfer,
     TransferLine,
 )
-from server.technicians.models import Certification, ShiftException, ShiftSlot, Technician  # noqa: F401
+from server.technicians.models import (  # noqa: F401
+    Certification,
+    OnCallPeriod,
+    ShiftException,
+    ShiftSlot,
+    Technician,
+)
 from server.tickets.models import Ticket, TicketContact, TicketEvent, TicketPart  # noqa: F401
 from sync.models import SyncChange, SyncConflict, SyncCounter, SyncOp, SyncScopeExit  # noqa: F401, E402

@@ -117,8 +117,12 @@ class PullPage:
         Without the cyclic GC, which would rescan the page's objects while the
         dicts are built."""
         with no_cyclic_gc():
-            return orjson.dumps({"changes": [c.as_dict() for c in self.changes], "next_cursor": self.next_cursor,
-                                 "has_more": self.has_more}, default=default)
+            return orjson.dumps(self.as_dict(), default=default)
+
+    def as_dict(self) -> dict:
+        """The page as the wire has it (the pull's body; a push's ``pull``)."""
+        return {"changes": [c.as_dict() for c in self.changes], "next_cursor": self.next_cursor,
+                "has_more": self.has_more}
 
 
 def read_counter(session: Session) -> tuple[int, int]:
@@ -147,6 +151,23 @@ def scope_filter(session: Session, scope: Scope):
     return or_(*clauses)
 
 
+def check_cursor(session: Session, cursor: str | None, key: bytes = INTERNAL_KEY) -> None:
+    """What a pull from ``cursor`` would refuse, refused now: a cursor this server
+    did not give out (:class:`InvalidCursor`), one older than the retention
+    (:class:`ResyncRequired`). A push whose answer carries the pull asks this
+    before applying anything."""
+    after = Cursor.decode(cursor, key)
+    if after is not None:
+        _check_retention(after, read_counter(session)[1])
+
+
+def _check_retention(after: Cursor | None, pruned_through: int) -> None:
+    if after is not None and after.position < pruned_through:
+        raise ResyncRequired(
+            "this device has been offline longer than deletions are kept: discard the local copy and "
+            "sync again without a cursor", details={"retention_passed": True})
+
+
 def pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | None, cursor: str | None,
          limit: int = DEFAULT_LIMIT, key: bytes = INTERNAL_KEY) -> PullPage:
     """One page of changes for this technician's device. ``key``: what cursors are MAC'd with
@@ -160,10 +181,7 @@ def _pull(session: Session, *, technician_id: uuid.UUID, device_id: uuid.UUID | 
     limit = max(1, min(limit, MAX_LIMIT))
     after = Cursor.decode(cursor, key)
     counter, pruned_through = read_counter(session)  # first: see the module docstring
-    if after is not None and after.position < pruned_through:
-        raise ResyncRequired(
-            "this device has been offline longer than deletions are kept: discard the local copy and "
-            "sync again without a cursor", details={"retention_passed": True})
+    _check_retention(after, pruned_through)
     full = after is None or after.full
     since = after.position if after else 0
     scope = technician_scope(session, technician_id)

@@ -90,11 +90,13 @@ def test_an_overdue_ticket_ranks_who_could_come_soonest_and_says_how_late(client
     assert names(body["candidates"]) == ["on shift, 40 km"]
     assert body["outcome"] == "late_only"
     late = body["late_candidates"]
-    assert names(late) == ["off shift, 10 km", "on shift, 40 km"]
-    assert flags(late[0]) == ["overtime"] and flags(late[1]) == []
-    assert late[1]["needs_override"] is False
+    # Overtime counts as arriving an hour later (DISPATCH_OVERTIME_PENALTY_MINUTES): 10 km on overtime
+    # (16 min + 60) comes after 40 km on shift (62 min).
+    assert names(late) == ["on shift, 40 km", "off shift, 10 km"]
+    assert flags(late[1]) == ["overtime"] and flags(late[0]) == []
+    assert late[0]["needs_override"] is False
     # Six hours past the deadline plus the drive.
-    assert late[1]["late_by_minutes"] == pytest.approx(6 * 60 + late[1]["eta_minutes"], abs=1)
+    assert late[0]["late_by_minutes"] == pytest.approx(6 * 60 + late[0]["eta_minutes"], abs=1)
 
 
 def test_nobody_certified_is_said_plainly(client, dispatcher, ticket):

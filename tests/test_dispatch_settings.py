@@ -27,6 +27,7 @@ def test_the_defaults_are_valid():
     ("DISPATCH_ROAD_FACTOR", 0.5, "road factor at least 1"),
     ("DISPATCH_SEARCH_START_KM", 0, "first search ring"),  # a ring of no size never grows: the search would not end
     ("DISPATCH_SEARCH_START_KM", -5, "first search ring"),
+    ("DISPATCH_OVERTIME_PENALTY_MINUTES", -1, "overtime penalty"),
 ])
 def test_unworkable_values_are_refused(name, value, message):
     with pytest.raises(ValueError, match=message):

@@ -125,5 +125,39 @@ def test_the_handover_picker_finds_a_colleague_by_part_of_the_name_and_hands_ove
     assert len(notes) == 1 and "下班交接给张伟" in notes[0]
     release_db()
     assert_nothing_raw(browser, "ticket after hand-over")
+
+    # In English: the picker's words, a user found by part of the username, a refusal in words.
+    browser.evaluate("document.getElementById('lang-switch').click()")
+    browser.wait_for("document.documentElement.lang === 'en' && "
+                     "document.getElementById('owner').textContent === '张伟'")
+    assert browser.evaluate("document.getElementById('h-search').placeholder") == "Search by name or username"
+    browser.evaluate("const s = document.getElementById('h-search'); s.value = 'ME';"
+                     "s.dispatchEvent(new Event('input'))")
+    browser.wait_for("document.querySelectorAll('#h-candidates .pick-owner').length === 1")
+    assert "陈客服（me · Dispatcher）" in browser.evaluate("document.getElementById('h-candidates').innerText")
+    browser.evaluate("document.getElementById('h-search').value = 'zhang.store';"
+                     "document.getElementById('h-reason').value = 'end of shift';"
+                     "document.querySelector('#handover button[type=submit]').click()")
+    assert "not_eligible_owner" in browser.wait_for(
+        "document.getElementById('flash').textContent.includes('not_eligible_owner') && "
+        "document.getElementById('flash').textContent")
+    assert_nothing_raw(browser, "ticket hand-over picker en")
+    shot(browser, "ticket-handover-picker.en")
     refused = [e for e in browser.errors if "422" in e and "/handover" in e]
-    assert len(refused) == 2 and len(browser.errors) == 2  # the two refused hand-overs, logged by Chromium
+    assert len(refused) == 3 and len(browser.errors) == 3  # the refused hand-overs, logged by Chromium
+
+
+def test_warehouse_staff_see_the_customer_without_the_service_history(app, client, live_server, browser):  # noqa: F811
+    customer = f.customer("上海第一人民医院")
+    site = f.site(customer)
+    f.ticket(st=site, ast=f.asset(site, serial_number="SN-W-1"), summary="冷机不制冷")
+    customer_id = customer.id
+    release_db()
+    sign_in(browser, live_server, client, f.user(Role.warehouse))
+    browser.goto(f"{live_server}/customers/{customer_id}")
+    text = browser.wait_for(f"{TIMELINE}.innerText.includes('服务历史仅调度/客服可见') && {TIMELINE}.innerText")
+    assert "冷机不制冷" in browser.evaluate("document.querySelector('#c-tickets tbody').innerText")
+    assert "SN-W-1" not in text and browser.evaluate("document.getElementById('flash').hidden")
+    assert_nothing_raw(browser, "customer 360 for the warehouse")
+    # The refused contracts and history themselves are logged by Chromium.
+    assert [e for e in browser.errors if "403" not in e] == []

@@ -62,6 +62,49 @@ def test_a_late_only_dispatch_assigns_with_a_recorded_reason(app, client, live_s
     assert browser.errors == []
 
 
+def test_on_call_duty_is_labelled_and_ranks_before_overtime_on_the_page(app, client, live_server, browser):  # noqa: F811
+    from datetime import timedelta
+
+    from server.db import utcnow
+    from server.technicians.models import OnCallPeriod
+
+    site = f.site(latitude=SITE[0], longitude=SITE[1])
+    ticket = f.ticket(st=site, ast=f.asset(site, product_line="chiller"))
+    overtime = f.technician(latitude=north_of_site(2)[0], longitude=SITE[1], name="孙师傅 Sun")
+    overtime.shifts.clear()
+    duty = f.technician(latitude=north_of_site(8)[0], longitude=SITE[1], name="钱师傅 Qian")
+    duty.shifts.clear()
+    db.session.add(OnCallPeriod(technician_id=duty.id, starts_at=utcnow() - timedelta(hours=2),
+                                ends_at=utcnow() + timedelta(hours=20), note="周日值班"))
+    db.session.commit()
+    ticket_id, duty_id = ticket.id, duty.id
+    release_db()
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    for lang, label, flag, overtime_flag in (("zh-CN", "值班", "值班调用", "需加班"),
+                                             ("en", "On call", "Called out on call", "Overtime")):
+        browser.goto(f"{live_server}/tickets/{ticket_id}/dispatch?lang={lang}")
+        browser.wait_for("document.querySelectorAll('#late tr[data-technician-id]').length === 2")
+        rows = browser.evaluate("[...document.querySelectorAll('#late tr[data-technician-id]')]"
+                                ".map((r) => [r.dataset.technicianId, r.textContent])")
+        # On call (8 km) before overtime (2 km): overtime counts as an hour later.
+        assert rows[0][0] == str(duty_id)
+        assert label in browser.evaluate("document.querySelector('#late tr[data-technician-id] .on-call')"
+                                         ".textContent") and flag in rows[0][1]
+        assert overtime_flag in rows[1][1] and "on-call" not in browser.evaluate(
+            "document.querySelectorAll('#late tr[data-technician-id]')[1].innerHTML")
+        shot(browser, f"dispatch-on-call-{lang}")
+    # Calling them out needs no reason: the page asks for none.
+    browser.evaluate("document.querySelector('#late input[name=technician]').click()")
+    assert browser.evaluate("document.getElementById('override-label').hidden") is True
+    browser.evaluate("document.getElementById('assign').click()")
+    browser.wait_for("document.getElementById('flash').className.includes('ok')")
+    db.session.expire_all()
+    action = db.session.scalars(sa.select(DispatchAction)).one()
+    assert (action.technician_id, action.flags, action.reason) == (duty_id, "on_call", None)
+    release_db()
+    assert browser.errors == []
+
+
 def test_nobody_certified_is_said_plainly_on_the_page(app, client, live_server, browser):  # noqa: F811
     site = f.site(latitude=SITE[0], longitude=SITE[1])
     ticket = f.ticket(st=site, ast=f.asset(site, product_line="chiller"))

@@ -205,3 +205,44 @@ def test_demo_clocks_stay_believable_on_a_later_day(app, runner, seeded):
     db.session.commit()
     result = runner.invoke(args=["seed-demo", "--if-empty", "--refresh"])
     assert result.exit_code == 0 and "not a demo database" in result.output
+
+
+def test_a_sunday_morning_demo_calls_out_on_call_duty_before_overtime(app, seeded):
+    """A fifth of the demo's technicians are on call for a week around the day it is seeded (moved forward
+    with every clock by --refresh): on its Sunday morning (Beijing), when nobody is on shift, the late
+    candidates say who is on call, and calling them out comes before asking for overtime."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from server.demo.models import DemoState
+    from server.dispatch import ranking
+    from server.dispatch.settings import DispatchSettings
+    from server.exceptions import DomainError
+    from server.technicians.models import OnCallPeriod
+
+    seeded_at = db.session.get(DemoState, 1).as_of
+    assert count(OnCallPeriod) == 10
+    sunday = next(seeded_at.date() + timedelta(days=d) for d in range(-1, 7)
+                  if (seeded_at.date() + timedelta(days=d)).weekday() == 6)
+    morning = datetime.combine(sunday, time(1, 30), tzinfo=UTC)  # 09:30 in Beijing
+    assert count(OnCallPeriod, OnCallPeriod.starts_at <= morning, OnCallPeriod.ends_at > morning) == 10
+    settings = DispatchSettings.from_config(app.config)
+    late_only, with_duty, duty_first = 0, 0, 0
+    for (ticket_id,) in db.session.execute(select(Ticket.id).where(Ticket.status.in_(["new", "acknowledged"]))):
+        try:
+            context = ranking.ticket_context(db.session, ticket_id, now=morning)
+        except DomainError:
+            continue
+        report = ranking.find_candidates(db.session, context, settings=settings, now=morning)
+        if report.outcome != "late_only":
+            continue
+        late_only += 1
+        duty = [c for c in report.late_candidates if c.on_call]
+        assert all([f.code for f in c.flags][:1] in (["on_call"], ["on_leave"]) for c in duty)
+        with_duty += bool(duty)
+        duty_first += bool(report.late_candidates) and report.late_candidates[0].on_call
+        overtime = [c for c in report.late_candidates if any(f.code == "overtime" for f in c.flags)]
+        if duty and overtime:  # an overtime call-out ranks first only when it arrives over an hour sooner
+            first = report.late_candidates[0]
+            if not first.on_call and first in overtime:
+                assert first.arrival_at + settings.overtime_penalty <= min(c.arrival_at for c in duty)
+    assert late_only >= 10 and with_duty >= late_only // 2 and duty_first >= 1

@@ -235,3 +235,59 @@ def test_tus_js_client_resumes_on_the_other_host(two_hosts, app, s3_app, tmp_pat
     second = _run_js({**common, "endpoint": f"{b.url}/api/v1/uploads/", "uploadUrl": url_on_b})
     assert second["finished"] is True, second
     assert s3_app.read_bytes(blob_key(sha256(data))) == data
+
+
+def test_two_hosts_finishing_the_same_upload_at_once_make_one_blob(two_hosts, app, s3_app):
+    """Every byte of an upload is in the store but it is not finished yet (its last
+    PATCH could not reach storage, or its answer was lost): the phone's HEADs reach
+    both hosts at the same instant, and both finish it. One host makes the blob (the
+    multipart upload completed once, the staged objects freed); the other waits for it
+    and answers the same. No 5xx and no 423, nothing left in the store's upload area."""
+    import threading
+    import uuid
+
+    from media.models import Blob, Upload
+    from media.staging import S3Staging
+
+    a, b = two_hosts
+    auth = _login(a.url, app)
+    staging = S3Staging(s3_app)
+    for seed in range(3):  # bounded: three uploads, each raced once
+        data = noisy_jpeg(2600, 2000, seed=seed + 10, quality=95)
+        assert len(data) > PART_SIZE  # a multipart upload and a tail to assemble
+        created = requests.post(f"{a.url}/api/v1/uploads/", timeout=30, headers={
+            **auth, **TUS, "Upload-Length": str(len(data)), "Upload-Metadata": tus_metadata(sha256=sha256(data))})
+        assert created.status_code == 201, created.text
+        path = urlparse(created.headers["Location"]).path
+        upload_id = uuid.UUID(path.rstrip("/").rsplit("/", 1)[1])
+        pieces = iter([data[:PART_SIZE + 1000], data[PART_SIZE + 1000:]])
+        staged = staging.append(upload_id, lambda _size, pieces=pieces: next(pieces, b""), offset=0,
+                                remaining=len(data), checksum=None)
+        assert staged == len(data)
+        start = threading.Barrier(2)
+        answers: dict[str, requests.Response | BaseException] = {}
+
+        def head(host, name, path=path, start=start, answers=answers):
+            start.wait(timeout=30)
+            try:
+                answers[name] = requests.head(f"{host.url}{path}", headers={**auth, **TUS}, timeout=120)
+            except requests.RequestException as exc:
+                answers[name] = exc
+
+        threads = [threading.Thread(target=head, args=(host, name)) for host, name in ((a, "a"), (b, "b"))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=150)
+        for name, answer in answers.items():
+            assert isinstance(answer, requests.Response), (name, answer)
+            assert answer.status_code == 200, (name, answer.status_code, answer.headers)
+            assert answer.headers["Upload-Offset"] == str(len(data))
+        assert len(answers) == 2
+        assert s3_app.read_bytes(blob_key(sha256(data))) == data
+        db.session.expire_all()
+        assert db.session.get(Upload, upload_id).completed_at is not None
+        assert db.session.get(Blob, sha256(data)).size == len(data)
+        db.session.commit()
+        assert s3_app.client.list_objects_v2(Bucket=s3_app.bucket, Prefix="uploads/").get("KeyCount", 0) == 0
+        assert not s3_app.client.list_multipart_uploads(Bucket=s3_app.bucket).get("Uploads")

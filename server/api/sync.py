@@ -51,6 +51,7 @@ from server.accounts.app_versions import APP_VERSION_HEADER, APP_VERSION_PARAMET
 from server.accounts.models import Role
 from server.api.errors import ApiError
 from server.api.security import current_principal, requires
+from server.database import read_only_view, reads_only
 from server.db import utcnow
 from server.exceptions import PermissionDenied
 from server.extensions import db
@@ -60,7 +61,7 @@ from sync import changelog, conflicts, watermelon
 from sync.errors import BatchTooLarge, check_protocol
 from sync.memory import no_cyclic_gc
 from sync.models import SyncConflict
-from sync.pull import cursor_key, pull
+from sync.pull import PullPage, check_cursor, cursor_key, pull
 from sync.push import Pusher, push
 from sync.registry import operation_schemas
 
@@ -128,6 +129,17 @@ def technician_pusher() -> Pusher:
                   device_id=principal.device_id, van_location_id=principal.van_location_id)
 
 
+def technician_pull(technician_id, device_id, cursor: str | None, limit: int) -> PullPage:
+    """One page of the technician's pull, in a transaction of its own that only
+    reads (on SQLite it begins deferred: it neither waits for nor holds the write
+    lock). The pull endpoint and a push asked to carry the pull both answer with it."""
+    with reads_only():
+        page = pull(db.session, technician_id=technician_id, device_id=device_id, cursor=cursor, limit=limit,
+                    key=cursor_key(current_app.config["SECRET_KEY"]))
+        db.session.rollback()  # read-only
+    return page
+
+
 def apply_push(pusher: Pusher, operations: list):
     """Apply and commit, retrying a transaction that lost a race."""
     for attempt in range(PUSH_ATTEMPTS):
@@ -166,21 +178,33 @@ class Push(MethodView):
     @blp.response(200, PushResponseSchema)
     @blp.alt_response(413, description="More operations or bytes than a push may carry.")
     @blp.alt_response(400, description="Unsupported protocol version (the answer names the minimum).")
+    @blp.alt_response(410, description="The push asked for the pull from a cursor older than the tombstone "
+                                       "retention: nothing was applied; sync from scratch.")
     def post(self, body):
-        """Apply a batch of operations from a handheld, each exactly once."""
+        """Apply a batch of operations from a handheld, each exactly once; with `pull`, the answer also
+        carries the pull that follows (one round trip for both)."""
         check_protocol(body["protocol"])
         raw_ops = body["ops"]
         if len(raw_ops) > _max_ops():
             raise BatchTooLarge(f"a push may carry at most {_max_ops()} operations: split the batch",
                                 details={"max_ops": _max_ops(), "received": len(raw_ops)})
+        pusher = technician_pusher()
+        wanted = body.get("pull")
+        if wanted is not None:
+            # Refused before anything is applied, as the pull itself would refuse it.
+            check_cursor(db.session, wanted.get("cursor"), cursor_key(current_app.config["SECRET_KEY"]))
         with no_cyclic_gc():
             operations = [parse_operation(i, raw) for i, raw in enumerate(raw_ops)]
-            result = apply_push(technician_pusher(), operations)
+            result = apply_push(pusher, operations)
             record_push("fieldsync", Counter(r["status"] for r in result.results))
+            answer = {"results": result.results, "missing_blobs": result.missing_blobs}
+            if wanted is not None:
+                # After the commit, exactly as a pull sent next would see it.
+                answer["pull"] = technician_pull(pusher.technician_id, pusher.device_id, wanted.get("cursor"),
+                                                 wanted["limit"]).as_dict()
             # orjson: the results are plain strings, integers and None; several times faster than jsonify.
-            return current_app.response_class(
-                orjson.dumps({"results": result.results, "missing_blobs": result.missing_blobs}),
-                mimetype="application/json")
+            return current_app.response_class(orjson.dumps(answer, default=current_app.json.default),
+                                              mimetype="application/json")
 
 
 @blp.route("/pull")
@@ -190,16 +214,14 @@ class Pull(MethodView):
     @blp.arguments(PullArgsSchema, location="query")
     @blp.response(200, PullResponseSchema)
     @blp.alt_response(410, description="The cursor is older than the tombstone retention: sync from scratch.")
+    @read_only_view
     def get(self, args):
         """Changes since a cursor in this technician's scope (no cursor: a first sync)."""
         check_protocol(args["protocol"])
         principal = current_principal()
         if principal.technician_id is None:
             raise PermissionDenied("only a technician's handheld syncs", code="not_a_technician")
-        page = pull(db.session, technician_id=principal.technician_id, device_id=principal.device_id,
-                    cursor=args.get("cursor"), limit=args["limit"],
-                    key=cursor_key(current_app.config["SECRET_KEY"]))
-        db.session.rollback()  # read-only
+        page = technician_pull(principal.technician_id, principal.device_id, args.get("cursor"), args["limit"])
         # Flask's own default() for anything orjson cannot encode, as jsonify would.
         return current_app.response_class(page.encode(default=current_app.json.default), mimetype="application/json")
 

@@ -1,4 +1,4 @@
-"""Technicians: profile, certifications, weekly shifts, leave. Their last
+"""Technicians: profile, certifications, weekly shifts, leave, on-call duty. Their last
 known position is read-only here: it comes from the handhelds through sync."""
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ from schemas.technicians import (
     LeavePageSchema,
     LeaveQuerySchema,
     LeaveSchema,
+    OnCallCreateSchema,
+    OnCallPageSchema,
+    OnCallQuerySchema,
+    OnCallSchema,
     ShiftPatternSchema,
     TechnicianCreateSchema,
     TechnicianDetailSchema,
@@ -31,10 +35,10 @@ from server.api.security import current_principal, requires
 from server.extensions import db
 from server.pagination import paginate
 from server.technicians import service
-from server.technicians.models import ShiftException, Technician
+from server.technicians.models import OnCallPeriod, ShiftException, Technician
 
 blp = Blueprint("technicians", __name__, url_prefix="/api/v1/technicians",
-                description="Technicians: certifications, shifts, leave, home base and van")
+                description="Technicians: certifications, shifts, leave, on-call duty, home base and van")
 
 READERS = (Role.admin, Role.dispatcher, Role.warehouse, Role.technician)
 EDITORS = (Role.admin, Role.dispatcher)
@@ -168,4 +172,40 @@ class LeaveById(MethodView):
     def delete(self, technician_id, leave_id):
         """Cancel leave."""
         service.remove_leave(db.session, _technician(technician_id, for_edit=True), leave_id)
+        db.session.commit()
+
+
+@blp.route("/<uuid:technician_id>/on-call")
+class OnCall(MethodView):
+    @requires(*READERS)
+    @blp.arguments(OnCallQuerySchema, location="query")
+    @blp.response(200, OnCallPageSchema)
+    def get(self, args, technician_id):
+        """On-call duty (值班), soonest first."""
+        technician = _technician(technician_id)
+        stmt = select(OnCallPeriod).where(OnCallPeriod.technician_id == technician.id)
+        if "ends_after" in args:
+            stmt = stmt.where(OnCallPeriod.ends_at > args["ends_after"])
+        return paginate(db.session, stmt, order_by=[OnCallPeriod.starts_at, OnCallPeriod.id],
+                        limit=args["limit"], cursor=args.get("cursor"))
+
+    @requires(*EDITORS)
+    @blp.arguments(OnCallCreateSchema)
+    @blp.response(201, OnCallSchema)
+    def post(self, data, technician_id):
+        """Put a technician on call: outside their shifts they stand by to be called out. When nobody can meet a
+        ticket's deadline, dispatch ranks calling them out before asking someone for overtime, and assigning them
+        then needs no override reason (the call-out is recorded)."""
+        period = service.add_on_call(db.session, _technician(technician_id, for_edit=True), data)
+        db.session.commit()
+        return period
+
+
+@blp.route("/<uuid:technician_id>/on-call/<uuid:period_id>")
+class OnCallById(MethodView):
+    @requires(*EDITORS)
+    @blp.response(204)
+    def delete(self, technician_id, period_id):
+        """Cancel on-call duty."""
+        service.remove_on_call(db.session, _technician(technician_id, for_edit=True), period_id)
         db.session.commit()

@@ -142,10 +142,15 @@ def _receive(upload_id, offset: int) -> int:
 def _finish(upload_id) -> int:
     """Make the blob from a fully received upload (after its last PATCH, or on a
     HEAD when an earlier attempt could not reach storage). A refused file is
-    forgotten; a storage outage leaves the upload whole, to finish later."""
+    forgotten; a storage outage leaves the upload whole, to finish later.
+
+    The upload's row is locked first: two requests finishing it at the same
+    instant (its last PATCH on one host, a HEAD on another) take turns, and
+    the second finds it finished, never assembling or freeing the staged bytes
+    the first is reading."""
     settings = upload_settings()
     user_id = current_principal().user_id
-    upload = uploads.get_upload(db.session, settings, upload_id, user_id=user_id, now=utcnow())
+    upload = uploads.get_upload(db.session, settings, upload_id, user_id=user_id, now=utcnow(), lock=True)
     if upload.completed_at is not None:  # a concurrent request finished it first
         return upload.length
     try:

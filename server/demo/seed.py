@@ -34,7 +34,7 @@ from server.stock.models import (
     SpareUnitStatus,
     StockLocation,
 )
-from server.technicians.models import Certification, ShiftException, ShiftSlot, Technician
+from server.technicians.models import Certification, OnCallPeriod, ShiftException, ShiftSlot, Technician
 from server.tickets import service as tickets
 from server.tickets.clocks import ClockPolicy
 from server.tickets.models import Priority, Ticket, TicketStatus
@@ -244,6 +244,11 @@ class DemoBuilder:
                 tech.leaves.append(ShiftException(id=self.uuid(), kind="leave", starts_at=start,
                                                   ends_at=start + timedelta(days=self.rng.randint(1, 5)),
                                                   note="年假"))
+            if n % 5 == 2:  # a week of on-call duty (值班) around now: evenings and the weekend are covered
+                start = datetime.combine(self.today - timedelta(days=1), time(0, 0), tzinfo=self.now.tzinfo)
+                # Its id not drawn from the seeded generator: the rest of the demo stays as it was.
+                tech.on_call.append(OnCallPeriod(id=uuid.uuid5(uuid.NAMESPACE_URL, f"fieldsync-demo/on-call/{n}"),
+                                                 starts_at=start, ends_at=start + timedelta(days=8), note="值班周"))
             self.techs.append(self.add(tech, "technicians"))
 
     def customers(self) -> None:

@@ -106,7 +106,7 @@ def assign(session: Session, ticket_id: uuid.UUID, *, technician_id: uuid.UUID, 
 class Vetted:
     """A technician checked for a ticket: when they would set off and arrive, and
     what giving them the job overrides (``late``, ``overtime``, ``on_leave``,
-    ``overloaded``; empty when nothing)."""
+    ``overloaded``, ``on_call``: called out of on-call duty; empty when nothing)."""
 
     departs_at: datetime
     arrival_at: datetime
@@ -124,8 +124,9 @@ def vet(session: Session, technician: Technician, context: TicketContext, *, set
     and reassigning (the technician's row locked by the caller): a missing or
     expired certification is refused whatever the reason given (409
     ``technician_unavailable``, ``overridable: false``); off shift, on leave or at
-    the job limit only with an ``override_reason``; an arrival after the on-site
-    deadline is flagged ``late`` (recorded, see :func:`record_override`)."""
+    the job limit only with an ``override_reason`` — except someone off shift but
+    on call, called out without one (flagged ``on_call``); an arrival after the
+    on-site deadline is flagged ``late``. Every flag is recorded (:func:`record_override`)."""
     departs, travel, flags = _check_available(session, technician, context, settings, now, override_reason)
     arrival = departs + travel
     late_by = arrival - context.due
@@ -171,13 +172,14 @@ def _check_available(session, technician, context: TicketContext, settings, now,
     if verdict.available:
         return verdict.departs_at, travel, []
     overridable = all(r.code in availability.OVERRIDABLE for r in verdict.reasons)
-    if not overridable or not override_reason:
+    option = availability.late_option(facts, now=now, travel=travel) if overridable else None
+    # Someone on call, off shift (and nothing else), is called out without a reason: the duty is for it.
+    if not overridable or (option.needs_reason and not override_reason):
         raise Conflict("this technician cannot take the job" + (
             ": give an override_reason to assign them anyway" if overridable else ""),
             code="technician_unavailable",
             details={"technician_id": str(technician.id), "overridable": overridable,
                      "reasons": [{"code": r.code, "message": r.message} for r in verdict.reasons]})
-    option = availability.late_option(facts, now=now, travel=travel)
     return option.departs_at, travel, [flag.code for flag in option.flags]
 
 

@@ -26,11 +26,12 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-from sqlalchemy import Integer, Text, Time, case, cast, func, literal_column, select
+from sqlalchemy import Integer, Text, Time, bindparam, case, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from server.bulk import in_param
 from server.jobs.models import Job, JobStatus
-from server.technicians.models import Certification, ShiftException, ShiftSlot, Technician
+from server.technicians.models import Certification, OnCallPeriod, ShiftException, ShiftSlot, Technician
 
 # Jobs that still hold a technician: everything not finished or cancelled
 # (an incomplete job waits for a second visit).
@@ -74,6 +75,9 @@ class TechnicianFacts:
     shifts: list = field(default_factory=list)  # rows: weekday, starts, ends
     leaves: list = field(default_factory=list)  # rows: starts_at, ends_at
     open_jobs: int = 0
+    # On-call duty (Leave-like spans). Loaded by :func:`load_facts`; the spatial
+    # search leaves it empty and ranking reads it for those it lists (:func:`on_call_spans`).
+    on_call: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,45 @@ def load_facts(session: Session, technician_ids: Iterable[uuid.UUID], *, product
         facts[leave.technician_id].leaves.append(Leave(leave.starts_at, leave.ends_at))
     for technician_id, count in open_jobs_count(session, ids).items():
         facts[technician_id].open_jobs = count
+    for technician_id, spans in on_call_spans(session, ids, window_start, window_end).items():
+        facts[technician_id].on_call = spans
     return facts
+
+
+def on_call_spans(session: Session, technician_ids: Iterable[uuid.UUID], window_start: datetime,
+                  window_end: datetime) -> dict[uuid.UUID, list[Leave]]:
+    """On-call duty overlapping the window, by technician, in one query."""
+    ids = list(dict.fromkeys(technician_ids))
+    if not ids:
+        return {}
+    found: dict[uuid.UUID, list[Leave]] = {}
+    if session.autoflush:
+        session.flush()  # as the ORM would before reading
+    rows = session.connection().execute(_on_call_statement(session.get_bind().dialect),
+                                        {"on_call_ids": ids, "on_call_from": window_start,
+                                         "on_call_until": window_end})
+    for technician_id, starts_at, ends_at in rows:
+        found.setdefault(_uuid(technician_id), []).append(Leave(starts_at, ends_at))
+    return found
+
+
+@functools.lru_cache(maxsize=4)
+def _on_call_statement_for(dialect_name: str, dialect):
+    periods = OnCallPeriod.__table__
+    return (select(periods.c.technician_id, periods.c.starts_at, periods.c.ends_at)
+            .where(in_param(periods.c.technician_id, "on_call_ids", dialect),
+                   periods.c.ends_at > bindparam("on_call_from", type_=periods.c.ends_at.type),
+                   periods.c.starts_at < bindparam("on_call_until", type_=periods.c.starts_at.type)))
+
+
+def _on_call_statement(dialect):
+    """Built once per engine; the ids bound as one parameter (server.bulk), so a
+    list of any length reuses the statement (and PostgreSQL its prepared plan)."""
+    return _on_call_statement_for(dialect.name, dialect)
+
+
+def on_call_at(facts: TechnicianFacts, moment: datetime) -> bool:
+    return any(span.starts_at <= moment < span.ends_at for span in facts.on_call)
 
 
 # --- the same facts as columns of the spatial search (one round trip) ---------------------------------------------
@@ -359,12 +401,20 @@ LATE_HORIZON = timedelta(days=7)  # how far ahead the next shift is looked for
 @dataclass(frozen=True)
 class LateOption:
     """The soonest a certified technician could arrive, whatever the deadline:
-    set off now (off shift: as overtime), or when their leave ends."""
+    set off now (off shift: called out while on call, else as overtime), or
+    when their leave ends."""
 
     departs_at: datetime
     arrival_at: datetime
-    flags: tuple[Reason, ...]  # overtime, on_leave, overloaded
+    flags: tuple[Reason, ...]  # on_call or overtime, on_leave, overloaded
     next_shift_at: datetime | None  # when off shift: the next shift's start (within LATE_HORIZON)
+    on_call: bool = False  # on call when setting off
+
+    @property
+    def needs_reason(self) -> bool:
+        """Whether giving them the job needs an override reason: everything but a
+        call-out of someone on call (what the duty is for)."""
+        return any(flag.code != "on_call" for flag in self.flags)
 
 
 def late_option(facts: TechnicianFacts, *, now: datetime, travel: timedelta) -> LateOption:
@@ -381,9 +431,14 @@ def late_option(facts: TechnicianFacts, *, now: datetime, travel: timedelta) -> 
         flags.append(Reason("on_leave", f"on leave until {departs.isoformat()}"))
     horizon = departs + LATE_HORIZON
     next_shift = earliest_free(shift_windows(facts.shifts, zone, departs, horizon), facts.leaves, departs, horizon)
+    on_call = on_call_at(facts, departs)
     if next_shift != departs:
-        flags.append(Reason("overtime", "off shift: would work overtime" + (
-            f" (next shift {next_shift.isoformat()})" if next_shift else " (no shift in the next 7 days)")))
+        later = (f" (next shift {next_shift.isoformat()})" if next_shift else " (no shift in the next 7 days)")
+        if on_call:
+            flags.append(Reason("on_call", "off shift, on call: called out" + later))
+        else:
+            flags.append(Reason("overtime", "off shift: would work overtime" + later))
     if facts.open_jobs >= facts.technician.max_open_jobs:
         flags.append(Reason("overloaded", f"{facts.open_jobs} open jobs, limit {facts.technician.max_open_jobs}"))
-    return LateOption(departs, departs + travel, tuple(flags), next_shift if next_shift != departs else None)
+    return LateOption(departs, departs + travel, tuple(flags), next_shift if next_shift != departs else None,
+                      on_call)

@@ -29,7 +29,7 @@ class DispatchAction(Base):
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
     technician_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("technicians.id"))
     from_technician_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("technicians.id"))
-    # Space-separated codes: late, overtime, on_leave, overloaded.
+    # Space-separated codes: late, on_call, overtime, on_leave, overloaded.
     flags: Mapped[str] = mapped_column(String(200), default="")
     late_by_minutes: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)

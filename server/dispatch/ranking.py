@@ -22,6 +22,17 @@ assigning them overrides (``needs_override``: the assignment then needs a
 recorded reason, see assign.py). Without a valid certification nobody is ever
 offered; ``outcome`` says so plainly.
 
+On call (值班, ``technicians.on_call_periods``): someone off shift but on call
+when they would set off is flagged ``on_call`` instead of ``overtime``; calling
+them out needs no override reason (the duty is for it; it is recorded all the
+same). The late candidates are ordered by arrival, where an overtime call-out
+counts as arriving ``overtime_penalty`` later (``DISPATCH_OVERTIME_PENALTY_MINUTES``,
+60 by default): so among the late, someone on call outside their shift comes
+before someone who would need overtime, unless the overtime one would be there
+more than that much sooner; then fewer flags, nearer, id. On call never makes
+anyone an in-time candidate: those are on shift. Each candidate's ``on_call``
+says whether they are on call when they would set off.
+
 Positions: distance is measured from the last fix while it is fresh, from the
 home base once it is stale (``position.explanation`` says which). The spatial
 index orders by the last fix (or the home base without one), so a technician
@@ -59,6 +70,8 @@ from server.technicians.models import Certification, Technician
 from server.tickets.models import Ticket, TicketPart, TicketStatus
 from sync.memory import no_cyclic_gc
 
+# On-call duty is looked up this far ahead (a leave ending later sets off later still).
+ON_CALL_LOOKAHEAD = timedelta(days=30)
 DISPATCHABLE = (TicketStatus.new, TicketStatus.acknowledged, TicketStatus.dispatched, TicketStatus.on_site)
 
 
@@ -241,6 +254,7 @@ class Candidate:
     late_by_minutes: float | None = None
     flags: list[availability.Reason] = field(default_factory=list)
     needs_override: bool = False
+    on_call: bool = False  # on call-out duty when setting off
 
 
 @dataclass
@@ -405,10 +419,21 @@ def _find_candidates(session: Session, context: TicketContext, *, settings: Disp
                 break
     examined = len(seen)
 
-    candidates = sorted((_candidate(e, context, settings, now) for e in pool),
-                        key=lambda c: (-c.score, c.distance_km, str(c.technician_id)))[:limit]
+    ranked = sorted(((_candidate(e, context, settings, now), e) for e in pool),
+                    key=lambda ce: (-ce[0].score, ce[0].distance_km, str(ce[0].technician_id)))[:limit]
+    candidates = [c for c, _ in ranked]
     for rank, candidate in enumerate(candidates, start=1):
         candidate.rank = rank
+    dead_end = not any(c.meets_deadline for c in candidates)
+    # On-call duty, in one query, for those listed (and, when nobody is in time,
+    # those who could be called out); the search itself does not carry it.
+    on_call = availability.on_call_spans(
+        session, [e.n.id for _, e in ranked] + ([e.n.id for e in pool + late_pool] if dead_end else []),
+        now - timedelta(days=1), now + ON_CALL_LOOKAHEAD)
+    for e in pool + late_pool:
+        e.facts.on_call = on_call.get(e.n.id, [])
+    for candidate, e in ranked:
+        candidate.on_call = availability.on_call_at(e.facts, candidate.departs_at)
     nearest_excluded = sorted(excluded.values(), key=lambda e: (e.distance_km, str(e.technician_id)))
     report = CandidateReport(
         ticket_id=context.ticket_id, latitude=context.latitude, longitude=context.longitude,
@@ -417,7 +442,7 @@ def _find_candidates(session: Session, context: TicketContext, *, settings: Disp
                                                                                        "workload")},
         candidates=candidates, excluded=nearest_excluded[:settings.excluded_limit], examined=examined,
         search=index.name)
-    if not any(c.meets_deadline for c in candidates):
+    if dead_end:
         _never_a_dead_end(report, pool, late_pool, excluded, context, settings, now, limit)
     return report
 
@@ -446,6 +471,7 @@ def _candidate(e: Seen, context: TicketContext, settings: DispatchSettings, now:
     notes = [e.position.explanation] if e.position.source == "home_base" or e.position.stale else []
     flags = list(late.flags) if late else []
     on_shift_now = e.verdict.on_shift_now if late is None else (departs == now and not flags)
+    on_call = late.on_call if late else availability.on_call_at(e.facts, departs)
     if late is None and not e.verdict.on_shift_now:
         notes.append(f"off shift now; sets off at {departs.isoformat()}")
     candidate = Candidate(
@@ -454,7 +480,8 @@ def _candidate(e: Seen, context: TicketContext, settings: DispatchSettings, now:
         arrival_at=arrival, on_shift_now=on_shift_now, meets_deadline=meets,
         open_jobs=e.facts.open_jobs, max_open_jobs=tech.max_open_jobs, van_location_id=tech.van_location_id,
         van_holds={need.label: e.held.get(need.key, 0) for need in context.needs},
-        score=total, score_breakdown=breakdown, notes=notes, flags=flags, needs_override=bool(flags))
+        score=total, score_breakdown=breakdown, notes=notes, flags=flags,
+        needs_override=late.needs_reason if late else False, on_call=on_call)
     if not meets:
         candidate.late_by_minutes = round((arrival - context.due).total_seconds() / 60, 1)
     return candidate
@@ -467,15 +494,17 @@ def _never_a_dead_end(report: CandidateReport, pool: list[Seen], late_pool: list
     then as overtime, after their leave, over their job limit), each with how
     late and what assigning them overrides. Arrival is never before now + travel,
     so walking by distance stops once the next one cannot beat the ``limit``-th."""
+    soonest = functools.partial(_soonest, settings.overtime_penalty)
     options: list[Candidate] = [_candidate(e, context, settings, now) for e in pool]
     for e in sorted(late_pool, key=lambda e: (e.distance_km, str(e.n.id))):
         if len(options) >= limit:
-            options.sort(key=_soonest)
-            if now + e.travel > options[limit - 1].arrival_at:
+            options.sort(key=soonest)
+            # Nobody further can rank before now + travel (setting off now, no penalty).
+            if now + e.travel > soonest(options[limit - 1])[0]:
                 break
         option = availability.late_option(e.facts, now=now, travel=e.travel)
         options.append(_candidate(e, context, settings, now, late=option))
-    options.sort(key=_soonest)
+    options.sort(key=soonest)
     report.late_candidates = options[:limit]
     for rank, candidate in enumerate(report.late_candidates, start=1):
         candidate.rank = rank
@@ -490,5 +519,9 @@ def _never_a_dead_end(report: CandidateReport, pool: list[Seen], late_pool: list
                       + (f" ({expired} nearby hold an expired one)" if expired else ""))
 
 
-def _soonest(c: Candidate):
-    return (c.arrival_at, len(c.flags), c.distance_km, str(c.technician_id))
+def _soonest(overtime_penalty: timedelta, c: Candidate):
+    """The late candidates' order: arrival, an overtime call-out counting as
+    ``overtime_penalty`` later (so someone on call comes first unless overtime
+    would arrive that much sooner); then fewer flags, nearer, id."""
+    penalty = overtime_penalty if any(flag.code == "overtime" for flag in c.flags) else timedelta(0)
+    return (c.arrival_at + penalty, len(c.flags), c.distance_km, str(c.technician_id))

@@ -40,6 +40,8 @@ class DispatchSettings:
     stock_options_limit: int = 10
     # A job on site this long without completion gets a spare-unit swap suggestion.
     swap_after: timedelta = timedelta(hours=4)
+    # Late candidates: an overtime call-out ranks as if arriving this much later (see ranking.py).
+    overtime_penalty: timedelta = timedelta(minutes=60)
 
     def __post_init__(self):
         unknown = set(self.weights) - set(CRITERIA)
@@ -49,6 +51,8 @@ class DispatchSettings:
             raise ValueError("dispatch weights must not be negative")
         if self.speed_kmh <= 0 or self.transfer_speed_kmh <= 0 or self.road_factor < 1:
             raise ValueError("speeds must be positive and the road factor at least 1")
+        if self.overtime_penalty < timedelta(0):
+            raise ValueError("the overtime penalty must not be negative")
         if not self.search_start_km > 0:  # a ring of no size would never grow
             raise ValueError("the first search ring must be larger than 0 km")
 
@@ -76,4 +80,5 @@ class DispatchSettings:
             warranty_holdback=int(config["DISPATCH_WARRANTY_HOLDBACK"]),
             stock_options_limit=int(config["DISPATCH_STOCK_OPTIONS_LIMIT"]),
             swap_after=timedelta(hours=float(config["DISPATCH_SWAP_AFTER_HOURS"])),
+            overtime_penalty=timedelta(minutes=float(config.get("DISPATCH_OVERTIME_PENALTY_MINUTES", 60))),
         )

@@ -1,4 +1,4 @@
-"""Technicians: certifications, shifts, leave, where they are and their van."""
+"""Technicians: certifications, shifts, leave, on-call duty, where they are and their van."""
 
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ class Technician(VersionedMixin, Base):
     certifications = relationship("Certification", back_populates="technician", cascade="all, delete-orphan")
     shifts = relationship("ShiftSlot", back_populates="technician", cascade="all, delete-orphan")
     leaves = relationship("ShiftException", back_populates="technician", cascade="all, delete-orphan")
+    on_call = relationship("OnCallPeriod", back_populates="technician", cascade="all, delete-orphan",
+                           order_by="OnCallPeriod.starts_at")
 
 
 class Certification(Base):
@@ -83,3 +85,21 @@ class ShiftException(Base):
     note: Mapped[str | None] = mapped_column(String(300))
 
     technician = relationship(Technician, back_populates="leaves")
+
+
+class OnCallPeriod(Base):
+    """On-call duty (值班): a span in which the technician, outside their shifts,
+    stands by to be called out. Dispatch never ranks them as on shift; when
+    nobody can meet a deadline, calling out someone on call comes before asking
+    someone for overtime (server/dispatch/ranking.py), and needs no override
+    reason (the duty is for it; the call-out is still recorded)."""
+
+    __tablename__ = "on_call_periods"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    technician_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("technicians.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(String(300))
+
+    technician = relationship(Technician, back_populates="on_call")

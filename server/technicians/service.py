@@ -1,4 +1,4 @@
-"""Technicians' profiles, certifications, weekly shifts and leave. Plain
+"""Technicians' profiles, certifications, weekly shifts, leave and on-call duty. Plain
 functions over a session; never commit."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from server.accounts.models import Role, User
 from server.exceptions import Conflict, InvalidInput, NotFound
 from server.records import ensure_unique, field_error, flush_or_conflict, referenced, update_record
 from server.stock.models import LocationKind, StockLocation
-from server.technicians.models import Certification, ShiftException, ShiftSlot, Technician
+from server.technicians.models import Certification, OnCallPeriod, ShiftException, ShiftSlot, Technician
 
 
 def _check_van(session: Session, van_id, technician_id=None) -> None:
@@ -118,6 +118,26 @@ def remove_leave(session: Session, technician: Technician, leave_id) -> None:
     if leave is None or leave.technician_id != technician.id:
         raise NotFound("no such leave")
     session.delete(leave)
+    technician.version += 1
+
+
+def add_on_call(session: Session, technician: Technician, data: dict) -> OnCallPeriod:
+    """On-call duty (值班) from ``starts_at`` to ``ends_at``."""
+    if data["ends_at"] <= data["starts_at"]:
+        raise InvalidInput("on-call duty ends after it starts",
+                           details=field_error("ends_at", "Must be after starts_at."))
+    period = OnCallPeriod(technician_id=technician.id, **data)
+    session.add(period)
+    technician.version += 1
+    session.flush()
+    return period
+
+
+def remove_on_call(session: Session, technician: Technician, period_id) -> None:
+    period = session.get(OnCallPeriod, period_id)
+    if period is None or period.technician_id != technician.id:
+        raise NotFound("no such on-call duty")
+    session.delete(period)
     technician.version += 1
 
 

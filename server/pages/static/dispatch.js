@@ -88,11 +88,18 @@
       onchange: () => { state.technician = c.technician_id; markVans(); assignSummary(); } });
   }
 
+  /* The technician's name, with a badge when they are on call (值班) as they would set off. */
+  function nameCell(c) {
+    return el("td", {}, c.name, c.on_call ? [" ", el("span", { class: "cert valid on-call",
+      title: FS.t("dispatch.on_call.title") }, FS.t("dispatch.on_call"))] : null);
+  }
+
   function lateRow(c) {
-    const flags = (c.flags || []).map((f) => el("span", { class: "cert expired" },
+    // A call-out of someone on call overrides nothing (no reason needed): not marked as an override.
+    const flags = (c.flags || []).map((f) => el("span", { class: f.code === "on_call" ? "cert valid" : "cert expired" },
       FS.label("unavailable_reason", f.code)));
     return el("tr", { class: c.needs_override ? "override" : null, dataset: { technicianId: c.technician_id } },
-      el("td", {}, pickRadio(c)), el("td", {}, String(c.rank)), el("td", {}, c.name),
+      el("td", {}, pickRadio(c)), el("td", {}, String(c.rank)), nameCell(c),
       el("td", {}, km(c.distance_km)),
       el("td", {}, FS.fmtTime(c.arrival_at), el("br"), el("span", { class: "small" }, minutes(c.eta_minutes))),
       el("td", { class: "clock " + (c.late_by_minutes ? "breached" : "met") },
@@ -105,7 +112,7 @@
     const pick = pickRadio(c);
     const held = Object.entries(c.van_holds || {});
     return el("tr", { class: c.meets_deadline ? null : "late", dataset: { technicianId: c.technician_id } },
-      el("td", {}, pick), el("td", {}, String(c.rank)), el("td", {}, c.name),
+      el("td", {}, pick), el("td", {}, String(c.rank)), nameCell(c),
       el("td", {}, km(c.distance_km)),
       el("td", { title: FS.t("dispatch.sets_off", { t: FS.fmtTime(c.departs_at) }) }, minutes(c.eta_minutes), el("br"),
          el("span", { class: "small" }, FS.t("dispatch.arrives", { t: FS.fmtTime(c.arrival_at) }))),
