@@ -237,7 +237,8 @@ QUALITY_PAGES = [
      "document.querySelector('#incidents tr[data-incident-id]').click()",
      "!document.getElementById('detail').hidden && document.querySelector('#notices tbody tr') && "
      "!document.getElementById('facts').innerText.includes('…') && "
-     "document.getElementById('p-parts').children.length === 2"),
+     "document.getElementById('p-parts').children.length === 2 && "
+     "document.getElementById('p-lead').value && document.getElementById('p-cost').value === '18500'"),
     ("/statistics?month={month}&by=region", "document.querySelector('#figures tbody tr') && "
                                             "document.querySelector('#chart-figure canvas')", None, None),
     ("/notifications", "document.querySelectorAll('#outbox tbody tr').length > 5 && "
