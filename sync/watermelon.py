@@ -409,6 +409,8 @@ def to_operations(session: Session, pusher: Pusher, changes: dict, last_pulled_a
                     # Created on an earlier push whose answer was lost: the
                     # protocol says to take it as an update (a fact: as done).
                     if spec.fact or not spec.versioned:
+                        if table in EDITED_UNTIL_SYNCED:
+                            _put_back_if_edited(session, spec, record, pusher)
                         continue
                     action, record = "update", {**record, "version": known}
                 if action == "create":
@@ -449,6 +451,35 @@ def to_operations(session: Session, pusher: Pusher, changes: dict, last_pulled_a
     if pulled_since is not None and merged:
         _bases_before_the_pull(session, pusher, merged, pulled_since, last_pulled_at)
     return ops
+
+
+# Facts a device lets its user edit until they have synced (the handheld's expenses).
+EDITED_UNTIL_SYNCED = ("job_expenses",)
+
+
+def _put_back_if_edited(session: Session, spec: registry.SyncTable, record: dict, pusher: Pusher) -> None:
+    """A fact created again with other values: its first push applied but the answer was lost, and the
+    device's user edited it before the retry. A fact is written once, so the first values stand; the
+    record goes back to the device with its next pull, so both hold the same again (never silently apart)."""
+    row = session.execute(select(spec.table).where(spec.table.c.id == uuid.UUID(record["id"]))).mappings().first()
+    if row is None:
+        return
+    for name, parse in spec.writable.items():
+        if name not in record:
+            continue
+        try:
+            value = parse(_wire_value(spec, name, record.get(name)))
+        except registry.FieldError:
+            value = record.get(name)
+        stored = row[name]
+        if isinstance(stored, datetime) and isinstance(value, datetime):
+            same = abs((stored - value).total_seconds()) < 0.001
+        else:
+            same = (str(stored) if isinstance(stored, uuid.UUID) else stored) == (
+                str(value) if isinstance(value, uuid.UUID) else value)
+        if not same:
+            restore(session, spec.name, record["id"], pusher.device_id)
+            return
 
 
 def _bases_before_the_pull(session: Session, pusher: Pusher, ops: list[Operation], since: int, through: int) -> None:

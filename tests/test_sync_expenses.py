@@ -185,3 +185,31 @@ def test_an_app_on_schema_2_is_not_sent_expenses_until_it_migrates(client):
                         migration={"from": 2, "tables": ["job_expenses"], "columns": []})
     assert [r["id"] for r in migrated["changes"]["job_expenses"]["created"]] == [recorded["id"]]
     assert db.session.scalar(select(func.count()).select_from(JobExpense)) == 1
+
+
+def test_an_expense_edited_after_a_lost_answer_comes_back_as_the_server_holds_it(client):
+    """Pushed, the answer lost, edited on the device, pushed again as created: a fact is written
+    once, so the first amount stands, and the device's next pull puts it back (never silently apart)."""
+    tech = f.technician()
+    job = f.job(tech=tech)
+    headers = f.login_as(client, tech)
+    first = _wm_pull(client, headers)
+    expense_id = str(uuid.uuid4())
+    raw = {"id": expense_id, "job_id": str(job.id), "kind": "meals", "note": "午餐", "incurred_at": 1_795_140_000_000,
+           "_status": "created", "_changed": ""}
+    _wm_push(client, headers, {"job_expenses": {"created": [{**raw, "amount": 28}], "updated": [], "deleted": []}},
+             first["timestamp"])
+    after = _wm_pull(client, headers, first["timestamp"])
+    assert after["changes"]["job_expenses"]["created"] == []  # its own write: not sent back
+    # The same record retried unedited: done, nothing sent back either.
+    _wm_push(client, headers, {"job_expenses": {"created": [{**raw, "amount": 28}], "updated": [], "deleted": []}},
+             after["timestamp"])
+    unchanged = _wm_pull(client, headers, after["timestamp"])
+    assert unchanged["changes"]["job_expenses"]["created"] == []
+    edited = _wm_push(client, headers, {"job_expenses": {"created": [{**raw, "amount": 30.5}], "updated": [],
+                                                         "deleted": []}}, unchanged["timestamp"])
+    assert edited["experimentalRejectedIds"] == {}
+    (row,) = _expenses()
+    assert row.amount == 28.0
+    back = _wm_pull(client, headers, unchanged["timestamp"])["changes"]["job_expenses"]
+    assert [(r["id"], r["amount"]) for r in back["created"] + back["updated"]] == [(expense_id, 28.0)]
