@@ -17,6 +17,12 @@ checks that both agree on the figures they share, and prints the ratio.
 
     .venv/bin/python bench/bench_monthly_report.py                    # full size
     .venv/bin/python bench/bench_monthly_report.py --technicians 100  # quicker
+    .venv/bin/python bench/bench_monthly_report.py --database-url postgresql://postgres@127.0.0.1:5432/bench_x
+
+With ``--database-url`` (PostgreSQL) the run uses that database instead of a
+temporary SQLite file: its ``public`` schema is DROPPED and rebuilt by the
+migrations, so give it a scratch database. The baseline's SQL is written for
+each engine (julianday/date on SQLite, extract(epoch)/AT TIME ZONE on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -140,6 +146,29 @@ def build(app, technicians: int, per_month: int, seed: int = 15) -> dict:
     return counts
 
 
+# Engine-specific pieces of the baseline's SQL: hours between two times, and a time's local (Shanghai) day.
+DIALECT_SQL = {
+    "sqlite": {"hours": "((julianday({b}) - julianday({a})) * 24)", "day": "date({a}, '+8 hours')",
+               "key": "{a} || {b}"},
+    "postgresql": {"hours": "(extract(epoch FROM ({b} - {a})) / 3600.0)",
+                   "day": "CAST(({a} AT TIME ZONE 'Asia/Shanghai') AS date)",
+                   "key": "CAST({a} AS text) || CAST({b} AS text)"},
+}
+
+
+def baseline_sql(dialect: str) -> dict[str, str]:
+    d = DIALECT_SQL[dialect]
+
+    def hours(a, b):
+        return d["hours"].format(a=a, b=b)
+
+    return {name: sql.replace("{HOURS_RECEIVED_RESOLVED}", hours("t.received_at", "t.resolved_at"))
+            .replace("{HOURS_ON_SITE}", hours("j.arrived_at", "j.departed_at"))
+            .replace("{TECH_DAY}", d["key"].format(a="j.technician_id", b=d["day"].format(a="j.arrived_at")))
+            .replace("{MAX}", "max" if dialect == "sqlite" else "greatest")
+            for name, sql in BASELINE_SQL.items()}
+
+
 BASELINE_SQL = {
     # the month's bounds are bound as :start/:end (UTC); local day = UTC + 8 h (Shanghai has no DST)
     "received": """
@@ -153,7 +182,7 @@ BASELINE_SQL = {
         FROM tickets t JOIN sites s ON s.id = t.site_id
         WHERE t.received_at >= :start AND t.received_at < :end GROUP BY s.city, t.channel, t.category""",
     "resolved": """
-        SELECT s.city, count(*), avg((julianday(t.resolved_at) - julianday(t.received_at)) * 24),
+        SELECT s.city, count(*), avg({HOURS_RECEIVED_RESOLVED}),
                sum(CASE WHEN v.n = 1 THEN 1 ELSE 0 END), sum(CASE WHEN v.n >= 1 THEN 1 ELSE 0 END)
         FROM tickets t JOIN sites s ON s.id = t.site_id
         LEFT JOIN (SELECT ticket_id, count(*) AS n FROM jobs WHERE arrived_at IS NOT NULL AND status != 'cancelled'
@@ -161,8 +190,8 @@ BASELINE_SQL = {
         WHERE t.resolved_at >= :start AND t.resolved_at < :end GROUP BY s.city""",
     "trips": """
         SELECT s.city, CASE WHEN t.category = 'installation' THEN 'installation' ELSE 'service' END AS kind,
-               count(*), count(DISTINCT j.technician_id || date(j.arrived_at, '+8 hours')),
-               sum(max(julianday(j.departed_at) - julianday(j.arrived_at), 0) * 24)
+               count(*), count(DISTINCT {TECH_DAY}),
+               sum({MAX}({HOURS_ON_SITE}, 0))
         FROM jobs j JOIN tickets t ON t.id = j.ticket_id JOIN sites s ON s.id = t.site_id
         WHERE j.arrived_at >= :start AND j.arrived_at < :end AND j.status != 'cancelled' GROUP BY s.city, kind""",
     "parts": """
@@ -179,8 +208,13 @@ BASELINE_SQL = {
 
 
 def baseline(conn, start, end, now) -> dict:
-    params = {"start": start.replace(tzinfo=None), "end": end.replace(tzinfo=None), "now": now.replace(tzinfo=None)}
-    out = {name: conn.execute(sa.text(sql), params).all() for name, sql in BASELINE_SQL.items()}
+    dialect = conn.dialect.name
+    if dialect == "sqlite":  # stored naive in UTC there
+        params = {"start": start.replace(tzinfo=None), "end": end.replace(tzinfo=None),
+                  "now": now.replace(tzinfo=None)}
+    else:  # timestamptz
+        params = {"start": start, "end": end, "now": now}
+    out = {name: conn.execute(sa.text(sql), params).all() for name, sql in baseline_sql(dialect).items()}
     received: dict[str, int] = {}
     for row in out["received"]:
         received[row[0]] = received.get(row[0], 0) + row[3]
@@ -207,15 +241,33 @@ def measure(fn, repeat: int):
     return stats.median(times), peak, value
 
 
+def fresh_postgres(url: str) -> None:
+    """An empty public schema (with PostGIS when the server has it), as the tests make one."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+        if connection.scalar(sa.text("SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'")):
+            connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--technicians", type=int, default=500)
     parser.add_argument("--per-month", type=int, default=20, help="tickets per technician per month")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--database-url", help="a scratch PostgreSQL database (its public schema is dropped)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db", "SECRET_KEY": "bench",
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        if url.startswith("postgresql"):
+            fresh_postgres(url)
+            url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
                           "LOG_LEVEL": "WARNING", "MEDIA_ROOT": f"{tmp}/media"})
+        print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0].split('+')[0]}, "
+              f"{args.technicians} technicians, {args.per_month} tickets each a month, repeat {args.repeat}")
         began = time.perf_counter()
         counts = build(app, args.technicians, args.per_month)
         print(f"built in {time.perf_counter() - began:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))

@@ -132,7 +132,8 @@ class ServiceVisitSchema(AssetVisitSchema):
     """A completed visit in a customer's service history: the asset visit, with its times, parts, rating and
     signature."""
 
-    dispatched_at = fields.DateTime(dump_only=True, metadata={"description": "When the job was made (dispatch)."})
+    dispatched_at = fields.DateTime(allow_none=True, dump_only=True, metadata={
+        "description": "When the visit was dispatched: the ticket's latest move to dispatched before the arrival."})
     arrived_at = fields.DateTime(allow_none=True, dump_only=True)
     departed_at = fields.DateTime(allow_none=True, dump_only=True)
     customer_rating = fields.Enum(CustomerRating, by_value=True, allow_none=True, dump_only=True)

@@ -16,6 +16,7 @@ from media.models import Signature
 from server.accounts.models import Role
 from server.extensions import db
 from server.jobs.models import CustomerRating, JobStatus, NoSignatureReason, PartUsage
+from server.tickets.models import TicketEvent
 from tests import factories as f
 
 pytestmark = pytest.mark.usefixtures("fresh_media")
@@ -65,6 +66,16 @@ def test_a_customers_history_has_each_ticket_with_its_completed_visits(client, d
     first = completed(old, tech, T0 + timedelta(days=1), part=valve, signed_by="王经理", fault_cause="膨胀阀卡死",
                       solution="更换膨胀阀", work_done="试机正常", customer_rating=CustomerRating.satisfied)
     f.job(old, tech, status=JobStatus.cancelled)  # not a visit
+    db.session.add_all([  # dispatched twice (a first visit left incomplete): the visit's is the latest before it
+        TicketEvent(ticket_id=old.id, kind="transition", from_status="new", to_status="dispatched",
+                    at=T0 + timedelta(hours=1)),
+        TicketEvent(ticket_id=old.id, kind="transition", from_status="on_site", to_status="dispatched",
+                    at=T0 + timedelta(hours=9)),
+        TicketEvent(ticket_id=old.id, kind="transition", from_status="dispatched", to_status="acknowledged",
+                    at=T0 + timedelta(hours=10)),
+        TicketEvent(ticket_id=old.id, kind="transition", from_status="acknowledged", to_status="dispatched",
+                    at=T0 + timedelta(days=2))])  # after this visit: not its dispatch
+    db.session.commit()
     newer = f.ticket(st=site, ast=chiller, summary="冷机噪音", received_at=T0 + timedelta(days=5))
     unsigned = completed(newer, tech, T0 + timedelta(days=6), no_signature_reason=NoSignatureReason.refused)
     f.job(newer, tech, status=JobStatus.on_site)  # still on site: not in the history
@@ -87,9 +98,10 @@ def test_a_customers_history_has_each_ticket_with_its_completed_visits(client, d
     assert visit["customer_rating"] == "satisfied" and visit["signer_name"] == "王经理"
     assert visit["signed_at"].startswith("2026-10-02T01:05")
     assert visit["arrived_at"].startswith("2026-10-01T23:00") and visit["completed_at"].startswith("2026-10-02T01:00")
-    assert visit["dispatched_at"]
+    assert visit["dispatched_at"].startswith("2026-10-01T10:00")
     [later] = body["items"][0]["visits"]
     assert later["job_id"] == unsigned_id and later["signed_at"] is None and later["no_signature_reason"] == "refused"
+    assert later["dispatched_at"] is None  # no dispatch recorded, and the job was entered after the visit
     assert body["items"][1]["visits"] == []
 
     # One asset's, and the one pagination scheme.
@@ -144,8 +156,9 @@ def test_a_page_of_history_costs_the_same_queries_for_two_tickets_as_for_twelve(
             body = client.get(f"/api/v1/customers/{customer_id}/service-history", headers=dispatcher).get_json()
         assert len(body["items"]) == n and all(len(e["visits"]) == 2 and e["visits"][0]["parts"] for e in body["items"])
         counts.append(len(seen))
-    # Tickets, visits, their tickets and technicians, parts, signatures (and the token): not one per ticket.
-    assert counts[0] == counts[1] and counts[0] >= 7, counts
+    # Tickets, visits, their tickets and technicians, dispatches, parts, signatures (and the token): not one per
+    # ticket.
+    assert counts[0] == counts[1] and counts[0] >= 8, counts
 
 
 def test_the_handover_picker_finds_office_users_by_part_of_a_name(client, dispatcher):

@@ -40,6 +40,8 @@ def test_the_customer_360_timeline_shows_a_completed_visit_with_its_report(app, 
                         Signature(job_id=job.id, signer_name="王经理", report_sha256="0" * 64,
                                   strokes=[[{"x": 0, "y": 0, "t": 0}, {"x": 40, "y": 20, "t": 9}]],
                                   received_at=DONE + timedelta(minutes=5))])
+    db.session.add(TicketEvent(ticket_id=ticket.id, kind="transition", from_status="new", to_status="dispatched",
+                               at=DONE - timedelta(hours=20)))
     f.ticket(st=site, ast=chiller, summary="冷机噪音", received_at=DONE + timedelta(days=3))  # not visited yet
     db.session.commit()
     customer_id = customer.id
@@ -51,7 +53,8 @@ def test_the_customer_360_timeline_shows_a_completed_visit_with_its_report(app, 
     chiller_text = browser.evaluate(f"{TIMELINE}.querySelector('[data-serial=\"SN-CH-9\"]').innerText")
     # Newest ticket first; the visited one reads reception → dispatch → arrival → completion, in Shanghai time.
     assert chiller_text.index("冷机噪音") < chiller_text.index("冷机不制冷")
-    for expected in ("受理 2026-10-01 09:00", "派工", "李师傅 Li", "到场 2026-10-02 07:00", "完工 2026-10-02 09:00",
+    for expected in ("受理 2026-10-01 09:00", "派工 2026-10-01 13:00 · 李师傅 Li", "到场 2026-10-02 07:00",
+                     "完工 2026-10-02 09:00",
                      "膨胀阀卡死", "更换膨胀阀", "试机正常", "P-VALVE 膨胀阀组件 × 1", "满意",
                      "王经理 于 2026-10-02 09:05 签字", "作业报告书 PDF", "尚无完成的上门服务"):
         assert expected in chiller_text, (expected, chiller_text)
@@ -73,7 +76,8 @@ def test_the_customer_360_timeline_shows_a_completed_visit_with_its_report(app, 
     browser.wait_for(f"document.documentElement.lang === 'en' && "
                      f"{TIMELINE}.querySelectorAll('.tl-ticket').length === 2")
     chiller_text = browser.evaluate(f"{TIMELINE}.querySelector('[data-serial=\"SN-CH-9\"]').innerText")
-    for expected in ("Received 2026-10-01 09:00", "Dispatched", "Arrived 2026-10-02 07:00",
+    for expected in ("Received 2026-10-01 09:00", "Dispatched 2026-10-01 13:00 · 李师傅 Li",
+                     "Arrived 2026-10-02 07:00",
                      "Completed 2026-10-02 09:00", "Parts used", "Satisfied", "Signed by 王经理 at 2026-10-02 09:05",
                      "Work report PDF", "No completed visit yet"):
         assert expected in chiller_text, (expected, chiller_text)

@@ -199,6 +199,110 @@ def test_no_page_shows_raw_timestamps_or_ids(app, client, live_server, browser):
         browser.screenshot(ARTEFACTS / f"page{path.replace('/', '_') or '_'}.zh-CN.png")
 
 
+ENGLISH_WORD = re.compile(r"\b[A-Za-z][a-z]{2,}\b")
+# Not words of a language: addresses, HTTP header names, event kinds as an admin types them (job., rating.bad).
+IDENTIFIERS = re.compile(r"\S+@\S+|https?://\S*|\bX-[\w-]+|\b[a-z_]+\.[a-z_.]*")
+# The language switch's own name, the product's name, and "Webhook", which Chinese uses as it is.
+NOT_ENGLISH_TEXT = {"English", "FieldSync", "Webhook"}
+# The survey invitation's message is bilingual on purpose (server/quality/surveys.py); the outbox shows it.
+BILINGUAL = ("Please rate our service (single-use link):",)
+HAN = re.compile(r"[\u4e00-\u9fff]")
+# In English, what the page itself says (headings other than a record's name, column and field names,
+# buttons, labels, placeholders) has no Chinese; the data (customers' names, what people wrote, the stored
+# messages shown as tooltips) stays as it was written.
+CHROME = """[...document.querySelectorAll('h1, h3:not([id]), th, dt, button, legend, label, summary')]
+  .filter((n) => n.offsetParent !== null)
+  .map((n) => [...n.childNodes].filter((c) => c.nodeType === 3).map((c) => c.textContent).join('').trim())
+  .concat([...document.querySelectorAll('[placeholder]')].map((n) => n.placeholder))
+  .filter((s) => s)"""
+
+# Each quality page: where to go, what shows it has loaded its data, and what to open on it (a row's detail).
+QUALITY_PAGES = [
+    ("/quality/satisfaction", "document.querySelector('#campaigns tr[data-campaign-id]') && "
+                              "document.querySelector('#follow-ups tbody tr') && "
+                              "document.querySelector('#rating-summary tbody tr')",
+     "document.querySelector('#campaigns button.show-results').click()",
+     "!document.getElementById('results').hidden && document.querySelector('#customer-results tbody tr') "
+     "&& document.querySelector('#question-results tbody tr')"),
+    ("/quality/return-visits", "document.querySelector('#visits tr[data-visit-id]')", None, None),
+    ("/quality/complaints", "document.querySelectorAll('#complaints tr[data-ticket-id]').length > 3",
+     "[...document.querySelectorAll('#complaints tr[data-ticket-id]')].at(-1).click()",
+     "!document.getElementById('detail').hidden && document.getElementById('facts').innerText"),
+    ("/quality/tours", "document.querySelector('#tours tr[data-tour-id]') && "
+                       "document.querySelector('#inspections tr[data-inspection-id]') && "
+                       "document.querySelector('#regions button.pick-city')",
+     "document.querySelector('#tours tr[data-tour-id]').click()",
+     "document.querySelectorAll('#stops tr[data-stop-id]').length > 2"),
+    ("/quality/incidents", "document.querySelectorAll('#incidents tr[data-incident-id]').length === 2",
+     "document.querySelector('#incidents tr[data-incident-id]').click()",
+     "!document.getElementById('detail').hidden && document.querySelector('#notices tbody tr') && "
+     "!document.getElementById('facts').innerText.includes('…') && "
+     "document.getElementById('p-parts').children.length === 2 && "
+     "document.getElementById('p-lead').value && document.getElementById('p-cost').value === '18500'"),
+    ("/statistics?month={month}&by=region", "document.querySelector('#figures tbody tr') && "
+                                            "document.querySelector('#chart-figure canvas')", None, None),
+    ("/notifications", "document.querySelectorAll('#outbox tbody tr').length > 5 && "
+                       "document.querySelector('#webhooks tbody tr')", None, None),
+]
+
+
+def assert_in_its_language(browser, where: str, locale: str, data: set[str] = frozenset()):  # noqa: F811
+    """zh-CN: no English word (an untranslated label, an enum's stored value) in what a person reads
+    (``data``: words that are data, such as the signed-in username); en: no Chinese in the page's own words."""
+    if locale == "zh-CN":
+        text = readable_text(browser)
+        for phrase in BILINGUAL:
+            text = text.replace(phrase, " ")
+        text = IDENTIFIERS.sub(" ", text)
+        english = sorted({w for w in ENGLISH_WORD.findall(text)} - NOT_ENGLISH_TEXT - set(data))
+        assert not english, (where, english)
+    else:
+        chinese = [s for s in browser.evaluate(CHROME) if HAN.search(s)]
+        assert not chinese, (where, chinese)
+
+
+def test_every_quality_page_in_chinese_and_in_english(app, client, runner, live_server, browser):  # noqa: F811
+    """The demo's service-quality data (seed-demo) on every quality page, in Chinese and after the switch
+    in English: translated, times in the company's zone, no raw ISO time or id; screenshots of each."""
+    from zoneinfo import ZoneInfo
+
+    from server.accounts.models import User
+    from server.demo.models import DemoState
+
+    app.config["DEMO_PASSWORD"] = f.PASSWORD
+    seeded = runner.invoke(args=["seed-demo"])
+    assert seeded.exit_code == 0, seeded.output
+    month = db.session.get(DemoState, 1).as_of.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    admin = db.session.query(User).filter_by(username="admin").one()
+    headers = sign_in(browser, live_server, client, admin)
+    # A company system listening for job events (the outbox page lists its endpoints).
+    assert client.post("/api/v1/notifications/webhooks", json={"name": "ERP 接口", "url": "http://127.0.0.1:9/erp",
+                                                               "kinds": ["job."]}, headers=headers).status_code == 201
+    release_db()
+    def visit(path):  # the pages may rewrite their query (a linkable filter), so only the path is awaited
+        browser.send("Page.navigate", {"url": f"{live_server}{path}"}, session=True)
+        browser.wait_for(f"location.pathname === {path.split('?')[0]!r} && document.readyState === 'complete'")
+
+    for locale in ("zh-CN", "en"):
+        browser.send("Page.navigate", {"url": f"{live_server}/lang/{locale}?next=/"}, session=True)
+        browser.wait_for(f"location.pathname === '/' && document.documentElement.lang === {locale!r}")
+        for path, ready, open_one, opened in QUALITY_PAGES:
+            path = path.format(month=month)
+            visit(path)
+            browser.wait_for(ready)
+            if open_one:
+                browser.evaluate(open_one)
+                browser.wait_for(opened)
+            where = f"{path} {locale}"
+            assert browser.evaluate("document.documentElement.lang") == locale, where
+            assert_nothing_raw(browser, where)
+            assert_in_its_language(browser, where, locale, data={"admin"})  # the username in the top bar
+            name = path.split("?")[0].strip("/").removeprefix("quality/").replace("/", "_")
+            browser.screenshot(ARTEFACTS / f"quality_{name}.{locale}.png")
+    release_db()
+    assert browser.errors == []
+
+
 def test_converted_pages_in_chinese_then_english(app, client, live_server, browser):  # noqa: F811
     """The pages that once showed "中文 English" side by side (conflicts, swaps, technicians, reconciliation,
     summary, dispatch), with data on them, in each language: the language's own text, none of the other's

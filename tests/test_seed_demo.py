@@ -125,6 +125,7 @@ def check_quality(now) -> None:
     from datetime import timedelta
 
     from server.quality.models import (
+        Complaint,
         FollowUpStatus,
         FollowUpTask,
         ReturnVisit,
@@ -132,7 +133,14 @@ def check_quality(now) -> None:
         SurveyCampaign,
         SurveyInvitation,
     )
-    from server.quality.proactive_models import Incident, StopStatus, Tour, TourStop
+    from server.quality.proactive_models import (
+        AssetInspection,
+        Incident,
+        InspectionSchedule,
+        StopStatus,
+        Tour,
+        TourStop,
+    )
     from server.quality.tours import contact_window
 
     today = now.date()
@@ -167,6 +175,11 @@ def check_quality(now) -> None:
     assert closed.status.value == "closed" and han(closed.report_prevention)
     assert closed.occurred_at < closed.resolved_at < closed.report_at < now - timedelta(days=20)
     assert count(ReturnVisit, ReturnVisit.due_on >= today) > 100
+    stages = [c.stage.value for c in db.session.scalars(select(Complaint))]
+    assert set(stages) == {"confirmed", "analysed", "responsibility"}
+    assert all(step.at < now for c in db.session.scalars(select(Complaint)) for step in c.steps)
+    assert count(InspectionSchedule) == 12
+    assert 0 < count(AssetInspection, AssetInspection.due_on <= today) < 12
 
 
 def test_demo_clocks_stay_believable_on_a_later_day(app, runner, seeded):

@@ -238,3 +238,17 @@ def test_a_technician_records_costs_on_their_own_job_only(client, month):
     refused = client.post(f"/api/v1/jobs/{other.id}/expenses", headers=auth, json={"kind": "travel", "amount": 1})
     assert refused.status_code == 404
     assert client.get("/api/v1/statistics/monthly?month=2026-11", headers=auth).status_code == 403
+
+
+def test_every_figure_has_a_name_in_both_languages():
+    """The page, the CSV and the PDF name each figure by its ``stat.<figure>`` text."""
+    import json
+    from pathlib import Path
+
+    import server
+
+    folder = Path(server.__file__).parent / "i18n"
+    for locale in ("zh-CN", "en"):
+        texts = json.loads((folder / f"{locale}.json").read_text(encoding="utf-8"))
+        missing = [key for key in FIGURES if f"stat.{key}" not in texts]
+        assert not missing, (locale, missing)

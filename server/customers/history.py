@@ -7,7 +7,7 @@ never commit.
 The visits are read with the asset visits' own statement
 (``service.completed_visits``), and a page of tickets costs one query per
 kind whatever its size: tickets, visits (with their tickets and technicians),
-parts used, signatures."""
+the tickets' dispatches, parts used, signatures."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.customers.service import completed_visits
-from server.tickets.models import Ticket
+from server.tickets.models import Ticket, TicketEvent, TicketStatus
 
 
 def history_tickets(customer_id: uuid.UUID, asset_id: uuid.UUID | None = None):
@@ -27,6 +27,17 @@ def history_tickets(customer_id: uuid.UUID, asset_id: uuid.UUID | None = None):
     if asset_id is not None:
         stmt = stmt.where(Ticket.asset_id == asset_id)
     return stmt
+
+
+def _dispatched_at(job, dispatches: list):
+    """When the visit was dispatched: the ticket's latest move to ``dispatched``
+    before the technician arrived (or finished); else the job's creation, unless
+    that came after the visit (a record entered afterwards); else unknown."""
+    until = job.arrived_at or job.completed_at
+    before = [at for at in dispatches if at <= until]
+    if before:
+        return before[-1]
+    return job.created_at if job.created_at and job.created_at <= until else None
 
 
 def with_visits(session: Session, tickets: list[Ticket]) -> list[dict]:
@@ -41,6 +52,13 @@ def with_visits(session: Session, tickets: list[Ticket]) -> list[dict]:
     if not ids:
         return []
     jobs = session.scalars(completed_visits(Ticket.id.in_(ids)).order_by(Job.completed_at, Job.id)).all()
+    dispatches: dict[uuid.UUID, list] = {i: [] for i in ids}
+    for ticket_id, at in session.execute(
+            select(TicketEvent.ticket_id, TicketEvent.at)
+            .where(TicketEvent.ticket_id.in_(ids), TicketEvent.kind == "transition",
+                   TicketEvent.to_status == TicketStatus.dispatched.value)
+            .order_by(TicketEvent.at, TicketEvent.id)):
+        dispatches[ticket_id].append(at)
     job_ids = [j.id for j in jobs]
     parts: dict[uuid.UUID, list] = {j: [] for j in job_ids}
     signed: dict[uuid.UUID, Signature] = {}
@@ -58,7 +76,8 @@ def with_visits(session: Session, tickets: list[Ticket]) -> list[dict]:
         signature = signed.get(job.id)
         visits[job.ticket_id].append({
             "id": job.id, "ticket": job.ticket, "technician": job.technician,
-            "dispatched_at": job.created_at, "arrived_at": job.arrived_at, "departed_at": job.departed_at,
+            "dispatched_at": _dispatched_at(job, dispatches[job.ticket_id]),
+            "arrived_at": job.arrived_at, "departed_at": job.departed_at,
             "completed_at": job.completed_at, "fault_cause": job.fault_cause, "solution": job.solution,
             "work_done": job.work_done, "customer_rating": job.customer_rating,
             "customer_opinion": job.customer_opinion, "no_signature_reason": job.no_signature_reason,

@@ -394,7 +394,8 @@ class DemoBuilder:
     # -- service quality (server/quality): what customer service works on the day the demo opens --
 
     def quality(self) -> None:
-        """Return visits scheduled from the install dates; a survey campaign under way with some
+        """Return visits scheduled from the install dates; the open complaints at different steps;
+        inspections (巡检) due now and in the coming days; a survey campaign under way with some
         answers (one 不满意, with its follow-up task); a tour of the city with the most machines,
         its pre-contacts made; an incident whose rescue plan is approved (parts not yet out), and
         last month's, closed with its fault analysis report. Through the quality modules, as the
@@ -402,10 +403,42 @@ class DemoBuilder:
         from server.quality import return_visits
 
         self.count("return_visits", return_visits.schedule_all(self.session, today=self.today)["added"])
+        self.complaint_steps()
+        self.inspections()
         self.survey()
         self.tour()
         self.incidents()
         self.session.flush()
+
+    def complaint_steps(self) -> None:
+        """The open complaints at different steps of 售后服务管理制度's course (confirm, analyse, responsibility)."""
+        from server.quality import complaints
+        from server.tickets.models import Category
+
+        steps = [("confirmed", {"note": "已致电客户确认投诉内容"}),
+                 ("analysed", {"note": "调阅维修记录，与技术员核实", "cause": "上次维修未更换老化的接触器，故障复发"}),
+                 ("responsibility", {"note": "责任认定", "responsible_department": "售后服务部",
+                                     "responsible_person": self.techs[4].name})]
+        complaint_tickets = self.session.scalars(select(Ticket).where(Ticket.category == Category.complaint)
+                                                 .order_by(Ticket.reference)).all()
+        for n, ticket in enumerate(complaint_tickets):
+            taken = n % 4  # 0 to 3 steps taken
+            span = (self.now - ticket.received_at) / 4
+            for k, (step, data) in enumerate(steps[:taken]):
+                complaints.take_step(self.session, ticket, {"step": step, **data}, by_user_id=ticket.owner_id,
+                                     now=ticket.received_at + span * (k + 1))
+            self.count("complaint_steps", taken)
+
+    def inspections(self) -> None:
+        """巡检: a dozen machines inspected every quarter or half-year, some due now, the rest in the coming days."""
+        from server.quality import inspections
+
+        assets = self.session.scalars(select(Asset).order_by(Asset.serial_number)).all()
+        for n, asset in enumerate(self.rng.sample(assets, 12)):
+            inspections.create_schedule(self.session, {"asset_id": asset.id, "interval_days": 90 if n % 3 else 180,
+                                                       "first_due_on": self.today + timedelta(days=n - 3)},
+                                        now=self.now - timedelta(days=30))
+            self.count("inspection_schedules")
 
     def survey(self) -> None:
         from server.quality import surveys

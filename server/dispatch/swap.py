@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from server.customers.models import Asset, Site
 from server.dispatch import availability
 from server.dispatch.settings import DispatchSettings
-from server.dispatch.spatial import STOCK_LOCATIONS, TECHNICIANS, SpatialIndex, index_for
+from server.dispatch.spatial import FRESH_SINCE, STOCK_LOCATIONS, TECHNICIANS, SpatialIndex, index_for
 from server.exceptions import Conflict, InvalidInput
 from server.jobs.models import Job, JobStatus
 from server.stock.models import LocationKind, SpareUnit, SpareUnitStatus, StockLocation
@@ -137,8 +137,9 @@ def _couriers(session, index, location: StockLocation, to_site_km: float, produc
         owner = session.scalar(select(Technician).where(Technician.van_location_id == location.id))
         if owner is not None:
             candidates[owner.id] = 0.0
+    # From where each would set off: the last fix while fresh, else the home base (as ranking measures).
     for n in index.nearest(session, TECHNICIANS, location.latitude, location.longitude, count,
-                           where=Technician.active.is_(True)):
+                           where=Technician.active.is_(True), params={FRESH_SINCE: now - settings.stale_after}):
         candidates.setdefault(n.id, n.distance_km)
     candidates.pop(job.technician_id, None)
     facts = availability.load_facts(session, candidates, product_line=product_line, window_start=now,

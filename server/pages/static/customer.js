@@ -111,7 +111,7 @@
     const signed = v.signed_at ? t("c360.signed_by", { name: v.signer_name || "—", t: FS.fmtTime(v.signed_at) })
       : t("c360.unsigned") + (v.no_signature_reason ? " · " + FS.label("no_signature_reason", v.no_signature_reason) : "");
     return [
-      step("c360.step_dispatched", v.dispatched_at, v.technician_name || t("tkt.unassigned")),
+      v.dispatched_at ? step("c360.step_dispatched", v.dispatched_at, v.technician_name || t("tkt.unassigned")) : null,
       v.arrived_at ? step("c360.step_arrived", v.arrived_at) : null,
       el("li", { class: "visit", dataset: { signed: v.signed_at ? "yes" : "no" } },
         el("span", { class: "step" }, t("c360.step_completed")), " ", FS.fmtTime(v.completed_at), " · ",

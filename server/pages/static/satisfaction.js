@@ -45,18 +45,18 @@
   const followUps = FS.pager({
     tbody: document.querySelector("#follow-ups tbody"), more: document.getElementById("more-follow-ups"),
     load: (cursor) => call(API.followUps, { query: Object.assign({ status: "open", limit: 50 }, cursor ? { cursor } : {}) }),
-    render: (t) => {
+    render: (task) => {
       const outcome = el("input", { placeholder: t("satisfaction.outcome_hint"), maxlength: 5000, class: "outcome" });
       const done = el("button", { type: "button", class: "close-follow-up", onclick: async () => {
         if (!outcome.value.trim()) { FS.flash(t("satisfaction.outcome_needed")); return; }
         try {
-          await call(API.closeFollowUp, { params: { id: t.id }, body: { outcome: outcome.value } });
+          await call(API.closeFollowUp, { params: { id: task.id }, body: { outcome: outcome.value } });
           await followUps.reload();
           FS.flash(t("satisfaction.closed"), "ok");
         } catch (e) { FS.flash(FS.errorText(e)); }
       } }, t("satisfaction.done"));
-      return el("tr", { dataset: { followUpId: t.id } }, el("td", {}, t.customer_name), el("td", {}, label("follow_up_source", t.source)),
-        el("td", { class: "text" }, t.reason), el("td", {}, FS.fmtTime(t.created_at)), el("td", {}, outcome, " ", done));
+      return el("tr", { dataset: { followUpId: task.id } }, el("td", {}, task.customer_name), el("td", {}, label("follow_up_source", task.source)),
+        el("td", { class: "text" }, task.reason), el("td", {}, FS.fmtTime(task.created_at)), el("td", {}, outcome, " ", done));
     },
     empty: t("satisfaction.no_follow_ups"),
   });
