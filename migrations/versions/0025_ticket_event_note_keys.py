@@ -1,7 +1,7 @@
 """ticket_events: the history note as a catalogue key and its values
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-06 07:00:00
 
 A note the server writes ("assigned to …", "reassigned …", "job cancelled: …")
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0024'
-down_revision = '0023'
+revision = '0025'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
