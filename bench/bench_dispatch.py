@@ -212,12 +212,13 @@ class EveryPointGeodesic(SpatialIndex):
     name = "brute_force_geodesic"
 
     def iter_nearest(self, session, layer, latitude, longitude, *, where=None, batch=16, columns=(), params=None):
-        stmt = sa.select(layer.model.id, sa.literal_column(layer.latitude_sql), sa.literal_column(layer.longitude_sql))
+        stmt = sa.select(layer.model.id, *layer.position_columns())
         if where is not None:
             stmt = stmt.where(where)
+        params = layer.with_defaults(params)
         origin = (latitude, longitude)
         measured = [Neighbour(geodesic(origin, (a, b)).meters, spatial._as_uuid(i), a, b)
-                    for i, a, b in session.execute(stmt, params or {})]
+                    for i, a, b in session.execute(stmt, params)]
         measured.sort(key=lambda n: (n.distance_m, str(n.id)))
         if not columns:
             yield from measured
@@ -226,7 +227,7 @@ class EveryPointGeodesic(SpatialIndex):
         for start in range(0, len(measured), batch):
             chunk = measured[start:start + batch]
             extras = {spatial._as_uuid(i): tuple(rest) for i, *rest in session.execute(
-                sa.select(layer.model.id, *columns).where(layer.model.id.in_([n.id for n in chunk])), params or {})}
+                sa.select(layer.model.id, *columns).where(layer.model.id.in_([n.id for n in chunk])), params)}
             for n in chunk:
                 yield Neighbour(n.distance_m, n.id, n.latitude, n.longitude, extras[n.id])
 

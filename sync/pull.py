@@ -64,6 +64,8 @@ class Cursor:
     def decode(cls, text: str | None, key: bytes = INTERNAL_KEY) -> Cursor | None:
         if not text:
             return None
+        if not text.isascii():  # never one this server wrote (and compare_digest takes ASCII text only)
+            raise _invalid_cursor()
         payload, _dot, mac = text.partition(".")
         if not mac or not hmac.compare_digest(mac, _mac(key, payload)):
             raise _invalid_cursor()

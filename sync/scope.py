@@ -5,6 +5,7 @@ The same rules decide what a technician pulls and what they may push."""
 
 from __future__ import annotations
 
+import operator
 import uuid
 from dataclasses import dataclass, field
 
@@ -59,9 +60,14 @@ def technician_scope(session: Session, technician_id: uuid.UUID) -> Scope:
         sites.add(site_id)
         if asset_id is not None:
             assets.add(asset_id)
-    scope.ticket_ids, scope.customer_ids = sorted(tickets), sorted(customers)
-    scope.site_ids, scope.asset_ids = sorted(sites), sorted(assets)
+    # UUIDs in their own order (UUID.__lt__ compares .int), compared as integers in C:
+    # the same lists, without a Python-level comparison per pair (a quarter of a pull's time).
+    scope.ticket_ids, scope.customer_ids = sorted(tickets, key=_AS_INT), sorted(customers, key=_AS_INT)
+    scope.site_ids, scope.asset_ids = sorted(sites, key=_AS_INT), sorted(assets, key=_AS_INT)
     return scope
+
+
+_AS_INT = operator.attrgetter("int")
 
 
 def former_jobs(session: Session, technician_id: uuid.UUID, job_ids: list[str]) -> set[str]:

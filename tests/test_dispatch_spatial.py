@@ -224,3 +224,57 @@ def test_several_searches_at_once_agree_with_each_alone(app, index):
         got = list(iterator)
         assert ids(got) == ids(alone) and [n.extra for n in got] == [n.extra for n in alone]
         assert len(got) == (100 if where is None else 50)
+
+
+def test_technicians_are_walked_by_the_position_they_are_ranked_from(app, index):
+    """A stale fix far away gives way to a near home base in the walk itself (not only once met): the order is
+    brute force over every technician's ranked position (server.dispatch.ranking.position_of), on both engines,
+    and the candidates of a ticket are brute force's too, however small the pool."""
+    from server.dispatch import ranking
+    from server.dispatch.settings import DispatchSettings
+
+    now = utcnow()
+    settings = DispatchSettings(pool_size=3, limit=3, excluded_limit=2)
+    rng = random.Random(29)
+    site = (31.23, 121.47)
+    techs = []
+    for i in range(60):
+        home = (site[0] + rng.uniform(-0.8, 0.8), site[1] + rng.uniform(-0.8, 0.8))
+        tech = f.technician(latitude=home[0], longitude=home[1], with_van=False, name=f"t{i}")
+        kind = i % 4
+        if kind:  # a fix: fresh (1), stale (2) or stale by a minute past the limit (3), hundreds of km off
+            fix = (home[0] + rng.choice([-1, 1]) * rng.uniform(0.5, 6), home[1] + rng.uniform(-6, 6))
+            tech.last_latitude, tech.last_longitude = fix
+            tech.last_position_at = now - {1: timedelta(minutes=5), 2: timedelta(hours=5),
+                                           3: settings.stale_after + timedelta(minutes=1)}[kind]
+        techs.append(tech)
+    # Exactly the case: home 300 m from the site, last fix 900 km away three hours ago.
+    near_home = f.technician(latitude=site[0] + 0.0027, longitude=site[1], with_van=False, name="near home")
+    near_home.last_latitude, near_home.last_longitude = 39.9, 116.4
+    near_home.last_position_at = now - timedelta(hours=3)
+    techs.append(near_home)
+    db.session.commit()
+
+    def ranked_position(t):
+        p = ranking.position_of(t, now=now, settings=settings)
+        return t.id, p.latitude, p.longitude
+
+    expected = spatial.brute_force_nearest([ranked_position(t) for t in techs], *site, len(techs))
+    params = {spatial.FRESH_SINCE: now - settings.stale_after}
+    for engine in (index, BruteForceIndex()):
+        got = list(engine.iter_nearest(db.session, TECHNICIANS, *site, batch=4, params=params))
+        assert ids(got) == ids(expected), engine.name
+        assert [n.distance_m for n in got] == pytest.approx([n.distance_m for n in expected], abs=1e-6)
+    assert got[0].id == near_home.id and got[0].distance_km == pytest.approx(0.3, abs=0.01)
+
+    # The candidates: the near home base is first, measured from home, whatever engine walks.
+    ticket = f.ticket(ast=f.asset(f.site(latitude=site[0], longitude=site[1])))
+    context = ranking.ticket_context(db.session, ticket.id, now=now)
+    reports = [ranking.find_candidates(db.session, context, settings=settings, now=now, index=engine)
+               for engine in (index, BruteForceIndex())]
+    for report in reports:
+        assert report.candidates[0].technician_id == near_home.id
+        assert report.candidates[0].position.source == "home_base"
+        assert report.candidates[0].distance_km == pytest.approx(0.3, abs=0.01)
+    assert [c.technician_id for c in reports[0].candidates] == [c.technician_id for c in reports[1].candidates]
+    assert [c.technician_id for c in reports[0].candidates] == ids(expected)[:3]

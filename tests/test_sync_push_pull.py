@@ -96,6 +96,9 @@ def test_a_bad_cursor_refuses_the_push_before_anything_is_applied(client):
     assert error["code"] == "invalid_cursor" and error["details"]["resync"] is True
     edited = device.cursor[:-2] + ("AA" if not device.cursor.endswith("AA") else "BB")
     assert _push_pull(device, [pushed], edited, expect=422)["error"]["code"] == "invalid_cursor"
+    for foreign in ("游标.签名", "é.é", "\u00ff"):  # not ASCII: never a cursor this server wrote
+        assert _push_pull(device, [pushed], foreign, expect=422)["error"]["code"] == "invalid_cursor"
+        assert device.pull_page(foreign, expect=422)["error"]["code"] == "invalid_cursor"
     assert db.session.get(SyncOp, uuid.UUID(pushed["op_id"])) is None
     # The same op sent again with a good cursor applies (it was never applied, so never a duplicate).
     answer = _push_pull(device, [pushed], device.cursor)

@@ -34,10 +34,11 @@ anyone an in-time candidate: those are on shift. Each candidate's ``on_call``
 says whether they are on call when they would set off.
 
 Positions: distance is measured from the last fix while it is fresh, from the
-home base once it is stale (``position.explanation`` says which). The spatial
-index orders by the last fix (or the home base without one), so a technician
-whose stale fix is far from a near home base is met later in the walk than
-their home base alone would place them; once met, they are measured from home.
+home base once it is stale (``position.explanation`` says which), and the
+spatial search walks technicians by that same position (``spatial_fresh_since``
+= now − ``stale_after``; the index holds both places, see spatial.py): a
+technician whose stale fix is far away but whose home base is near the site is
+met as early as the home base places them.
 
 Score (higher is better), points per criterion, weights configurable:
 
@@ -63,7 +64,7 @@ from sqlalchemy.orm import Session
 from server.customers.models import Asset, Site
 from server.dispatch import availability
 from server.dispatch.settings import DispatchSettings
-from server.dispatch.spatial import TECHNICIANS, Neighbour, SpatialIndex, geodesic_m, index_for
+from server.dispatch.spatial import FRESH_SINCE, TECHNICIANS, Neighbour, SpatialIndex, geodesic_m, index_for
 from server.exceptions import Conflict, InvalidInput, NotFound
 from server.stock.models import Part, SpareUnit, SpareUnitStatus, StockLevel
 from server.technicians.models import Certification, Technician
@@ -223,12 +224,12 @@ def position_of(tech, *, now: datetime, settings: DispatchSettings) -> Position:
                     "home base: no position known")
 
 
-def distance_from(position: Position, tech, indexed_km: float, latitude: float, longitude: float) -> float:
-    """The distance from the position used. The spatial index measured from the
-    last fix (or the home base without one); only a stale fix needs measuring again."""
-    if position.source == "home_base" and tech.last_latitude is not None and tech.last_longitude is not None:
-        return geodesic_m(position.latitude, position.longitude, latitude, longitude) / 1000
-    return indexed_km
+def distance_from(position: Position, n: Neighbour, latitude: float, longitude: float) -> float:
+    """The distance from the position used: the one the search measured, which
+    walks by the same position (measured again only should the two ever differ)."""
+    if (position.latitude, position.longitude) == (n.latitude, n.longitude):
+        return n.distance_km
+    return geodesic_m(position.latitude, position.longitude, latitude, longitude) / 1000
 
 
 @dataclass
@@ -361,6 +362,7 @@ def _find_candidates(session: Session, context: TicketContext, *, settings: Disp
     columns, prefilter, active = search_shape(session.get_bind().dialect.name,
                                               tuple(need.kind for need in context.needs))
     params = search_params(context, window_start, window_end)
+    params[FRESH_SINCE] = now - settings.stale_after  # the search walks by the position ranked from
     n_facts = len(columns) - len(context.needs)
     windows: dict = {}  # shift windows by weekly slots and zone, for this query's now and due
 
@@ -368,7 +370,7 @@ def _find_candidates(session: Session, context: TicketContext, *, settings: Disp
         facts = availability.facts_from_columns(n.extra[:n_facts])
         held = {need.key: int(v or 0) for need, v in zip(context.needs, n.extra[n_facts:], strict=True)}
         position = position_of(facts.technician, now=now, settings=settings)
-        distance_km = distance_from(position, facts.technician, n.distance_km, context.latitude, context.longitude)
+        distance_km = distance_from(position, n, context.latitude, context.longitude)
         travel = settings.travel_time(distance_km)
         verdict = availability.assess(facts, product_line=context.product_line, now=now, due=context.due,
                                       travel=travel, windows_cache=windows)

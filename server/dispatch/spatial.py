@@ -25,12 +25,14 @@ Flask's ``current_app``.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from geographiclib.geodesic import Geodesic
@@ -74,6 +76,14 @@ class Layer:
     ``rtree`` and ``keys`` name the SQLite R*Tree and its key table;
     ``gist_expression`` is the PostgreSQL geography expression the GiST index
     is built on (the query must spell it identically for the planner to use it).
+
+    A point's *position* (what the search orders by and hands out) is
+    ``latitude_sql``/``longitude_sql`` unless ``position`` gives SQL expressions
+    of its own, which may read bound parameters (``defaults`` gives them values
+    when the caller does not). Such a position may be any of several places of a
+    row: the index then holds all of them (``gist_sql``: a geography covering
+    them; the R*Tree: the box around them), so the index's distance to a row is
+    a lower bound of its position's, which is all the searches need.
     """
 
     name: str
@@ -83,13 +93,25 @@ class Layer:
     key_column: str
     latitude_sql: str
     longitude_sql: str
+    gist_sql: str | None = None
+    position: object = None  # a function returning (latitude, longitude) SQL expressions, built once
+    defaults: tuple = ()  # ((parameter, value), ...)
 
     @property
     def table(self) -> str:
         return self.model.__tablename__
 
     def gist_expression(self) -> str:
-        return (f"(st_setsrid(st_makepoint({self.longitude_sql}, {self.latitude_sql}), 4326)::geography)")
+        return self.gist_sql or (f"(st_setsrid(st_makepoint({self.longitude_sql}, {self.latitude_sql}), 4326)"
+                                 "::geography)")
+
+    def position_columns(self) -> tuple:
+        if self.position is not None:
+            return self.position()
+        return sa.literal_column(self.latitude_sql), sa.literal_column(self.longitude_sql)
+
+    def with_defaults(self, params) -> dict:
+        return {**dict(self.defaults), **(params or {})}
 
 
 def _position(table: str, coordinate: str, fallback: str) -> str:
@@ -99,11 +121,40 @@ def _position(table: str, coordinate: str, fallback: str) -> str:
             f"THEN {table}.last_{coordinate} ELSE {table}.{fallback} END")
 
 
+# A technician is ranked from their last fix while it is fresh, from their home
+# base once it is stale (server/dispatch/ranking.py: position_of): the search
+# orders by that same position. Which one it is depends on the time of the
+# query (bound as ``spatial_fresh_since``: fixes at or after it are fresh), so
+# the index holds both places: the GiST index a geography of the two points
+# (its distance, the nearer of the two, never exceeds the position's), the
+# R*Tree the box around them (migration 0024).
+FRESH_SINCE = "spatial_fresh_since"
+# Without a moment given, every fix with a time counts as fresh: the last fix, else the home base.
+_ANY_FIX = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@functools.cache
+def _technician_position() -> tuple:
+    table = Technician.__table__
+    fresh = sa.and_(table.c.last_latitude.is_not(None), table.c.last_longitude.is_not(None),
+                    table.c.last_position_at >= sa.bindparam(FRESH_SINCE, type_=table.c.last_position_at.type))
+    return (sa.case((fresh, table.c.last_latitude), else_=table.c.home_latitude),
+            sa.case((fresh, table.c.last_longitude), else_=table.c.home_longitude))
+
+
+def _technician_places_gist() -> str:
+    last_or_home = (f"st_makepoint({_position('technicians', 'longitude', 'home_longitude')}, "
+                    f"{_position('technicians', 'latitude', 'home_latitude')})")
+    return (f"(st_setsrid(st_collect({last_or_home}, st_makepoint(technicians.home_longitude, "
+            "technicians.home_latitude)), 4326)::geography)")
+
+
 TECHNICIANS = Layer(
     name="technicians", model=Technician, rtree="rtree_technicians", keys="rtree_technician_keys",
     key_column="technician_id",
     latitude_sql=_position("technicians", "latitude", "home_latitude"),
     longitude_sql=_position("technicians", "longitude", "home_longitude"),
+    gist_sql=_technician_places_gist(), position=_technician_position, defaults=((FRESH_SINCE, _ANY_FIX),),
 )
 STOCK_LOCATIONS = Layer(
     name="stock_locations", model=StockLocation, rtree="rtree_stock_locations",
@@ -185,7 +236,7 @@ class SpatialIndex(ABC):
         # Engines whose prefilter returns many more rows than are handed out
         # fetch the extra columns afterwards, for the rows handed out only.
         hydrate = bool(columns) and not self.inline_columns
-        params = dict(params or {})
+        params = layer.with_defaults(params)
         scan = self._scan(session, layer, lat, lon, where, batch, () if hydrate else columns, params)
         return self._iterate(session, layer, lat, lon, scan, batch, columns if hydrate else (), params)
 
@@ -327,8 +378,7 @@ class BruteForceIndex(SpatialIndex):
     inline_columns = False
 
     def _scan(self, session, layer, lat, lon, where, batch, columns, params):
-        stmt = sa.select(layer.model.id, sa.literal_column(layer.latitude_sql),
-                         sa.literal_column(layer.longitude_sql), *columns)
+        stmt = sa.select(layer.model.id, *layer.position_columns(), *columns)
         if where is not None:
             stmt = stmt.where(where)
         rows = [(_as_uuid(i), float(a), float(b), *extra) for i, a, b, *extra in session.execute(stmt, params)]
@@ -379,8 +429,11 @@ class SQLiteRTreeIndex(SpatialIndex):
     @classmethod
     def _ring_statement(cls, layer, where, columns):
         rtree = cls._rtree(layer)
-        stmt = sa.select(rtree.c[layer.key_column], rtree.c.lat, rtree.c.lon, *columns)
-        if where is not None or columns:
+        # A layer whose position is one of several places of a row (its box holds them all) reads
+        # the position from the row; a plain point is the R*Tree's own copy.
+        position = layer.position_columns() if layer.position is not None else (rtree.c.lat, rtree.c.lon)
+        stmt = sa.select(rtree.c[layer.key_column], *position, *columns)
+        if where is not None or columns or layer.position is not None:
             stmt = stmt.select_from(rtree.join(layer.model.__table__,
                                                layer.model.__table__.c.id == rtree.c[layer.key_column]))
         if where is not None:
@@ -446,7 +499,7 @@ class SQLiteRTreeIndex(SpatialIndex):
         rings around the same point are counted once) and the columns they fetched (a
         point met by two searches is hydrated once)."""
         lat, lon = check_point(latitude, longitude)
-        columns, params, counts, known = tuple(columns), dict(params or {}), {}, {}
+        columns, params, counts, known = tuple(columns), layer.with_defaults(params), {}, {}
         return [self._iterate(session, layer, lat, lon,
                               self._scan(session, layer, lat, lon, where, batch, (), params, counts=counts),
                               batch, columns, params, known)
@@ -551,8 +604,9 @@ class PostGISIndex(SpatialIndex):
     def _statement(self, layer, where, columns):
         point = sa.text("st_setsrid(st_makepoint(:qlon, :qlat), 4326)::geography")
         sphere = sa.literal_column(layer.gist_expression()).op("<->")(point).label("sphere_m")
-        stmt = sa.select(layer.model.id, sa.literal_column(layer.latitude_sql).label("position_lat"),
-                         sa.literal_column(layer.longitude_sql).label("position_lon"), sphere, *columns)
+        latitude, longitude = layer.position_columns()
+        stmt = sa.select(layer.model.id, latitude.label("position_lat"), longitude.label("position_lon"), sphere,
+                         *columns)
         if where is not None:
             stmt = stmt.where(where)
         return stmt.order_by(sa.literal_column("sphere_m"))
@@ -610,7 +664,7 @@ class PostGISIndex(SpatialIndex):
         points = (sa.select(found.c.id, sa.func.min(found.c.sphere_m).label("sphere_m"),
                             sa.func.bit_or(found.c.searches).label("searches"))
                   .group_by(found.c.id).subquery("points"))
-        union = (sa.select(points.c.id, sa.literal_column(layer.latitude_sql), sa.literal_column(layer.longitude_sql),
+        union = (sa.select(points.c.id, *layer.position_columns(),
                            points.c.sphere_m, *columns, points.c.searches)
                  .select_from(points.join(table, table.c.id == points.c.id)))
         if len(self._unions) >= 64:
@@ -623,7 +677,7 @@ class PostGISIndex(SpatialIndex):
         queries), each point's columns computed once however many searches found it."""
         lat, lon = check_point(latitude, longitude)
         columns = tuple(columns)
-        params = dict(params or {})
+        params = layer.with_defaults(params)
         rows: list[list] = [[] for _ in searches]
         for row in _execute(session, self._union(layer, searches, columns), {**params, "qlon": lon, "qlat": lat}):
             point = tuple(row[:-1])
