@@ -11,8 +11,8 @@ from server.demo.models import DemoState
 from server.demo.seed import china_cities, chinese_name
 from server.extensions import db
 from server.jobs.models import CheckIn, Job, JobStatus, PartUsage
-from server.reports.models import JobExpense
 from server.notifications.models import Notification
+from server.reports.models import JobExpense
 from server.stock.models import (
     LocationKind,
     MovementKind,

@@ -456,7 +456,7 @@ class DemoBuilder:
             dispatched = acknowledged + timedelta(minutes=rng.randint(10, 120))
             trips = []
             arrived = dispatched + timedelta(hours=rng.choice([1, 2, 3, 4, 6, 20, 26]), minutes=rng.randint(0, 59))
-            for k in range(2 if two_visits else 1):
+            for _k in range(2 if two_visits else 1):
                 departed = arrived + timedelta(minutes=rng.randint(50, 240))
                 trips.append((arrived, departed))
                 arrived = departed + timedelta(days=rng.randint(1, 3))
