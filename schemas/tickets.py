@@ -60,7 +60,13 @@ class TicketEventSchema(BaseSchema):
     at = fields.DateTime()
     by_user_id = fields.UUID(allow_none=True)
     by_name = fields.String(attribute="by_user.display_name", dump_only=True, allow_none=True)
-    note = fields.String(allow_none=True)
+    note = fields.String(allow_none=True, metadata={"description": "In English; a person's words as they wrote them."})
+    note_key = fields.String(allow_none=True, dump_only=True, metadata={
+        "description": "A note the server wrote: its text is `history.<note_key>` in the catalogues (server/i18n), "
+                       "filled with `note_params`; null for a person's words and for notes written before."})
+    note_params = fields.Dict(allow_none=True, dump_only=True, metadata={
+        "description": "The note's values: text, a list of codes (`flags`: unavailable reasons, `clocks`: clock "
+                       "names) or a nested note (`{key, params}`)."})
 
 
 class TicketContactSchema(BaseSchema):

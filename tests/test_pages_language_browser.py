@@ -237,7 +237,8 @@ QUALITY_PAGES = [
      "document.querySelector('#incidents tr[data-incident-id]').click()",
      "!document.getElementById('detail').hidden && document.querySelector('#notices tbody tr') && "
      "!document.getElementById('facts').innerText.includes('…') && "
-     "document.getElementById('p-parts').children.length === 2"),
+     "document.getElementById('p-parts').children.length === 2 && "
+     "document.getElementById('p-lead').value && document.getElementById('p-cost').value === '18500'"),
     ("/statistics?month={month}&by=region", "document.querySelector('#figures tbody tr') && "
                                             "document.querySelector('#chart-figure canvas')", None, None),
     ("/notifications", "document.querySelectorAll('#outbox tbody tr').length > 5 && "
@@ -380,5 +381,42 @@ def test_converted_pages_in_chinese_then_english(app, client, live_server, brows
             assert_nothing_raw(browser, f"{path} {lang}")
             name = path.split("?")[0].replace(str(ticket_id), "ticket").strip("/").replace("/", "_")
             browser.screenshot(ARTEFACTS / f"{name}.{lang}.png")
+    release_db()
+    assert browser.errors == []
+
+
+def test_ticket_history_notes_read_in_the_page_language(app, client, live_server, browser):  # noqa: F811
+    """The notes the server wrote (assigned, reassigned with a reason) in Chinese, then in English; a note
+    stored before keys existed reads as stored in both."""
+    from server.db import utcnow
+    from server.tickets.models import TicketEvent
+
+    first, second = f.technician(name="钱师傅"), f.technician(name="周师傅")
+    ticket = f.ticket(summary="冷机不制冷")
+    db.session.add(TicketEvent(ticket_id=ticket.id, kind="job_cancel", at=utcnow(), note="job cancelled: old row"))
+    db.session.commit()
+    ticket_id = ticket.id
+    headers = sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    assigned = client.post(f"/api/v1/tickets/{ticket_id}/assign", headers=headers,
+                           json={"technician_id": str(first.id)})
+    assert assigned.status_code == 201, assigned.get_json()
+    job_id = assigned.get_json()["job"]["id"]
+    moved = client.post(f"/api/v1/jobs/{job_id}/reassign", headers=headers,
+                        json={"technician_id": str(second.id), "reason": "钱师傅生病"})
+    assert moved.status_code == 200, moved.get_json()
+    release_db()
+    expected = {"zh-CN": (["派给 钱师傅", "由 钱师傅 改派给 周师傅：钱师傅生病"], ["assigned to", "reassigned from"]),
+                "en": (["assigned to 钱师傅", "reassigned from 钱师傅 to 周师傅: 钱师傅生病"], ["派给", "改派给"])}
+    for lang, (wanted, unwanted) in expected.items():
+        browser.goto(f"{live_server}/tickets/{ticket_id}?lang={lang}")
+        text = browser.wait_for(f"document.documentElement.lang === {lang!r} && "
+                                "document.querySelector('#history tbody').innerText.includes('周师傅') && "
+                                "document.querySelector('#history tbody').innerText")
+        for needle in [*wanted, "job cancelled: old row"]:
+            assert needle in text, (lang, needle, text)
+        for needle in unwanted:
+            assert needle not in text, (lang, needle, text)
+        assert_nothing_raw(browser, f"ticket history {lang}")
+        browser.screenshot(ARTEFACTS / f"ticket_history.{lang}.png")
     release_db()
     assert browser.errors == []

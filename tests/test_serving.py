@@ -237,3 +237,25 @@ def test_a_stalled_push_body_holds_no_database_lock(patient, app, auth):
         assert pushed.status_code == 200, pushed.text
     finally:
         raw.close()
+
+
+def test_a_stalled_watermelon_push_body_holds_no_database_lock(patient, app, auth):
+    """The same for WatermelonDB's push, whose body (sent as text/plain) the view used
+    to read itself, after authenticating had begun a transaction: a stalled phone held
+    SQLite's write lock, and another technician's push answered 500 after the busy timeout."""
+    body = b'{"jobs": {"created": [], "updated": [], "deleted": []}}'
+    raw = socket.create_connection(("127.0.0.1", patient.port), timeout=30)
+    raw.sendall((f"POST /api/v1/sync/watermelon/push?last_pulled_at=null HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                 f"Authorization: {auth['Authorization']}\r\nContent-Type: text/plain\r\n"
+                 f"Content-Length: {len(body)}\r\n\r\n").encode() + body[:5])
+    try:
+        other = f.login_as(app.test_client(), f.technician())
+        db.session.commit()
+        pushed = requests.post(f"{patient.url}/api/v1/sync/push", json={"protocol": 1, "ops": []},
+                               headers=other, timeout=30)
+        assert pushed.status_code == 200, pushed.text
+        theirs = requests.post(f"{patient.url}/api/v1/sync/watermelon/push", params={"last_pulled_at": "null"},
+                               data=body, headers={**other, "Content-Type": "text/plain"}, timeout=30)
+        assert theirs.status_code == 200, theirs.text
+    finally:
+        raw.close()

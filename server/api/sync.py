@@ -299,6 +299,26 @@ class WatermelonPull(MethodView):
                                           mimetype="application/json")
 
 
+@blp.before_request
+def _read_push_body_first():
+    """A push body the JSON check does not read (WatermelonDB's, sent as text/plain)
+    is read here, before the view authenticates: no transaction is open while a slow
+    or stalled phone sends it (on SQLite a transaction holds the write lock, and every
+    other request would queue behind it and fail after the busy timeout)."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if request.method != "POST" or not getattr(getattr(view, "view_class", None), "reads_body_first", False):
+        return
+    max_bytes = current_app.config["SYNC_PUSH_MAX_BYTES"]
+    if request.content_length is not None and request.content_length > max_bytes:
+        return  # refused by limit_push_size without being read
+    request.max_content_length = max_bytes + 1
+    try:
+        request.get_data(cache=True)  # kept: the view's own reads get these bytes
+    except RequestEntityTooLarge:
+        raise BatchTooLarge(f"a push may carry at most {max_bytes} bytes: split the batch",
+                            details={"max_bytes": max_bytes, "max_ops": _max_ops()}) from None
+
+
 @blp.route("/watermelon/push")
 class WatermelonPush(MethodView):
     @requires(Role.technician)
@@ -339,3 +359,4 @@ class WatermelonPush(MethodView):
 
 
 WatermelonPush.accepts_raw_body = True  # WatermelonDB's fetch() sends JSON as text/plain
+WatermelonPush.reads_body_first = True  # ... read before authenticating (_read_push_body_first)

@@ -34,6 +34,7 @@ from server.jobs.models import Job, JobStatus
 from server.stock import ledger
 from server.stock.models import Part, Reservation, SpareUnit, StockLevel, StockLocation
 from server.technicians.models import Technician
+from server.tickets import history
 from server.tickets.models import Ticket, TicketStatus
 from server.tickets.states import transition
 
@@ -92,7 +93,7 @@ def assign(session: Session, ticket_id: uuid.UUID, *, technician_id: uuid.UUID, 
     reservations = _reserve(session, context, job, parts, spare_unit_id, settings)
     override = record_override(session, vetted, ticket_id=ticket.id, job_id=job.id, technician_id=technician.id,
                                reason=override_reason, by_user_id=by_user_id, now=now)
-    note = f"assigned to {technician.name}" + override_note(vetted, override_reason)
+    note = history.note("assigned", name=technician.name, override=override_note(vetted, override_reason))
     transition(ticket, TicketStatus.dispatched, at=now, by_user_id=by_user_id, note=note)
     session.flush()
     from server.notifications import events
@@ -147,11 +148,13 @@ def record_override(session: Session, vetted: Vetted, *, ticket_id, job_id, tech
     return override
 
 
-def override_note(vetted: Vetted, reason: str | None) -> str:
-    """What the ticket's history says about an override (empty without one)."""
+def override_note(vetted: Vetted, reason: str | None) -> history.Note | str:
+    """What the ticket's history says about an override, after the assignment (empty without one)."""
     if not vetted.flags:
         return ""
-    return f" (override: {', '.join(vetted.flags)}" + (f"; reason: {reason}" if reason else "") + ")"
+    if reason:
+        return history.note("override_reason", flags=list(vetted.flags), reason=reason)
+    return history.note("override", flags=list(vetted.flags))
 
 
 def _check_available(session, technician, context: TicketContext, settings, now, override_reason):

@@ -29,6 +29,7 @@ from server.exceptions import Conflict, InvalidInput
 from server.jobs.models import Job, JobStatus
 from server.stock.models import LocationKind, SpareUnit, SpareUnitStatus, StockLocation
 from server.technicians.models import Technician
+from server.tickets import history
 from server.tickets.models import Ticket, TicketEvent
 
 COURIER_REASONS = ("off_shift", "on_leave", "overloaded")  # certification is not needed to carry a unit
@@ -185,11 +186,12 @@ def send_spare_unit(session: Session, job: Job, *, spare_unit_id: uuid.UUID, cou
             raise InvalidInput("no such active technician", code="unknown_technician",
                                details={"fields": {"json": {"courier_id": ["Unknown or inactive technician."]}}})
     source = session.get(StockLocation, unit.location_id) if unit.location_id else None
-    note = f"spare unit {unit.serial_number} sent from {source.code if source else '—'}" + (
-        f", brought by {courier.name}" if courier else "")
+    note = history.note("spare_unit_sent_by" if courier else "spare_unit_sent", serial=unit.serial_number,
+                        source=source.code if source else None, **({"courier": courier.name} if courier else {}))
     serials.spare_unit_action(session, unit, "ship_to_site", job_id=job.id, at=now, by_user_id=by_user_id,
-                              note=note)
-    session.add(TicketEvent(ticket_id=ticket.id, kind="spare_unit_sent", at=now, by_user_id=by_user_id, note=note))
+                              note=note.english)
+    session.add(TicketEvent(ticket_id=ticket.id, kind="spare_unit_sent", at=now, by_user_id=by_user_id,
+                            **history.columns(note)))
     session.flush()
     return unit
 
@@ -206,6 +208,6 @@ def spare_unit_arrived(session: Session, job: Job, *, spare_unit_id: uuid.UUID, 
     serials.spare_unit_action(session, unit, "loan", job_id=job.id, at=now, by_user_id=by_user_id,
                               note="arrived at the site")
     session.add(TicketEvent(ticket_id=job.ticket_id, kind="spare_unit_lent", at=now, by_user_id=by_user_id,
-                            note=f"spare unit {unit.serial_number} arrived and is lent to the customer"))
+                            **history.columns(history.note("spare_unit_lent", serial=unit.serial_number))))
     session.flush()
     return unit

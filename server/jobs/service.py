@@ -17,8 +17,10 @@ from server.jobs.models import Job, JobStatus, NoSignatureReason
 from server.stock.ledger import release
 from server.stock.models import Reservation, ReservationStatus
 from server.technicians.models import Technician
+from server.tickets import history
 
 FINISHED = (JobStatus.completed, JobStatus.cancelled)
+TICKET_CANCELLED = "ticket cancelled"  # the reason its jobs are cancelled with when a ticket is cancelled without one
 # Why a job's reservation was released (``Reservation.release_reason``).
 CANCELLED, REASSIGNED = "job_cancelled", "job_reassigned"
 
@@ -69,7 +71,8 @@ def cancel_job(session: Session, job_id: uuid.UUID, *, reason: str | None = None
     for reservation in _active_reservations(session, job.id):
         release(session, reservation, reason=CANCELLED)
     _record(session, CANCEL, job, technician_id=job.technician_id, reason=reason, by_user_id=by_user_id, now=now,
-            note="job cancelled" + (f": {reason}" if reason else ""))
+            note=history.note("job_cancelled_ticket") if reason == TICKET_CANCELLED
+            else history.note("job_cancelled_reason", reason=reason) if reason else history.note("job_cancelled"))
     _status_event(session, job, now)
     session.flush()
     return job
@@ -100,7 +103,8 @@ def _record(session: Session, kind: str, job: Job, *, technician_id, reason, by_
 
     session.add(DispatchAction(kind=kind, ticket_id=job.ticket_id, job_id=job.id, technician_id=technician_id,
                                from_technician_id=from_technician_id, reason=reason, by_user_id=by_user_id, at=now))
-    session.add(TicketEvent(ticket_id=job.ticket_id, kind=f"job_{kind}", at=now, by_user_id=by_user_id, note=note))
+    session.add(TicketEvent(ticket_id=job.ticket_id, kind=f"job_{kind}", at=now, by_user_id=by_user_id,
+                            **history.columns(note)))
 
 
 def _active_reservations(session: Session, job_id: uuid.UUID, location_id: uuid.UUID | None = None):
@@ -160,8 +164,9 @@ def reassign_job(session: Session, job_id: uuid.UUID, *, technician_id: uuid.UUI
                                                   .where(Technician.id == job.technician_id)).one()
     _record(session, REASSIGN, job, technician_id=technician.id, from_technician_id=job.technician_id,
             reason=reason, by_user_id=by_user_id, now=now,
-            note=f"reassigned from {former_name or '—'} to {technician.name}" + (f": {reason}" if reason else "")
-            + assign.override_note(vetted, override_reason))
+            note=history.note("reassigned_reason" if reason else "reassigned", former=former_name, to=technician.name,
+                              override=assign.override_note(vetted, override_reason),
+                              **({"reason": reason} if reason else {})))
     assign.record_override(session, vetted, ticket_id=job.ticket_id, job_id=job.id, technician_id=technician.id,
                            reason=override_reason, by_user_id=by_user_id, now=now)
     job.technician_id = technician.id

@@ -14,6 +14,7 @@ from server.accounts.models import Role, User
 from server.exceptions import InvalidInput, InvalidTransition, PermissionDenied
 from server.quality.models import Complaint, ComplaintStage, ComplaintStep
 from server.records import field_error
+from server.tickets import history
 from server.tickets.models import Category, Ticket, TicketStatus
 from server.tickets.states import transition
 
@@ -72,7 +73,8 @@ def take_step(session: Session, ticket: Ticket, data: dict, *, by_user_id, now: 
     if step is ComplaintStage.closed:
         complaint.closed_at = now
         if ticket.status is TicketStatus.resolved:
-            transition(ticket, TicketStatus.closed, at=now, by_user_id=by_user_id, note="complaint closed")
+            transition(ticket, TicketStatus.closed, at=now, by_user_id=by_user_id,
+                       note=history.note("complaint_closed"))
     session.flush()
     return complaint
 

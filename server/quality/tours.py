@@ -19,6 +19,7 @@ from server.jobs.models import Job, JobStatus
 from server.quality.proactive_models import StopStatus, Tour, TourStop
 from server.records import field_error, referenced
 from server.technicians.models import Technician
+from server.tickets import history
 from server.tickets.models import TicketStatus
 from server.tickets.states import transition
 
@@ -134,7 +135,8 @@ def plan(session: Session, tour: Tour, *, technician_id, owner_id, now: datetime
                       planned_start=clock, planned_end=clock + timedelta(hours=stop.estimated_hours or 2),
                       instructions=f"{tour.name}: {stop.symptoms or ''}".strip(), priority="normal")
             session.add(job)
-            transition(ticket, TicketStatus.dispatched, at=now, by_user_id=owner_id, note=f"tour {tour.name}")
+            transition(ticket, TicketStatus.dispatched, at=now, by_user_id=owner_id,
+                       note=history.note("tour", name=tour.name))
             order += 1
             stop.route_order, stop.job_id, stop.status = order, job.id, StopStatus.planned
             clock = job.planned_end

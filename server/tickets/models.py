@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, UTCDateTime, VersionedMixin, new_uuid, utcnow
@@ -113,7 +113,11 @@ class TicketEvent(Base):
     to_status: Mapped[str | None] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)  # in English (as the API always gave it)
+    # A note the server wrote: its catalogue key (history.<key>) and values, shown in the reader's language
+    # (server/tickets/history.py). NULL for a person's own words and for rows written before.
+    note_key: Mapped[str | None] = mapped_column(String(64))
+    note_params: Mapped[dict | None] = mapped_column(JSON)
 
     ticket = relationship(Ticket, back_populates="events")
     by_user = relationship("User")

@@ -14,7 +14,7 @@ from server.customers.models import Asset, Customer, ServiceContract, Site
 from server.exceptions import InvalidInput, InvalidTransition, NotFound
 from server.notifications import events
 from server.stock.models import Part
-from server.tickets import clocks
+from server.tickets import clocks, history
 from server.tickets.models import (
     Category,
     Channel,
@@ -101,7 +101,7 @@ def open_ticket(session: Session, data: dict, *, owner_id: uuid.UUID, defaults: 
                                details={"fields": {"json": {"needed_parts": [f"Unknown part {need['part_id']}."]}}})
         ticket.needed_parts.append(TicketPart(part_id=need["part_id"], quantity=need.get("quantity", 1)))
     ticket.events.append(TicketEvent(kind="transition", from_status=None, to_status=TicketStatus.new.value,
-                                     at=now, by_user_id=owner_id, note="opened"))
+                                     at=now, by_user_id=owner_id, **history.columns(history.note("opened"))))
     session.add(ticket)
     contact = data.get("contact")
     if contact:  # the report itself is the first entry of the contact log
@@ -161,9 +161,9 @@ def hand_over(session: Session, ticket: Ticket, *, to_username: str, reason: str
     former = session.get(User, ticket.owner_id)
     ticket.owner_id = target.id
     ticket.version += 1
-    ticket.events.append(TicketEvent(kind="handover", at=now, by_user_id=by_user_id,
-                                     note=f"handed over from {former.display_name if former else '—'} to "
-                                          f"{target.display_name}: {reason}"))
+    ticket.events.append(TicketEvent(kind="handover", at=now, by_user_id=by_user_id, **history.columns(
+        history.note("handover", former=former.display_name if former else None, to=target.display_name,
+                     reason=reason))))
     session.flush()
     return ticket
 
@@ -217,9 +217,9 @@ def change_status(session: Session, ticket: Ticket, target: TicketStatus, *, by_
     transition(ticket, target, at=now, by_user_id=by_user_id, note=note)
     events.ticket_status_changed(session, ticket, before, now=now)
     if target is TicketStatus.cancelled:
-        from server.jobs.service import cancel_open_jobs
+        from server.jobs.service import TICKET_CANCELLED, cancel_open_jobs
 
-        cancel_open_jobs(session, ticket.id, reason=note or "ticket cancelled", now=now, by_user_id=by_user_id)
+        cancel_open_jobs(session, ticket.id, reason=note or TICKET_CANCELLED, now=now, by_user_id=by_user_id)
     return ticket
 
 
@@ -243,7 +243,7 @@ def escalate_breaches(session: Session, *, now: datetime) -> list[Ticket]:
             ticket.escalation_level = len(missed)
             ticket.version += 1
             ticket.events.append(TicketEvent(kind="escalation", at=now,
-                                             note="missed: " + ", ".join(missed)))
+                                             **history.columns(history.note("escalation", clocks=missed))))
             events.clock_breached(session, ticket, missed, now=now)
             escalated.append(ticket)
     return escalated

@@ -35,7 +35,8 @@ def can_transition(current: TicketStatus, target: TicketStatus) -> bool:
 
 
 def transition(ticket: Ticket, target: TicketStatus, *, at: datetime, by_user_id=None, note=None) -> TicketEvent:
-    """Move ``ticket`` to ``target``, stamping its clocks; never commits."""
+    """Move ``ticket`` to ``target``, stamping its clocks; never commits. ``note``: a person's words, or a
+    :class:`server.tickets.history.Note` the server writes (shown in the reader's language)."""
     current = ticket.status
     if not can_transition(current, target):
         raise InvalidTransition(
@@ -50,7 +51,9 @@ def transition(ticket: Ticket, target: TicketStatus, *, at: datetime, by_user_id
         ticket.resolved_at = None
     ticket.status = target
     ticket.version += 1
+    from server.tickets import history
+
     event = TicketEvent(kind="transition", from_status=current.value, to_status=target.value,
-                        at=at, by_user_id=by_user_id, note=note)
+                        at=at, by_user_id=by_user_id, **history.columns(note))
     ticket.events.append(event)
     return event

@@ -146,6 +146,27 @@ const FS = (() => {
     return text === undefined ? String(value) : text;
   }
 
+  /* A ticket history note in the page's language (server/tickets/history.py): a note the server wrote is
+     history.<note_key> filled with its values (lists of codes by their labels, nested notes written out);
+     a person's words, or a note from before, as stored. */
+  const LABELLED = { flags: "enum.unavailable_reason.", clocks: "clock." };
+  function historyNote(e) {
+    if (!e.note_key) return e.note || "";
+    const written = (key, params) => {
+      const text = SETTINGS.messages["history." + key];
+      if (text === undefined) throw new Error("unknown history note " + key);
+      const values = {};
+      for (const [name, v] of Object.entries(params || {})) {
+        if (Array.isArray(v)) {
+          values[name] = v.map((x) => SETTINGS.messages[(LABELLED[name] || "-") + x] || String(x))
+            .join(locale === "en" ? ", " : "、");
+        } else values[name] = v && typeof v === "object" ? written(v.key, v.params) : v;
+      }
+      return text.replace(/\{(\w+)\}/g, (m, name) => (values[name] === undefined ? m : String(values[name])));
+    };
+    try { return written(e.note_key, e.note_params); } catch (err) { return e.note || ""; }
+  }
+
   const FORMATS = { datetime: ["Y", "-", "M", "-", "D", " ", "h", ":", "m"], short: ["M", "-", "D", " ", "h", ":", "m"],
                     seconds: ["Y", "-", "M", "-", "D", " ", "h", ":", "m", ":", "s"], date: ["Y", "-", "M", "-", "D"],
                     time: ["h", ":", "m"] };
@@ -252,5 +273,5 @@ const FS = (() => {
 
   document.addEventListener("DOMContentLoaded", init);
   return { api, auth, saveAuth, clearAuth, el, flash, fmtTime, fmtDuration, clock, clockCell, pager, formQuery,
-           ApiError, endpoint, call, download, errorText, t, label, locale, zoneMidnight };
+           ApiError, endpoint, call, download, errorText, t, label, locale, zoneMidnight, historyNote };
 })();

@@ -37,6 +37,9 @@
     const fresh = !current || current.id !== i.id;
     current = i;
     if (fresh) {  // the plan form starts from this incident's plan
+      const fill = { "p-hours": i.plan_repair_hours, "p-people": i.plan_people, "p-lead": i.plan_lead,
+                     "p-tools": i.plan_tools, "p-cost": i.plan_cost };
+      for (const [id, value] of Object.entries(fill)) document.getElementById(id).value = value ?? "";
       planParts = [];
       drawPlanParts();
       const lines = i.plan_parts || [];

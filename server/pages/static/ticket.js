@@ -118,7 +118,7 @@
       el("td", {}, FS.fmtTime(e.at)), el("td", {}, FS.label("ticket_event", e.kind)),
       el("td", {}, e.from_status ? FS.label("ticket_status", e.from_status) : ""),
       el("td", {}, e.to_status ? FS.label("ticket_status", e.to_status) : ""),
-      el("td", {}, e.by_name || ""), el("td", {}, e.note || ""))));
+      el("td", {}, e.by_name || ""), el("td", {}, FS.historyNote(e)))));
   }
 
   /* Whom a job can go to: the ranked candidates, and when nobody is in time, the soonest arrivals. */
