@@ -275,15 +275,6 @@ class ComplaintHandoverSchema(BaseSchema):
     note = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
-class OfficeUserSchema(BaseSchema):
-    id = fields.UUID()
-    display_name = fields.String()
-
-
-class OfficeUserListSchema(BaseSchema):
-    items = fields.List(fields.Nested(OfficeUserSchema))
-
-
 class ScheduleRunSchema(BaseSchema):
     horizon_days = fields.Integer(load_default=400, validate=validate.Range(min=30, max=1500), metadata={
         "description": "How far ahead the calls are generated."})

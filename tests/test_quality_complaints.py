@@ -96,3 +96,42 @@ def test_only_complaints_have_a_complaint_process(client):
     assert bad.status_code == 422
     odd = _step(client, a, ticket_id, "received", note="x")
     assert odd.status_code == 422
+
+
+def test_a_complaint_is_handed_to_exactly_the_tickets_handover_candidates(client):
+    """One hand-over rule: the people a complaint can be handed to are those the tickets' paginated
+    picker lists (GET /api/v1/tickets/handover-candidates); the complaint's own list is gone."""
+    from server.extensions import db
+
+    admin = f.user(Role.admin, display_name="系统管理员")
+    a = f.login_as(client, admin)
+    ticket_id = _open_complaint(client, a)
+    eligible = [f.user(Role.dispatcher, display_name=f"客服{n:02d}") for n in range(25)]
+    inactive = f.user(Role.dispatcher, display_name="离职客服")
+    inactive.active = False
+    outsiders = [inactive, f.user(Role.warehouse, display_name="仓库主管"),
+                 db.session.get(type(admin), f.technician().user_id)]
+    db.session.commit()
+
+    listed, cursor = [], None
+    for _ in range(10):  # bounded: 27 people at 10 a page
+        page = client.get("/api/v1/tickets/handover-candidates", headers=a,
+                          query_string={"limit": 10, **({"cursor": cursor} if cursor else {})}).get_json()
+        listed += [u["id"] for u in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert set(listed) == {str(u.id) for u in [admin, *eligible]} and len(listed) == len(set(listed))
+    assert client.get("/api/v1/quality/complaints/handover-candidates", headers=a).status_code in (404, 405)
+
+    for user in outsiders:  # refused by the shared rule, whoever asks
+        r = client.post(f"/api/v1/quality/complaints/{ticket_id}/handover",
+                        json={"to_user_id": str(user.id), "note": "转交"}, headers=a)
+        assert r.status_code == 422 and r.get_json()["error"]["code"] == "not_eligible_owner", user.display_name
+    unknown = client.post(f"/api/v1/quality/complaints/{ticket_id}/handover",
+                          json={"to_user_id": "00000000-0000-4000-8000-000000000000", "note": "转交"}, headers=a)
+    assert unknown.status_code == 422 and unknown.get_json()["error"]["code"] == "not_eligible_owner"
+    for user in eligible[:3] + [eligible[-1]]:  # accepted, from any page of the list
+        r = client.post(f"/api/v1/quality/complaints/{ticket_id}/handover",
+                        json={"to_user_id": str(user.id), "note": "转交"}, headers=a)
+        assert r.status_code == 201 and r.get_json()["accountable_name"] == user.display_name

@@ -132,8 +132,17 @@ def test_return_visit_call_list_records_calls_and_opens_a_ticket(app, client, li
 
 
 def test_complaint_page_takes_steps_and_hands_over(app, client, live_server, browser):  # noqa: F811
+    from server.extensions import db
+
     first = f.user(Role.dispatcher, display_name="张客服")
-    f.user(Role.dispatcher, display_name="刘主管")
+    boss = f.user(Role.dispatcher, display_name="刘主管")
+    for n in range(22):  # more office users than a page of the picker holds
+        f.user(Role.dispatcher, display_name=f"客服{n:02d}")
+    gone = f.user(Role.dispatcher, display_name="离职主管")
+    gone.active = False
+    f.user(Role.warehouse, display_name="仓库主管")
+    db.session.commit()
+    boss_id = str(boss.id)
     ticket = f.ticket(owner=first, category="complaint", complaint_class="quality", summary="服务态度差")
     release_db()
     sign_in(browser, live_server, client, first)
@@ -147,9 +156,15 @@ def test_complaint_page_takes_steps_and_hands_over(app, client, live_server, bro
     browser.wait_for("document.querySelectorAll('#steps tbody tr').length === 1")
     # The next step asks for the cause.
     assert browser.evaluate("!document.querySelector('label[data-for=cause]').hidden")
-    browser.evaluate("""(() => { const pick = document.getElementById('handover-to');
-        pick.value = [...pick.options].find((o) => o.textContent === '刘主管').value;
-        document.getElementById('handover-note').value = '转主管';
+    # The tickets' hand-over picker: a page of the eligible people, then a search narrows it to the one.
+    options = "[...document.getElementById('handover-to').options]"
+    browser.wait_for(f"{options}.length === 21")
+    assert browser.evaluate(f"{options}[20].disabled && {options}[20].textContent") == "更多人员请按姓名或用户名搜索"
+    browser.evaluate("""(() => { const q = document.getElementById('handover-q'); q.value = '主管';
+        q.dispatchEvent(new Event('input')); })()""")
+    browser.wait_for(f"{options}.length === 1 && {options}[0].textContent.startsWith('刘主管')")
+    assert browser.evaluate(f"{options}[0].value") == boss_id
+    browser.evaluate("""(() => { document.getElementById('handover-note').value = '转主管';
         document.getElementById('hand-over').click(); })()""")
     browser.wait_for("document.querySelectorAll('#steps tbody tr').length === 2")
     facts = browser.evaluate("document.getElementById('facts').innerText")

@@ -29,7 +29,6 @@ from schemas.quality import (
     FollowUpSchema,
     InvitationPageSchema,
     InvitationQuerySchema,
-    OfficeUserListSchema,
     RatedJobPageSchema,
     RatedJobQuerySchema,
     RatingQuerySchema,
@@ -357,12 +356,3 @@ class ComplaintHandover(MethodView):
         return _complaint_view(ticket, complaint)
 
 
-@blp.route("/complaints/handover-candidates")
-class HandoverCandidates(MethodView):
-    @requires(*OFFICE)
-    @blp.response(200, OfficeUserListSchema)
-    def get(self):
-        """The active office users a complaint can be handed to, by name."""
-        users = db.session.scalars(select(User).where(User.active.is_(True), User.role.in_(OFFICE))
-                                  .order_by(User.display_name, User.id).limit(500)).all()
-        return {"items": users}

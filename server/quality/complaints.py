@@ -83,6 +83,7 @@ def hand_over(session: Session, ticket: Ticket, *, to_user_id, note: str, by_use
     """Hand the complaint (its ticket) to someone else, explicitly: only the
     accountable person or an admin may; the ticket's own handover records it
     on the ticket, and the complaint's steps record it too."""
+    from server.tickets.service import eligible_owner
     from server.tickets.service import hand_over as hand_ticket_over
 
     complaint = complaint_for(session, ticket, now=now)
@@ -92,9 +93,9 @@ def hand_over(session: Session, ticket: Ticket, *, to_user_id, note: str, by_use
         raise PermissionDenied("only the accountable person (or an admin) can hand this complaint over",
                                code="not_accountable")
     target = session.get(User, to_user_id)
-    if target is None or not target.active or target.role not in (Role.admin, Role.dispatcher):
-        raise InvalidInput("hand over to an active office user",
-                           details=field_error("to_user_id", "Not an active office user."))
+    if not eligible_owner(target):  # the tickets' rule: the same people GET /tickets/handover-candidates lists
+        raise InvalidInput("a complaint is handed over only to an active office user (admin or dispatcher)",
+                           code="not_eligible_owner", details=field_error("to_user_id", "Not an active office user."))
     if target.id == ticket.owner_id:
         raise InvalidInput("this person is already accountable",
                            details=field_error("to_user_id", "Already accountable."))

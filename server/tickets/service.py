@@ -126,6 +126,12 @@ def add_contact(session: Session, ticket: Ticket, data: dict, *, by_user_id, now
     return contact
 
 
+def eligible_owner(user) -> bool:
+    """The one hand-over rule (首问负责制): a ticket, a complaint included, is owned only by an active office
+    user (admin or dispatcher). :func:`handover_candidates` lists the same people."""
+    return user is not None and bool(user.active) and user.role in OWNER_ROLES
+
+
 def handover_candidates(pattern: str | None = None):
     """Whom a ticket can be handed to: the active office users (customer
     service works as dispatchers; admins too), those whose username or name
@@ -148,7 +154,7 @@ def hand_over(session: Session, ticket: Ticket, *, to_username: str, reason: str
     if target is None:
         raise InvalidInput("no such user", code="unknown_user",
                            details={"fields": {"json": {"to_username": ["Unknown user."]}}})
-    if not target.active or target.role not in OWNER_ROLES:
+    if not eligible_owner(target):
         raise InvalidInput("a ticket is handed over only to an active office user (admin or dispatcher)",
                            code="not_eligible_owner",
                            details={"fields": {"json": {"to_username": ["Inactive or not office staff."]}}})

@@ -6,7 +6,7 @@
     one: "GET /api/v1/quality/complaints/{id}",
     step: "POST /api/v1/quality/complaints/{id}/steps",
     handover: "POST /api/v1/quality/complaints/{id}/handover",
-    candidates: "GET /api/v1/quality/complaints/handover-candidates",
+    owners: "GET /api/v1/tickets/handover-candidates",  // the tickets' hand-over rule: one list of eligible people
   };
   const { el, call, t, label } = FS;
   const REQUIRED = { analysed: ["cause"], responsibility: ["responsible_department"], remedy_agreed: ["remedy"],
@@ -78,14 +78,31 @@
       render(await call(API.handover, { params: { id: current.ticket_id },
         body: { to_user_id: document.getElementById("handover-to").value, note: document.getElementById("handover-note").value } }));
       handoverForm.reset();
+      findOwners();
       await list.reload();
       FS.flash(t("complaints.handed_over"), "ok");
     } catch (e) { FS.flash(FS.errorText(e)); }
   });
 
-  call(API.candidates).then((users) => {
-    document.getElementById("handover-to").replaceChildren(...users.items.map((u) => el("option", { value: u.id }, u.display_name)));
-  }, (e) => FS.flash(FS.errorText(e)));
+  /* Whom to hand over to: a page of the eligible office users, narrowed by part of a name or username. */
+  const picker = { asked: 0, timer: null };
+  async function findOwners() {
+    const q = document.getElementById("handover-q").value.trim();
+    const mine = ++picker.asked;
+    let page;
+    try { page = await call(API.owners, { query: Object.assign({ limit: 20 }, q ? { q } : {}) }); }
+    catch (e) { if (mine === picker.asked) FS.flash(FS.errorText(e)); return; }
+    if (mine !== picker.asked) return;  // a later search is under way
+    const options = page.items.map((u) => el("option", { value: u.id }, u.display_name + "（" + u.username + "）"));
+    if (!options.length) options.push(el("option", { value: "" }, t("tkt.handover_none")));
+    if (page.next_cursor) options.push(el("option", { value: "", disabled: true }, t("complaints.search_for_more")));
+    document.getElementById("handover-to").replaceChildren(...options);
+  }
+  document.getElementById("handover-q").addEventListener("input", () => {
+    clearTimeout(picker.timer);
+    picker.timer = setTimeout(findOwners, 200);
+  });
+  findOwners();
   filters.addEventListener("submit", (event) => { event.preventDefault(); list.reload(); });
   list.reload();
 })();
