@@ -86,7 +86,8 @@ def render_report_pdf(report: dict, display: dict, *, report_sha256: str, signat
         (L("contact"), " ".join(filter(None, [customer.get("contact_name"), customer.get("phone")])) or None),
         (L("site"), " — ".join(filter(None, [site.get("name"), site.get("address")])) or None),
         (L("asset"), " · ".join(filter(None, [
-            asset.get("model"), asset.get("product_line"),
+            asset.get("model"),
+            i18n.label("product_line", asset["product_line"], locale) if asset.get("product_line") else None,
             f"SN {asset['serial_number']}" if asset.get("serial_number") else None])) or None),
         (L("warranty"), None if not warranty else (
             i18n.label("warranty", str(bool(warranty.get("under_warranty"))).lower(), locale)

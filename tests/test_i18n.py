@@ -58,6 +58,11 @@ def test_labels_and_texts_fall_back_visibly():
     assert i18n.label("customer_rating", "satisfied", "en") == "Satisfied"
     assert i18n.label("ticket_status", "someday") == "someday"  # unknown value: itself
     assert i18n.label("ticket_status", None) == "—"
+    # Product lines are open-ended (free text on assets): the known ones have labels, others show their code.
+    assert i18n.label("product_line", "chiller") == "冷水机组"
+    assert i18n.label("product_line", "chiller", "en") == "Chiller"
+    assert i18n.label("product_line", "rooftop_unit", "en") == "rooftop_unit"
+    assert i18n.label("product_line", "rooftop_unit") == "rooftop_unit"
     assert i18n.t("no.such.key", "en") == "no.such.key"
     assert i18n.t("clock.left", "en", d="3 h") == "3 h left"
     assert i18n.normalise_locale("en-US") == "en" and i18n.normalise_locale("zh-Hans") == "zh-CN"

@@ -29,7 +29,8 @@ def test_the_customer_360_timeline_shows_a_completed_visit_with_its_report(app, 
     customer = f.customer("上海第一人民医院", contact_name="王经理")
     site = f.site(customer, name="门诊楼")
     chiller = f.asset(site, product_line="chiller", model="CH-200", serial_number="SN-CH-9")
-    f.asset(site, product_line="boiler", model="BO-1", serial_number="SN-BO-9")  # no service yet
+    # No service yet; product lines are open-ended: one the catalogue has no label for shows its code.
+    f.asset(site, product_line="rooftop_unit", model="RT-1", serial_number="SN-BO-9")
     tech = f.technician(name="李师傅 Li")
     ticket = f.ticket(st=site, ast=chiller, summary="冷机不制冷", received_at=DONE - timedelta(days=1))
     job = f.job(ticket, tech, status=JobStatus.completed, arrived_at=DONE - timedelta(hours=2), departed_at=DONE,
@@ -60,6 +61,9 @@ def test_the_customer_360_timeline_shows_a_completed_visit_with_its_report(app, 
         assert expected in chiller_text, (expected, chiller_text)
     boiler_text = browser.evaluate(f"{TIMELINE}.querySelector('[data-serial=\"SN-BO-9\"]').innerText")
     assert "暂无服务记录" in boiler_text
+    # Product lines by their labels (enum.product_line.*), in the assets table and the timeline's headings.
+    assert "冷水机组 · CH-200 · 序列号 SN-CH-9" in chiller_text and "chiller" not in chiller_text
+    assert product_lines(browser) == {"SN-CH-9": "冷水机组", "SN-BO-9": "rooftop_unit"}
     # The signed report is listed too, and its PDF downloads.
     assert "王经理" in browser.evaluate("document.getElementById('c-reports').innerText")
     assert_nothing_raw(browser, "customer 360 zh-CN")
@@ -82,9 +86,17 @@ def test_the_customer_360_timeline_shows_a_completed_visit_with_its_report(app, 
                      "Work report PDF", "No completed visit yet"):
         assert expected in chiller_text, (expected, chiller_text)
     assert "satisfied" not in chiller_text
+    assert "Chiller · CH-200 · serial SN-CH-9" in chiller_text
+    assert product_lines(browser) == {"SN-CH-9": "Chiller", "SN-BO-9": "rooftop_unit"}
     assert_nothing_raw(browser, "customer 360 en")
     shot(browser, "customer-360-timeline.en")
     assert browser.errors == []
+
+
+def product_lines(page) -> dict:
+    """Serial number -> the product line column of the customer's assets table."""
+    return page.evaluate("Object.fromEntries([...document.querySelectorAll('#c-assets tbody tr')]"
+                            ".map((tr) => [tr.dataset.serial, tr.cells[0].innerText]))")
 
 
 def test_the_handover_picker_finds_a_colleague_by_part_of_the_name_and_hands_over(

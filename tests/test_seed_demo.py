@@ -10,9 +10,18 @@ from server.customers.models import Asset, Customer, Site
 from server.demo.models import DemoState
 from server.demo.seed import china_cities, chinese_name
 from server.extensions import db
-from server.jobs.models import Job
+from server.jobs.models import CheckIn, Job, JobStatus, PartUsage
 from server.notifications.models import Notification
-from server.stock.models import LocationKind, MovementKind, SpareUnit, StockLevel, StockLocation, StockMovement
+from server.reports.models import JobExpense
+from server.stock.models import (
+    LocationKind,
+    MovementKind,
+    SpareUnit,
+    StockDiscrepancy,
+    StockLevel,
+    StockLocation,
+    StockMovement,
+)
 from server.technicians.models import Certification, Technician
 from server.tickets.models import Ticket, TicketPart
 from tests.conftest import empty_all_tables
@@ -64,7 +73,16 @@ def test_seed_demo_builds_what_it_promises(app, client, runner, seeded, backend)
         ("repair", None), ("installation", None), ("maintenance", None),
         ("complaint", "quality"), ("complaint", "non_quality"), ("complaint", "other")}
     assert count(TicketPart) > 0 and count(Job) > 0
-    assert count(StockMovement, StockMovement.kind != MovementKind.received) == 0
+    # Stock only ever received, and consumed from the technicians' vans by the service history's visits
+    # (the ledger's field-consumption path: one movement per part usage, no balance below zero).
+    consumed = db.session.execute(select(StockMovement.source, StockLocation.kind).join(
+        StockLocation, StockLocation.id == StockMovement.location_id).where(
+        StockMovement.kind != MovementKind.received)).all()
+    usages = db.session.scalars(select(PartUsage.id)).all()
+    assert len(usages) >= 5 and sorted(source for source, _kind in consumed) == sorted(
+        f"part_usage:{u}" for u in usages)
+    assert {kind for _source, kind in consumed} == {LocationKind.van}
+    assert count(StockDiscrepancy) == 0
     assert count(StockLevel, StockLevel.on_hand > 0) > 100
     vans_with_stock = db.session.scalar(select(func.count(func.distinct(StockLevel.location_id))).join(
         StockLocation, StockLocation.id == StockLevel.location_id).where(StockLocation.kind == LocationKind.van))
@@ -74,6 +92,7 @@ def test_seed_demo_builds_what_it_promises(app, client, runner, seeded, backend)
     # Service quality: a survey under way with answers, one of them 不满意 with its follow-up task; a tour
     # with its pre-contacts made today; an incident waiting for its approved plan's parts, and a closed one.
     check_quality(db.session.get(DemoState, 1).as_of)
+    check_history(client, db.session.get(DemoState, 1).as_of)
     incidents = client.get("/api/v1/quality/incidents", headers=login(client, "admin")).get_json()["items"]
     assert [(i["status"], len(i["affected"]) >= 3, len(i["notices"])) for i in incidents] == [
         ("plan_approved", True, 3), ("closed", False, 1)]
@@ -153,8 +172,11 @@ def check_quality(now) -> None:
     assert all(now < i.expires_at for i in invitations)
     ratings = [r.value for (r,) in db.session.execute(select(SurveyAnswer.rating))]
     assert ratings.count("dissatisfied") == 1 and "very_poor" not in ratings and len(ratings) > 50
-    [task] = db.session.scalars(select(FollowUpTask)).all()
-    assert task.status is FollowUpStatus.open and task.source == "survey" and "不满意" in task.reason
+    [task] = db.session.scalars(select(FollowUpTask).where(FollowUpTask.status == FollowUpStatus.open)).all()
+    assert task.source == "survey" and "不满意" in task.reason
+    # The service history's 不满意 sign-off opened its own, which customer service has closed.
+    [rated] = db.session.scalars(select(FollowUpTask).where(FollowUpTask.status == FollowUpStatus.done)).all()
+    assert rated.source == "job_rating" and "不满意" in rated.reason and rated.created_at < rated.done_at < now
     assert "备件等了" in task.reason
 
     [tour] = db.session.scalars(select(Tour)).all()
@@ -182,7 +204,47 @@ def check_quality(now) -> None:
     assert 0 < count(AssetInspection, AssetInspection.due_on <= today) < 12
 
 
-def test_demo_clocks_stay_believable_on_a_later_day(app, runner, seeded):
+def check_history(client, now) -> None:
+    """The service history as of the demo's ``now``: completed visits over the last three months, nothing
+    after ``now``; a customer's 客户360 timeline has them, and the statistics of the month before ``now``'s
+    (in the company's zone) count completed visits, ratings and costs."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from server.tickets.models import TicketEvent
+
+    done = db.session.scalars(select(Job).where(Job.status == JobStatus.completed)).all()
+    assert len(done) >= 50
+    assert all(now - timedelta(days=95) < j.arrived_at < j.departed_at == j.completed_at < now for j in done)
+    assert {j.ticket.status.value for j in done} <= {"resolved", "closed"}
+    assert all(j.ticket.received_at < j.ticket.responded_at <= j.ticket.on_site_at <= j.arrived_at
+               and j.ticket.resolved_at == j.completed_at for j in done)
+    assert all(j.customer_rating is not None and j.work_done and j.fault_cause for j in done)
+    assert [j.customer_rating.value for j in done].count("dissatisfied") == 1
+    assert count(CheckIn) == 2 * count(Job, Job.departed_at.is_not(None))  # arrival and departure
+    assert count(JobExpense) > 0 and db.session.scalar(select(func.max(TicketEvent.at))) <= now
+    assert db.session.scalar(select(func.max(CheckIn.received_at))) < now
+
+    headers = login(client, "dispatcher")
+    customer_id = max(done, key=lambda j: j.completed_at).ticket.customer_id
+    page = client.get(f"/api/v1/customers/{customer_id}/service-history", headers=headers)
+    assert page.status_code == 200
+    visits = [v for entry in page.get_json()["items"] for v in entry["visits"]]
+    assert visits and all(v["arrived_at"] and v["completed_at"] and v["customer_rating"] for v in visits)
+    assert all(v["signer_name"] or v["no_signature_reason"] for v in visits)
+
+    local = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    month = (local.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    r = client.get(f"/api/v1/statistics/monthly?month={month}", headers=headers)
+    assert r.status_code == 200, r.get_json()
+    [total] = r.get_json()["groups"]
+    figures = total["figures"]
+    assert figures["service_trips"] > 10 and figures["satisfaction"].get("satisfied", 0) > 5
+    assert 0 < figures["satisfaction_rate"] <= 1 and 0 < figures["first_time_fix_rate"] <= 1
+    assert figures["mean_time_to_repair_hours"] > 0 and figures["service_cost"] > 0
+
+
+def test_demo_clocks_stay_believable_on_a_later_day(app, client, runner, seeded):
     """Started two days after seeding, the demo's open tickets are as late as they were on the day,
     not all red: seed-demo --refresh (make run) moves every time and date forward."""
     from datetime import timedelta
@@ -209,6 +271,7 @@ def test_demo_clocks_stay_believable_on_a_later_day(app, runner, seeded):
     assert db.session.scalar(select(Asset.warranty_end).order_by(Asset.id).limit(1)) == warranty + timedelta(days=2)
     assert rebase(db.session, now=later) == timedelta(0)  # twice the same day: nothing more
     check_quality(later)  # the survey still under way, the tour still four days ahead, ...
+    check_history(client, later)  # the history moved with the clock: last month's figures, nothing ahead
 
     # The CLI (make run calls it) says what it did; a database without the demo's mark is left alone.
     result = runner.invoke(args=["seed-demo", "--if-empty", "--refresh"])

@@ -16,6 +16,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -43,6 +44,9 @@ from server.tickets.states import transition
 TECHNICIANS = 50
 CUSTOMERS = 200
 OPEN_TICKETS = 90
+HISTORY_CUSTOMERS = 45  # customers with a service history: completed visits over the last HISTORY_DAYS
+HISTORY_DAYS = 90
+COMPANY_ZONE = ZoneInfo("Asia/Shanghai")  # the demo company's working hours
 _HAN = re.compile(r"^[\u4e00-\u9fff]{2,6}$")
 
 
@@ -115,6 +119,7 @@ class DemoBuilder:
         self.now = now
         self.today = now.date()
         self.rng = random.Random(seed)
+        self.seed = seed
         self.defaults = defaults or ClockPolicy(2, 24, 72, "default")
         self.cities = china_cities()
         self.summary = Summary()
@@ -165,6 +170,7 @@ class DemoBuilder:
         self.session.flush()
         self.count("escalated", len(tickets.escalate_breaches(self.session, now=self.now)))
         self.quality()
+        self.history()
         from server.demo.models import DemoState
 
         self.session.add(DemoState(id=1, as_of=self.now, seeded_at=self.now))  # for seed-demo --refresh
@@ -292,8 +298,9 @@ class DemoBuilder:
                     resolve_hours=24 if gold else 48), "service_contracts")
 
     def stock(self) -> None:
-        """Opening stock, received through the ledger like any delivery."""
-        at = self.now - timedelta(days=30)
+        """Opening stock, received through the ledger like any delivery (before the service history's
+        first visit, which uses parts from the vans)."""
+        at = self.now - timedelta(days=HISTORY_DAYS + 30)
         for location in self.warehouses + self.stations:
             central = location.kind is LocationKind.central_warehouse
             for part in self.parts:
@@ -390,6 +397,180 @@ class DemoBuilder:
             job.status = JobStatus.on_site
             job.arrived_at = arrived
 
+
+    # -- service history: what was done before the day the demo opens --
+
+    def history(self) -> None:
+        """Completed visits over the last three months on some customers' assets, for 客户360's
+        timeline, the statistics and the monthly report: tickets opened, dispatched, arrived at and
+        resolved (and closed after a day or two) through the ticket state machine; each visit with its
+        arrival and departure check-ins, its work report, parts from the technician's van consumed
+        through the ledger as a sync push consumes them, travel expenses, the customer's rating and
+        signature (or the reason it is missing). Some repairs took two visits (no part in the van the
+        first time); one customer was dissatisfied (不满意): its follow-up task was opened by the
+        rating, as a push opens it, and closed by customer service. Drawn from a generator of its own,
+        so the rest of the demo stays as it was; nothing lies after ``now``."""
+        from server.jobs.models import CheckIn, CheckInKind, CustomerRating, NoSignatureReason, PartUsage
+        from server.quality import surveys
+        from server.quality.models import FollowUpTask
+        from server.reports.models import ExpenseKind, JobExpense
+        from server.stock.models import StockLevel
+        from sync import facts
+
+        rng = random.Random(f"{self.seed}:history")
+        uid = lambda: uuid.UUID(int=rng.getrandbits(128), version=4)  # noqa: E731
+        stock = {(loc, part): n for loc, part, n in self.session.execute(
+            select(StockLevel.location_id, StockLevel.part_id, StockLevel.on_hand)
+            .where(StockLevel.location_id.in_([t.van_location_id for t in self.techs])))}
+        by_stem = {p.part_number.split("-")[1]: p for p in self.parts}
+        customers = self.session.scalars(select(Customer).order_by(Customer.name, Customer.id)).all()
+        chosen = rng.sample(customers, HISTORY_CUSTOMERS)
+        plans = []  # (asset, days ago)
+        for c, customer in enumerate(chosen):
+            assets = sorted((a for s in customer.sites for a in s.assets), key=lambda a: a.serial_number)
+            for asset in rng.sample(assets, min(len(assets), rng.choice([1, 1, 2]))):
+                visits = 3 if c == 0 else rng.choice([1, 1, 2])
+                for _ in range(visits):
+                    plans.append((asset, rng.randint(2, HISTORY_DAYS)))
+        plans[0] = (plans[0][0], 1)  # the latest visit was yesterday
+        plans.sort(key=lambda p: (-p[1], p[0].serial_number))
+        bad_at = len(plans) // 2  # the one 不满意, in the middle of the span
+        bad = []
+        for n, (asset, days_ago) in enumerate(plans):
+            line = asset.product_line
+            qualified = [t for t in self.techs for cert in t.certifications
+                         if cert.product_line == line and cert.valid_on(self.today - timedelta(days=days_ago))]
+            if not qualified:
+                continue
+            tech = rng.choice(qualified)
+            two_visits = n == bad_at or rng.random() < 0.15
+            category = "repair" if two_visits or rng.random() < 0.65 else "maintenance"
+            texts = words.REPAIRS if category == "repair" else words.MAINTENANCE
+            fitting = [t for t in texts if t[0] is None or line in by_stem[t[0]].product_lines]
+            stem, cause, solution = rng.choice(fitting)
+            part = by_stem[stem] if stem else None
+            # The reception in working hours; arrival within the day (sometimes late); an hour or four on site.
+            day = (self.now.astimezone(COMPANY_ZONE) - timedelta(days=days_ago)).date()
+            received = datetime.combine(day, time(rng.randint(8, 15), rng.randint(0, 59)), tzinfo=COMPANY_ZONE)
+            acknowledged = received + timedelta(minutes=rng.randint(5, 70))
+            dispatched = acknowledged + timedelta(minutes=rng.randint(10, 120))
+            trips = []
+            arrived = dispatched + timedelta(hours=rng.choice([1, 2, 3, 4, 6, 20, 26]), minutes=rng.randint(0, 59))
+            for _k in range(2 if two_visits else 1):
+                departed = arrived + timedelta(minutes=rng.randint(50, 240))
+                trips.append((arrived, departed))
+                arrived = departed + timedelta(days=rng.randint(1, 3))
+            resolved = trips[-1][1]
+            closed = resolved + timedelta(days=rng.randint(1, 3), hours=rng.randint(0, 5))
+            if resolved > self.now - timedelta(hours=1):
+                continue  # the last days' reception times: its visit has not happened yet
+            site, customer = asset.site, asset.site.customer
+            summary = cause.split("，")[0] if category == "repair" else rng.choice(words.SUMMARIES["maintenance"])
+            owner = self.dispatchers[n % len(self.dispatchers)]
+            ticket = tickets.open_ticket(self.session, {
+                "id": uid(), "customer_id": customer.id, "site_id": site.id, "asset_id": asset.id,
+                "channel": rng.choice(["phone", "phone", "phone", "email", "app"]), "category": category,
+                "priority": rng.choice(["normal", "normal", "high", "low"]), "summary": summary,
+                "description": f"客户{customer.contact_name}报修：{summary}。",
+                "contact": {"person": customer.contact_name, "phone": customer.phone},
+                "received_at": received,
+            }, owner_id=owner.id, defaults=self.defaults, now=received)
+            ticket.reference = f"FS-{day:%Y%m%d}-{501 + n:04d}"
+            transition(ticket, TicketStatus.acknowledged, at=acknowledged, by_user_id=owner.id, note="已受理")
+            transition(ticket, TicketStatus.dispatched, at=dispatched, by_user_id=owner.id, note="派工")
+            self.count("history_tickets")
+            for k, (arrived, departed) in enumerate(trips):
+                last = k == len(trips) - 1
+                if k:
+                    transition(ticket, TicketStatus.dispatched, at=trips[k - 1][1] + timedelta(hours=1),
+                               by_user_id=owner.id, note="备件到货，再次派工")
+                sent = dispatched if not k else trips[k - 1][1] + timedelta(hours=1)
+                job = self.add(Job(
+                    id=uid(), ticket_id=ticket.id, technician_id=tech.id, priority=Priority(ticket.priority).value,
+                    status=JobStatus.completed if last else JobStatus.incomplete, planned_start=arrived,
+                    planned_end=arrived + timedelta(hours=3), instructions="请携带常用工具",
+                    arrived_at=arrived, departed_at=departed, completed_at=departed if last else None,
+                    fault_cause=cause, solution=solution if last else words.FIRST_VISIT_INCOMPLETE[0],
+                    work_done=(rng.choice(words.WORK_DONE).format(h=rng.randint(1, 3)) if last
+                               else words.FIRST_VISIT_INCOMPLETE[1]),
+                    created_at=sent, updated_at=departed), "history_jobs")
+                self.session.flush()  # the check-ins and expenses name it (no relationship orders the inserts)
+                transition(ticket, TicketStatus.on_site, at=arrived, by_user_id=owner.id, note="到达现场")
+                for kind, at in ((CheckInKind.arrival, arrived), (CheckInKind.departure, departed)):
+                    lat, lon = site.latitude + rng.uniform(-3e-4, 3e-4), site.longitude + rng.uniform(-3e-4, 3e-4)
+                    self.add(CheckIn(id=uid(), technician_id=tech.id, job_id=job.id, kind=kind, latitude=lat,
+                                     longitude=lon, accuracy_m=float(rng.randint(5, 30)), recorded_at=at,
+                                     received_at=at + timedelta(minutes=rng.randint(0, 20))), "check_ins")
+                km = round(rng.uniform(4, 60), 1)
+                self.add(JobExpense(id=uid(), job_id=job.id, kind=ExpenseKind.travel, amount=round(km * 1.5, 2),
+                                    travel_minutes=int(km * 2 + 10), distance_km=km, note="往返油费及路桥费",
+                                    incurred_at=arrived, recorded_by_user_id=tech.user_id, recorded_at=departed),
+                         "expenses")
+                if not last:
+                    continue
+                van = tech.van_location_id
+                if part is not None and not part.serialised and stock.get((van, part.id), 0) >= 1:
+                    quantity = 1 if part.unit == "pcs" else min(stock[(van, part.id)], rng.randint(1, 3))
+                    stock[(van, part.id)] -= quantity
+                    self.session.flush()
+                    warranty = bool(ledger.warranty_for_job(self.session, job.id))  # judged from the asset
+                    usage = self.add(PartUsage(id=uid(), job_id=job.id, part_id=part.id, quantity=quantity,
+                                               serial_numbers=[], location_id=van, under_warranty=warranty,
+                                               recorded_at=departed, created_at=departed), "part_usages")
+                    self.session.flush()
+                    facts.consume(self.session, [{"id": usage.id, "job_id": job.id, "part_id": part.id,
+                                                  "location_id": van, "quantity": quantity,
+                                                  "under_warranty": warranty, "serial_numbers": []}], at=departed)
+                if n == bad_at:
+                    job.customer_rating, job.customer_opinion = CustomerRating.dissatisfied, words.BAD_OPINION
+                    bad.append((job, departed))
+                elif rng.random() < 0.75:
+                    job.customer_rating = CustomerRating.satisfied
+                    job.customer_opinion = rng.choice(words.GOOD_OPINIONS) or None
+                else:
+                    job.customer_rating = CustomerRating.acceptable
+                    job.customer_opinion = rng.choice(words.FAIR_OPINIONS) or None
+                if rng.random() < 0.12:
+                    job.no_signature_reason = NoSignatureReason.customer_absent
+                    job.no_signature_note = "客户值班人员临时离开，已电话确认"
+                else:
+                    self.session.flush()
+                    self.signature(job, rng, signer=customer.contact_name if rng.random() < 0.7 else self_person(rng),
+                                   at=departed - timedelta(minutes=rng.randint(2, 10)))
+            transition(ticket, TicketStatus.resolved, at=resolved, by_user_id=owner.id, note="维修完成")
+            if closed < self.now:
+                transition(ticket, TicketStatus.closed, at=closed, by_user_id=owner.id, note="回访确认，关闭工单")
+        self.session.flush()
+        for job, at in bad:  # the rating opens customer service's follow-up, as a sync push does
+            surveys.on_job_ratings(self.session, [{"id": job.id, "customer_rating": job.customer_rating.value,
+                                                   "customer_opinion": job.customer_opinion}], now=at)
+            self.session.flush()
+            task = self.session.scalars(select(FollowUpTask).where(FollowUpTask.job_id == job.id)).one()
+            surveys.close_follow_up(self.session, task, outcome=words.BAD_RATING_FOLLOW_UP,
+                                    by_user_id=self.dispatchers[0].id, now=at + timedelta(days=1, hours=2))
+
+    def signature(self, job: Job, rng: random.Random, *, signer: str, at: datetime) -> None:
+        """The customer's signature over the work report as it stands (its canonical hash, as the handheld
+        signs it): a name written in a few strokes."""
+        from media.models import Signature
+        from media.report import canonical_report, report_sha256
+
+        report = canonical_report(self.session, job)
+        strokes = []
+        x = 20
+        for _ in range(rng.randint(2, 4)):
+            points, y = [], rng.randint(30, 60)
+            for t in range(rng.randint(6, 12)):
+                x += rng.randint(2, 9)
+                y = max(5, min(95, y + rng.randint(-12, 12)))
+                points.append({"x": x, "y": y, "t": t * 16, "p": 0.5})
+            strokes.append(points)
+            x += 15
+        self.add(Signature(id=uuid.UUID(int=rng.getrandbits(128), version=4), job_id=job.id, signer_name=signer,
+                           signer_role="客户", strokes=strokes, signed_at_device=at,
+                           latitude=job.ticket.site.latitude, longitude=job.ticket.site.longitude,
+                           report_sha256=report_sha256(report), received_at=at + timedelta(minutes=3),
+                           report_snapshot=report, signed_via="device"), "signatures")
 
     # -- service quality (server/quality): what customer service works on the day the demo opens --
 
@@ -567,6 +748,10 @@ class DemoBuilder:
             "prevention": "建议客户疏通屋面排水；控制柜加装防雨罩，纳入季度巡检项目。"},
             by_user_id=dispatcher.id, now=before + timedelta(days=2))
         self.count("incidents")
+
+
+def self_person(rng: random.Random) -> str:
+    return rng.choice(words.SURNAMES) + rng.choice(words.GIVEN)
 
 
 def database_is_empty(session: Session) -> bool:

@@ -40,7 +40,7 @@
         ...page.items.map((a) => el("option", { value: a.id }, a.model + " · " + a.serial_number)));
     }
     document.querySelector("#c-assets tbody").replaceChildren(...page.items.map((a) => el("tr", { dataset: { serial: a.serial_number } },
-      el("td", {}, a.product_line), el("td", {}, a.model), el("td", {}, a.serial_number),
+      el("td", {}, FS.label("product_line", a.product_line)), el("td", {}, a.model), el("td", {}, a.serial_number),
       el("td", {}, state.sites[a.site_id] || "—"), el("td", {}, warranty(a)),
       el("td", {}, t("c360.history_count", { n: state.historyByAsset[a.id] || 0 }), " ",
          el("button", { type: "button", class: "link", onclick: () => {
@@ -147,7 +147,7 @@
     const groups = [...byAsset].map(([assetId, entries]) => {
       const a = assetsById[assetId];
       const group = el("article", { class: "asset-history", dataset: { assetId, serial: a ? a.serial_number : "" } },
-        el("h3", {}, a ? t("c360.timeline_asset", { line: a.product_line, model: a.model, serial: a.serial_number }) : "—"),
+        el("h3", {}, a ? t("c360.timeline_asset", { line: FS.label("product_line", a.product_line), model: a.model, serial: a.serial_number }) : "—"),
         entries.length ? el("ol", { class: "timeline" }, ...entries.map(ticketEntry)) : el("p", {}, t("c360.history_empty")));
       state.groups[assetId] = group;
       return group;

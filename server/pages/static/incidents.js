@@ -157,7 +157,7 @@
     try {
       const page = await call(API.assets, { query: { customer_id: customerSelect.value, limit: 200 } });
       assetSelect.append(...page.items.map((a) => el("option", { value: a.id },
-        [a.product_line, a.model, a.serial_number].filter(Boolean).join(" · "))));
+        [FS.label("product_line", a.product_line), a.model, a.serial_number].filter(Boolean).join(" · "))));
     } catch (e) { FS.flash(FS.errorText(e)); }
   }
   document.getElementById("a-find").addEventListener("click", async () => {

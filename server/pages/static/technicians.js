@@ -14,7 +14,7 @@
     render: (t) => el("tr", { class: t.active ? null : "inactive" },
       el("td", {}, t.name), el("td", {}, t.username), el("td", {}, t.phone || ""),
       el("td", {}, t.certifications.map((c) => el("span", { class: "cert " + (c.valid ? "valid" : "expired"),
-        title: FS.fmtTime(c.certified_on, "date") + " → " + FS.fmtTime(c.expires_on, "date") }, c.product_line))),
+        title: FS.fmtTime(c.certified_on, "date") + " → " + FS.fmtTime(c.expires_on, "date") }, FS.label("product_line", c.product_line)))),
       el("td", { class: "small" }, shifts(t.shifts)), el("td", {}, String(t.max_open_jobs)),
       el("td", {}, t.last_position_at ? FS.fmtTime(t.last_position_at) : "—")),
     empty: FS.t("app.nothing"),

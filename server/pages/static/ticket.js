@@ -41,7 +41,7 @@
       [t("field.customer"), c.name],
       [t("tkt.contact"), [c.contact_name, c.phone, c.email].filter(Boolean).join(" · ") || "—"],
       [t("field.site"), s.name], [t("tkt.address"), [s.city, s.address].filter(Boolean).join(" ")],
-      [t("field.asset"), a ? a.product_line + " · " + a.model : "—"],
+      [t("field.asset"), a ? FS.label("product_line", a.product_line) + " · " + a.model : "—"],
       [t("field.serial"), a ? a.serial_number : "—"], [t("tkt.warranty"), warranty(a)],
       [t("tkt.channel"), FS.label("channel", tk.channel)],
       [t("field.category"), FS.label("category", tk.category)

@@ -65,7 +65,7 @@
     if (!siteSelect.value) return;
     const page = await call(API.assets, { query: { site_id: siteSelect.value, limit: 200 } });
     assetSelect.append(...page.items.map((a) => el("option", { value: a.id, selected: a.id === selected },
-      a.product_line + " · " + a.model + " · " + a.serial_number)));
+      FS.label("product_line", a.product_line) + " · " + a.model + " · " + a.serial_number)));
   }
 
   function formBody(form) {
