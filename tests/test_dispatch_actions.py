@@ -219,5 +219,6 @@ def test_a_reassignment_of_a_ticket_without_asset_names_its_product_line(client,
     unknown = _reassign(client, dispatcher, job, other)
     assert unknown.status_code == 422
     assert unknown.get_json()["error"]["code"] == "product_line_unknown"
+    assert unknown.get_json()["error"]["fields"]["json"]["product_line"]
     assert _reassign(client, dispatcher, job, other, product_line="chiller").status_code == 409
     assert _reassign(client, dispatcher, job, other, product_line="boiler").status_code == 200

@@ -513,7 +513,7 @@ def _never_a_dead_end(report: CandidateReport, pool: list[Seen], late_pool: list
     if report.late_candidates:
         report.outcome = "late_only"
         report.message = ("nobody can reach the site before the on-site deadline: these could come soonest; "
-                          "assigning one needs a reason")
+                          "assigning one needs a reason (calling out someone on call does not)")
         return
     report.outcome = "none_certified"
     expired = sum(any(r.code == "certification_expired" for r in x.reasons) for x in excluded.values())

@@ -156,7 +156,15 @@ def reassign_job(session: Session, job_id: uuid.UUID, *, technician_id: uuid.UUI
     if job.technician_id == technician.id:
         raise InvalidInput("the job is this technician's already",
                            details={"fields": {"json": {"technician_id": ["Already assigned."]}}})
-    context = ticket_context(session, job.ticket_id, now=now, product_line=product_line)
+    try:
+        context = ticket_context(session, job.ticket_id, now=now, product_line=product_line)
+    except InvalidInput as error:
+        if error.code != "product_line_unknown":
+            raise
+        # Named in the body here, not the query string.
+        raise InvalidInput(error.message, code=error.code,
+                           details={"fields": {"json": {"product_line": ["Required when the ticket has no asset."]}}}
+                           ) from None
     vetted = assign.vet(session, technician, context, settings=settings, now=now, override_reason=override_reason)
     former_van, former_name = None, None
     if job.technician_id is not None:
