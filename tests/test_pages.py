@@ -21,7 +21,8 @@ EXPECTED = {
     "/login": ['id="login-form"', 'id="username"', 'id="password"', "login.js"],
     "/": ['id="board"', 'id="filters"', 'id="f-status"', 'id="f-category"', 'id="f-overdue"', 'id="f-mine"', "board.js",
           "响应", "到场", "解决"],
-    "/technicians": ['id="technicians"', 'id="f-product-line"', "technicians.js"],
+    "/technicians": ['id="technicians"', 'id="f-product-line"', 'id="on-call"', 'id="on-call-form"', 'id="oc-start"',
+                     'type="datetime-local"', "technicians.js"],
     "/customers": ['id="customers"', 'id="f-city"', "customers.js"],
     "/conflicts": ['id="conflicts"', 'id="f-status"', 'id="more"', "conflicts.js"],
     "/swaps": ['id="swaps"', 'id="refresh"', "swaps.js"],
@@ -181,3 +182,38 @@ def test_navigation_marks_the_roles_each_entry_is_for(client):
     assert re.search(r'href="/conflicts"[^>]*data-roles="admin dispatcher"', html)
     assert re.search(r'href="/stock"[^>]*data-roles="admin warehouse dispatcher"', html)
     assert not re.search(r'href="/technicians"[^>]*data-roles', html)
+
+
+def test_the_technicians_page_offers_on_call_editing_to_the_roles_the_api_lets_set_it(client):
+    """The on-call form (hidden until the script shows it) names the roles that may add and remove duty;
+    they are exactly the roles the API accepts, and every other role still reads the duty it lists."""
+    from datetime import timedelta
+
+    from server.accounts.models import Role
+    from server.db import utcnow
+    from tests import factories as f
+
+    html = client.get("/technicians").get_data(as_text=True)
+    form = re.search(r'<form id="on-call-form"[^>]*>', html).group(0)
+    assert " hidden" in form
+    editors = set(re.search(r'data-roles="([^"]*)"', form).group(1).split())
+    assert editors == {"admin", "dispatcher"}
+    tech = f.technician(name="Sun")
+    now = utcnow()
+    body = {"starts_at": (now + timedelta(hours=1)).isoformat(), "ends_at": (now + timedelta(hours=9)).isoformat()}
+    for role in Role:
+        headers = f.login_as(client, tech if role is Role.technician else f.user(role))
+        created = client.post(f"/api/v1/technicians/{tech.id}/on-call", headers=headers, json=body)
+        assert created.status_code == (201 if role.value in editors else 403), (role, created.get_json())
+        listed = client.get(f"/api/v1/technicians/{tech.id}/on-call", headers=headers)
+        assert listed.status_code == 200 and len(listed.get_json()["items"]) >= 1, role
+        if role.value in editors:
+            period = created.get_json()["id"]
+            assert client.delete(f"/api/v1/technicians/{tech.id}/on-call/{period}",
+                                 headers=headers).status_code == 204
+            assert client.post(f"/api/v1/technicians/{tech.id}/on-call", headers=headers,
+                               json=body).status_code == 201  # left for the readers below
+        else:
+            period = listed.get_json()["items"][0]["id"]
+            assert client.delete(f"/api/v1/technicians/{tech.id}/on-call/{period}",
+                                 headers=headers).status_code == 403

@@ -76,6 +76,7 @@ def test_on_call_duty_is_labelled_and_ranks_before_overtime_on_the_page(app, cli
     duty.shifts.clear()
     db.session.add(OnCallPeriod(technician_id=duty.id, starts_at=utcnow() - timedelta(hours=2),
                                 ends_at=utcnow() + timedelta(hours=20), note="周日值班"))
+    ticket.on_site_due_at = utcnow() + timedelta(minutes=2)  # nobody makes it: calling them out is late
     db.session.commit()
     ticket_id, duty_id = ticket.id, duty.id
     release_db()
@@ -93,14 +94,53 @@ def test_on_call_duty_is_labelled_and_ranks_before_overtime_on_the_page(app, cli
         assert overtime_flag in rows[1][1] and "on-call" not in browser.evaluate(
             "document.querySelectorAll('#late tr[data-technician-id]')[1].innerHTML")
         shot(browser, f"dispatch-on-call-{lang}")
-    # Calling them out needs no reason: the page asks for none.
+    # Calling them out needs no reason: the page offers an optional note and requires nothing.
     browser.evaluate("document.querySelector('#late input[name=technician]').click()")
-    assert browser.evaluate("document.getElementById('override-label').hidden") is True
+    assert browser.evaluate("document.getElementById('override-label').hidden") is False
+    assert browser.evaluate("document.getElementById('override-required').hidden") is True
+    assert "optional" in browser.evaluate("document.getElementById('override-optional').textContent")
+    assert browser.evaluate("document.getElementById('override-optional').hidden") is False
+    # The overtime candidate still needs one.
+    browser.evaluate("document.querySelectorAll('#late input[name=technician]')[1].click()")
+    assert browser.evaluate("document.getElementById('override-required').hidden") is False
+    assert browser.evaluate("document.getElementById('override-optional').hidden") is True
+    browser.evaluate("document.querySelector('#late input[name=technician]').click()")
     browser.evaluate("document.getElementById('assign').click()")
     browser.wait_for("document.getElementById('flash').className.includes('ok')")
     db.session.expire_all()
     action = db.session.scalars(sa.select(DispatchAction)).one()
-    assert (action.technician_id, action.flags, action.reason) == (duty_id, "on_call", None)
+    assert (action.technician_id, action.flags, action.reason) == (duty_id, "late on_call", None)
+    release_db()
+    assert browser.errors == []
+
+
+def test_a_note_typed_for_an_on_call_call_out_is_sent(app, client, live_server, browser):  # noqa: F811
+    from datetime import timedelta
+
+    from server.db import utcnow
+    from server.technicians.models import OnCallPeriod
+
+    site = f.site(latitude=SITE[0], longitude=SITE[1])
+    ticket = f.ticket(st=site, ast=f.asset(site, product_line="chiller"))
+    duty = f.technician(latitude=north_of_site(8)[0], longitude=SITE[1], name="钱师傅 Qian")
+    duty.shifts.clear()
+    db.session.add(OnCallPeriod(technician_id=duty.id, starts_at=utcnow() - timedelta(hours=2),
+                                ends_at=utcnow() + timedelta(hours=20)))
+    ticket.on_site_due_at = utcnow() + timedelta(minutes=2)
+    db.session.commit()
+    ticket_id, duty_id = ticket.id, duty.id
+    release_db()
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    browser.goto(f"{live_server}/tickets/{ticket_id}/dispatch?lang=en")
+    browser.wait_for("document.querySelectorAll('#late tr[data-technician-id]').length === 1")
+    browser.evaluate("document.querySelector('#late input[name=technician]').click()")
+    assert "optional" in browser.evaluate("document.getElementById('override-label').textContent")
+    browser.evaluate("document.getElementById('a-override').value = 'Qian lives nearby'")
+    browser.evaluate("document.getElementById('assign').click()")
+    browser.wait_for("document.getElementById('flash').className.includes('ok')")
+    db.session.expire_all()
+    action = db.session.scalars(sa.select(DispatchAction)).one()
+    assert (action.technician_id, action.flags, action.reason) == (duty_id, "late on_call", "Qian lives nearby")
     release_db()
     assert browser.errors == []
 

@@ -61,6 +61,12 @@ def _ticket_context() -> dict:
     return {"allowed_transitions": {s.value: sorted(t.value for t in targets) for s, targets in ALLOWED.items()}}
 
 
+def _technicians_context() -> dict:
+    from server.api.technicians import EDITORS
+
+    return {"on_call_editors": " ".join(role.value for role in EDITORS)}
+
+
 DISPATCH = ("admin", "dispatcher")  # what the API lets each role use (server/api/dispatch.py, sync.py, stock.py)
 STOCK = ("admin", "warehouse", "dispatcher")
 
@@ -70,7 +76,7 @@ PAGES: list[Page] = [
     Page("/tickets/new", "ticket_new", "page.ticket_new", roles=DISPATCH),
     Page("/tickets/<uuid:ticket_id>", "ticket", "page.ticket", nav=False, context={"extra": _ticket_context}),
     Page("/tickets/<uuid:ticket_id>/dispatch", "dispatch", "page.dispatch", nav=False),
-    Page("/technicians", "technicians", "page.technicians"),
+    Page("/technicians", "technicians", "page.technicians", context={"extra": _technicians_context}),
     Page("/customers", "customers", "page.customers"),
     Page("/customers/<uuid:customer_id>", "customer", "page.customer", nav=False),
     Page("/conflicts", "conflicts", "page.conflicts", roles=DISPATCH),

@@ -234,8 +234,11 @@
     return { parts, unit };
   }
 
-  /* An override (off shift, on leave, over the job limit) or a late arrival asks for the reason. */
-  function needsReason(c) { return !!c && (c.needs_override || !c.meets_deadline); }
+  /* An override (off shift, on leave, over the job limit) or a late arrival asks for the reason; calling out
+     someone on call (flagged on_call, nothing else overridden) needs none: the box is then optional. */
+  function onCallOut(c) { return !!c && !c.needs_override && (c.flags || []).some((f) => f.code === "on_call"); }
+  function needsReason(c) { return !!c && (c.needs_override || !c.meets_deadline) && !onCallOut(c); }
+  function asksReason(c) { return needsReason(c) || onCallOut(c); }
 
   function assignSummary() {
     const c = picked();
@@ -246,7 +249,9 @@
                    : FS.t("dispatch.pick_technician");
     document.getElementById("assign-summary").textContent = text + " · "
       + FS.t(unit ? "dispatch.reserve_with_unit" : "dispatch.reserve", { n: parts.length });
-    document.getElementById("override-label").hidden = !needsReason(c);
+    document.getElementById("override-label").hidden = !asksReason(c);
+    document.getElementById("override-required").hidden = !needsReason(c);
+    document.getElementById("override-optional").hidden = needsReason(c);
     document.getElementById("assign").disabled = !c;
   }
 
@@ -351,10 +356,14 @@
     if (start) body.planned_start = new Date(start).toISOString();
     const instructions = document.getElementById("a-instructions").value.trim();
     if (instructions) body.instructions = instructions;
-    if (needsReason(picked())) {
+    if (asksReason(picked())) {
       const reason = document.getElementById("a-override").value.trim();
-      if (reason.length < 3) { errorBox.textContent = FS.t("dispatch.override.needed"); errorBox.hidden = false; return; }
-      body.override_reason = reason;
+      if ((needsReason(picked()) || reason) && reason.length < 3) {
+        errorBox.textContent = FS.t("dispatch.override.needed");
+        errorBox.hidden = false;
+        return;
+      }
+      if (reason) body.override_reason = reason;
     }
     const button = document.getElementById("assign");
     button.disabled = true;
