@@ -97,7 +97,7 @@ def test_dispatch_page_assigns_the_preselected_technician_and_stock(app, client,
     # The score explains itself; the nearer uncertified technician is listed with the reason.
     assert "后到达" in browser.evaluate("document.querySelector('#candidates .breakdown').textContent")
     excluded = browser.evaluate("document.querySelector('#excluded tbody').textContent")
-    assert "赵师傅 Zhao" in excluded and "无该产品资质 · chiller" in excluded
+    assert "赵师傅 Zhao" in excluded and "无该产品资质 · 冷水机组" in excluded  # the product line by its label
     # The warehouse holding the part is offered and preselected, as is the best candidate.
     browser.wait_for("document.querySelector('#stock-options tr[data-location-id]')")
     assert browser.evaluate("document.querySelector('#stock-options input[type=radio]:checked').value") \

@@ -225,6 +225,12 @@ def check_history(client, now) -> None:
     assert count(JobExpense) > 0 and db.session.scalar(select(func.max(TicketEvent.at))) <= now
     assert db.session.scalar(select(func.max(CheckIn.received_at))) < now
 
+    # Signed over the report as it stands (moved with the clock: still matching after --refresh).
+    from media.signatures import signature_status
+
+    signed = [j for j in done if j.no_signature_reason is None]
+    assert len(signed) > len(done) // 2 and all(signature_status(db.session, j).valid for j in signed)
+
     headers = login(client, "dispatcher")
     customer_id = max(done, key=lambda j: j.completed_at).ticket.customer_id
     page = client.get(f"/api/v1/customers/{customer_id}/service-history", headers=headers)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from server.db import UTCDateTime
 from server.demo.models import DemoState
 from server.extensions import db
+from server.jobs.models import Job
 
 
 def _time_columns(table: sa.Table) -> tuple[list[sa.Column], list[sa.Column]]:
@@ -39,6 +40,7 @@ def rebase(session: Session, *, now: datetime) -> timedelta | None:
         return timedelta(0)
     days = timedelta(days=shift.days + (1 if shift.seconds >= 12 * 3600 else 0))  # dates: nearest whole day
     session.flush()
+    signed = _signatures_still_matching(session)
     for table in db.metadata.sorted_tables:
         if table.name == DemoState.__tablename__:
             continue
@@ -62,4 +64,34 @@ def rebase(session: Session, *, now: datetime) -> timedelta | None:
     state.as_of = now
     session.flush()
     session.expire_all()  # the rows were rewritten underneath the loaded objects
+    _sign_again(session, signed)
     return shift
+
+
+def _signatures_still_matching(session: Session) -> list:
+    """The customers' signatures whose report is unchanged since signing. A signed report holds its
+    arrival time, which the rebase moves: these are signed again over the moved report (and only these:
+    a report edited after signing still shows what changed)."""
+    from media.models import Signature
+    from media.report import attested, canonical_report
+
+    signed = []
+    for signature in session.scalars(sa.select(Signature).where(Signature.report_snapshot.is_not(None))
+                                     .order_by(Signature.id)):
+        job = session.get(Job, signature.job_id)
+        snapshot = signature.report_snapshot
+        if attested(snapshot) == attested(canonical_report(session, job, snapshot.get("version", 2))):
+            signed.append(signature.id)
+    return signed
+
+
+def _sign_again(session: Session, signature_ids: list) -> None:
+    from media.models import Signature
+    from media.report import canonical_report, report_sha256
+
+    for signature_id in signature_ids:
+        signature = session.get(Signature, signature_id)
+        report = canonical_report(session, session.get(Job, signature.job_id),
+                                  signature.report_snapshot.get("version", 2))
+        signature.report_snapshot, signature.report_sha256 = report, report_sha256(report)
+    session.flush()

@@ -28,7 +28,7 @@
       [FS.t("field.priority"), FS.label("priority", t.priority)], [FS.t("field.status"), FS.label("ticket_status", t.status)],
       [FS.t("field.summary"), t.summary]];
     if (report) {
-      rows.push([FS.t("dispatch.product_line"), report.product_line || "—"],
+      rows.push([FS.t("dispatch.product_line"), FS.label("product_line", report.product_line)],
                 [FS.t("recon.warranty"), FS.t(report.under_warranty ? "dispatch.under_warranty" : "dispatch.out_of_warranty")],
                 [FS.t("dispatch.needs"), report.needs.length ? report.needs.map((n) => n.label + " × " + n.quantity).join(", ")
                                                              : "—"]);
@@ -159,7 +159,7 @@
     excluded.replaceChildren(...report.excluded.map((x) => el("tr", {},
       el("td", {}, x.name), el("td", {}, km(x.distance_km)),
       el("td", {}, el("ul", { class: "reasons" }, x.reasons.map((r) => el("li", {}, FS.label("unavailable_reason", r.code)
-        + (CERTIFICATION.includes(r.code) ? " · " + report.product_line : ""))))),
+        + (CERTIFICATION.includes(r.code) ? " · " + FS.label("product_line", report.product_line) : ""))))),
       el("td", { class: "small" }, position(x.position)))));
     if (!report.excluded.length) excluded.append(el("tr", { class: "empty" }, el("td", { colspan: 4 }, "—")));
   }
