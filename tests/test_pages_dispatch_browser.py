@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from server.accounts.models import Role
 from server.dispatch.models import DispatchAction
 from server.extensions import db
+from server.jobs.models import Job
 from server.tickets.models import TicketEvent
 from tests import factories as f
 from tests.test_pages_browser import SITE, browser, north_of_site, release_db, sign_in  # noqa: F401  (fixture)
@@ -50,12 +52,20 @@ def test_a_late_only_dispatch_assigns_with_a_recorded_reason(app, client, live_s
     assert "越权理由" in browser.wait_for("!document.getElementById('assign-error').hidden && "
                                       "document.getElementById('assign-error').textContent")
     browser.evaluate("document.getElementById('a-override').value = '周日加班，客户停产'")
-    browser.evaluate("document.getElementById('assign').click()")
-    browser.wait_for("document.getElementById('flash').className.includes('ok')")
+    # The planned start is typed on the company's wall clock (Beijing time), whatever zone the browser is in.
+    browser.send("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"}, session=True)
+    try:
+        browser.evaluate("document.getElementById('a-planned-start').value = '2030-01-02T09:00'")
+        browser.evaluate("document.getElementById('assign').click()")
+        browser.wait_for("document.getElementById('flash').className.includes('ok')")
+    finally:
+        browser.send("Emulation.setTimezoneOverride", {"timezoneId": ""}, session=True)
     assert "已记录越权" in browser.evaluate("document.getElementById('flash').textContent")
     db.session.expire_all()
     action = db.session.scalars(sa.select(DispatchAction)).one()
     assert (action.technician_id, action.flags, action.reason) == (off_id, "overtime", "周日加班，客户停产")
+    job = db.session.scalars(sa.select(Job).where(Job.ticket_id == ticket_id)).one()
+    assert job.planned_start == datetime(2030, 1, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
     notes = db.session.scalars(sa.select(TicketEvent.note).where(TicketEvent.ticket_id == ticket_id)).all()
     assert any("周日加班" in (n or "") for n in notes)
     release_db()

@@ -64,6 +64,25 @@ def test_the_board_in_chinese_then_english(app, client, live_server, browser):  
     assert browser.errors == []
 
 
+def test_times_typed_on_a_page_are_the_company_wall_clock_whatever_the_browsers_zone(
+        app, client, live_server, browser):  # noqa: F811
+    """A datetime-local input holds the company's wall clock; FS.zonedInstant makes it an instant."""
+    sign_in(browser, live_server, client, f.user(Role.dispatcher))
+    browser.send("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"}, session=True)
+    try:
+        browser.goto(f"{live_server}/")
+        assert browser.evaluate("FS.zonedInstant('2026-12-06T09:30').toISOString()") == "2026-12-06T01:30:00.000Z"
+        assert browser.evaluate("FS.zoneMidnight('2026-12-06').toISOString()") == "2026-12-05T16:00:00.000Z"
+        app.config["COMPANY_TIMEZONE"] = "Europe/Berlin"  # a zone with daylight saving: 2026-03-29 02:00 -> 03:00
+        browser.goto(f"{live_server}/")
+        assert browser.evaluate("FS.zonedInstant('2026-03-29T01:30').toISOString()") == "2026-03-29T00:30:00.000Z"
+        assert browser.evaluate("FS.zonedInstant('2026-03-29T03:30').toISOString()") == "2026-03-29T01:30:00.000Z"
+        assert browser.evaluate("FS.zoneMidnight('2026-07-01').toISOString()") == "2026-06-30T22:00:00.000Z"
+    finally:
+        app.config["COMPANY_TIMEZONE"] = "Asia/Shanghai"
+        browser.send("Emulation.setTimezoneOverride", {"timezoneId": ""}, session=True)
+
+
 def test_warehouse_staff_receive_transfer_and_count_from_the_pages(app, client, live_server, browser):  # noqa: F811
     from server.stock.models import LocationKind, StockLevel
 

@@ -186,17 +186,26 @@ const FS = (() => {
     return FORMATS[style].map((x) => (x in parts ? parts[x] : x)).join("");
   }
 
-  /* The instant a day ("2026-12-06") starts in the company's zone (a Date). */
-  function zoneMidnight(day) {
+  /* A wall-clock time in the company's zone ("2026-12-06T09:30", as a datetime-local input gives it) -> the
+     instant (a Date). The zone's offset is read at that very moment, so a zone with daylight saving is right
+     on either side of its change; the browser's own zone plays no part. */
+  function zonedInstant(value) {
+    const [day, time = "00:00"] = value.split("T");
     const [y, m, d] = day.split("-").map(Number);
-    const guess = Date.UTC(y, m - 1, d);
-    const shown = fmtTime(new Date(guess), "seconds");  // the wall clock there at that UTC instant
-    const [date, time] = shown.split(" ");
-    const [sy, sm, sd] = date.split("-").map(Number);
-    const [hh, mm, ss] = time.split(":").map(Number);
-    const offset = Date.UTC(sy, sm - 1, sd, hh, mm, ss) - guess;
-    return new Date(guess - offset);
+    const [hh, mi] = time.split(":").map(Number);
+    const wall = Date.UTC(y, m - 1, d, hh, mi);
+    const offsetAt = (instant) => {
+      const [date, clock] = fmtTime(new Date(instant), "seconds").split(" ");
+      const [sy, sm, sd] = date.split("-").map(Number);
+      const [sh, smi, ss] = clock.split(":").map(Number);
+      return Date.UTC(sy, sm - 1, sd, sh, smi, ss) - instant;
+    };
+    const first = wall - offsetAt(wall);
+    return new Date(wall - offsetAt(first));  // a second look: the offset where the answer lies
   }
+
+  /* The instant a day ("2026-12-06") starts in the company's zone (a Date). */
+  function zoneMidnight(day) { return zonedInstant(day + "T00:00"); }
 
   function fmtDuration(ms) {
     const minutes = Math.round(Math.abs(ms) / 60000);
@@ -273,5 +282,5 @@ const FS = (() => {
 
   document.addEventListener("DOMContentLoaded", init);
   return { api, auth, saveAuth, clearAuth, el, flash, fmtTime, fmtDuration, clock, clockCell, pager, formQuery,
-           ApiError, endpoint, call, download, errorText, t, label, locale, zoneMidnight, historyNote };
+           ApiError, endpoint, call, download, errorText, t, label, locale, zoneMidnight, zonedInstant, historyNote };
 })();

@@ -353,7 +353,7 @@
     const line = form.elements.product_line.value.trim();
     if (line) body.product_line = line;
     const start = document.getElementById("a-planned-start").value;
-    if (start) body.planned_start = new Date(start).toISOString();
+    if (start) body.planned_start = FS.zonedInstant(start).toISOString();  // the company's wall clock
     const instructions = document.getElementById("a-instructions").value.trim();
     if (instructions) body.instructions = instructions;
     if (asksReason(picked())) {

@@ -14,19 +14,10 @@
   const { el, call, t, label } = FS;
   const RATINGS = ["satisfied", "acceptable", "dissatisfied", "very_poor"];
   const QUESTIONS = ["response_speed", "resolution", "attitude", "installation", "training"];
-  // A date picked is a day in the company's zone; the API takes moments. The zone's offset at noon that day
-  // (Intl gives it) makes the day's start; China has had no daylight saving since 1991.
-  const ZONE = (() => {
-    try { return JSON.parse(document.getElementById("fs-i18n").textContent).timezone; } catch (e) { return "Asia/Shanghai"; }
-  })();
-  function zoneOffset(day) {
-    const probe = new Date(day + "T12:00:00Z");
-    const local = new Date(probe.toLocaleString("en-US", { timeZone: ZONE }));
-    const utc = new Date(probe.toLocaleString("en-US", { timeZone: "UTC" }));
-    return local - utc;
-  }
-  const dayStart = (day) => (day ? new Date(Date.parse(day + "T00:00:00Z") - zoneOffset(day)).toISOString() : null);
-  const dayEnd = (day) => (day ? new Date(Date.parse(dayStart(day)) + 86400000).toISOString() : null);
+  // A date picked is a day in the company's zone; the API takes moments.
+  const nextDay = (day) => { const d = new Date(day + "T00:00:00Z"); d.setUTCDate(d.getUTCDate() + 1); return d.toISOString().slice(0, 10); };
+  const dayStart = (day) => (day ? FS.zoneMidnight(day).toISOString() : null);
+  const dayEnd = (day) => (day ? FS.zoneMidnight(nextDay(day)).toISOString() : null);
 
   const ratingForm = document.getElementById("rating-filters");
   async function summary() {

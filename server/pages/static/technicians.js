@@ -35,13 +35,6 @@
     empty: t("app.nothing"),
   });
 
-  /* "2026-12-06T09:30" on the company's wall clock -> the instant (zoneMidnight knows the zone's offset). */
-  function zonedInstant(value) {
-    const [day, time] = value.split("T");
-    const [h, m] = time.split(":").map(Number);
-    return new Date(FS.zoneMidnight(day).getTime() + (h * 60 + m) * 60000);
-  }
-
   function fail(e) { errorBox.textContent = FS.errorText(e); errorBox.hidden = false; }
 
   /* A period's row; an editor removes it after confirming in the row. */
@@ -90,7 +83,7 @@
     const start = document.getElementById("oc-start").value;
     const end = document.getElementById("oc-end").value;
     const note = document.getElementById("oc-note").value.trim();
-    const body = { starts_at: zonedInstant(start).toISOString(), ends_at: zonedInstant(end).toISOString() };
+    const body = { starts_at: FS.zonedInstant(start).toISOString(), ends_at: FS.zonedInstant(end).toISOString() };
     if (note) body.note = note;
     const button = document.getElementById("oc-add");
     button.disabled = true;

@@ -20,12 +20,6 @@
   const assetSelect = document.getElementById("n-asset");
   const received = document.getElementById("n-received");
 
-  /* "2026-12-06T09:30" on the company's wall clock -> the instant (zoneMidnight knows the zone's offset). */
-  function zonedInstant(value) {
-    const [day, time] = value.split("T");
-    const [h, m] = time.split(":").map(Number);
-    return new Date(FS.zoneMidnight(day).getTime() + (h * 60 + m) * 60000);
-  }
   function nowOnWallClock() { return FS.fmtTime(new Date()).replace(" ", "T"); }
 
   async function find(q) {
@@ -113,7 +107,7 @@
     if (body.category === "complaint") body.complaint_class = f.complaint_class.value;
     if (f.description.value.trim()) body.description = f.description.value.trim();
     if (f.received_at.value) {
-      const at = zonedInstant(f.received_at.value);
+      const at = FS.zonedInstant(f.received_at.value);
       if (at.getTime() > Date.now() + 60000) { show(t("newt.future")); return; }
       body.received_at = at.toISOString();
     }
