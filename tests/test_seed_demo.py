@@ -328,3 +328,13 @@ def test_a_sunday_morning_demo_calls_out_on_call_duty_before_overtime(app, seede
             if not first.on_call and first in overtime:
                 assert first.arrival_at + settings.overtime_penalty <= min(c.arrival_at for c in duty)
     assert late_only >= 10 and with_duty >= late_only // 2 and duty_first >= 1
+
+
+def test_the_demos_today_is_the_offices_day_not_utcs():
+    """At 01:00 in Beijing it is still yesterday in UTC: leave, duty and campaigns follow the office's calendar."""
+    from datetime import UTC, date, datetime
+
+    from server.demo.seed import DemoBuilder
+
+    builder = DemoBuilder(None, password_hash="unused", now=datetime(2026, 12, 5, 17, 0, tzinfo=UTC))
+    assert builder.today == date(2026, 12, 6)

@@ -117,7 +117,7 @@ class DemoBuilder:
         self.site_url = site_url.rstrip("/")
         self.password_hash = password_hash
         self.now = now
-        self.today = now.date()
+        self.today = now.astimezone(COMPANY_ZONE).date()  # the office's day, not UTC's (8 h apart)
         self.rng = random.Random(seed)
         self.seed = seed
         self.defaults = defaults or ClockPolicy(2, 24, 72, "default")
@@ -246,12 +246,12 @@ class DemoBuilder:
                                              ends=time(16, 0) if early else time(17, 30)))
             if n % 7 == 0:
                 start = datetime.combine(self.today + timedelta(days=self.rng.randint(-2, 10)), time(0, 0),
-                                         tzinfo=self.now.tzinfo)
+                                         tzinfo=COMPANY_ZONE)
                 tech.leaves.append(ShiftException(id=self.uuid(), kind="leave", starts_at=start,
                                                   ends_at=start + timedelta(days=self.rng.randint(1, 5)),
                                                   note="年假"))
             if n % 5 == 2:  # a week of on-call duty (值班) around now: evenings and the weekend are covered
-                start = datetime.combine(self.today - timedelta(days=1), time(0, 0), tzinfo=self.now.tzinfo)
+                start = datetime.combine(self.today - timedelta(days=1), time(0, 0), tzinfo=COMPANY_ZONE)
                 # Its id not drawn from the seeded generator: the rest of the demo stays as it was.
                 tech.on_call.append(OnCallPeriod(id=uuid.uuid5(uuid.NAMESPACE_URL, f"fieldsync-demo/on-call/{n}"),
                                                  starts_at=start, ends_at=start + timedelta(days=8), note="值班周"))
