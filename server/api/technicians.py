@@ -141,6 +141,15 @@ class Shifts(MethodView):
         return {"slots": technician.shifts}
 
 
+def _periods_page(model, technician, args):
+    """A technician's periods (leave, on-call duty), soonest first; ``ends_after`` leaves out past ones."""
+    stmt = select(model).where(model.technician_id == technician.id)
+    if "ends_after" in args:
+        stmt = stmt.where(model.ends_at > args["ends_after"])
+    return paginate(db.session, stmt, order_by=[model.starts_at, model.id], limit=args["limit"],
+                    cursor=args.get("cursor"))
+
+
 @blp.route("/<uuid:technician_id>/leave")
 class Leave(MethodView):
     @requires(*READERS)
@@ -148,12 +157,7 @@ class Leave(MethodView):
     @blp.response(200, LeavePageSchema)
     def get(self, args, technician_id):
         """Time off the weekly pattern (leave, sickness, training), soonest first."""
-        technician = _technician(technician_id)
-        stmt = select(ShiftException).where(ShiftException.technician_id == technician.id)
-        if "ends_after" in args:
-            stmt = stmt.where(ShiftException.ends_at > args["ends_after"])
-        return paginate(db.session, stmt, order_by=[ShiftException.starts_at, ShiftException.id],
-                        limit=args["limit"], cursor=args.get("cursor"))
+        return _periods_page(ShiftException, _technician(technician_id), args)
 
     @requires(*EDITORS)
     @blp.arguments(LeaveCreateSchema)
@@ -182,12 +186,7 @@ class OnCall(MethodView):
     @blp.response(200, OnCallPageSchema)
     def get(self, args, technician_id):
         """On-call duty (值班), soonest first."""
-        technician = _technician(technician_id)
-        stmt = select(OnCallPeriod).where(OnCallPeriod.technician_id == technician.id)
-        if "ends_after" in args:
-            stmt = stmt.where(OnCallPeriod.ends_at > args["ends_after"])
-        return paginate(db.session, stmt, order_by=[OnCallPeriod.starts_at, OnCallPeriod.id],
-                        limit=args["limit"], cursor=args.get("cursor"))
+        return _periods_page(OnCallPeriod, _technician(technician_id), args)
 
     @requires(*EDITORS)
     @blp.arguments(OnCallCreateSchema)

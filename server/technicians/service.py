@@ -88,11 +88,7 @@ def add_certification(session: Session, technician: Technician, data: dict) -> C
 
 
 def remove_certification(session: Session, technician: Technician, certification_id) -> None:
-    cert = session.get(Certification, certification_id)
-    if cert is None or cert.technician_id != technician.id:
-        raise NotFound("no such certification")
-    session.delete(cert)
-    technician.version += 1
+    _remove_own(session, technician, Certification, certification_id, "certification")
 
 
 def replace_shifts(session: Session, technician: Technician, slots: list[dict]) -> Technician:
@@ -104,40 +100,39 @@ def replace_shifts(session: Session, technician: Technician, slots: list[dict]) 
 
 
 def add_leave(session: Session, technician: Technician, data: dict) -> ShiftException:
-    if data["ends_at"] <= data["starts_at"]:
-        raise InvalidInput("leave ends after it starts", details=field_error("ends_at", "Must be after starts_at."))
-    leave = ShiftException(technician_id=technician.id, **data)
-    session.add(leave)
-    technician.version += 1
-    session.flush()
-    return leave
+    return _add_period(session, technician, ShiftException, data, "leave")
 
 
 def remove_leave(session: Session, technician: Technician, leave_id) -> None:
-    leave = session.get(ShiftException, leave_id)
-    if leave is None or leave.technician_id != technician.id:
-        raise NotFound("no such leave")
-    session.delete(leave)
-    technician.version += 1
+    _remove_own(session, technician, ShiftException, leave_id, "leave")
 
 
 def add_on_call(session: Session, technician: Technician, data: dict) -> OnCallPeriod:
     """On-call duty (值班) from ``starts_at`` to ``ends_at``."""
+    return _add_period(session, technician, OnCallPeriod, data, "on-call duty")
+
+
+def remove_on_call(session: Session, technician: Technician, period_id) -> None:
+    _remove_own(session, technician, OnCallPeriod, period_id, "on-call duty")
+
+
+def _add_period(session: Session, technician: Technician, model, data: dict, what: str):
+    """A period of the technician's (leave, on-call duty) from ``starts_at`` to ``ends_at``."""
     if data["ends_at"] <= data["starts_at"]:
-        raise InvalidInput("on-call duty ends after it starts",
-                           details=field_error("ends_at", "Must be after starts_at."))
-    period = OnCallPeriod(technician_id=technician.id, **data)
+        raise InvalidInput(f"{what} ends after it starts", details=field_error("ends_at", "Must be after starts_at."))
+    period = model(technician_id=technician.id, **data)
     session.add(period)
     technician.version += 1
     session.flush()
     return period
 
 
-def remove_on_call(session: Session, technician: Technician, period_id) -> None:
-    period = session.get(OnCallPeriod, period_id)
-    if period is None or period.technician_id != technician.id:
-        raise NotFound("no such on-call duty")
-    session.delete(period)
+def _remove_own(session: Session, technician: Technician, model, row_id, what: str) -> None:
+    """Delete one of the technician's own rows (a certification, leave, on-call duty); another's is not found."""
+    row = session.get(model, row_id)
+    if row is None or row.technician_id != technician.id:
+        raise NotFound(f"no such {what}")
+    session.delete(row)
     technician.version += 1
 
 
