@@ -2,7 +2,7 @@
  * from the cache first, so the app opens with no network; the API is never
  * cached (the data lives in WatermelonDB). CACHE and SHELL are filled in by
  * build.mjs: a new build is a new cache, and the old one is dropped. */
-const CACHE = 'fieldsync-app-078fbedc64c16bf2'
+const CACHE = 'fieldsync-app-ba63386713a26366'
 const SHELL = ["./","./app.js","./app.css","./manifest.webmanifest","./icon.svg"]
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()))

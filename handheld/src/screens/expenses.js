@@ -9,8 +9,8 @@ import {
 import { getBlob } from '../blobs.js'
 import { byId } from '../data/database.js'
 import { formatTime, t } from '../i18n.js'
-import { syncSoon } from '../sync.js'
-import { errorText, field, flash, h } from '../ui.js'
+import { field, flash, h } from '../ui.js'
+import { actionThenSync } from './guard.js'
 
 // Literal keys (the build checks every key it finds in the sources is in each locale).
 export const KIND_LABELS = {
@@ -64,16 +64,7 @@ export async function expensesScreen({ db, auth, params, refresh }) {
   const editing = params.edit ? expenses.find((e) => e.id === params.edit && expenseEditable(e)) : null
   const { byKind, total } = totalsOf(expenses)
 
-  const guard = (fn) => async (event) => {
-    event.preventDefault()
-    try {
-      await fn(event)
-      syncSoon(db)
-      refresh()
-    } catch (error) {
-      flash(errorText(error), 'error')
-    }
-  }
+  const guard = actionThenSync(db, refresh)
 
   const rows = await Promise.all(expenses.map(async (e) => {
     const mine = expenseEditable(e)

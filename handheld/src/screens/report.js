@@ -6,8 +6,8 @@ import { addAdjustment, addPartUsage, addPhoto, removeAdjustment, saveReport, si
 import { getBlob } from '../blobs.js'
 import { byId } from '../data/database.js'
 import { t } from '../i18n.js'
-import { syncSoon } from '../sync.js'
-import { errorText, field, flash, h } from '../ui.js'
+import { field, flash, h } from '../ui.js'
+import { actionThenSync } from './guard.js'
 import { vanStock } from './van.js'
 
 const TEXTS = ['fault_cause', 'solution', 'work_done']
@@ -23,16 +23,7 @@ export async function reportScreen({ db, params, refresh }) {
   const stock = await vanStock(db)
   const partName = async (id) => { const p = await byId(db, 'parts', id); return p ? `${p.get('part_number')} ${p.get('name')}` : '—' }
 
-  const guard = (fn) => async (event) => {
-    event.preventDefault()
-    try {
-      await fn(event)
-      syncSoon(db)
-      refresh()
-    } catch (error) {
-      flash(errorText(error), 'error')
-    }
-  }
+  const guard = actionThenSync(db, refresh)
 
   const texts = TEXTS.map((name) => field(t(`report.${name}`),
     h('textarea', { name, id: `report-${name}`, rows: 3, disabled: locked, value: job.get(name) || '' })))
